@@ -1,0 +1,175 @@
+// Package schema is hookscope's data contract: the records it captures, the
+// bins that own them, the filters and cursors of the read side, and the
+// storage interfaces every backend implements. It imports nothing of ours so
+// that every other package can depend on it.
+package schema
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Sentinel errors. Backends wrap them with %w; the web layer maps them to
+// HTTP status codes in one place.
+var (
+	// ErrNotFound: the bin, request, rule or event does not exist (or expired).
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: an object with that id already exists.
+	ErrConflict = errors.New("already exists")
+	// ErrInvalid: the caller passed a value the store cannot accept.
+	ErrInvalid = errors.New("invalid argument")
+	// ErrUnavailable: the backend cannot be reached right now; the caller may retry.
+	ErrUnavailable = errors.New("storage unavailable")
+)
+
+// Header is one header line as it arrived. Requests keep headers as an ordered
+// list so duplicates and order survive. JSON form: ["Name","value"].
+type Header struct {
+	Name  string
+	Value string
+}
+
+// MarshalJSON encodes a header as a two-element array.
+func (h Header) MarshalJSON() ([]byte, error) {
+	return json.Marshal([2]string{h.Name, h.Value})
+}
+
+// UnmarshalJSON decodes the two-element array form.
+func (h *Header) UnmarshalJSON(b []byte) error {
+	var pair [2]string
+	if err := json.Unmarshal(b, &pair); err != nil {
+		return fmt.Errorf("header must be [name, value]: %w", err)
+	}
+	h.Name, h.Value = pair[0], pair[1]
+	return nil
+}
+
+// SignatureStatus is the verdict of signature verification.
+type SignatureStatus string
+
+const (
+	SigValid     SignatureStatus = "valid"
+	SigInvalid   SignatureStatus = "invalid"
+	SigMissing   SignatureStatus = "missing"
+	SigUnchecked SignatureStatus = "unchecked"
+)
+
+// Valid reports whether s is one of the four known verdicts.
+func (s SignatureStatus) Valid() bool {
+	switch s {
+	case SigValid, SigInvalid, SigMissing, SigUnchecked:
+		return true
+	}
+	return false
+}
+
+// Signature is what verification concluded for one request.
+type Signature struct {
+	Scheme string          `json:"scheme"`
+	Status SignatureStatus `json:"status"`
+	Reason string          `json:"reason"`
+}
+
+// Forward is the outcome of relaying a captured request to the bin's target
+// (or of a replay).
+type Forward struct {
+	URL       string `json:"url"`
+	Mode      string `json:"mode"` // "async" or "proxy" (or "replay")
+	Status    int    `json:"status"`
+	LatencyUS int64  `json:"latency_us"`
+	Error     string `json:"error,omitempty"`
+}
+
+// Request is one captured delivery. Stores must round-trip every field
+// exactly; Body is raw bytes (binary and invalid UTF-8 included).
+type Request struct {
+	ID            uuid.UUID `json:"id"` // UUIDv7, generated at capture
+	BinID         string    `json:"bin_id"`
+	ReceivedAt    time.Time `json:"received_at"` // UTC, microsecond precision
+	Method        string    `json:"method"`
+	Path          string    `json:"path"`  // part after /h/{bin}; "/" when empty
+	Query         string    `json:"query"` // raw query string, no leading '?'
+	Headers       []Header  `json:"headers"`
+	RemoteIP      string    `json:"remote_ip"`
+	ContentType   string    `json:"content_type"`
+	BodySize      int64     `json:"body_size"` // bytes the sender sent
+	BodyTruncated bool      `json:"body_truncated"`
+	Body          []byte    `json:"-"` // stored bytes (at most the body limit)
+
+	ResponseStatus int   `json:"response_status"`
+	LatencyUS      int64 `json:"latency_us"`
+
+	Signature     Signature `json:"signature"`
+	DeliveryLagMS *int64    `json:"delivery_lag_ms"` // receive time minus signed timestamp, when the scheme carries one
+	Forward       *Forward  `json:"forward"`
+}
+
+// Truncate normalises a timestamp the way stores keep it: UTC, microseconds.
+func Truncate(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// Bin owns captured requests. Settings is a typed document that stores keep as
+// one JSON value, so features can add settings without touching backends.
+type Bin struct {
+	ID        string      `json:"id"`
+	Name      string      `json:"name"`
+	CreatedAt time.Time   `json:"created_at"`
+	ExpiresAt *time.Time  `json:"expires_at"` // nil: never expires
+	Private   bool        `json:"private"`
+	Settings  BinSettings `json:"settings"`
+}
+
+// Expired reports whether the bin has expired at now.
+func (b *Bin) Expired(now time.Time) bool {
+	return b.ExpiresAt != nil && !now.Before(*b.ExpiresAt)
+}
+
+// BinSettings is everything configurable on a bin beyond its identity. Unknown
+// fields are preserved by stores because they store the marshalled document.
+type BinSettings struct {
+	Signature *SignatureConfig `json:"signature,omitempty"`
+	Response  *ResponseConfig  `json:"response,omitempty"`
+	Forward   *ForwardConfig   `json:"forward,omitempty"`
+}
+
+// SignatureConfig selects the verifier of a bin. Secret is write-only at the
+// API: it is stored but never returned.
+type SignatureConfig struct {
+	Scheme    string `json:"scheme"`
+	Secret    string `json:"secret,omitempty"`
+	Tolerance string `json:"tolerance,omitempty"` // Go duration; empty = the scheme's default
+	// Generic "hmac" scheme options.
+	Header    string `json:"header,omitempty"`
+	Algorithm string `json:"algorithm,omitempty"` // sha1, sha256, sha512
+	Encoding  string `json:"encoding,omitempty"`  // hex, base64
+	Prefix    string `json:"prefix,omitempty"`    // e.g. "sha256="
+}
+
+// ResponseConfig is what capture answers for a bin.
+type ResponseConfig struct {
+	Status  int            `json:"status,omitempty"`
+	Headers []Header       `json:"headers,omitempty"`
+	Body    string         `json:"body,omitempty"`
+	DelayMS int            `json:"delay_ms,omitempty"`
+	Rules   []ResponseRule `json:"rules,omitempty"`
+}
+
+// ResponseRule picks a different response by method and/or path prefix.
+type ResponseRule struct {
+	Method     string   `json:"method,omitempty"`
+	PathPrefix string   `json:"path_prefix,omitempty"`
+	Status     int      `json:"status,omitempty"`
+	Headers    []Header `json:"headers,omitempty"`
+	Body       string   `json:"body,omitempty"`
+	DelayMS    int      `json:"delay_ms,omitempty"`
+}
+
+// ForwardConfig relays every capture of a bin to URL.
+type ForwardConfig struct {
+	URL     string `json:"url"`
+	Timeout string `json:"timeout,omitempty"` // Go duration
+	Mode    string `json:"mode,omitempty"`    // "async" (default) or "proxy"
+}

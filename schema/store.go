@@ -1,0 +1,196 @@
+package schema
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// PreviewBytes is how much of a body ListRequests returns in Request.Body.
+const PreviewBytes = 256
+
+// Filter selects requests of one bin. Zero values mean "no constraint".
+type Filter struct {
+	BinID     string
+	Method    string // exact, upper-case
+	StatusMin int    // inclusive; exact code: StatusMin == StatusMax
+	StatusMax int    // inclusive; 0 = no upper bound
+	IP        string // exact remote IP
+	// Q matches case-insensitively (ASCII folding) as a substring of the path,
+	// the raw query, any header name or value, or the body.
+	Q         string
+	Since     time.Time // inclusive, received_at >= Since
+	Until     time.Time // exclusive, received_at < Until
+	Signature SignatureStatus
+
+	// Before pages backwards: only requests strictly older than the cursor,
+	// newest first. After pages forwards: only requests strictly newer than
+	// the cursor, OLDEST first (used to resume a live feed). At most one is set.
+	Before *Cursor
+	After  *Cursor
+
+	Limit int // 1..1000; stores treat 0 as 50
+}
+
+// Page is one page of ListRequests. Next is set when more requests may follow
+// in the same direction; pass it back as Filter.Before (or Filter.After).
+type Page struct {
+	Requests []*Request
+	Next     *Cursor
+}
+
+// StatsQuery asks for aggregates of one bin over [Since, Until).
+type StatsQuery struct {
+	BinID string
+	Since time.Time // zero: from the beginning
+	Until time.Time // zero: up to now
+	Step  time.Duration
+}
+
+// Percentiles of handling latency in microseconds. Backends may approximate
+// (ClickHouse quantiles) but must return values within the observed range.
+type Percentiles struct {
+	P50 int64 `json:"p50"`
+	P95 int64 `json:"p95"`
+	P99 int64 `json:"p99"`
+}
+
+// SeriesPoint is one time bucket. T is the bucket start, aligned to a multiple
+// of Step since the Unix epoch.
+type SeriesPoint struct {
+	T            time.Time `json:"t"`
+	Count        int64     `json:"count"`
+	P95LatencyUS int64     `json:"p95_latency_us"`
+}
+
+// SenderCount is one row of the top-senders table.
+type SenderCount struct {
+	IP    string `json:"ip"`
+	Count int64  `json:"count"`
+}
+
+// Stats aggregates one bin. Maps are keyed by the decimal status code, the
+// method and the signature verdict. Series holds only non-empty buckets in
+// ascending time order (the query layer fills gaps). TopSenders is ordered by
+// count descending then IP ascending, at most 10 rows.
+type Stats struct {
+	Total       int64            `json:"total"`
+	ByStatus    map[string]int64 `json:"by_status"`
+	ByMethod    map[string]int64 `json:"by_method"`
+	BySignature map[string]int64 `json:"by_signature"`
+	LatencyUS   Percentiles      `json:"latency_us"`
+	Series      []SeriesPoint    `json:"series"`
+	TopSenders  []SenderCount    `json:"top_senders"`
+}
+
+// Writer stores captured requests. Batching belongs to the caller (ingest);
+// one call is one synchronous batch.
+type Writer interface {
+	// WriteRequests stores reqs. A nil error means every request is durable.
+	// Writing a request whose ID is already stored must not create a second
+	// copy (retries after a partial failure are safe). The store does not
+	// retain reqs after returning. An unreachable backend returns an error
+	// wrapping ErrUnavailable.
+	WriteRequests(ctx context.Context, reqs []*Request) error
+}
+
+// Reader answers the read side of the API.
+type Reader interface {
+	// ListRequests returns requests of f.BinID matching f, ordered by
+	// (ReceivedAt, ID) descending (ascending when f.After is set). Returned
+	// requests carry at most PreviewBytes of body in Body; BodySize is the
+	// full size. The caller owns the returned slices.
+	ListRequests(ctx context.Context, f Filter) (Page, error)
+	// GetRequest returns one full request, body included, or ErrNotFound.
+	GetRequest(ctx context.Context, binID string, id uuid.UUID) (*Request, error)
+	// CountRequests returns how many requests the bin holds.
+	CountRequests(ctx context.Context, binID string) (int64, error)
+	// Stats aggregates a bin. A bin without requests gives zero values and
+	// empty, non-nil maps and slices.
+	Stats(ctx context.Context, q StatsQuery) (*Stats, error)
+}
+
+// Bins keeps bin metadata.
+type Bins interface {
+	// CreateBin stores a new bin; ErrConflict if the id exists.
+	CreateBin(ctx context.Context, b *Bin) error
+	// GetBin returns the bin or ErrNotFound. Expired bins are still returned
+	// until purged; callers check Bin.Expired.
+	GetBin(ctx context.Context, id string) (*Bin, error)
+	// UpdateBin replaces name, expiry, privacy and settings; ErrNotFound if missing.
+	UpdateBin(ctx context.Context, b *Bin) error
+	// DeleteBin removes the bin and all its requests; ErrNotFound if missing.
+	DeleteBin(ctx context.Context, id string) error
+	// ListBins returns every bin, newest first.
+	ListBins(ctx context.Context) ([]*Bin, error)
+}
+
+// Retention removes old data.
+type Retention interface {
+	// DeleteRequests removes every request of a bin, keeping the bin.
+	DeleteRequests(ctx context.Context, binID string) error
+	// PurgeExpired removes bins whose ExpiresAt is at or before now, with
+	// their requests, and returns how many bins it removed.
+	PurgeExpired(ctx context.Context, now time.Time) (int, error)
+	// TrimRequests keeps only the newest keep requests of a bin and returns
+	// how many it removed (backends may remove lazily but must stop
+	// returning them).
+	TrimRequests(ctx context.Context, binID string, keep int) (int64, error)
+}
+
+// AlertRule is a stored alert rule. The alerts package owns the shape of Doc;
+// stores index only the id and the bin.
+type AlertRule struct {
+	ID        string          `json:"id"`
+	BinID     string          `json:"bin_id"` // empty: every bin
+	Doc       json.RawMessage `json:"doc"`
+	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
+}
+
+// AlertEvent is one state change of an alert (firing, resolved, notify failure).
+type AlertEvent struct {
+	ID     uuid.UUID       `json:"id"` // UUIDv7
+	RuleID string          `json:"rule_id"`
+	BinID  string          `json:"bin_id"`
+	State  string          `json:"state"`
+	At     time.Time       `json:"at"`
+	Doc    json.RawMessage `json:"doc"`
+}
+
+// EventFilter selects alert events, newest first.
+type EventFilter struct {
+	RuleID string
+	BinID  string
+	Before *uuid.UUID // only events with a smaller (older) id
+	Limit  int        // 0 = 100
+}
+
+// Alerts keeps alert rules and their history.
+type Alerts interface {
+	// PutRule creates or replaces a rule by ID.
+	PutRule(ctx context.Context, r *AlertRule) error
+	// GetRule returns a rule or ErrNotFound.
+	GetRule(ctx context.Context, id string) (*AlertRule, error)
+	// ListRules returns every rule ordered by CreatedAt ascending.
+	ListRules(ctx context.Context) ([]*AlertRule, error)
+	// DeleteRule removes a rule; ErrNotFound if missing. Its events stay.
+	DeleteRule(ctx context.Context, id string) error
+	// AppendEvent stores an event; appending the same ID twice stores it once.
+	AppendEvent(ctx context.Context, e *AlertEvent) error
+	// ListEvents returns events matching f, newest (largest id) first.
+	ListEvents(ctx context.Context, f EventFilter) ([]*AlertEvent, error)
+}
+
+// Store is everything a backend provides.
+type Store interface {
+	Writer
+	Reader
+	Bins
+	Retention
+	Alerts
+	// Close releases the backend; it does not flush anything (ingest does).
+	Close() error
+}
