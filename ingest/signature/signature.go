@@ -358,31 +358,27 @@ func parseUnix(s string) (int64, bool) {
 	return n, err == nil
 }
 
-// checkTime applies the replay window. It returns "" when ts is acceptable.
+// checkWindow applies the replay window. It returns "" when ts is acceptable.
 func (v *Verifier) checkWindow(ts, now time.Time) string {
 	if !v.checkTime || now.IsZero() {
 		return ""
 	}
 	if age := now.Sub(ts); age > v.tol {
-		return "timestamp " + secs(age) + " older than tolerance " + secs(v.tol)
+		return "timestamp " + beyond(age, v.tol) + " older than tolerance " + beyond(v.tol, 0)
 	}
 	if lead := ts.Sub(now); v.future && lead > v.tol {
-		return "timestamp " + secs(lead) + " in the future beyond tolerance " + secs(v.tol)
+		return "timestamp " + beyond(lead, v.tol) + " in the future beyond tolerance " + beyond(v.tol, 0)
 	}
 	return ""
 }
 
-// secs renders a duration in whole seconds (rounded up, so that "older than
-// tolerance 300s" never reads "300s"), or as a Go duration below a second
-// resolution tolerance.
-func secs(d time.Duration) string {
-	if d%time.Second == 0 {
-		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+// beyond renders d (> tol) in whole seconds, rounded down, unless that would
+// not exceed tol ("300s older than tolerance 300s"); then to the millisecond.
+func beyond(d, tol time.Duration) string {
+	if s := d.Truncate(time.Second); s > tol || d%time.Second == 0 {
+		return strconv.FormatInt(int64(s/time.Second), 10) + "s"
 	}
-	if d > time.Second {
-		return strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10) + "s"
-	}
-	return d.String()
+	return strconv.FormatFloat(d.Round(time.Millisecond).Seconds(), 'f', -1, 64) + "s"
 }
 
 // --- headers -----------------------------------------------------------------
