@@ -199,9 +199,9 @@ func (v *Verifier) verifyGitHub(in *Input) Result {
 	if size == 32 {
 		mac = v.sum(buf[:], in.Body)
 	} else {
-		m := hmac.New(sha1.New, v.key)
+		m := hmac.New(sha1.New, v.key) // legacy header only: not pooled
 		m.Write(in.Body)
-		mac = m.Sum(buf[:0])
+		mac = m.Sum(nil)
 	}
 	var got [32]byte
 	wellFormed := false

@@ -25,12 +25,19 @@ type fixture struct {
 
 const rtURL = "https://hooks.example.com/h/abc123/sms/in?x=1"
 
-func fixtures() map[string]fixture {
+// roundTripEdKey is a fixed Ed25519 key (seed 0x00..0x1f) for Discord tests.
+func roundTripEdKey() ed25519.PrivateKey {
 	seed := make([]byte, ed25519.SeedSize)
 	for i := range seed {
 		seed[i] = byte(i)
 	}
-	edPriv := ed25519.NewKeyFromSeed(seed)
+	return ed25519.NewKeyFromSeed(seed)
+}
+
+func roundTripEdPriv() string { return hex.EncodeToString(roundTripEdKey()) }
+
+func fixtures() map[string]fixture {
+	edPriv := roundTripEdKey()
 	edPub := hex.EncodeToString(edPriv.Public().(ed25519.PublicKey))
 	json := func(time.Time) string { return `{"type":"event.created","data":{"id":42,"note":"ünïcode"}}` }
 	same := func(scheme, secret, wrong string, headers ...string) fixture {

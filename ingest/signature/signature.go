@@ -141,7 +141,7 @@ type Verifier struct {
 	prefix string
 
 	newHash func() hash.Hash
-	macs    sync.Pool // of hash.Hash (hmac over key)
+	macs    sync.Pool // of *macState (hmac over key)
 
 	edPub ed25519.PublicKey
 	edKey ed25519.PrivateKey // discord signing, when the secret is a private key
@@ -215,7 +215,7 @@ func New(cfg *schema.SignatureConfig) (*Verifier, error) {
 		}
 	}
 	nh, key := v.newHash, v.key
-	v.macs.New = func() any { return hmac.New(nh, key) }
+	v.macs.New = func() any { return &macState{h: hmac.New(nh, key)} }
 	return v, nil
 }
 
@@ -458,23 +458,24 @@ func trimSpace(s string) string {
 	return s
 }
 
-// mac returns a reset HMAC over the verifier's key from the pool.
-func (v *Verifier) mac() hash.Hash {
-	m := v.macs.Get().(hash.Hash)
-	m.Reset()
-	return m
+// macState is a pooled HMAC with room for its digest, so that computing a
+// MAC allocates nothing.
+type macState struct {
+	h   hash.Hash
+	out [64]byte
 }
 
-// sum computes the verifier's HMAC of the concatenated parts into dst (which
-// should have capacity for the digest) and returns the digest.
+// sum computes the verifier's HMAC of the concatenated parts, copies it into
+// dst (len(dst) >= digest size) and returns dst[:size].
 func (v *Verifier) sum(dst []byte, parts ...[]byte) []byte {
-	m := v.mac()
+	st := v.macs.Get().(*macState)
+	st.h.Reset()
 	for _, p := range parts {
-		m.Write(p)
+		st.h.Write(p)
 	}
-	out := m.Sum(dst[:0])
-	v.macs.Put(m)
-	return out
+	n := copy(dst, st.h.Sum(st.out[:0]))
+	v.macs.Put(st)
+	return dst[:n]
 }
 
 // SecretHint returns a hint that identifies a secret without revealing it:

@@ -123,15 +123,16 @@ func urlVariants(rawURL string) []string {
 
 // twilioSign computes the signature of u with the sorted params.
 func (v *Verifier) twilioSign(dst []byte, u string, ps []param) []byte {
-	m := v.mac()
-	m.Write(bs(u))
+	st := v.macs.Get().(*macState)
+	st.h.Reset()
+	st.h.Write(bs(u))
 	for _, p := range ps {
-		m.Write(bs(p.k))
-		m.Write(bs(p.v))
+		st.h.Write(bs(p.k))
+		st.h.Write(bs(p.v))
 	}
-	out := m.Sum(dst[:0])
-	v.macs.Put(m)
-	return out
+	n := copy(dst, st.h.Sum(st.out[:0]))
+	v.macs.Put(st)
+	return dst[:n]
 }
 
 func (v *Verifier) verifyTwilio(in *Input) Result {
