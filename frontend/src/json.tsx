@@ -4,7 +4,7 @@ import { useState } from "preact/hooks";
 const CHILD_PAGE = 200;
 
 export function JsonTree({ value }: { value: unknown }) {
-  const [mode, setMode] = useState<{ open: number; gen: number }>({ open: 2, gen: 0 });
+  const [mode, setMode] = useState<{ open: number; gen: number }>({ open: 3, gen: 0 });
   return (
     <div class="json" data-testid="json-view">
       <div class="json-tools">
