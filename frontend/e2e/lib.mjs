@@ -102,6 +102,7 @@ export class Hookscope {
 
   // capture sends one request to a bin like curl would.
   async capture(bin, { method = "POST", path: p = "/", query = "", headers = {}, body } = {}) {
+    if (method === "GET" || method === "HEAD") body = undefined;
     const r = await fetch(`${this.url}/h/${bin}${p}${query ? "?" + query : ""}`, { method, headers, body });
     await r.arrayBuffer();
     return r;

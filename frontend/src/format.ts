@@ -156,6 +156,7 @@ export function prettyXML(src: string): string {
 
 export function looksLikeXML(ct: string, text: string): boolean {
   if (/[/+]xml\b/i.test(ct)) return true;
+  if (/html/i.test(ct)) return false;
   const s = text.trimStart();
   return s.startsWith("<?xml") || (/^<[A-Za-z][\w:.-]*[\s>]/.test(s) && /<\/[A-Za-z][\w:.-]*>\s*$/.test(s.trimEnd()));
 }

@@ -29,6 +29,7 @@ export function StatsPanel({ bin, theme }: { bin: Bin; theme: Theme }) {
   const [range, setRange] = useState("1h");
   const [stats, setStats] = useState<Stats | null>(null);
   const [err, setErr] = useState("");
+  const [win, setWin] = useState<[number, number]>([0, 0]);
   useEffect(() => {
     let stop = false;
     const load = () => {
@@ -39,6 +40,7 @@ export function StatsPanel({ bin, theme }: { bin: Bin; theme: Theme }) {
         .stats(bin.id, since.toISOString(), until.toISOString(), r.step)
         .then((s) => {
           if (!stop) {
+            setWin([since.getTime() / 1000, until.getTime() / 1000]);
             setStats(s);
             setErr("");
           }
@@ -77,7 +79,7 @@ export function StatsPanel({ bin, theme }: { bin: Bin; theme: Theme }) {
           </div>
           <section class="card chart-card">
             <h3>Requests over time</h3>
-            <SeriesChart stats={stats} theme={theme} />
+            <SeriesChart stats={stats} theme={theme} win={win} />
           </section>
           <div class="grid2">
             <section class="card chart-card">
@@ -155,7 +157,9 @@ function useUPlot(make: (width: number) => uPlot.Options, data: uPlot.AlignedDat
   return ref;
 }
 
-function SeriesChart({ stats, theme }: { stats: Stats; theme: Theme }) {
+function SeriesChart({ stats, theme, win }: { stats: Stats; theme: Theme; win: [number, number] }) {
+  const winRef = useRef(win);
+  winRef.current = win;
   const s = stats.series || [];
   const data: uPlot.AlignedData = [s.map((p) => Date.parse(p.t) / 1000), s.map((p) => p.count), s.map((p) => (p.p95_latency_us ? p.p95_latency_us / 1000 : null))];
   const c = palette(theme);
@@ -165,7 +169,7 @@ function SeriesChart({ stats, theme }: { stats: Stats; theme: Theme }) {
       height: 220,
       cursor: { drag: { x: false, y: false } },
       legend: { show: true },
-      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] }, ms: { range: (_u, _min, max) => [0, Math.max(1, (max || 1) * 1.1)] } },
+      scales: { x: { time: true, range: (_u, min, max) => (winRef.current[0] ? [winRef.current[0], winRef.current[1]] : [min, max]) }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] }, ms: { range: (_u, _min, max) => [0, Math.max(1, (max || 1) * 1.1)] } },
       axes: [
         { stroke: c.axis, grid: { stroke: c.grid }, ticks: { stroke: c.grid } },
         { stroke: c.axis, grid: { stroke: c.grid }, ticks: { stroke: c.grid }, label: "requests", size: 50 },
@@ -174,7 +178,7 @@ function SeriesChart({ stats, theme }: { stats: Stats; theme: Theme }) {
       series: [
         {},
         { label: "requests", stroke: c.count, fill: c.countFill, paths: uPlot.paths.bars!({ size: [0.8, 40] }), points: { show: false } },
-        { label: "p95 latency (ms)", scale: "ms", stroke: c.p95, width: 2, spanGaps: true, points: { show: false } },
+        { label: "p95 latency (ms)", scale: "ms", stroke: c.p95, width: 2, spanGaps: true, points: { show: true, size: 5, fill: c.p95 } },
       ],
     }),
     data,
