@@ -73,7 +73,10 @@ func (a *testApp) stop(t *testing.T) {
 
 type testWriter struct{ t *testing.T }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 func doJSON(t *testing.T, method, u string, body any, want int, out any) {
 	t.Helper()
@@ -511,10 +514,10 @@ func TestFiltersAndBadParams(t *testing.T) {
 		{"status=2xx", []string{"/late", "/search", "/ok"}},
 		{"ip=127.0.0.1&method=GET", []string{"/late"}},
 		{"ip=10.0.0.1", nil},
-		{"q=INVOICE", []string{"/ok"}},          // body
+		{"q=INVOICE", []string{"/ok"}},             // body
 		{"q=charge.refunded", []string{"/fail/1"}}, // header value
-		{"q=x-other", []string{"/search"}},        // header name
-		{"q=SEARCH", []string{"/search"}},         // path
+		{"q=x-other", []string{"/search"}},         // header name
+		{"q=SEARCH", []string{"/search"}},          // path
 		{"until=" + mid.Format(time.RFC3339Nano), []string{"/search", "/x", "/fail/1", "/ok"}},
 		{"since=" + mid.Format(time.RFC3339Nano), []string{"/late"}},
 		{"signature=unchecked&limit=2", []string{"/late", "/search"}},
