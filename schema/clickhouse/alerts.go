@@ -180,11 +180,8 @@ func (s *Store) AppendEvent(ctx context.Context, e *schema.AlertEvent) error {
 // ListEvents returns events matching f, newest (largest id) first.
 func (s *Store) ListEvents(ctx context.Context, f schema.EventFilter) ([]*schema.AlertEvent, error) {
 	limit := f.Limit
-	if limit == 0 {
+	if limit <= 0 {
 		limit = 100
-	}
-	if limit < 0 {
-		return nil, fmt.Errorf("list events: %w: negative limit", schema.ErrInvalid)
 	}
 	q := &query{}
 	q.add("1")

@@ -304,13 +304,13 @@ func (s *Store) ListRequests(ctx context.Context, f schema.Filter) (schema.Page,
 	if f.Before != nil && f.After != nil {
 		return schema.Page{}, fmt.Errorf("list requests: %w: before and after are exclusive", schema.ErrInvalid)
 	}
+	// Like the embedded store: 0 (or less) means the default, more than the
+	// maximum is clamped.
 	limit := f.Limit
-	if limit == 0 {
+	if limit <= 0 {
 		limit = 50
 	}
-	if limit < 1 || limit > 1000 {
-		return schema.Page{}, fmt.Errorf("list requests: %w: limit must be 1..1000", schema.ErrInvalid)
-	}
+	limit = min(limit, 1000)
 	q, err := s.binQuery(ctx, &f)
 	if err != nil {
 		return schema.Page{}, err

@@ -286,7 +286,7 @@ func TestListRequestsFiltersAndPaging(t *testing.T) {
 			t.Fatalf("forward paging is not the reverse of backward paging at %d", i)
 		}
 	}
-	for _, bad := range []schema.Filter{{}, {BinID: "f", Limit: 1001}, {BinID: "f", Limit: -1}, {BinID: "f", Before: &schema.Cursor{}, After: &schema.Cursor{}}} {
+	for _, bad := range []schema.Filter{{}, {BinID: "f", Before: &schema.Cursor{}, After: &schema.Cursor{}}} {
 		if _, err := s.ListRequests(ctx, bad); !errors.Is(err, schema.ErrInvalid) {
 			t.Errorf("ListRequests(%+v) = %v; want ErrInvalid", bad, err)
 		}
