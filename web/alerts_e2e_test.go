@@ -330,7 +330,7 @@ func TestAlertRulesAPI(t *testing.T) {
 	h := startHookscope(t, &logs)
 	bin := h.call(t, "POST", "/api/v1/bins", nil, 201)["id"].(string)
 	r := h.call(t, "POST", "/api/v1/alerts/rules", map[string]any{"name": "bad signatures", "bin_id": bin, "kind": "signature_failures",
-		"params": map[string]any{"window": "10s", "min_count": 5, "threshold": 0.5},
+		"params":   map[string]any{"window": "10s", "min_count": 5, "threshold": 0.5},
 		"channels": []map[string]any{{"type": "slack", "url": "https://hooks.slack.com/services/T/B/SECRETabcd"}, {"type": "webhook", "url": "https://example.test/hook"}},
 		"cooldown": "10m", "enabled": true}, 201)
 	id := r["id"].(string)
