@@ -169,7 +169,7 @@ type Engine struct {
 
 	workers []chan job
 
-	observed, dropped, evals, firing, suppressed, notifyFailed, queueDrops, recoveredN atomic.Int64
+	observed, dropped, evals, firing, suppressed, notifyFailed, queueDrops, recoveredN, firingNow atomic.Int64
 
 	startOnce sync.Once
 	cancel    context.CancelFunc
@@ -518,6 +518,13 @@ func (e *Engine) evaluate(ctx context.Context) {
 			delete(e.states, k)
 		}
 	}
+	var firingNow int64
+	for _, st := range e.states {
+		if st.phase == Firing {
+			firingNow++
+		}
+	}
+	e.firingNow.Store(firingNow)
 	cut := now.Add(-keep)
 	for bin, b := range e.bins {
 		i, _ := slices.BinarySearchFunc(b.obs, cut, func(x Obs, t time.Time) int {

@@ -396,3 +396,40 @@ func TestEngineTestRule(t *testing.T) {
 		}
 	})
 }
+
+func BenchmarkObserve(b *testing.B) {
+	st := newMemStore()
+	e := New(st, st, Options{QueueSize: 1 << 20})
+	r := req("b1", time.Now(), 200, schema.SigValid, "192.0.2.1")
+	r.Headers = append(r.Headers, schema.Header{Name: "Content-Type", Value: "application/json"}, schema.Header{Name: "Stripe-Signature", Value: "t=1,v1=abc"})
+	b.ReportAllocs()
+	for b.Loop() {
+		e.Observe(r)
+		if len(e.in) == cap(e.in) {
+			b.StopTimer()
+			for len(e.in) > 0 {
+				<-e.in
+			}
+			b.StartTimer()
+		}
+	}
+}
+
+// BenchmarkEvaluate: one evaluation round of the five default rules on a bin
+// holding 10 minutes of traffic at 10 requests/s.
+func BenchmarkEvaluate(b *testing.B) {
+	st := newMemStore()
+	e := New(st, st, Options{})
+	for _, r := range DefaultRules("b1") {
+		r.ID = r.Name
+		e.SetRule(r)
+	}
+	obs := generate(1, t0, 10*time.Minute, traffic{Rate: 10, FailP: 0.03, SigInvalid: 0.01, IPs: normal.IPs, FwdMedMS: 80}, nil)
+	e.bins["b1"] = &binBuf{obs: obs, last: t0}
+	now := t0.Add(10 * time.Minute)
+	e.opt.Now = func() time.Time { return now }
+	b.ReportAllocs()
+	for b.Loop() {
+		e.evaluate(context.Background())
+	}
+}

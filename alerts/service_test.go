@@ -3,10 +3,12 @@ package alerts
 import (
 	"encoding/json"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/hookscope/hookscope/schema"
+	"github.com/hookscope/hookscope/schema/sqlite"
 )
 
 func TestCreateRuleValidation(t *testing.T) {
@@ -48,8 +50,19 @@ func TestCreateRuleValidation(t *testing.T) {
 }
 
 func TestRuleCRUD(t *testing.T) {
+	t.Run("memory", func(t *testing.T) { testRuleCRUD(t, newMemStore()) })
+	t.Run("sqlite", func(t *testing.T) {
+		st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "db.sqlite"), sqlite.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		testRuleCRUD(t, st)
+	})
+}
+
+func testRuleCRUD(t *testing.T, st schema.Alerts) {
 	ctx := t.Context()
-	st := newMemStore()
 	svc := NewService(st, nil, nil)
 	r, err := svc.CreateRule(ctx, []byte(`{"name":"bad signatures", "bin_id":"b1","kind":"signature_failures",
 		"params":{"window":"10s","min_count":5,"threshold":0.5},

@@ -36,10 +36,9 @@ type hookscope struct {
 	stop   func()
 }
 
-func startHookscope(t *testing.T, logs io.Writer) *hookscope {
+func startHookscope(t *testing.T, dir string, logs io.Writer) *hookscope {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	store, err := sqlite.Open(ctx, filepath.Join(dir, "hookscope.db"), sqlite.Options{})
 	if err != nil {
@@ -73,11 +72,14 @@ func startHookscope(t *testing.T, logs io.Writer) *hookscope {
 		web.Options{Logger: log, PublicURL: base, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
 	go func() { _ = srv.Serve(ln) }()
 	h := &hookscope{base: base, store: store, engine: engine}
+	var once sync.Once
 	h.stop = func() {
-		_ = srv.Shutdown(ctx)
-		_ = batcher.Close(ctx)
-		_ = engine.Close(ctx)
-		_ = store.Close()
+		once.Do(func() { // the shutdown order of cmd/hookscope
+			_ = srv.Shutdown(ctx)
+			_ = batcher.Close(ctx)
+			_ = engine.Close(ctx)
+			_ = store.Close()
+		})
 	}
 	t.Cleanup(h.stop)
 	return h
@@ -195,7 +197,7 @@ func waitFor(t *testing.T, what string, d time.Duration, ok func() bool) {
 // for Slack gets exactly one firing and one resolved message per episode.
 func TestAlertsEndToEnd(t *testing.T) {
 	var logs syncBuffer
-	h := startHookscope(t, &logs)
+	h := startHookscope(t, t.TempDir(), &logs)
 	slack := newSlackReceiver(t)
 	hookURL := slack.URL + "/services/T0/B0/XXXXSECRET"
 	secret := "it's-a-secret-to-everybody"
@@ -327,7 +329,7 @@ func TestAlertsEndToEnd(t *testing.T) {
 // TestAlertRulesAPI covers the CRUD routes, errors and write-only URLs.
 func TestAlertRulesAPI(t *testing.T) {
 	var logs syncBuffer
-	h := startHookscope(t, &logs)
+	h := startHookscope(t, t.TempDir(), &logs)
 	bin := h.call(t, "POST", "/api/v1/bins", nil, 201)["id"].(string)
 	r := h.call(t, "POST", "/api/v1/alerts/rules", map[string]any{"name": "bad signatures", "bin_id": bin, "kind": "signature_failures",
 		"params":   map[string]any{"window": "10s", "min_count": 5, "threshold": 0.5},
@@ -390,4 +392,33 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestAlertsSurviveRestart stops hookscope while an alert fires and starts it
+// again on the same data: the engine rebuilds its window from the store and
+// its state from the alert history, so the episode is not announced twice
+// and still resolves.
+func TestAlertsSurviveRestart(t *testing.T) {
+	var logs syncBuffer
+	dir := t.TempDir()
+	slack := newSlackReceiver(t)
+	h := startHookscope(t, dir, &logs)
+	bin := h.call(t, "POST", "/api/v1/bins", map[string]any{"response": map[string]any{"status": 500}}, 201)["id"].(string)
+	h.call(t, "POST", "/api/v1/alerts/rules", map[string]any{"name": "failures", "bin_id": bin, "kind": "failure_spike",
+		"params": map[string]any{"window": "4s", "min_count": 5}, "channels": []map[string]any{{"type": "slack", "url": slack.URL + "/services/T0/B0/XXXXSECRET"}}}, 201)
+	for range 10 {
+		h.capture(t, bin, "192.0.2.1", []byte(`{}`), nil)
+	}
+	waitFor(t, "the firing message", 5*time.Second, func() bool { return len(slack.byRule("failures")) == 1 })
+	h.stop()
+
+	h2 := startHookscope(t, dir, &logs)
+	if n := h2.engine.Stats().RecoveredRequests; n != 10 {
+		t.Errorf("recovered %d requests from the store, want 10", n)
+	}
+	waitFor(t, "the resolved message", 10*time.Second, func() bool { return len(slack.byRule("failures")) >= 2 })
+	time.Sleep(time.Second)
+	if got := slack.byRule("failures"); !slices.Equal(got, []string{"Firing [critical]", "Resolved"}) {
+		t.Errorf("messages across the restart: %v, want one firing and one resolved", got)
+	}
 }
