@@ -38,6 +38,6 @@ bench: ## benchmark harness: capture vs bare Fiber, live feed, queries, RSS (BEN
 	$(BENCHBIN)/runner -hookscope $(BENCHBIN)/hookscope -ceiling $(BENCHBIN)/ceiling
 
 bench-go: ## Go micro-benchmarks of the hot path (capture handler, pipeline, batcher, signatures)
-	$(GO) test -run '^$$$$' -bench . -benchmem -count 1 -p 1 ./web/ ./ingest/ ./ingest/signature/
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 -p 1 ./web/ ./ingest/ ./ingest/signature/
 
 .PHONY: bench bench-go

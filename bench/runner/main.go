@@ -83,7 +83,7 @@ func main() {
 	flag.StringVar(&h.wrkScript, "wrk-script", "bench/wrk/post.lua", "wrk Lua script")
 	flag.StringVar(&outDir, "out", "bench/results", "directory for JSON results")
 	flag.StringVar(&only, "only", os.Getenv("BENCH_ONLY"), "comma-separated sections to run (capture,live,query,memory); empty: all")
-	flag.IntVar(&h.runs, "runs", envInt("BENCH_RUNS", 3), "runs per figure")
+	flag.IntVar(&h.runs, "runs", envInt("BENCH_RUNS", 0), "runs per figure (default 3, quick 1)")
 	flag.StringVar(&h.clickhouseURL, "clickhouse-url", os.Getenv("HOOKSCOPE_BENCH_CLICKHOUSE_URL"), "also capture into this ClickHouse (HOOKSCOPE_BENCH_CLICKHOUSE_URL)")
 	pin := flag.Bool("pin", os.Getenv("BENCH_PIN") != "", "pin servers to CPU 0 and the load generator to CPU 1 (BENCH_PIN=1)")
 	flag.Parse()
@@ -92,8 +92,13 @@ func main() {
 	h.liveRates, h.liveSubs = []int{100, 2000}, []int{1, 50}
 	h.warmup, h.captureDur, h.liveDur, h.memoryDur = 2*time.Second, 5*time.Second, 5*time.Second, 60*time.Second
 	h.queryRows, h.querySamples = 1_000_000, 10
+	if h.runs <= 0 {
+		h.runs = 3
+		if quick {
+			h.runs = 1
+		}
+	}
 	if quick {
-		h.runs = min(h.runs, 1)
 		h.warmup, h.captureDur, h.liveDur, h.memoryDur = time.Second, 2*time.Second, 2*time.Second, 10*time.Second
 		h.queryRows, h.querySamples = 100_000, 5
 	}
