@@ -25,7 +25,8 @@ type BatcherOptions struct {
 	MaxBatch int
 	// FlushInterval flushes a non-empty batch after this long (default 100ms).
 	FlushInterval time.Duration
-	// MaxQueueBytes bounds the body bytes waiting in memory (default 64 MiB).
+	// MaxQueueBytes bounds the memory of requests waiting in memory (body,
+	// headers and the rest, see memSize; default 64 MiB).
 	// Past it, captures go straight to the spool.
 	MaxQueueBytes int64
 	// QueueLen bounds how many requests wait in memory (default 65536).
@@ -110,7 +111,7 @@ func (b *Batcher) Enqueue(r *schema.Request) error {
 	if b.closed.Load() {
 		return ErrOverloaded
 	}
-	size := int64(len(r.Body)) + 512
+	size := memSize(r)
 	if b.queuedBytes.Load()+size <= b.opts.MaxQueueBytes {
 		select {
 		case b.queue <- r:
@@ -135,6 +136,19 @@ func (b *Batcher) Enqueue(r *schema.Request) error {
 	}
 	b.opts.Metrics.Overflowed.Inc()
 	return nil
+}
+
+// memSize estimates the heap a queued request holds: its body, every
+// string it carries (headers included: with ten headers they are a third of
+// a 1 KB delivery) and the structs and slice headers around them. Counting
+// the body alone let MaxQueueBytes hold twice the memory it names.
+func memSize(r *schema.Request) int64 {
+	n := len(r.Body) + len(r.BinID) + len(r.Method) + len(r.Path) + len(r.Query) +
+		len(r.RemoteIP) + len(r.ContentType) + len(r.Signature.Scheme) + len(r.Signature.Reason)
+	for _, h := range r.Headers {
+		n += len(h.Name) + len(h.Value) + 32 // the schema.Header itself
+	}
+	return int64(n) + 512 // schema.Request, its slices and allocator rounding
 }
 
 // Flush blocks until everything enqueued before the call has been written
@@ -209,7 +223,7 @@ func (b *Batcher) run() {
 				return
 			}
 			batch = append(batch, r)
-			batchBytes += int64(len(r.Body)) + 512
+			batchBytes += memSize(r)
 			if len(batch) >= b.opts.MaxBatch {
 				flush()
 			}
@@ -221,7 +235,7 @@ func (b *Batcher) run() {
 			for n := len(b.queue); n > 0; n-- {
 				r := <-b.queue
 				batch = append(batch, r)
-				batchBytes += int64(len(r.Body)) + 512
+				batchBytes += memSize(r)
 				if len(batch) >= b.opts.MaxBatch {
 					flush()
 				}
