@@ -26,7 +26,9 @@ type BatcherOptions struct {
 	// FlushInterval flushes a non-empty batch after this long (default 100ms).
 	FlushInterval time.Duration
 	// MaxQueueBytes bounds the memory of requests waiting in memory (body,
-	// headers and the rest, see memSize; default 64 MiB).
+	// headers and the rest, see memSize; default 32 MiB: about 13 000 1 KB
+	// deliveries, a second of full-speed capture; beyond it the spool takes
+	// them).
 	// Past it, captures go straight to the spool.
 	MaxQueueBytes int64
 	// QueueLen bounds how many requests wait in memory (default 65536).
@@ -76,7 +78,7 @@ func NewBatcher(w Writer, opts BatcherOptions) (*Batcher, error) {
 		opts.FlushInterval = 100 * time.Millisecond
 	}
 	if opts.MaxQueueBytes <= 0 {
-		opts.MaxQueueBytes = 64 << 20
+		opts.MaxQueueBytes = 32 << 20
 	}
 	if opts.QueueLen <= 0 {
 		opts.QueueLen = 65536
