@@ -40,11 +40,16 @@ type harness struct {
 	liveSubs     []int
 	liveDur      time.Duration
 	queryRows    int
+	chRows       []int
+	ch           *chServer // nil: no ClickHouse figures
+	chFillBudget time.Duration
+	chFill       []string
 	querySamples int
 	memoryDur    time.Duration
 
 	out   io.Writer
 	notes []string
+	keep  bool
 }
 
 // Results is what bench/results/*.json holds.
@@ -54,6 +59,7 @@ type Results struct {
 	Live        []LiveRow    `json:"live,omitempty"`
 	Query       []QueryRow   `json:"query,omitempty"`
 	FillRowsSec float64      `json:"query_fill_rows_per_sec,omitempty"`
+	CHFill      []string     `json:"clickhouse_fill,omitempty"`
 	Memory      *MemoryRow   `json:"memory,omitempty"`
 	Notes       []string     `json:"notes,omitempty"`
 }
@@ -84,7 +90,9 @@ func main() {
 	flag.StringVar(&outDir, "out", "bench/results", "directory for JSON results")
 	flag.StringVar(&only, "only", os.Getenv("BENCH_ONLY"), "comma-separated sections to run (capture,live,query,memory); empty: all")
 	flag.IntVar(&h.runs, "runs", envInt("BENCH_RUNS", 0), "runs per figure (default 3, quick 1)")
-	flag.StringVar(&h.clickhouseURL, "clickhouse-url", os.Getenv("HOOKSCOPE_BENCH_CLICKHOUSE_URL"), "also capture into this ClickHouse (HOOKSCOPE_BENCH_CLICKHOUSE_URL)")
+	flag.StringVar(&h.clickhouseURL, "clickhouse-url", os.Getenv("HOOKSCOPE_BENCH_CLICKHOUSE_URL"), "ClickHouse server to benchmark (HOOKSCOPE_BENCH_CLICKHOUSE_URL); empty: start a local clickhouse-server when installed")
+	noCH := flag.Bool("no-clickhouse", os.Getenv("BENCH_CLICKHOUSE") == "0", "skip every ClickHouse figure (BENCH_CLICKHOUSE=0)")
+	keep := flag.Bool("keep", false, "keep the temporary directory (data dirs, server logs) and print its path")
 	pin := flag.Bool("pin", os.Getenv("BENCH_PIN") != "", "pin servers to CPU 0 and the load generator to CPU 1 (BENCH_PIN=1)")
 	flag.Parse()
 
@@ -92,6 +100,8 @@ func main() {
 	h.liveRates, h.liveSubs = []int{100, 2000}, []int{1, 50}
 	h.warmup, h.captureDur, h.liveDur, h.memoryDur = 2*time.Second, 5*time.Second, 5*time.Second, 60*time.Second
 	h.queryRows, h.querySamples = 1_000_000, 10
+	h.chRows = []int{1_000_000, 10_000_000}
+	h.chFillBudget = 150 * time.Second
 	if h.runs <= 0 {
 		h.runs = 3
 		if quick {
@@ -101,10 +111,15 @@ func main() {
 	if quick {
 		h.warmup, h.captureDur, h.liveDur, h.memoryDur = time.Second, 2*time.Second, 2*time.Second, 10*time.Second
 		h.queryRows, h.querySamples = 100_000, 5
+		h.chRows = []int{100_000}
 	}
 	if *pin && runtime.NumCPU() >= 2 {
 		h.serverCPUs, h.loadCPUs = "0", "1"
 	}
+	if *noCH {
+		h.clickhouseURL = "-"
+	}
+	h.keep = *keep
 	if err := run(h, quick, only, outDir); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -117,12 +132,37 @@ func run(h *harness, quick bool, only, outDir string) error {
 		return err
 	}
 	h.tmp = tmp
-	defer os.RemoveAll(tmp)
+	if h.keep {
+		defer h.progress("kept %s", tmp)
+	} else {
+		defer os.RemoveAll(tmp)
+	}
 	want := func(s string) bool {
 		return only == "" || strings.Contains(","+only+",", ","+s+",")
 	}
 	res := Results{Meta: machine(quick, h)}
 	h.progress("hookscope bench: %d run(s) per figure, quick=%v, %s, load %s", h.runs, quick, res.Meta.Pinning, res.Meta.LoadBefore)
+	switch {
+	case h.clickhouseURL == "-":
+		h.clickhouseURL = ""
+		h.note("ClickHouse figures skipped (BENCH_CLICKHOUSE=0)")
+	case !want("capture") && !want("query"):
+	case h.clickhouseURL != "":
+		if h.ch, err = externalClickHouse(h.clickhouseURL); err != nil {
+			return err
+		}
+	default:
+		h.progress("starting a local clickhouse-server ...")
+		if h.ch, err = h.startClickHouse(); err != nil {
+			h.note("ClickHouse figures skipped: %v", err)
+			h.ch = nil
+		} else {
+			defer h.ch.stop()
+		}
+	}
+	if h.ch != nil {
+		h.clickhouseURL = h.ch.url("hookscope_bench_capture")
+	}
 	if want("capture") {
 		if res.Capture, err = h.runCapture(); err != nil {
 			return fmt.Errorf("capture: %w", err)
@@ -137,10 +177,12 @@ func run(h *harness, quick bool, only, outDir string) error {
 		if res.Query, res.FillRowsSec, err = h.runQuery(); err != nil {
 			return fmt.Errorf("query: %w", err)
 		}
-		if h.clickhouseURL == "" {
-			h.note("ClickHouse query latency not measured: set HOOKSCOPE_BENCH_CLICKHOUSE_URL once the ClickHouse store is merged (the 10 M-row generator is not written yet)")
-		} else {
-			h.note("ClickHouse query latency not measured: the 10 M-row ClickHouse generator is not written yet")
+		if h.ch != nil {
+			rows, err := h.runQueryClickHouse(h.ch)
+			if err != nil {
+				h.note("ClickHouse query latency failed: %v", err)
+			}
+			res.Query = append(res.Query, rows...)
 		}
 	}
 	if want("memory") {
@@ -150,12 +192,10 @@ func run(h *harness, quick bool, only, outDir string) error {
 		}
 		res.Memory = &m
 	}
-	if h.clickhouseURL == "" && want("capture") {
-		h.note("ClickHouse capture not measured: HOOKSCOPE_BENCH_CLICKHOUSE_URL is not set")
-	}
 	res.Meta.Finished = time.Now().UTC()
 	res.Meta.LoadAfter = loadavg()
 	res.Notes = h.notes
+	res.CHFill = h.chFill
 	printTables(h.out, &res)
 
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
@@ -283,7 +323,11 @@ func printTables(w io.Writer, r *Results) {
 		}
 	}
 	if len(r.Query) > 0 {
-		fmt.Fprintf(&b, "\n## Query latency through the API (one bin; store filled at %.0f rows/s)\n\n", r.FillRowsSec)
+		fmt.Fprintf(&b, "\n## Query latency through the API (one bin; embedded store filled at %.0f rows/s", r.FillRowsSec)
+		if len(r.CHFill) > 0 {
+			fmt.Fprintf(&b, "; ClickHouse INSERT ... SELECT: %s", strings.Join(r.CHFill, ", "))
+		}
+		fmt.Fprintf(&b, ")\n\n")
 		fmt.Fprintf(&b, "| store | rows | query | p50 ms | max ms | results |\n|---|---:|---|---:|---:|---:|\n")
 		for _, q := range r.Query {
 			fmt.Fprintf(&b, "| %s | %d | %s `%s` | %s | %s | %d |\n", q.Store, q.Rows, q.Query, q.Path, fm(q.P50MS, 1), fm(q.MaxMS, 1), q.Results)

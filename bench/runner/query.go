@@ -168,7 +168,14 @@ func (h *harness) runQuery() ([]QueryRow, float64, error) {
 		return nil, rate, err
 	}
 	defer hs.stop()
-	base := "http://" + hs.addr + "/api/v1/bins/" + binID
+	rows, err := h.timeQueries("embedded", hs.addr, binID, h.queryRows)
+	return rows, rate, err
+}
+
+// timeQueries times the newest page, the filtered page and the stats of
+// one bin through the API.
+func (h *harness) timeQueries(store, addr, binID string, n int) ([]QueryRow, error) {
+	base := "http://" + addr + "/api/v1/bins/" + binID
 	cases := []queryCase{
 		{"newest-50 page", "/requests?limit=50"},
 		{"filtered page (q + status=5xx)", "/requests?limit=50&q=payment_failed&status=5xx"},
@@ -176,11 +183,11 @@ func (h *harness) runQuery() ([]QueryRow, float64, error) {
 	}
 	var rows []QueryRow
 	for _, qc := range cases {
-		row := QueryRow{Store: "embedded", Rows: int64(h.queryRows), Query: qc.name, Path: qc.path}
+		row := QueryRow{Store: store, Rows: int64(n), Query: qc.name, Path: qc.path}
 		var p50, mx []float64
 		warm, _, err := timeGet(base + qc.path) // warm the page cache
 		if err != nil {
-			return nil, rate, err
+			return nil, err
 		}
 		// A slow query (the stats of a big bin take seconds) gets fewer
 		// samples per run, so the whole harness stays within its budget.
@@ -190,10 +197,16 @@ func (h *harness) runQuery() ([]QueryRow, float64, error) {
 		}
 		for run := 0; run < h.runs; run++ {
 			var ds []time.Duration
-			for range samples {
+			if run == 0 && warm > 5*time.Second {
+				// Very slow (seconds per call): the warm-up call is run 1's
+				// sample; the data was just written, so the page cache is
+				// as warm as it will get.
+				ds = append(ds, warm)
+			}
+			for len(ds) < samples {
 				d, n, err := timeGet(base + qc.path)
 				if err != nil {
-					return nil, rate, err
+					return nil, err
 				}
 				ds = append(ds, d)
 				row.Results = n
@@ -201,12 +214,12 @@ func (h *harness) runQuery() ([]QueryRow, float64, error) {
 			slices.Sort(ds)
 			p50 = append(p50, float64(percentile(ds, 50))/1e6)
 			mx = append(mx, float64(ds[len(ds)-1])/1e6)
-			h.progress("query run %d/%d %-32s p50 %8.1f ms max %8.1f ms", run+1, h.runs, qc.name, p50[len(p50)-1], mx[len(mx)-1])
+			h.progress("query run %d/%d %-10s %8d rows %-32s p50 %8.1f ms max %8.1f ms", run+1, h.runs, store, n, qc.name, p50[len(p50)-1], mx[len(mx)-1])
 		}
 		row.P50MS, row.MaxMS, row.Samples = summarize(p50), summarize(mx), samples
 		rows = append(rows, row)
 	}
-	return rows, rate, nil
+	return rows, nil
 }
 
 // timeGet times one GET and returns how many requests the answer listed (or
