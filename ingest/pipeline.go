@@ -1,0 +1,314 @@
+// Package ingest is the capture pipeline: it turns an incoming HTTP request
+// (already copied out of the web framework's buffers) into a schema.Request,
+// verifies its signature, decides the answer, and hands the record to the
+// batcher, the live feed and the alert engine without waiting for any of them.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/hookscope/hookscope/schema"
+)
+
+// ErrUnknownBin is returned by Capture for a bin that does not exist or expired.
+var ErrUnknownBin = errors.New("unknown or expired bin")
+
+// ErrOverloaded is returned when the in-memory queue and the spool are both
+// full: the caller answers 503 so the sender retries.
+var ErrOverloaded = errors.New("capture queue and spool are full")
+
+// Publisher receives every captured request as soon as it is recorded (the
+// live feed). It must not block.
+type Publisher interface {
+	Publish(r *schema.Request)
+}
+
+// Observer receives every captured request (the alert engine). It must not block.
+type Observer interface {
+	Observe(r *schema.Request)
+}
+
+// VerifyFunc checks a request's signature for a bin's configuration. It
+// returns the verdict and the sender's signed timestamp (zero when none).
+// A nil cfg must give an "unchecked" verdict.
+type VerifyFunc func(cfg *schema.SignatureConfig, headers []schema.Header, body []byte, url string, now time.Time) (schema.Signature, time.Time)
+
+// BinSource looks bins up. The pipeline caches answers briefly.
+type BinSource interface {
+	GetBin(ctx context.Context, id string) (*schema.Bin, error)
+}
+
+// Incoming is one request as the web layer copied it. The pipeline takes
+// ownership of every slice.
+type Incoming struct {
+	BinID         string
+	Method        string
+	Path          string
+	Query         string
+	Headers       []schema.Header
+	RemoteIP      string
+	ContentType   string
+	Body          []byte
+	BodySize      int64
+	BodyTruncated bool
+	// PublicURL is the full URL the sender used, for schemes that sign it.
+	PublicURL string
+	// Start is when the web layer began handling the request.
+	Start time.Time
+}
+
+// Response is what capture answers.
+type Response struct {
+	// RequestID is the recorded request's id (empty when not recorded).
+	RequestID string
+	Status    int
+	Headers   []schema.Header
+	Body      []byte
+	Delay     time.Duration
+}
+
+// Options configure a Pipeline. Zero values take the defaults.
+type Options struct {
+	Logger    *slog.Logger
+	Verify    VerifyFunc
+	Publisher Publisher
+	Observers []Observer
+	// BinCacheTTL bounds how long a bin lookup is reused (default 2s). The web
+	// layer invalidates explicitly on change; the TTL covers other processes.
+	BinCacheTTL time.Duration
+	Now         func() time.Time
+}
+
+// Pipeline is the capture path. It is safe for concurrent use.
+type Pipeline struct {
+	bins    *binCache
+	batcher *Batcher
+	opts    Options
+	log     *slog.Logger
+
+	idMu   sync.Mutex
+	lastAt time.Time
+}
+
+// NewPipeline wires a pipeline over a bin source and a running batcher.
+func NewPipeline(bins BinSource, b *Batcher, opts Options) *Pipeline {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.BinCacheTTL == 0 {
+		opts.BinCacheTTL = 2 * time.Second
+	}
+	return &Pipeline{
+		bins:    newBinCache(bins, opts.BinCacheTTL, opts.Now),
+		batcher: b,
+		opts:    opts,
+		log:     opts.Logger.With("component", "ingest"),
+	}
+}
+
+// Bin returns the bin if it exists and has not expired, else ErrUnknownBin.
+func (p *Pipeline) Bin(ctx context.Context, id string) (*schema.Bin, error) {
+	b, err := p.bins.get(ctx, id)
+	if err != nil {
+		if errors.Is(err, schema.ErrNotFound) {
+			return nil, ErrUnknownBin
+		}
+		return nil, fmt.Errorf("look up bin: %w", err)
+	}
+	if b.Expired(p.opts.Now()) {
+		return nil, ErrUnknownBin
+	}
+	return b, nil
+}
+
+// InvalidateBin drops a cached bin after it changed.
+func (p *Pipeline) InvalidateBin(id string) { p.bins.invalidate(id) }
+
+// NewID returns a UUIDv7 and the receive time to record with it. Both come
+// out of one critical section so that (received_at, id) order and id order
+// agree, and received_at is strictly increasing at microsecond precision:
+// cursors and live-feed resumption rely on that.
+func (p *Pipeline) NewID() (uuid.UUID, time.Time) {
+	p.idMu.Lock()
+	defer p.idMu.Unlock()
+	at := schema.Truncate(p.opts.Now())
+	if !at.After(p.lastAt) {
+		at = p.lastAt.Add(time.Microsecond)
+	}
+	p.lastAt = at
+	id, err := uuid.NewV7()
+	if err != nil { // only when the system's random source fails
+		id = uuid.New()
+	}
+	return id, at
+}
+
+// Capture records one request for bin and returns the record (owned by the
+// pipeline's consumers: do not modify it) and the answer to send. It never
+// waits for storage; ErrOverloaded means the request was NOT recorded.
+func (p *Pipeline) Capture(ctx context.Context, bin *schema.Bin, in *Incoming) (*schema.Request, Response, error) {
+	id, at := p.NewID()
+	r := &schema.Request{
+		ID:            id,
+		BinID:         bin.ID,
+		ReceivedAt:    at,
+		Method:        in.Method,
+		Path:          in.Path,
+		Query:         in.Query,
+		Headers:       in.Headers,
+		RemoteIP:      in.RemoteIP,
+		ContentType:   in.ContentType,
+		Body:          in.Body,
+		BodySize:      in.BodySize,
+		BodyTruncated: in.BodyTruncated,
+	}
+	if r.Path == "" {
+		r.Path = "/"
+	}
+	r.Signature = schema.Signature{Status: schema.SigUnchecked}
+	if cfg := bin.Settings.Signature; cfg != nil && cfg.Scheme != "" && p.opts.Verify != nil {
+		sig, signedAt := p.opts.Verify(cfg, in.Headers, in.Body, in.PublicURL, at)
+		r.Signature = sig
+		if !signedAt.IsZero() {
+			lag := at.Sub(signedAt).Milliseconds()
+			r.DeliveryLagMS = &lag
+		}
+	}
+
+	resp := p.respond(bin, r)
+	if in.BodyTruncated {
+		resp = jsonError(413, "body larger than the limit; recorded truncated", r.ID)
+	}
+	r.ResponseStatus = resp.Status
+	r.LatencyUS = p.opts.Now().Sub(in.Start).Microseconds()
+	if r.LatencyUS < 0 {
+		r.LatencyUS = 0
+	}
+
+	if err := p.batcher.Enqueue(r); err != nil {
+		return nil, jsonError(503, "hookscope is overloaded; retry later", uuid.Nil), err
+	}
+	resp.RequestID = r.ID.String()
+	if p.opts.Publisher != nil {
+		p.opts.Publisher.Publish(r)
+	}
+	for _, o := range p.opts.Observers {
+		o.Observe(r)
+	}
+	return r, resp, nil
+}
+
+// respond picks the bin's configured answer for r.
+func (p *Pipeline) respond(bin *schema.Bin, r *schema.Request) Response {
+	cfg := bin.Settings.Response
+	if cfg == nil {
+		return defaultResponse(r.ID)
+	}
+	status, headers, body, delay := cfg.Status, cfg.Headers, cfg.Body, cfg.DelayMS
+	for _, rule := range cfg.Rules {
+		if rule.Method != "" && rule.Method != r.Method {
+			continue
+		}
+		if rule.PathPrefix != "" && !hasPathPrefix(r.Path, rule.PathPrefix) {
+			continue
+		}
+		status, headers, body, delay = rule.Status, rule.Headers, rule.Body, rule.DelayMS
+		break
+	}
+	if status == 0 {
+		status = 200
+	}
+	if body == "" && len(headers) == 0 && status == 200 && delay == 0 {
+		return defaultResponse(r.ID)
+	}
+	out := Response{Status: status, Headers: headers, Body: []byte(body), Delay: time.Duration(delay) * time.Millisecond}
+	return out
+}
+
+func hasPathPrefix(path, prefix string) bool {
+	return len(path) >= len(prefix) && path[:len(prefix)] == prefix
+}
+
+// defaultResponse is {"ok":true,"request_id":"..."}, built without reflection
+// because it is on every request's path.
+func defaultResponse(id uuid.UUID) Response {
+	b := make([]byte, 0, 64)
+	b = append(b, `{"ok":true,"request_id":"`...)
+	b = append(b, id.String()...)
+	b = append(b, `"}`...)
+	return Response{Status: 200, Headers: jsonHeaders, Body: b}
+}
+
+var jsonHeaders = []schema.Header{{Name: "Content-Type", Value: "application/json"}}
+
+func jsonError(status int, msg string, id uuid.UUID) Response {
+	b := make([]byte, 0, 96)
+	b = append(b, `{"error":`...)
+	b = strconv.AppendQuote(b, msg)
+	if id != uuid.Nil {
+		b = append(b, `,"request_id":"`...)
+		b = append(b, id.String()...)
+		b = append(b, '"')
+	}
+	b = append(b, '}')
+	return Response{Status: status, Headers: jsonHeaders, Body: b}
+}
+
+// binCache remembers bin lookups for a short time, including misses, so a
+// flood at an unknown bin id does not reach the store on every request.
+type binCache struct {
+	src BinSource
+	ttl time.Duration
+	now func() time.Time
+
+	mu sync.RWMutex
+	m  map[string]binEntry
+}
+
+type binEntry struct {
+	bin *schema.Bin
+	err error
+	at  time.Time
+}
+
+func newBinCache(src BinSource, ttl time.Duration, now func() time.Time) *binCache {
+	return &binCache{src: src, ttl: ttl, now: now, m: make(map[string]binEntry)}
+}
+
+func (c *binCache) get(ctx context.Context, id string) (*schema.Bin, error) {
+	now := c.now()
+	c.mu.RLock()
+	e, ok := c.m[id]
+	c.mu.RUnlock()
+	if ok && now.Sub(e.at) < c.ttl {
+		return e.bin, e.err
+	}
+	b, err := c.src.GetBin(ctx, id)
+	if err != nil && !errors.Is(err, schema.ErrNotFound) {
+		return nil, err // do not cache transient failures
+	}
+	c.mu.Lock()
+	if len(c.m) > 100_000 { // bound memory under a flood of random ids
+		clear(c.m)
+	}
+	c.m[id] = binEntry{bin: b, err: err, at: now}
+	c.mu.Unlock()
+	return b, err
+}
+
+func (c *binCache) invalidate(id string) {
+	c.mu.Lock()
+	delete(c.m, id)
+	c.mu.Unlock()
+}

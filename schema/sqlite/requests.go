@@ -1,0 +1,314 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/hookscope/hookscope/schema"
+)
+
+// ON CONFLICT (id) DO NOTHING, not INSERT OR IGNORE: OR IGNORE would also
+// silently drop rows that violate NOT NULL.
+const insertRequestSQL = `INSERT INTO requests (
+    id, bin_id, received_at, method, path, query, headers, remote_ip, content_type,
+    body_size, body_truncated, response_status, latency_us,
+    sig_scheme, sig_status, sig_reason, delivery_lag_ms, forward, body
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO NOTHING`
+
+// requestCols are the columns scanRequest reads, body last; the list query
+// replaces the body with its preview.
+const requestCols = `id, bin_id, received_at, method, path, query, headers, remote_ip, content_type,
+    body_size, body_truncated, response_status, latency_us,
+    sig_scheme, sig_status, sig_reason, delivery_lag_ms, forward`
+
+const (
+	getRequestSQL     = `SELECT ` + requestCols + `, body FROM requests WHERE id = ? AND bin_id = ?`
+	countRequestsSQL  = `SELECT count(*) FROM requests WHERE bin_id = ?`
+	deleteRequestsSQL = `DELETE FROM requests WHERE bin_id = ?`
+	trimRequestsSQL   = `DELETE FROM requests WHERE rowid IN (
+    SELECT rowid FROM requests WHERE bin_id = ? ORDER BY received_at DESC, id DESC LIMIT -1 OFFSET ?)`
+)
+
+const (
+	defaultLimit = 50
+	maxLimit     = 1000
+)
+
+// WriteRequests inserts reqs in one transaction through the prepared
+// statement; ON CONFLICT (id) DO NOTHING makes retries harmless. A nil
+// error means the transaction committed.
+func (s *Store) WriteRequests(ctx context.Context, reqs []*schema.Request) error {
+	for i, r := range reqs {
+		if r == nil || r.ID == uuid.Nil || r.BinID == "" {
+			return fmt.Errorf("%w: request %d has no id or bin", schema.ErrInvalid, i)
+		}
+	}
+	if len(reqs) == 0 {
+		return nil
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("write requests: begin: %w", wrapErr(err))
+	}
+	defer tx.Rollback()
+	stmt := tx.StmtContext(ctx, s.insert)
+	hbuf := make([]byte, 0, 1024) // never nil: a nil []byte binds as NULL
+	for _, r := range reqs {
+		hbuf = encodeHeaders(hbuf[:0], r.Headers)
+		var lag any
+		if r.DeliveryLagMS != nil {
+			lag = *r.DeliveryLagMS
+		}
+		var fwd any
+		if r.Forward != nil {
+			b, err := json.Marshal(r.Forward)
+			if err != nil {
+				return fmt.Errorf("write requests: encode forward: %w", err)
+			}
+			fwd = b
+		}
+		body := r.Body
+		if body == nil {
+			body = []byte{}
+		}
+		if _, err := stmt.ExecContext(ctx,
+			r.ID[:], r.BinID, micros(r.ReceivedAt), r.Method, r.Path, r.Query, hbuf, r.RemoteIP, r.ContentType,
+			r.BodySize, r.BodyTruncated, r.ResponseStatus, r.LatencyUS,
+			r.Signature.Scheme, string(r.Signature.Status), r.Signature.Reason, lag, fwd, body,
+		); err != nil {
+			return fmt.Errorf("write requests: insert: %w", wrapErr(err))
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("write requests: commit: %w", wrapErr(err))
+	}
+	return nil
+}
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanRequest(sc rowScanner) (*schema.Request, error) {
+	var (
+		r                schema.Request
+		id, headers, fwd []byte
+		receivedAt       int64
+		truncated        bool
+		sigStatus        string
+		lag              sql.NullInt64
+		body             []byte
+	)
+	if err := sc.Scan(&id, &r.BinID, &receivedAt, &r.Method, &r.Path, &r.Query, &headers, &r.RemoteIP, &r.ContentType,
+		&r.BodySize, &truncated, &r.ResponseStatus, &r.LatencyUS,
+		&r.Signature.Scheme, &sigStatus, &r.Signature.Reason, &lag, &fwd, &body); err != nil {
+		return nil, err
+	}
+	var err error
+	if r.ID, err = uuid.FromBytes(id); err != nil {
+		return nil, fmt.Errorf("decode id: %w", err)
+	}
+	r.ReceivedAt = fromMicros(receivedAt)
+	if r.Headers, err = decodeHeaders(headers); err != nil {
+		return nil, err
+	}
+	r.BodyTruncated = truncated
+	r.Signature.Status = schema.SignatureStatus(sigStatus)
+	if lag.Valid {
+		v := lag.Int64
+		r.DeliveryLagMS = &v
+	}
+	if fwd != nil {
+		r.Forward = new(schema.Forward)
+		if err := json.Unmarshal(fwd, r.Forward); err != nil {
+			return nil, fmt.Errorf("decode forward: %w", err)
+		}
+	}
+	if body == nil {
+		body = []byte{}
+	}
+	r.Body = body
+	return &r, nil
+}
+
+// whereFilter builds the WHERE clause of f's constraints except the cursor.
+// Only placeholders go into the SQL text; every value is a bound argument.
+func whereFilter(f *schema.Filter) (string, []any) {
+	var b strings.Builder
+	args := make([]any, 0, 12)
+	b.WriteString("bin_id = ?")
+	args = append(args, f.BinID)
+	if f.Method != "" {
+		b.WriteString(" AND method = ?")
+		args = append(args, f.Method)
+	}
+	if f.StatusMin != 0 {
+		b.WriteString(" AND response_status >= ?")
+		args = append(args, f.StatusMin)
+	}
+	if f.StatusMax != 0 {
+		b.WriteString(" AND response_status <= ?")
+		args = append(args, f.StatusMax)
+	}
+	if f.IP != "" {
+		b.WriteString(" AND remote_ip = ?")
+		args = append(args, f.IP)
+	}
+	if !f.Since.IsZero() {
+		b.WriteString(" AND received_at >= ?")
+		args = append(args, micros(f.Since))
+	}
+	if !f.Until.IsZero() {
+		b.WriteString(" AND received_at < ?")
+		args = append(args, micros(f.Until))
+	}
+	if f.Signature != "" {
+		b.WriteString(" AND sig_status = ?")
+		args = append(args, string(f.Signature))
+	}
+	if f.Q != "" {
+		// lower() folds ASCII only, like foldASCII; instr() works on the byte
+		// length, so NUL bytes in a body do not end the search early (LIKE
+		// would stop at the first NUL).
+		needle := foldASCII(f.Q)
+		hneedle := string(appendEscaped(nil, needle))
+		b.WriteString(` AND (instr(lower(path), ?) > 0 OR instr(lower(query), ?) > 0` +
+			` OR instr(lower(headers), ?) > 0 OR instr(lower(body), ?) > 0)`)
+		args = append(args, needle, needle, hneedle, needle)
+	}
+	return b.String(), args
+}
+
+// ListRequests pages through one bin along the (received_at, id) index. It
+// reads limit+1 rows so Next is nil exactly when nothing follows.
+func (s *Store) ListRequests(ctx context.Context, f schema.Filter) (schema.Page, error) {
+	if f.BinID == "" {
+		return schema.Page{}, fmt.Errorf("%w: filter without bin", schema.ErrInvalid)
+	}
+	if f.Before != nil && f.After != nil {
+		return schema.Page{}, fmt.Errorf("%w: both before and after cursors", schema.ErrInvalid)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	if limit > maxLimit {
+		limit = maxLimit
+	}
+	where, args := whereFilter(&f)
+	order := "DESC"
+	switch {
+	case f.Before != nil:
+		where += " AND (received_at, id) < (?, ?)"
+		args = append(args, micros(f.Before.ReceivedAt), f.Before.ID[:])
+	case f.After != nil:
+		where += " AND (received_at, id) > (?, ?)"
+		args = append(args, micros(f.After.ReceivedAt), f.After.ID[:])
+		order = "ASC"
+	}
+	q := `SELECT ` + requestCols + `, substr(body, 1, ` + fmt.Sprint(schema.PreviewBytes) + `) FROM requests WHERE ` +
+		where + ` ORDER BY received_at ` + order + `, id ` + order + ` LIMIT ?`
+	args = append(args, limit+1)
+
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return schema.Page{}, fmt.Errorf("list requests: query: %w", wrapErr(err))
+	}
+	defer rows.Close()
+	page := schema.Page{Requests: make([]*schema.Request, 0, min(limit, 64))}
+	more := false
+	for rows.Next() {
+		if len(page.Requests) == limit {
+			more = true
+			break
+		}
+		r, err := scanRequest(rows)
+		if err != nil {
+			return schema.Page{}, fmt.Errorf("list requests: scan: %w", wrapErr(err))
+		}
+		page.Requests = append(page.Requests, r)
+	}
+	if err := rows.Err(); err != nil {
+		return schema.Page{}, fmt.Errorf("list requests: rows: %w", wrapErr(err))
+	}
+	if more {
+		page.Next = schema.CursorOf(page.Requests[len(page.Requests)-1])
+	}
+	return page, nil
+}
+
+// GetRequest returns one request with its full body.
+func (s *Store) GetRequest(ctx context.Context, binID string, id uuid.UUID) (*schema.Request, error) {
+	r, err := scanRequest(s.r.QueryRowContext(ctx, getRequestSQL, id[:], binID))
+	if err == sql.ErrNoRows {
+		return nil, fmt.Errorf("get request %s: %w", id, schema.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get request %s: %w", id, wrapErr(err))
+	}
+	return r, nil
+}
+
+// CountRequests counts a bin's requests on the (bin_id, ...) index.
+func (s *Store) CountRequests(ctx context.Context, binID string) (int64, error) {
+	var n int64
+	if err := s.r.QueryRowContext(ctx, countRequestsSQL, binID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count requests: %w", wrapErr(err))
+	}
+	return n, nil
+}
+
+// DeleteRequests removes every request of a bin.
+func (s *Store) DeleteRequests(ctx context.Context, binID string) error {
+	if _, err := s.w.ExecContext(ctx, deleteRequestsSQL, binID); err != nil {
+		return fmt.Errorf("delete requests: %w", wrapErr(err))
+	}
+	return nil
+}
+
+// TrimRequests keeps the newest keep requests of a bin, removing the rest at once.
+func (s *Store) TrimRequests(ctx context.Context, binID string, keep int) (int64, error) {
+	if keep < 0 {
+		return 0, fmt.Errorf("%w: keep must be >= 0", schema.ErrInvalid)
+	}
+	res, err := s.w.ExecContext(ctx, trimRequestsSQL, binID, keep)
+	if err != nil {
+		return 0, fmt.Errorf("trim requests: %w", wrapErr(err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("trim requests: rows affected: %w", err)
+	}
+	return n, nil
+}
+
+// PurgeExpired removes expired bins and their requests in one transaction.
+func (s *Store) PurgeExpired(ctx context.Context, now time.Time) (int, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("purge expired: begin: %w", wrapErr(err))
+	}
+	defer tx.Rollback()
+	at := micros(now)
+	if _, err := tx.ExecContext(ctx, `DELETE FROM requests WHERE bin_id IN (
+    SELECT id FROM bins WHERE expires_at IS NOT NULL AND expires_at <= ?)`, at); err != nil {
+		return 0, fmt.Errorf("purge expired: requests: %w", wrapErr(err))
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM bins WHERE expires_at IS NOT NULL AND expires_at <= ?`, at)
+	if err != nil {
+		return 0, fmt.Errorf("purge expired: bins: %w", wrapErr(err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("purge expired: rows affected: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("purge expired: commit: %w", wrapErr(err))
+	}
+	return int(n), nil
+}
