@@ -65,9 +65,11 @@ test("dark theme toggles and is remembered", async () => {
   await page.waitForSelector("[data-testid=request-list] .row");
   const before = await page.getAttribute("html", "data-theme");
   await page.click(".theme-toggle");
+  await page.waitForFunction((b) => document.documentElement.getAttribute("data-theme") !== b, before);
   const after = await page.getAttribute("html", "data-theme");
   assert.notEqual(after, before);
   if (after !== "dark") await page.click(".theme-toggle");
+  await page.waitForFunction(() => document.documentElement.getAttribute("data-theme") === "dark");
   assert.equal(await page.getAttribute("html", "data-theme"), "dark");
   await page.reload();
   await page.waitForSelector("[data-testid=request-list] .row");
@@ -79,7 +81,7 @@ test("dark theme toggles and is remembered", async () => {
   await page.waitForSelector("[data-testid=series-chart] canvas");
   await screenshot(page, "dark-stats");
   await page.click(".theme-toggle");
-  assert.equal(await page.getAttribute("html", "data-theme"), "light");
+  await page.waitForFunction(() => document.documentElement.getAttribute("data-theme") === "light");
 });
 
 test("phone width: list, then detail full screen with a back button", async () => {
