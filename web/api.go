@@ -40,6 +40,7 @@ func (s *Server) routes() {
 	api.Get("/bins/:bin/requests/:id/body", s.getRequestBody)
 	api.Get("/bins/:bin/stats", s.stats)
 	api.Get("/bins/:bin/live", s.liveUpgrade, s.liveHandler())
+	s.alertRoutes(api)
 	api.Use(func(c *fiber.Ctx) error { return errorf(404, "no such API route") })
 	s.frontendRoutes()
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
 
+	"github.com/hookscope/hookscope/alerts"
 	"github.com/hookscope/hookscope/ingest"
 	"github.com/hookscope/hookscope/query"
 	"github.com/hookscope/hookscope/schema"
@@ -43,6 +44,8 @@ type Deps struct {
 	ValidateSignature func(*schema.SignatureConfig) error
 	// SecretHint renders a write-only secret for display (nil: last 4 chars).
 	SecretHint func(string) string
+	// Alerts serves /api/v1/alerts (nil: no alert routes).
+	Alerts *alerts.Service
 }
 
 // Options configure the server. Zero values take the defaults.

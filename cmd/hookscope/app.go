@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/hookscope/hookscope/alerts"
 	"github.com/hookscope/hookscope/frontend"
 	"github.com/hookscope/hookscope/ingest"
 	"github.com/hookscope/hookscope/schema"
@@ -32,6 +33,7 @@ type App struct {
 	spool   *ingest.Spool
 	batcher *ingest.Batcher
 	hub     *live.Hub
+	engine  *alerts.Engine
 	server  *web.Server
 	ln      net.Listener
 
@@ -90,9 +92,18 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	reg.MustRegister(a.hub.Collectors()...)
 
+	// The alert engine watches every capture and recovers its windows from
+	// history at start, through the same store.
+	a.engine = alerts.New(st, st, alerts.Options{Logger: log, PublicURL: cfg.PublicURL, Now: a.clock.Now})
+	if err := a.engine.Start(ctx); err != nil {
+		return fail(fmt.Errorf("start alert engine: %w", err))
+	}
+	reg.MustRegister(a.engine.Collectors()...)
+
 	pipe := ingest.NewPipeline(st, a.batcher, ingest.Options{
 		Logger:    log,
 		Publisher: a.hub,
+		Observers: []ingest.Observer{a.engine},
 		Now:       a.clock.Now,
 	})
 	a.server = web.New(web.Deps{
@@ -102,6 +113,7 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Hub:               a.hub,
 		Frontend:          frontend.Dist(),
 		Gatherer:          reg,
+		Alerts:            alerts.NewService(st, a.engine, a.clock.Now),
 		ValidateSignature: validateSignature,
 		SecretHint:        secretHint,
 	}, web.Options{
@@ -192,6 +204,11 @@ func (a *App) closeParts(ctx context.Context) error {
 	}
 	if a.hub != nil {
 		a.hub.Close()
+	}
+	if a.engine != nil {
+		if err := a.engine.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop alert engine: %w", err))
+		}
 	}
 	if a.spool != nil {
 		if err := a.spool.Close(); err != nil {
