@@ -137,6 +137,29 @@ test("phone width: list, then detail full screen with a back button", async () =
   await page.setViewportSize({ width: 1280, height: 800 });
 });
 
+test("a share link's ?token= is kept for the bin and sent as a Bearer token (and ?token= on the websocket)", async () => {
+  const auth = [];
+  const sockets = [];
+  const onReq = (r) => r.url().includes(`/api/v1/bins/${bin}`) && auth.push(r.headers()["authorization"]);
+  const onWs = (ws) => sockets.push(ws.url());
+  page.on("request", onReq);
+  page.on("websocket", onWs);
+  await page.goto(`${hs.url}/bins/${bin}?token=share-tok-123`);
+  await page.waitForSelector("[data-testid=request-list] .row");
+  await page.waitForSelector("[data-testid=live-state].live-live");
+  page.off("request", onReq);
+  page.off("websocket", onWs);
+  assert.equal(new URL(page.url()).search, "", "the token is removed from the address bar");
+  assert.equal(await page.evaluate(() => JSON.parse(localStorage.getItem("hookscope.tokens"))[location.pathname.split("/")[2]]), "share-tok-123");
+  assert.ok(auth.length >= 2, "bin and requests were fetched");
+  assert.ok(auth.every((h) => h === "Bearer share-tok-123"), JSON.stringify(auth));
+  assert.ok(sockets.some((u) => new URL(u).searchParams.get("token") === "share-tok-123"), JSON.stringify(sockets));
+  // Forgetting the bin on the home page forgets its token.
+  await page.goto(`${hs.url}/`);
+  await page.click(`[aria-label='Forget bin ${bin}']`);
+  assert.equal(await page.evaluate((b) => JSON.parse(localStorage.getItem("hookscope.tokens"))[b], bin), undefined);
+});
+
 test("no page errors or CSP violations", () => {
   assert.deepEqual(br.errors, []);
   assert.deepEqual(br.dialogs, []);

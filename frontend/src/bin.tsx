@@ -223,7 +223,7 @@ function RequestsView({ bin, openId }: { bin: Bin; openId?: string }) {
     d.loading = true;
     bump();
     try {
-      const page = await api.listRequests(bin.id, filters, d.next, d.items.length ? 200 : 100);
+      const page = await api.listRequests(bin.id, filters, d.next, d.items.length ? 500 : 100);
       if (gen !== d.gen) return;
       for (const r of page.requests || []) {
         if (d.ids.has(r.id)) continue;
