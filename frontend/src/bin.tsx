@@ -459,11 +459,11 @@ function FilterBar({ filters, onChange }: { filters: Filters; onChange: (f: Filt
           aria-label="IP filter"
         />
       </label>
-      <label>
+      <label class="wide">
         Since
         <input type="datetime-local" value={filters.since} onChange={(e) => set("since", e.currentTarget.value)} aria-label="Since" />
       </label>
-      <label>
+      <label class="wide">
         Until
         <input type="datetime-local" value={filters.until} onChange={(e) => set("until", e.currentTarget.value)} aria-label="Until" />
       </label>
