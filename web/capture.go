@@ -202,7 +202,9 @@ func parseRawHeaders(raw []byte) []schema.Header {
 			continue
 		}
 		name, value, ok := bytes.Cut(line, []byte{':'})
-		if !ok {
+		// fasthttp has already refused malformed header blocks; this only
+		// keeps a stray CR from ever reaching a name.
+		if !ok || bytes.IndexByte(name, '\r') >= 0 {
 			continue
 		}
 		out = append(out, schema.Header{
