@@ -197,8 +197,10 @@ func parseRawHeaders(raw []byte) []schema.Header {
 		if len(line) == 0 {
 			continue
 		}
-		if (line[0] == ' ' || line[0] == '\t') && len(out) > 0 {
-			out[len(out)-1].Value += " " + string(bytes.TrimSpace(line))
+		if line[0] == ' ' || line[0] == '\t' {
+			if len(out) > 0 {
+				out[len(out)-1].Value += " " + string(bytes.TrimSpace(line))
+			}
 			continue
 		}
 		name, value, ok := bytes.Cut(line, []byte{':'})
