@@ -222,6 +222,9 @@ func (b *Batcher) run() {
 				r := <-b.queue
 				batch = append(batch, r)
 				batchBytes += int64(len(r.Body)) + 512
+				if len(batch) >= b.opts.MaxBatch {
+					flush()
+				}
 			}
 			flush()
 			b.drainSpool()

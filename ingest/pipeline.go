@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/hookscope/hookscope/ingest/signature"
 	"github.com/hookscope/hookscope/schema"
 )
 
@@ -35,11 +36,6 @@ type Publisher interface {
 type Observer interface {
 	Observe(r *schema.Request)
 }
-
-// VerifyFunc checks a request's signature for a bin's configuration. It
-// returns the verdict and the sender's signed timestamp (zero when none).
-// A nil cfg must give an "unchecked" verdict.
-type VerifyFunc func(cfg *schema.SignatureConfig, headers []schema.Header, body []byte, url string, now time.Time) (schema.Signature, time.Time)
 
 // BinSource looks bins up. The pipeline caches answers briefly.
 type BinSource interface {
@@ -78,7 +74,6 @@ type Response struct {
 // Options configure a Pipeline. Zero values take the defaults.
 type Options struct {
 	Logger    *slog.Logger
-	Verify    VerifyFunc
 	Publisher Publisher
 	Observers []Observer
 	// BinCacheTTL bounds how long a bin lookup is reused (default 2s). The web
@@ -117,19 +112,36 @@ func NewPipeline(bins BinSource, b *Batcher, opts Options) *Pipeline {
 	}
 }
 
-// Bin returns the bin if it exists and has not expired, else ErrUnknownBin.
-func (p *Pipeline) Bin(ctx context.Context, id string) (*schema.Bin, error) {
-	b, err := p.bins.get(ctx, id)
+// Target is a bin prepared for capture: its settings plus what was parsed
+// from them once (the signature verifier).
+type Target struct {
+	Bin      *schema.Bin
+	verifier *signature.Verifier // nil: no scheme, or an unusable configuration
+	sigErr   error
+}
+
+// Bin returns the capture target if the bin exists and has not expired,
+// else ErrUnknownBin.
+func (p *Pipeline) Bin(ctx context.Context, id string) (*Target, error) {
+	t, err := p.bins.get(ctx, id)
 	if err != nil {
 		if errors.Is(err, schema.ErrNotFound) {
 			return nil, ErrUnknownBin
 		}
 		return nil, fmt.Errorf("look up bin: %w", err)
 	}
-	if b.Expired(p.opts.Now()) {
+	if t.Bin.Expired(p.opts.Now()) {
 		return nil, ErrUnknownBin
 	}
-	return b, nil
+	return t, nil
+}
+
+func newTarget(b *schema.Bin) *Target {
+	t := &Target{Bin: b}
+	if cfg := b.Settings.Signature; cfg != nil && cfg.Scheme != "" {
+		t.verifier, t.sigErr = signature.New(cfg)
+	}
+	return t
 }
 
 // InvalidateBin drops a cached bin after it changed.
@@ -157,7 +169,8 @@ func (p *Pipeline) NewID() (uuid.UUID, time.Time) {
 // Capture records one request for bin and returns the record (owned by the
 // pipeline's consumers: do not modify it) and the answer to send. It never
 // waits for storage; ErrOverloaded means the request was NOT recorded.
-func (p *Pipeline) Capture(ctx context.Context, bin *schema.Bin, in *Incoming) (*schema.Request, Response, error) {
+func (p *Pipeline) Capture(ctx context.Context, t *Target, in *Incoming) (*schema.Request, Response, error) {
+	bin := t.Bin
 	id, at := p.NewID()
 	r := &schema.Request{
 		ID:            id,
@@ -176,14 +189,20 @@ func (p *Pipeline) Capture(ctx context.Context, bin *schema.Bin, in *Incoming) (
 	if r.Path == "" {
 		r.Path = "/"
 	}
-	r.Signature = schema.Signature{Status: schema.SigUnchecked}
-	if cfg := bin.Settings.Signature; cfg != nil && cfg.Scheme != "" && p.opts.Verify != nil {
-		sig, signedAt := p.opts.Verify(cfg, in.Headers, in.Body, in.PublicURL, at)
-		r.Signature = sig
-		if !signedAt.IsZero() {
-			lag := at.Sub(signedAt).Milliseconds()
+	switch {
+	case t.verifier != nil:
+		res := t.verifier.Verify(signature.Input{Headers: in.Headers, Body: in.Body, URL: in.PublicURL, Now: at})
+		r.Signature = res.Signature
+		// The lag is kept for invalid verdicts too: a stale timestamp is
+		// exactly what a user debugging retries wants to see.
+		if !res.SignedAt.IsZero() {
+			lag := at.Sub(res.SignedAt).Milliseconds()
 			r.DeliveryLagMS = &lag
 		}
+	case t.sigErr != nil:
+		r.Signature = schema.Signature{Scheme: bin.Settings.Signature.Scheme, Status: schema.SigUnchecked, Reason: "configuration error: " + t.sigErr.Error()}
+	default:
+		r.Signature = schema.Signature{Status: schema.SigUnchecked}
 	}
 
 	resp := p.respond(bin, r)
@@ -277,7 +296,7 @@ type binCache struct {
 }
 
 type binEntry struct {
-	bin *schema.Bin
+	t   *Target
 	err error
 	at  time.Time
 }
@@ -286,25 +305,34 @@ func newBinCache(src BinSource, ttl time.Duration, now func() time.Time) *binCac
 	return &binCache{src: src, ttl: ttl, now: now, m: make(map[string]binEntry)}
 }
 
-func (c *binCache) get(ctx context.Context, id string) (*schema.Bin, error) {
+func (c *binCache) get(ctx context.Context, id string) (*Target, error) {
 	now := c.now()
 	c.mu.RLock()
 	e, ok := c.m[id]
 	c.mu.RUnlock()
 	if ok && now.Sub(e.at) < c.ttl {
-		return e.bin, e.err
+		return e.t, e.err
 	}
 	b, err := c.src.GetBin(ctx, id)
 	if err != nil && !errors.Is(err, schema.ErrNotFound) {
+		// The store is failing (ClickHouse down): keep capturing for bins we
+		// know, so deliveries go to the spool instead of being refused.
+		if ok && e.t != nil {
+			return e.t, nil
+		}
 		return nil, err // do not cache transient failures
+	}
+	var t *Target
+	if err == nil {
+		t = newTarget(b)
 	}
 	c.mu.Lock()
 	if len(c.m) > 100_000 { // bound memory under a flood of random ids
 		clear(c.m)
 	}
-	c.m[id] = binEntry{bin: b, err: err, at: now}
+	c.m[id] = binEntry{t: t, err: err, at: now}
 	c.mu.Unlock()
-	return b, err
+	return t, err
 }
 
 func (c *binCache) invalidate(id string) {

@@ -59,11 +59,7 @@ func startHookscope(t *testing.T, dir string, logs io.Writer) *hookscope {
 	base := "http://" + ln.Addr().String()
 	engine := alerts.New(store, store, alerts.Options{Logger: log, PublicURL: base, EvalInterval: 100 * time.Millisecond,
 		RetryInitial: 50 * time.Millisecond})
-	pipeline := ingest.NewPipeline(store, batcher, ingest.Options{Logger: log, Observers: []ingest.Observer{engine},
-		Verify: func(cfg *schema.SignatureConfig, h []schema.Header, body []byte, url string, now time.Time) (schema.Signature, time.Time) {
-			r := signature.Verify(cfg, signature.Input{Headers: h, Body: body, URL: url, Now: now})
-			return r.Signature, r.SignedAt
-		}})
+	pipeline := ingest.NewPipeline(store, batcher, ingest.Options{Logger: log, Observers: []ingest.Observer{engine}})
 	if err := engine.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

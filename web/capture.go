@@ -33,7 +33,7 @@ func (s *Server) capture(ctx *fasthttp.RequestCtx) {
 		writeJSONError(ctx, 404, "bin not found")
 		return
 	}
-	bin, err := s.deps.Pipeline.Bin(ctx, string(binID))
+	target, err := s.deps.Pipeline.Bin(ctx, string(binID))
 	if err != nil {
 		if errors.Is(err, ingest.ErrUnknownBin) {
 			s.drainBody(ctx)
@@ -47,7 +47,7 @@ func (s *Server) capture(ctx *fasthttp.RequestCtx) {
 
 	body, size, truncated := s.readBody(ctx)
 	in := &ingest.Incoming{
-		BinID:         bin.ID,
+		BinID:         target.Bin.ID,
 		Method:        string(ctx.Method()),
 		Path:          string(path),
 		Query:         string(ctx.URI().QueryString()),
@@ -60,7 +60,7 @@ func (s *Server) capture(ctx *fasthttp.RequestCtx) {
 		Start:         start,
 	}
 	in.PublicURL = s.publicURL(ctx, raw)
-	_, resp, err := s.deps.Pipeline.Capture(ctx, bin, in)
+	_, resp, err := s.deps.Pipeline.Capture(ctx, target, in)
 	if err != nil && !errors.Is(err, ingest.ErrOverloaded) {
 		s.log.Error("capture", "err", err)
 	}
