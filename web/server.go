@@ -23,6 +23,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/hookscope/hookscope/ingest"
+	"github.com/hookscope/hookscope/ingest/forward"
 	"github.com/hookscope/hookscope/query"
 	"github.com/hookscope/hookscope/schema"
 	"github.com/hookscope/hookscope/web/live"
@@ -43,6 +44,8 @@ type Deps struct {
 	ValidateSignature func(*schema.SignatureConfig) error
 	// SecretHint renders a write-only secret for display (nil: last 4 chars).
 	SecretHint func(string) string
+	// Forwarder sends replays (nil: replay answers 501).
+	Forwarder *forward.Forwarder
 }
 
 // Options configure the server. Zero values take the defaults.
@@ -62,15 +65,27 @@ type Options struct {
 	ReadTimeout time.Duration
 	// MaxHeaderBytes bounds the request line plus headers (default 32 KiB).
 	MaxHeaderBytes int
-	Now            func() time.Time
+	// MaxHeaders bounds the header count of a capture (431 above; 0: off).
+	MaxHeaders int
+	// RatePerBin and RatePerIP are capture token-bucket rates in requests
+	// per second, burst one second's worth (0: off). See limits.go.
+	RatePerBin float64
+	RatePerIP  float64
+	// JWTKey signs and checks tokens (HS256); nil: a random per-process key.
+	JWTKey []byte
+	// AuthRequired: creating bins and managing alerts need an admin token.
+	AuthRequired bool
+	Now          func() time.Time
 }
 
 // Server is hookscope's HTTP server.
 type Server struct {
-	app  *fiber.App
-	deps Deps
-	opts Options
-	log  *slog.Logger
+	app    *fiber.App
+	deps   Deps
+	opts   Options
+	log    *slog.Logger
+	auth   *authenticator
+	limits *limits
 }
 
 // New builds the server and its routes.
@@ -97,7 +112,8 @@ func New(deps Deps, opts Options) *Server {
 		deps.SecretHint = defaultHint
 	}
 	opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")
-	s := &Server{deps: deps, opts: opts, log: opts.Logger.With("component", "web")}
+	s := &Server{deps: deps, opts: opts, log: opts.Logger.With("component", "web"),
+		auth: newAuthenticator(opts.JWTKey, opts.AuthRequired, opts.Now), limits: newLimits(opts)}
 	s.app = fiber.New(fiber.Config{
 		DisableStartupMessage: true,
 		ErrorHandler:          s.handleError,
