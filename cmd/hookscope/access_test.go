@@ -400,10 +400,10 @@ func TestSSRFGuard(t *testing.T) {
 		http.Redirect(w, r, tg.URL, http.StatusFound)
 	})
 	urls := []string{
-		tg.URL,                                   // loopback literal
-		"http://localhost:" + port,               // a name resolving to loopback
-		"http://[::ffff:127.0.0.1]:" + port,      // IPv4-mapped
-		"http://0.0.0.0:" + port,                 // unspecified reaches localhost on Linux
+		tg.URL,                                    // loopback literal
+		"http://localhost:" + port,                // a name resolving to loopback
+		"http://[::ffff:127.0.0.1]:" + port,       // IPv4-mapped
+		"http://0.0.0.0:" + port,                  // unspecified reaches localhost on Linux
 		"http://169.254.169.254/latest/meta-data", // metadata
 		"http://10.0.0.1:" + port,                 // private
 		redirector.URL,                            // redirect (the redirector itself is loopback too)
