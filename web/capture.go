@@ -45,6 +45,10 @@ func (s *Server) capture(ctx *fasthttp.RequestCtx) {
 		return
 	}
 
+	ip := s.remoteIP(ctx)
+	if !s.admit(ctx, target.Bin.ID, ip) {
+		return
+	}
 	body, size, truncated := s.readBody(ctx)
 	in := &ingest.Incoming{
 		BinID:         target.Bin.ID,
@@ -52,7 +56,7 @@ func (s *Server) capture(ctx *fasthttp.RequestCtx) {
 		Path:          string(path),
 		Query:         string(ctx.URI().QueryString()),
 		Headers:       parseRawHeaders(ctx.Request.Header.RawHeaders()),
-		RemoteIP:      s.remoteIP(ctx),
+		RemoteIP:      ip,
 		ContentType:   string(ctx.Request.Header.ContentType()),
 		Body:          body,
 		BodySize:      size,
