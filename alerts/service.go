@@ -76,13 +76,36 @@ func jsonErr(err error) string {
 	return "malformed JSON: " + strings.TrimPrefix(err.Error(), "json: ")
 }
 
+// binLookup is implemented by stores that keep bins (both real ones do):
+// when present, a rule naming a bin must name an existing one.
+type binLookup interface {
+	GetBin(ctx context.Context, id string) (*schema.Bin, error)
+}
+
+func (s *Service) checkBin(ctx context.Context, r *Rule) error {
+	bl, ok := s.store.(binLookup)
+	if !ok || r.BinID == nil {
+		return nil
+	}
+	if _, err := bl.GetBin(ctx, *r.BinID); err != nil {
+		if errors.Is(err, schema.ErrNotFound) {
+			return fmt.Errorf("%w: bin_id: no bin %q", schema.ErrInvalid, *r.BinID)
+		}
+		return fmt.Errorf("check bin: %w", err)
+	}
+	return nil
+}
+
 func (s *Service) save(ctx context.Context, r *Rule) error {
+	if err := s.checkBin(ctx, r); err != nil {
+		return err
+	}
 	st, err := r.toStored()
 	if err != nil {
 		return err
 	}
 	if err := s.store.PutRule(ctx, st); err != nil {
-		return fmt.Errorf("store rule: %w", err)
+		return fmt.Errorf("store rule %s: %w", r.ID, err)
 	}
 	if s.engine != nil {
 		s.engine.SetRule(r)
@@ -105,7 +128,7 @@ func (s *Service) CreateRule(ctx context.Context, body []byte) (*Rule, error) {
 		return nil, err
 	}
 	if err := s.save(ctx, r); err != nil {
-		return nil, fmt.Errorf("create rule: %w", err)
+		return nil, err
 	}
 	return r, nil
 }
@@ -123,7 +146,7 @@ func (s *Service) CreateRules(ctx context.Context, rules []*Rule) ([]*Rule, erro
 	}
 	for _, r := range rules {
 		if err := s.save(ctx, r); err != nil {
-			return nil, fmt.Errorf("create rule: %w", err)
+			return nil, err
 		}
 	}
 	return rules, nil
@@ -255,7 +278,7 @@ func (s *Service) UpdateRule(ctx context.Context, id string, patch []byte) (*Rul
 		return nil, err
 	}
 	if err := s.save(ctx, &next); err != nil {
-		return nil, fmt.Errorf("update rule: %w", err)
+		return nil, err
 	}
 	return &next, nil
 }

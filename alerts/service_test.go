@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hookscope/hookscope/schema"
 	"github.com/hookscope/hookscope/schema/sqlite"
@@ -57,7 +58,15 @@ func TestRuleCRUD(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer st.Close()
+		if err := st.CreateBin(t.Context(), &schema.Bin{ID: "b1", CreatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
 		testRuleCRUD(t, st)
+		// With a bin store, rules must name an existing bin.
+		_, err = NewService(st, nil, nil).CreateRule(t.Context(), []byte(`{"name":"x","kind":"failure_spike","bin_id":"nope"}`))
+		if !errors.Is(err, schema.ErrInvalid) || !strings.Contains(err.Error(), "bin_id") {
+			t.Errorf("unknown bin: %v", err)
+		}
 	})
 }
 

@@ -357,6 +357,10 @@ func TestAlertRulesAPI(t *testing.T) {
 	if strings.Contains(e["error"].(string), "SECRET") || !strings.Contains(e["error"].(string), "channels[0].url") {
 		t.Errorf("channel URL error %v", e)
 	}
+	e = h.call(t, "POST", "/api/v1/alerts/rules", map[string]any{"name": "x", "kind": "failure_spike", "bin_id": "no-such-bin"}, 400)
+	if !strings.Contains(e["error"].(string), "bin_id") {
+		t.Errorf("unknown bin error %v", e)
+	}
 	h.call(t, "GET", "/api/v1/alerts/rules/nope", nil, 404)
 	h.call(t, "PATCH", "/api/v1/alerts/rules/nope", map[string]any{}, 404)
 	h.call(t, "GET", "/api/v1/alerts/events?limit=0", nil, 400)

@@ -46,6 +46,8 @@ export class Hookscope {
       HOOKSCOPE_DATA_DIR: this.dataDir,
       HOOKSCOPE_PUBLIC_URL: this.url,
       HOOKSCOPE_LOG_LEVEL: process.env.HOOKSCOPE_LOG_LEVEL || "warn",
+      // The tests seed thousands of requests from 127.0.0.1.
+      HOOKSCOPE_RATE_PER_IP: "0",
     };
     const p = spawn(this.bin, [], { env, stdio: ["ignore", "pipe", "pipe"] });
     this.proc = p;
