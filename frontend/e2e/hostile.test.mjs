@@ -94,6 +94,20 @@ test("a 10 MB body is loaded on demand and rendered capped", async () => {
   const t0 = Date.now();
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
   assert.ok(Date.now() - t0 < 1000);
+
+  // A deep link to it does not download the body either: the summary comes
+  // from the history API (the UUIDv7 id carries the capture time).
+  const url = page.url();
+  const id = url.split("/").pop();
+  const fetched = [];
+  const onReq = (r) => fetched.push(new URL(r.url()).pathname);
+  page.on("request", onReq);
+  await page.goto(url);
+  await page.waitForSelector("text=Load body");
+  page.off("request", onReq);
+  const api = fetched.filter((p) => p.startsWith("/api/"));
+  assert.ok(!api.some((p) => p.endsWith(`/requests/${id}`) || p.endsWith(`/requests/${id}/body`)), api.join(" "));
+  assert.match(await page.textContent(".overview"), /9\.5 MB|10 MB/);
 });
 
 test("no dialog fired, no page error, no CSP violation", () => {

@@ -2,7 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api } from "./api";
 import type { Bin, RequestFull, RequestSummary } from "./types";
 import { base64ToBytes, clockTime, decodeUTF8, formatLatency, formatMs, formatSize, joinURL, parseQuery, statusClass, toCurl } from "./format";
-import { displayPath } from "./format";
+import { displayPath, uuid7Time } from "./format";
 import { binURL } from "./bin";
 import { binPath, navigate } from "./router";
 import { BodyViewer, type LoadedBody } from "./body";
@@ -40,27 +40,49 @@ export function RequestDetail({ bin, id, summary, onClose }: { bin: Bin; id: str
       else if (summary.body_size <= AUTO_BODY) loadBody();
       else setBodyState("deferred");
     } else {
-      // Deep link: the full record carries the body.
+      // Deep link. A UUIDv7 carries its capture time, so the summary (no
+      // body) can come from the history API; the body then loads by size
+      // like from the list. Otherwise the full record carries the body.
       setBodyState("loading");
-      api
-        .getRequest(bin.id, id)
-        .then((full: RequestFull) => {
-          if (stop) return;
-          setRec(full);
-          if (full.body) {
-            if (full.body.encoding === "base64") {
-              const bytes = base64ToBytes(full.body.data);
-              setBody({ bytes, text: decodeUTF8(bytes) });
-            } else setBody({ bytes: null, text: full.body.data });
-          } else setBody({ bytes: new Uint8Array(0), text: "" });
-          setBodyState("idle");
-        })
-        .catch((e) => {
-          if (!stop) {
-            setErr(e.status === 404 ? "This request does not exist (any more)." : e.message);
-            setBodyState("error");
-          }
-        });
+      const full = () =>
+        api
+          .getRequest(bin.id, id)
+          .then((full: RequestFull) => {
+            if (stop) return;
+            setRec(full);
+            if (full.body) {
+              if (full.body.encoding === "base64") {
+                const bytes = base64ToBytes(full.body.data);
+                setBody({ bytes, text: decodeUTF8(bytes) });
+              } else setBody({ bytes: null, text: full.body.data });
+            } else setBody({ bytes: new Uint8Array(0), text: "" });
+            setBodyState("idle");
+          })
+          .catch((e) => {
+            if (!stop) {
+              setErr(e.status === 404 ? "This request does not exist (any more)." : e.message);
+              setBodyState("error");
+            }
+          });
+      const ms = uuid7Time(id);
+      if (ms === null) full();
+      else
+        api
+          .listRequests(bin.id, { since: new Date(ms - 1).toISOString(), until: new Date(ms + 2).toISOString() }, null, 1000)
+          .then((page) => {
+            if (stop) return;
+            const s = page.requests.find((r) => r.id === id);
+            if (!s) return full();
+            setRec(s);
+            if (s.body_size === 0) {
+              setBody({ bytes: new Uint8Array(0), text: "" });
+              setBodyState("idle");
+            } else if (s.body_size <= AUTO_BODY) loadBody();
+            else setBodyState("deferred");
+          })
+          .catch(() => {
+            if (!stop) full();
+          });
     }
     return () => {
       stop = true;
