@@ -43,6 +43,7 @@ test("home creates a bin in one click and remembers it", async () => {
 
 test("captured requests appear live within a second", async (t) => {
   await page.waitForSelector("[data-testid=live-state].live-live");
+  await screenshot(page, "bin-empty");
   const t0 = Date.now();
   await hs.capture(binId, {
     path: "/stripe/events",

@@ -380,7 +380,15 @@ function RequestsView({ bin, openId }: { bin: Bin; openId?: string }) {
         </div>
         {items.length === 0 && !d.loading ? (
           <Empty title={filters.q || activeFilters ? "No matching requests" : "Waiting for the first request"}>
-            {!(filters.q || activeFilters) && <p>Send anything to the URL above; it shows up here instantly.</p>}
+            {!(filters.q || activeFilters) && (
+              <>
+                <p>Send anything to the URL above; it shows up here instantly. For example:</p>
+                <div class="curl-row first-curl">
+                  <code class="mono">{`curl -X POST '${binURL(bin)}' -H 'Content-Type: application/json' -d '{"hello":"world"}'`}</code>
+                  <CopyButton text={`curl -X POST '${binURL(bin)}' -H 'Content-Type: application/json' -d '{"hello":"world"}'`} />
+                </div>
+              </>
+            )}
           </Empty>
         ) : (
           <RequestList
