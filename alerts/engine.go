@@ -171,8 +171,9 @@ type Engine struct {
 
 	observed, dropped, evals, firing, suppressed, notifyFailed, queueDrops, recoveredN, firingNow atomic.Int64
 
-	startOnce sync.Once
-	cancel    context.CancelFunc
+	startOnce     sync.Once
+	cancel        context.CancelFunc
+	cancelWorkers context.CancelFunc
 	runDone   chan struct{}
 	workersWG sync.WaitGroup
 	evalHook  func() // tests: called after each evaluation round
@@ -280,11 +281,14 @@ func (e *Engine) start(ctx context.Context) error {
 
 	runCtx, cancelRun := context.WithCancel(context.WithoutCancel(ctx))
 	e.cancel = cancelRun
+	// Workers outlive the run loop so Close can let them drain.
+	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	e.cancelWorkers = cancelWork
 	for range e.opt.NotifyWorkers {
 		ch := make(chan job, e.opt.NotifyQueue)
 		e.workers = append(e.workers, ch)
 		e.workersWG.Add(1)
-		go e.worker(runCtx, ch)
+		go e.worker(workCtx, ch)
 	}
 	go e.run(runCtx)
 	e.log.Info("alert engine started", "rules", len(stored), "recovered_requests", e.recoveredN.Load())
@@ -306,9 +310,12 @@ func (e *Engine) Close(ctx context.Context) error {
 	go func() { e.workersWG.Wait(); close(done) }()
 	select {
 	case <-done:
+		e.cancelWorkers()
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("alerts: close: %w", ctx.Err())
+		e.cancelWorkers() // abandon retries; pending jobs are dropped quickly
+		<-done
+		return fmt.Errorf("alerts: close: notifications still pending: %w", ctx.Err())
 	}
 }
 
@@ -640,7 +647,11 @@ func (e *Engine) appendEvent(ctx context.Context, ev *schema.AlertEvent) {
 // deliver sends n to one channel with retries and records a notify_failed
 // event when it gives up. It returns the last error (nil on success).
 func (e *Engine) deliver(ctx context.Context, c Channel, n *notify.Notification, forEvent uuid.UUID) error {
-	attempts, err := e.send(ctx, c, n)
+	return e.deliverWith(ctx, c, n, forEvent, e.opt.RetryAttempts, e.opt.MaxRetryAfter)
+}
+
+func (e *Engine) deliverWith(ctx context.Context, c Channel, n *notify.Notification, forEvent uuid.UUID, attemptsMax int, maxWait time.Duration) error {
+	attempts, err := e.send(ctx, c, n, attemptsMax, maxWait)
 	if err == nil {
 		return nil
 	}
@@ -657,7 +668,7 @@ func (e *Engine) deliver(ctx context.Context, c Channel, n *notify.Notification,
 
 // send tries a channel with exponential backoff on retryable failures,
 // waiting at least as long as a Retry-After asks (capped by MaxRetryAfter).
-func (e *Engine) send(ctx context.Context, c Channel, n *notify.Notification) (int, error) {
+func (e *Engine) send(ctx context.Context, c Channel, n *notify.Notification, attemptsMax int, maxWait time.Duration) (int, error) {
 	nt := e.opt.Notifiers[c.Type]
 	if nt == nil {
 		return 0, fmt.Errorf("no notifier for channel type %q", c.Type)
@@ -668,13 +679,14 @@ func (e *Engine) send(ctx context.Context, c Channel, n *notify.Notification) (i
 		if err == nil {
 			return attempt, nil
 		}
-		if !retry || attempt >= e.opt.RetryAttempts {
+		if !retry || attempt >= attemptsMax {
 			return attempt, err
 		}
 		wait := backoff
 		if ra, ok := notify.RetryAfter(err); ok {
-			wait = max(wait, min(ra, e.opt.MaxRetryAfter))
+			wait = max(wait, ra)
 		}
+		wait = min(wait, maxWait)
 		backoff = min(2*backoff, e.opt.RetryMax)
 		t := time.NewTimer(wait)
 		select {
@@ -731,7 +743,8 @@ func (e *Engine) TestRule(ctx context.Context, ruleID string) ([]ChannelResult, 
 	out := make([]ChannelResult, 0, len(r.Channels))
 	for _, c := range r.Channels {
 		res := ChannelResult{Type: c.Type, URLHint: c.URL.Hint(), OK: true}
-		if err := e.deliver(ctx, c, n, ev.ID); err != nil {
+		// Someone is waiting on the answer: two attempts, short waits.
+		if err := e.deliverWith(ctx, c, n, ev.ID, 2, 2*time.Second); err != nil {
 			res.OK, res.Error = false, err.Error()
 		}
 		out = append(out, res)

@@ -433,3 +433,64 @@ func BenchmarkEvaluate(b *testing.B) {
 		e.evaluate(context.Background())
 	}
 }
+
+// TestCloseDrainsNotifications: Close lets queued notifications and their
+// retries finish while its context allows.
+func TestCloseDrainsNotifications(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := newMemStore()
+		rec := &recNotifier{fail: func(call int) (bool, error) {
+			if call == 1 {
+				return true, &notify.HTTPError{Status: 503}
+			}
+			return false, nil
+		}}
+		e, svc := newTestEngine(t, st, rec, nil)
+		if err := e.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		mustCreate(t, svc, `{"name":"f","bin_id":"b1","kind":"failure_spike","params":{"window":"10s","min_count":2},
+			"channels":[{"type":"slack","url":"`+secretURL+`"}]}`)
+		drive(e, 4, time.Second, func(int) *schema.Request { return req("b1", time.Now(), 500, "", "192.0.2.1") })
+		time.Sleep(1100 * time.Millisecond) // evaluated, first attempt failed, retry pending
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := e.Close(ctx); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		if got := rec.states(); !slices.Equal(got, []string{"firing:b1"}) {
+			t.Errorf("delivered %v, want the firing after its retry", got)
+		}
+		if got := st.eventStates(); !slices.Equal(got, []string{"firing"}) {
+			t.Errorf("events %v", got)
+		}
+	})
+}
+
+// TestTestRuleDoesNotWaitLong: a test notification gives up after two
+// attempts and short waits, whatever Retry-After says.
+func TestTestRuleDoesNotWaitLong(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := newMemStore()
+		rec := &recNotifier{fail: func(int) (bool, error) {
+			return true, &notify.HTTPError{Status: 429, RetryAfter: time.Hour}
+		}}
+		e, svc := newTestEngine(t, st, rec, nil)
+		if err := e.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close(context.Background())
+		r := mustCreate(t, svc, `{"name":"f","kind":"failure_spike","channels":[{"type":"slack","url":"`+secretURL+`"}]}`)
+		start := time.Now()
+		res, err := svc.TestRule(t.Context(), r.ID)
+		if err != nil || len(res) != 1 || res[0].OK || !strings.Contains(res[0].Error, "429") || strings.Contains(res[0].Error, "very-secret") {
+			t.Fatalf("TestRule = %+v, %v", res, err)
+		}
+		if d := time.Since(start); d != 2*time.Second {
+			t.Errorf("took %s, want 2s (one capped wait)", d)
+		}
+		if got := st.eventStates(); !slices.Equal(got, []string{"test", StateNotifyFailed}) {
+			t.Errorf("events %v", got)
+		}
+	})
+}
