@@ -174,9 +174,9 @@ type Engine struct {
 	startOnce     sync.Once
 	cancel        context.CancelFunc
 	cancelWorkers context.CancelFunc
-	runDone   chan struct{}
-	workersWG sync.WaitGroup
-	evalHook  func() // tests: called after each evaluation round
+	runDone       chan struct{}
+	workersWG     sync.WaitGroup
+	evalHook      func() // tests: called after each evaluation round
 }
 
 // New returns an engine reading rules and writing events through store and
