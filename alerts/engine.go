@@ -117,6 +117,9 @@ type Stats struct {
 	NotifyFailed      int64 `json:"notify_failed"`      // channel deliveries given up
 	NotifyQueueDrops  int64 `json:"notify_queue_drops"` // notifications dropped on a full queue
 	RecoveredRequests int64 `json:"recovered_requests"`
+	// Trimmed counts observations forgotten early because a bin exceeded
+	// MaxObsPerBin (its windows are then shorter than configured).
+	Trimmed int64 `json:"trimmed"`
 }
 
 type input struct {
@@ -169,7 +172,7 @@ type Engine struct {
 
 	workers []chan job
 
-	observed, dropped, evals, firing, suppressed, notifyFailed, queueDrops, recoveredN, firingNow atomic.Int64
+	observed, dropped, evals, firing, suppressed, notifyFailed, queueDrops, recoveredN, firingNow, trimmed atomic.Int64
 
 	startOnce     sync.Once
 	cancel        context.CancelFunc
@@ -216,7 +219,7 @@ func (e *Engine) Stats() Stats {
 	return Stats{
 		Observed: e.observed.Load(), Dropped: e.dropped.Load(), Evaluations: e.evals.Load(),
 		Firing: e.firing.Load(), Suppressed: e.suppressed.Load(), NotifyFailed: e.notifyFailed.Load(),
-		NotifyQueueDrops: e.queueDrops.Load(), RecoveredRequests: e.recoveredN.Load(),
+		NotifyQueueDrops: e.queueDrops.Load(), RecoveredRequests: e.recoveredN.Load(), Trimmed: e.trimmed.Load(),
 	}
 }
 
@@ -487,7 +490,10 @@ func (e *Engine) ingest(in input) {
 	b.add(in.o)
 	b.last = e.opt.Now()
 	if over := len(b.obs) - e.opt.MaxObsPerBin; over > 0 {
-		b.obs = slices.Delete(b.obs, 0, over)
+		// Drop the oldest tenth at once: one copy per MaxObsPerBin/10
+		// observations instead of one per observation.
+		b.obs = slices.Delete(b.obs, 0, over+e.opt.MaxObsPerBin/10)
+		e.trimmed.Add(int64(over + e.opt.MaxObsPerBin/10))
 	}
 }
 

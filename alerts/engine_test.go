@@ -494,3 +494,22 @@ func TestTestRuleDoesNotWaitLong(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkIngestAtCap: taking observations for a bin whose buffer is full.
+func BenchmarkIngestAtCap(b *testing.B) {
+	st := newMemStore()
+	e := New(st, st, Options{MaxObsPerBin: 100_000})
+	at := t0
+	for range 100_000 {
+		at = at.Add(time.Millisecond)
+		e.ingest(input{bin: "b1", o: Obs{At: at}})
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		at = at.Add(time.Millisecond)
+		e.ingest(input{bin: "b1", o: Obs{At: at}})
+	}
+	if n := len(e.bins["b1"].obs); n > 100_000 {
+		b.Fatalf("buffer grew to %d", n)
+	}
+}
