@@ -396,28 +396,36 @@ func (e *Engine) recover(ctx context.Context) {
 	for _, bin := range bins {
 		lb := max(lookback[bin], lookback[""])
 		since := now.Add(-lb)
-		cur := &schema.Cursor{ReceivedAt: since.Add(-time.Microsecond), ID: uuid.Max}
-		buf := &binBuf{}
-		for len(buf.obs) < e.opt.MaxObsPerBin {
+		// Newest first, so a bin with more than MaxObsPerBin keeps its
+		// most recent requests.
+		var got []*schema.Request
+		f := schema.Filter{BinID: bin, Since: since, Until: now, Limit: 1000}
+		for len(got) < e.opt.MaxObsPerBin {
 			sctx, cancel := context.WithTimeout(ctx, e.opt.StoreTimeout)
-			page, err := e.hist.ListRequests(sctx, schema.Filter{BinID: bin, After: cur, Until: now, Limit: 1000})
+			page, err := e.hist.ListRequests(sctx, f)
 			cancel()
 			if err != nil {
 				e.log.Warn("recover: list requests", "bin_id", bin, "err", err)
 				break
 			}
-			for _, r := range page.Requests {
-				buf.add(ObsOf(r))
-				if !r.ReceivedAt.Before(now.Add(-time.Minute)) {
-					e.recovered[r.ID] = struct{}{}
-				}
-			}
-			e.recoveredN.Add(int64(len(page.Requests)))
+			got = append(got, page.Requests...)
 			if page.Next == nil || len(page.Requests) == 0 {
 				break
 			}
-			cur = page.Next
+			f.Before = page.Next
 		}
+		if len(got) > e.opt.MaxObsPerBin {
+			got = got[:e.opt.MaxObsPerBin]
+		}
+		buf := &binBuf{obs: make([]Obs, 0, len(got))}
+		for i := len(got) - 1; i >= 0; i-- {
+			r := got[i]
+			buf.add(ObsOf(r))
+			if !r.ReceivedAt.Before(now.Add(-time.Minute)) {
+				e.recovered[r.ID] = struct{}{}
+			}
+		}
+		e.recoveredN.Add(int64(len(got)))
 		if len(buf.obs) > 0 {
 			buf.last = now
 			e.bins[bin] = buf
@@ -451,23 +459,22 @@ func (e *Engine) run(ctx context.Context) {
 			return
 		case in := <-e.in:
 			e.ingest(in)
-			// Drain what is already queued before evaluating.
-			for more := true; more; {
+			// Take what is already queued, but never so much that the
+			// ticker starves under sustained load.
+			for range 4096 {
 				select {
 				case in := <-e.in:
 					e.ingest(in)
+					continue
 				default:
-					more = false
 				}
+				break
 			}
 		case <-t.C:
 			e.evaluate(ctx)
 			if d := e.dropped.Load(); d != lastDropped {
 				e.log.Warn("alert queue full, observations dropped", "dropped_total", d)
 				lastDropped = d
-			}
-			if e.evalHook != nil {
-				e.evalHook()
 			}
 		}
 	}

@@ -513,3 +513,31 @@ func BenchmarkIngestAtCap(b *testing.B) {
 		b.Fatalf("buffer grew to %d", n)
 	}
 }
+
+// TestRecoverKeepsNewest: a bin with more history than MaxObsPerBin
+// recovers its newest requests, in time order.
+func TestRecoverKeepsNewest(t *testing.T) {
+	st := newMemStore()
+	now := time.Now().UTC()
+	var reqs []*schema.Request
+	for i := range 120 {
+		reqs = append(reqs, req("b1", now.Add(-time.Duration(120-i)*time.Second), 200, "", "192.0.2.1"))
+	}
+	st.addRequests(reqs...)
+	e := New(st, st, Options{MaxObsPerBin: 50, Now: func() time.Time { return now }})
+	r := defaultsFor(KindFailureSpike)
+	r.ID, r.BinID = "r1", nil // every bin: recovery lists the bins
+	st.bins = []*schema.Bin{{ID: "b1"}}
+	e.SetRule(r)
+	e.recover(t.Context())
+	b := e.bins["b1"]
+	if b == nil || len(b.obs) != 50 {
+		t.Fatalf("recovered %v observations, want 50", b)
+	}
+	if !b.obs[0].At.Equal(reqs[70].ReceivedAt) || !b.obs[49].At.Equal(reqs[119].ReceivedAt) {
+		t.Errorf("recovered %s..%s, want the newest 50 (%s..%s)", b.obs[0].At, b.obs[49].At, reqs[70].ReceivedAt, reqs[119].ReceivedAt)
+	}
+	if n := e.Stats().RecoveredRequests; n != 50 {
+		t.Errorf("RecoveredRequests = %d", n)
+	}
+}
