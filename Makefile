@@ -28,3 +28,16 @@ fuzz: ## run each fuzz target for FUZZTIME (default 20s)
 	  done; done
 
 .PHONY: help run build test frontend lint fuzz
+
+BENCHBIN := bin/bench
+
+bench: ## benchmark harness: capture vs bare Fiber, live feed, queries, RSS (BENCH_QUICK=1: short run)
+	$(GO) build -o $(BENCHBIN)/hookscope ./cmd/hookscope
+	$(GO) build -o $(BENCHBIN)/ceiling ./bench/ceiling
+	$(GO) build -o $(BENCHBIN)/runner ./bench/runner
+	$(BENCHBIN)/runner -hookscope $(BENCHBIN)/hookscope -ceiling $(BENCHBIN)/ceiling
+
+bench-go: ## Go micro-benchmarks of the hot path (capture handler, pipeline, batcher, signatures)
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 -p 1 ./web/ ./ingest/ ./ingest/signature/
+
+.PHONY: bench bench-go

@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/hookscope/hookscope/ingest/forward"
 	"github.com/hookscope/hookscope/ingest/signature"
 	"github.com/hookscope/hookscope/schema"
 )
@@ -79,7 +80,10 @@ type Options struct {
 	// BinCacheTTL bounds how long a bin lookup is reused (default 2s). The web
 	// layer invalidates explicitly on change; the TTL covers other processes.
 	BinCacheTTL time.Duration
-	Now         func() time.Time
+	// Forwarder relays captures of bins with a forward setting (nil: no
+	// forwarding). See capture_forward.go.
+	Forwarder *forward.Forwarder
+	Now       func() time.Time
 }
 
 // Pipeline is the capture path. It is safe for concurrent use.
@@ -205,7 +209,13 @@ func (p *Pipeline) Capture(ctx context.Context, t *Target, in *Incoming) (*schem
 		r.Signature = schema.Signature{Status: schema.SigUnchecked}
 	}
 
-	resp := p.respond(bin, r)
+	fc := p.forwardConfig(bin, in)
+	var resp Response
+	if fc != nil && fc.Mode == forward.ModeProxy {
+		resp = p.proxy(ctx, *fc, r)
+	} else {
+		resp = p.respond(bin, r)
+	}
 	if in.BodyTruncated {
 		resp = jsonError(413, "body larger than the limit; recorded truncated", r.ID)
 	}
@@ -215,17 +225,33 @@ func (p *Pipeline) Capture(ctx context.Context, t *Target, in *Incoming) (*schem
 		r.LatencyUS = 0
 	}
 
-	if err := p.batcher.Enqueue(r); err != nil {
+	if fc != nil && fc.Mode != forward.ModeProxy {
+		if err := p.forwardAsync(*fc, r); err != nil {
+			return nil, jsonError(503, "hookscope is overloaded; retry later", uuid.Nil), err
+		}
+		resp.RequestID = r.ID.String()
+		return r, resp, nil
+	}
+	if err := p.Record(r); err != nil {
 		return nil, jsonError(503, "hookscope is overloaded; retry later", uuid.Nil), err
 	}
 	resp.RequestID = r.ID.String()
+	return r, resp, nil
+}
+
+// Record hands a finished record to the batcher, the live feed and the
+// observers. ErrOverloaded means it was NOT recorded.
+func (p *Pipeline) Record(r *schema.Request) error {
+	if err := p.batcher.Enqueue(r); err != nil {
+		return err
+	}
 	if p.opts.Publisher != nil {
 		p.opts.Publisher.Publish(r)
 	}
 	for _, o := range p.opts.Observers {
 		o.Observe(r)
 	}
-	return r, resp, nil
+	return nil
 }
 
 // respond picks the bin's configured answer for r.

@@ -70,6 +70,9 @@ func TestAlertsEndToEndApp(t *testing.T) {
 	a := startApp(t, t.TempDir(), map[string]string{
 		"HOOKSCOPE_TRUSTED_PROXIES": "127.0.0.0/8",
 		"HOOKSCOPE_PUBLIC_URL":      "http://hookscope.example",
+		// The Slack stand-in listens on loopback, which the SSRF guard on
+		// notifiers refuses unless private targets are allowed.
+		"HOOKSCOPE_ALLOW_PRIVATE_TARGETS": "true",
 	})
 	slack := newSlackStandIn(t)
 	secret := "e2e-secret"

@@ -46,6 +46,8 @@ export class Hookscope {
       HOOKSCOPE_DATA_DIR: this.dataDir,
       HOOKSCOPE_PUBLIC_URL: this.url,
       HOOKSCOPE_LOG_LEVEL: process.env.HOOKSCOPE_LOG_LEVEL || "warn",
+      // The tests seed thousands of requests from 127.0.0.1.
+      HOOKSCOPE_RATE_PER_IP: "0",
     };
     const p = spawn(this.bin, [], { env, stdio: ["ignore", "pipe", "pipe"] });
     this.proc = p;
@@ -130,6 +132,10 @@ export class Browser {
 
   watch(page) {
     page.on("dialog", (d) => {
+      if (d.type() === "confirm" && this.acceptConfirms) {
+        d.accept().catch(() => {});
+        return;
+      }
       this.dialogs.push(d.message());
       d.dismiss().catch(() => {});
     });

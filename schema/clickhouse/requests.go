@@ -30,8 +30,9 @@ const sqlInsertRequests = `INSERT INTO requests (` + requestColumns + `)`
 // the first PreviewBytes of the body, which is exactly body_head.
 var summaryColumns = strings.Replace(requestColumns, "body_head, body_tail,", "body_head, '' AS body_tail,", 1)
 
-// existingIDsMax bounds how many ids one existence check sends.
-const existingIDsMax = 20000
+// existingIDsMax bounds how many ids one existence check sends: the query
+// text (34 bytes an id) must stay under the server's max_query_size (256 KiB).
+const existingIDsMax = 4000
 
 // WriteRequests stores reqs with one batch insert. Before inserting it asks
 // which of the ids are already stored (in the narrow key range of the batch)
@@ -50,9 +51,12 @@ func (s *Store) WriteRequests(ctx context.Context, reqs []*schema.Request) error
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 
-	exists, err := s.existingIDs(ctx, reqs)
-	if err != nil {
-		return err
+	exists := make(map[uuid.UUID]bool, len(reqs))
+	if !s.skipExistingCheck {
+		var err error
+		if exists, err = s.existingIDs(ctx, reqs); err != nil {
+			return err
+		}
 	}
 	batch, err := s.conn.PrepareBatch(ctx, sqlInsertRequests)
 	if err != nil {
@@ -292,6 +296,95 @@ func (s *Store) binQuery(ctx context.Context, f *schema.Filter) (*query, error) 
 	return q, nil
 }
 
+type key struct {
+	us int64
+	id uuid.UUID
+}
+
+// probeWindows are the time windows pageKeys tries before scanning the whole
+// bin: most pages are answered from the newest partition or two.
+var probeWindows = []time.Duration{time.Hour, 24 * time.Hour, 16 * 24 * time.Hour}
+
+// pageKeys returns up to n distinct keys of requests matching q in order.
+// 18.16 reads every granule of the bin for ORDER BY ... LIMIT, so it first
+// tries narrow time windows next to where the page starts (the cursor, or
+// now), widening them until n keys are found or the window covers the bin.
+func (s *Store) pageKeys(ctx context.Context, q *query, f *schema.Filter, order string, n int) ([]key, error) {
+	asc := order == "ASC"
+	base := time.Now().UnixMicro()
+	if f.Before != nil {
+		base = f.Before.ReceivedAt.UnixMicro()
+	}
+	if !asc && !f.Until.IsZero() {
+		base = min(base, schema.Truncate(f.Until).UnixMicro())
+	}
+	if asc {
+		base = f.After.ReceivedAt.UnixMicro()
+	}
+	for i := 0; i <= len(probeWindows); i++ {
+		where, args := q.sql(), q.args
+		final := i == len(probeWindows)
+		if !final {
+			w := probeWindows[i].Microseconds()
+			if asc {
+				if !f.Until.IsZero() && base+w >= schema.Truncate(f.Until).UnixMicro() {
+					final = true
+				} else {
+					where, args = where+" AND received_us <= ?", append(append([]any{}, args...), base+w)
+				}
+			} else {
+				if !f.Since.IsZero() && base-w <= schema.Truncate(f.Since).UnixMicro() {
+					final = true
+				} else {
+					where, args = where+" AND received_us >= ?", append(append([]any{}, args...), base-w)
+				}
+			}
+		}
+		keys, err := s.keys(ctx, where, args, order, n)
+		if err != nil {
+			return nil, err
+		}
+		if final || len(keys) >= n {
+			return keys, nil
+		}
+	}
+	return nil, nil // unreachable: the last probe is final
+}
+
+// keys runs one key query. Duplicate rows (a write race the merge has not
+// collapsed yet) are adjacent in key order and dropped here; if that leaves
+// fewer than n keys, the query is repeated with room for them.
+func (s *Store) keys(ctx context.Context, where string, args []any, order string, n int) ([]key, error) {
+	for fetch := n; ; fetch *= 2 {
+		rows, err := s.conn.Query(ctx, `SELECT received_us, id FROM requests WHERE `+where+
+			` ORDER BY received_us `+order+`, id `+order+` LIMIT ?`, append(args, fetch)...)
+		if err != nil {
+			return nil, classify("list request keys", err)
+		}
+		var keys []key
+		got := 0
+		for rows.Next() {
+			var k key
+			if err := rows.Scan(&k.us, &k.id); err != nil {
+				rows.Close()
+				return nil, classify("scan request keys", err)
+			}
+			got++
+			if len(keys) > 0 && keys[len(keys)-1] == k {
+				continue
+			}
+			keys = append(keys, k)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, classify("list request keys", err)
+		}
+		if len(keys) >= n || got < fetch {
+			return keys[:min(n, len(keys))], nil
+		}
+	}
+}
+
 // ListRequests pages through a bin in two steps: first the keys of the
 // page, reading only the sort key and the filtered columns; then the
 // summary columns of those rows only, in the narrow key range they span.
@@ -328,28 +421,9 @@ func (s *Store) ListRequests(ctx context.Context, f schema.Filter) (schema.Page,
 			us, us, us, c.ID.String())
 	}
 	// Step 1: the keys of the page (one more to know whether more follow).
-	keySQL := `SELECT received_us, id FROM requests WHERE ` + q.sql() +
-		` ORDER BY received_us ` + order + `, id ` + order + ` LIMIT 1 BY received_us, id LIMIT ?`
-	rows, err := s.conn.Query(ctx, keySQL, append(q.args, limit+1)...)
+	keys, err := s.pageKeys(ctx, q, &f, order, limit+1)
 	if err != nil {
-		return schema.Page{}, classify("list request keys", err)
-	}
-	type key struct {
-		us int64
-		id uuid.UUID
-	}
-	var keys []key
-	for rows.Next() {
-		var k key
-		if err := rows.Scan(&k.us, &k.id); err != nil {
-			rows.Close()
-			return schema.Page{}, classify("scan request keys", err)
-		}
-		keys = append(keys, k)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return schema.Page{}, classify("list request keys", err)
+		return schema.Page{}, err
 	}
 	page := schema.Page{Requests: []*schema.Request{}}
 	if len(keys) > limit {
@@ -369,7 +443,7 @@ func (s *Store) ListRequests(ctx context.Context, f schema.Filter) (schema.Page,
 	for i, k := range keys {
 		ids[i] = hexID(k.id)
 	}
-	rows, err = s.conn.Query(ctx, `SELECT `+summaryColumns+` FROM requests
+	rows, err := s.conn.Query(ctx, `SELECT `+summaryColumns+` FROM requests
 		WHERE bin_id = ? AND received_us >= ? AND received_us <= ? AND hex(id) IN ?
 		LIMIT 1 BY id`,
 		f.BinID, lo, hi, clickhouse.GroupSet{Value: ids})

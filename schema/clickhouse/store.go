@@ -83,6 +83,10 @@ type Store struct {
 	// and AppendEvent so that concurrent callers of this process cannot both
 	// insert the same id.
 	writeMu sync.Mutex
+
+	// skipExistingCheck turns off the idempotency check of WriteRequests;
+	// only the benchmark that measures its cost sets it.
+	skipExistingCheck bool
 }
 
 // Open connects to the server named by dsn (clickhouse://host:port/database,

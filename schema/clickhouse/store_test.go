@@ -593,3 +593,80 @@ func TestKilledServerWritesFailThenRetryStoresOnce(t *testing.T) {
 		t.Fatalf("after replay: %d rows, %d ids, %v; want 1000 each", rows, ids, err)
 	}
 }
+
+func TestParseDSN(t *testing.T) {
+	tests := []struct {
+		dsn, db, user, pass, addr string
+	}{
+		{"clickhouse://127.0.0.1:9000/hookscope", "hookscope", "", "", "127.0.0.1:9000"},
+		{"clickhouse://u:p%40ss@clickhouse:9000/hs_1?dial_timeout=2s", "hs_1", "u", "p@ss", "clickhouse:9000"},
+		{"clickhouse://127.0.0.1:9000", "hookscope", "", "", "127.0.0.1:9000"},
+	}
+	for _, tc := range tests {
+		co, db, err := parseDSN(tc.dsn, Options{DialTimeout: time.Second})
+		if err != nil {
+			t.Errorf("parseDSN(%q): %v", tc.dsn, err)
+			continue
+		}
+		if db != tc.db || co.Auth.Username != tc.user || co.Auth.Password != tc.pass || len(co.Addr) != 1 || co.Addr[0] != tc.addr {
+			t.Errorf("parseDSN(%q) = db %q user %q pass %q addr %v; want %q %q %q %q", tc.dsn, db, co.Auth.Username, co.Auth.Password, co.Addr, tc.db, tc.user, tc.pass, tc.addr)
+		}
+	}
+}
+
+// TestListRequestsAcrossProbeWindows pages through rows far older and newer
+// than now, so every probe window of pageKeys is exercised, in both
+// directions.
+func TestListRequestsAcrossProbeWindows(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	ats := []time.Time{
+		time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC), now.Add(-40 * 24 * time.Hour), now.Add(-3 * 24 * time.Hour),
+		now.Add(-2 * time.Hour), now.Add(-time.Minute), now.Add(time.Hour), time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC),
+	}
+	var want []uuid.UUID // newest first
+	for i := len(ats) - 1; i >= 0; i-- {
+		r := mkReq("probe", ats[i], nil)
+		write(t, s, r)
+		want = append(want, r.ID)
+	}
+	for _, limit := range []int{1, 2, 3, 50} {
+		var got []uuid.UUID
+		f := schema.Filter{BinID: "probe", Limit: limit}
+		for {
+			page, err := s.ListRequests(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range page.Requests {
+				got = append(got, r.ID)
+			}
+			if page.Next == nil {
+				break
+			}
+			f.Before = page.Next
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("limit %d backwards: got %v\nwant %v", limit, got, want)
+		}
+		got = nil
+		f = schema.Filter{BinID: "probe", Limit: limit, After: &schema.Cursor{ReceivedAt: time.Unix(0, 0)}}
+		for {
+			page, err := s.ListRequests(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range page.Requests {
+				got = append([]uuid.UUID{r.ID}, got...)
+			}
+			if page.Next == nil {
+				break
+			}
+			f.After = page.Next
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("limit %d forwards: got %v\nwant reversed %v", limit, got, want)
+		}
+	}
+}
