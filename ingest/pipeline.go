@@ -341,6 +341,11 @@ func (c *binCache) get(ctx context.Context, id string) (*Target, error) {
 	}
 	b, err := c.src.GetBin(ctx, id)
 	if err != nil && !errors.Is(err, schema.ErrNotFound) {
+		// The store is failing (ClickHouse down): keep capturing for bins we
+		// know, so deliveries go to the spool instead of being refused.
+		if ok && e.t != nil {
+			return e.t, nil
+		}
 		return nil, err // do not cache transient failures
 	}
 	var t *Target

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
 
+	"github.com/hookscope/hookscope/alerts"
 	"github.com/hookscope/hookscope/ingest"
 	"github.com/hookscope/hookscope/ingest/forward"
 	"github.com/hookscope/hookscope/query"
@@ -44,6 +45,8 @@ type Deps struct {
 	ValidateSignature func(*schema.SignatureConfig) error
 	// SecretHint renders a write-only secret for display (nil: last 4 chars).
 	SecretHint func(string) string
+	// Alerts serves /api/v1/alerts (nil: no alert routes).
+	Alerts *alerts.Service
 	// Forwarder sends replays (nil: replay answers 501).
 	Forwarder *forward.Forwarder
 }

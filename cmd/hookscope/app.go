@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/hookscope/hookscope/alerts"
 	"github.com/hookscope/hookscope/frontend"
 	"github.com/hookscope/hookscope/ingest"
 	"github.com/hookscope/hookscope/ingest/forward"
@@ -35,6 +36,7 @@ type App struct {
 	spool   *ingest.Spool
 	batcher *ingest.Batcher
 	hub     *live.Hub
+	engine  *alerts.Engine
 	server  *web.Server
 	ln      net.Listener
 
@@ -102,11 +104,23 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return fail(err)
 	}
+	// Every outbound request (forward, replay, alert notifiers) goes
+	// through the SSRF guard.
 	a.outbound = netguard.New(netguard.Options{AllowPrivate: cfg.Access.AllowPrivateTargets}).Client()
 	a.forwarder = forward.New(forward.Options{Logger: log, Client: a.outbound, Workers: cfg.Access.ForwardWorkers, Now: a.clock.Now})
+
+	// The alert engine watches every capture and recovers its windows from
+	// history at start, through the same store.
+	a.engine = alerts.New(st, st, alerts.Options{Logger: log, PublicURL: cfg.PublicURL, Now: a.clock.Now, HTTPClient: a.outbound})
+	if err := a.engine.Start(ctx); err != nil {
+		return fail(fmt.Errorf("start alert engine: %w", err))
+	}
+	reg.MustRegister(a.engine.Collectors()...)
+
 	pipe := ingest.NewPipeline(st, a.batcher, ingest.Options{
 		Logger:    log,
 		Publisher: a.hub,
+		Observers: []ingest.Observer{a.engine},
 		Forwarder: a.forwarder,
 		Now:       a.clock.Now,
 	})
@@ -117,6 +131,7 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Hub:               a.hub,
 		Frontend:          frontend.Dist(),
 		Gatherer:          reg,
+		Alerts:            alerts.NewService(st, a.engine, a.clock.Now),
 		ValidateSignature: validateSignature,
 		SecretHint:        secretHint,
 		Forwarder:         a.forwarder,
@@ -225,6 +240,11 @@ func (a *App) closeParts(ctx context.Context) error {
 	}
 	if a.hub != nil {
 		a.hub.Close()
+	}
+	if a.engine != nil {
+		if err := a.engine.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop alert engine: %w", err))
+		}
 	}
 	if a.spool != nil {
 		if err := a.spool.Close(); err != nil {

@@ -2,12 +2,19 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"log/slog"
 
 	"github.com/hookscope/hookscope/schema"
+	"github.com/hookscope/hookscope/schema/clickhouse"
 )
 
+// openClickHouse opens (creating the database and applying migrations) the
+// ClickHouse store named by HOOKSCOPE_CLICKHOUSE_URL.
 func openClickHouse(ctx context.Context, cfg Config, log *slog.Logger) (schema.Store, error) {
-	return nil, errors.New("this build has no ClickHouse backend yet (schema/clickhouse is being merged)")
+	st, err := clickhouse.Open(ctx, cfg.ClickHouseURL, clickhouse.Options{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("open clickhouse: %w", err)
+	}
+	return st, nil
 }

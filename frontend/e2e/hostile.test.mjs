@@ -2,7 +2,7 @@
 // shown as text, never parsed; nothing runs; big bodies do not freeze the page.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { Browser, Hookscope } from "./lib.mjs";
+import { Browser, Hookscope, screenshot } from "./lib.mjs";
 
 const hs = new Hookscope();
 const br = new Browser();
@@ -42,6 +42,7 @@ test("HTML in body, header, path, query and bin name renders as text", async () 
   await page.click("[data-testid=request-list] .row");
   await page.waitForSelector("[data-testid=body-text]");
   assert.equal(await page.textContent("[data-testid=body-text]"), BODY);
+  await screenshot(page, "hostile-content");
   await page.click("[data-testid=tab-headers]");
   assert.ok((await page.textContent("[data-testid=headers-table]")).includes(HEADER));
   await page.click("[data-testid=tab-query]");

@@ -40,7 +40,7 @@ test("home creates a bin in one click and remembers it", async () => {
   await page.waitForURL(new RegExp(`/bins/${binId}$`));
 });
 
-test("captured requests appear live within a second", async () => {
+test("captured requests appear live within a second", async (t) => {
   await page.waitForSelector("[data-testid=live-state].live-live");
   const t0 = Date.now();
   await hs.capture(binId, {
@@ -52,6 +52,7 @@ test("captured requests appear live within a second", async () => {
   await page.waitForSelector("[data-testid=request-list] .row", { timeout: 1000 });
   const ms = Date.now() - t0;
   assert.ok(ms < 1000, `row appeared after ${ms} ms`);
+  t.diagnostic(`POST to row on screen: ${ms} ms`);
   for (let i = 0; i < 4; i++) {
     await hs.capture(binId, { method: i % 2 ? "PUT" : "POST", path: `/orders/${i}`, headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: `order=${i}&note=hello+world` });
   }

@@ -130,6 +130,10 @@ export class Browser {
 
   watch(page) {
     page.on("dialog", (d) => {
+      if (d.type() === "confirm" && this.acceptConfirms) {
+        d.accept().catch(() => {});
+        return;
+      }
       this.dialogs.push(d.message());
       d.dismiss().catch(() => {});
     });

@@ -188,7 +188,14 @@ function RequestsView({ bin, openId }: { bin: Bin; openId?: string }) {
   const [paused, setPaused] = useState(false);
   const pausedRef = useRef(false);
   const buffer = useRef<RequestSummary[]>([]);
-  const [cursor, setCursor] = useState<string | undefined>(openId);
+  const [cursor, setCursorState] = useState<string | undefined>(openId);
+  // The key handler reads the cursor from a ref so that fast key repeats
+  // never act on a stale render.
+  const cursorRef = useRef<string | undefined>(openId);
+  const setCursor = (id: string | undefined) => {
+    cursorRef.current = id;
+    setCursorState(id);
+  };
 
   // Debounced search box.
   useEffect(() => {
@@ -216,7 +223,7 @@ function RequestsView({ bin, openId }: { bin: Bin; openId?: string }) {
     d.loading = true;
     bump();
     try {
-      const page = await api.listRequests(bin.id, filters, d.next, d.items.length ? 200 : 100);
+      const page = await api.listRequests(bin.id, filters, d.next, d.items.length ? 500 : 100);
       if (gen !== d.gen) return;
       for (const r of page.requests || []) {
         if (d.ids.has(r.id)) continue;
@@ -307,6 +314,7 @@ function RequestsView({ bin, openId }: { bin: Bin; openId?: string }) {
       }
       if (e.metaKey || e.ctrlKey || e.altKey) return;
       const list = data.current.items;
+      const cursor = cursorRef.current;
       const idx = cursor ? list.findIndex((r) => r.id === cursor) : -1;
       if (e.key === "j" || e.key === "ArrowDown") {
         e.preventDefault();
@@ -331,7 +339,7 @@ function RequestsView({ bin, openId }: { bin: Bin; openId?: string }) {
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  });
+  }, [bin.id, openId, loadMore]);
 
   const openSummary = useMemo(() => (openId ? items.find((r) => r.id === openId) : undefined), [openId, version]);
   const activeFilters = Object.entries(filters).filter(([k, v]) => k !== "q" && v).length;

@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api } from "./api";
 import type { Bin, RequestFull, RequestSummary } from "./types";
 import { base64ToBytes, clockTime, decodeUTF8, formatLatency, formatMs, formatSize, joinURL, parseQuery, statusClass, toCurl } from "./format";
+import { displayPath } from "./format";
 import { binURL } from "./bin";
 import { BodyViewer, type LoadedBody } from "./body";
 import { copyText, SigBadge, toast } from "./ui";
@@ -102,7 +103,7 @@ export function RequestDetail({ bin, id, summary, onClose }: { bin: Bin; id: str
       <DetailBar onClose={onClose}>
         <span class={`method m-${/^[A-Z]+$/.test(rec.method) ? rec.method.toLowerCase() : "other"}`}>{rec.method}</span>
         <span class="path mono detail-path">
-          {rec.path}
+          {displayPath(rec.path)}
           {rec.query ? <span class="query">?{rec.query}</span> : null}
         </span>
       </DetailBar>

@@ -243,3 +243,13 @@ export function insertIndex<T>(arr: T[], id: string, key: (t: T) => string): num
   }
   return lo;
 }
+
+// displayPath decodes percent-escapes for reading (the result is rendered as
+// text); invalid escapes are left as they are.
+export function displayPath(p: string): string {
+  try {
+    return decodeURIComponent(p);
+  } catch {
+    return p;
+  }
+}

@@ -120,7 +120,7 @@ export function SettingsPanel({ bin, onSaved }: { bin: Bin; onSaved: (b: Bin) =>
             </select>
           </label>
           <label>
-            Secret {s.signature?.secret_hint ? <span class="muted small">(current: …{s.signature.secret_hint})</span> : null}
+            Secret {s.signature?.secret_hint ? <span class="muted small">(current: {s.signature.secret_hint})</span> : null}
             <input type="password" value={secret} onInput={(e) => setSecret(e.currentTarget.value)} placeholder={s.signature?.secret_hint ? "leave empty to keep" : "whsec_…"} autocomplete="off" disabled={!scheme} name="secret" />
           </label>
           <label>

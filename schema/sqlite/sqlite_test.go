@@ -79,6 +79,13 @@ func TestReopenKeepsData(t *testing.T) {
 	if err := s.r.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
 		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
 	}
+	var pageSize, syncMode int
+	if err := s.w.QueryRowContext(ctx, `PRAGMA page_size`).Scan(&pageSize); err != nil || pageSize != 32768 {
+		t.Errorf("page_size = %d, %v; want 32768", pageSize, err)
+	}
+	if err := s.w.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&syncMode); err != nil || syncMode != 1 {
+		t.Errorf("synchronous = %d, %v; want 1 (NORMAL)", syncMode, err)
+	}
 }
 
 // TestQueryPlans pins the index use of the hot queries.

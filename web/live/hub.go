@@ -17,7 +17,9 @@ import (
 )
 
 // Event is one captured request as subscribers receive it. Req carries at
-// most schema.PreviewBytes of body; Msg is the encoded websocket message.
+// most schema.PreviewBytes of body; Msg is the encoded websocket message,
+// always set on every event a subscriber receives (the hub encodes lazily,
+// only for bins someone watches).
 type Event struct {
 	Req *schema.Request
 	Msg []byte
@@ -139,6 +141,9 @@ func (h *Hub) Subscribe(bin string, match func(*schema.Request) bool) (*Sub, []*
 	for i := range n {
 		ev := h.ring[(h.next+i)%n]
 		if ev != nil && ev.Req.BinID == bin && (match == nil || match(ev.Req)) {
+			if ev.Msg == nil { // captured while nobody watched the bin
+				ev.Msg = h.opts.Encode(ev.Req)
+			}
 			recent = append(recent, ev)
 		}
 	}
@@ -199,8 +204,19 @@ func (h *Hub) fanOut(r *schema.Request) {
 		lite.Body = lite.Body[:schema.PreviewBytes:schema.PreviewBytes]
 		lite.Body = append([]byte(nil), lite.Body...)
 	}
-	ev := &Event{Req: &lite, Msg: h.opts.Encode(r)}
+	ev := &Event{Req: &lite}
 	h.published.Inc()
+
+	// Encode only when the bin has a subscriber: most captured requests are
+	// watched by nobody, and the message is the most expensive step here.
+	// An event that goes into the ring unencoded is encoded by Subscribe
+	// before anyone sees it; Msg is only ever written under h.mu.
+	h.mu.Lock()
+	watched := len(h.subs[r.BinID]) > 0
+	h.mu.Unlock()
+	if watched {
+		ev.Msg = h.opts.Encode(r)
+	}
 
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -209,6 +225,9 @@ func (h *Hub) fanOut(r *schema.Request) {
 	for s := range h.subs[r.BinID] {
 		if s.closed || (s.match != nil && !s.match(r)) {
 			continue
+		}
+		if ev.Msg == nil { // a subscriber arrived while we encoded nothing
+			ev.Msg = h.opts.Encode(&lite)
 		}
 		select {
 		case s.C <- ev:

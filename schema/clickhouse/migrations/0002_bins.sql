@@ -1,0 +1,13 @@
+-- Bin metadata: tiny and mutable. Every change inserts a new row with a
+-- larger version; reads use FINAL and skip rows with deleted = 1.
+CREATE TABLE IF NOT EXISTS bins (
+    id         String,
+    name       String,
+    created_us Int64,
+    expires_us Nullable(Int64),
+    private    UInt8,
+    settings   String,
+    deleted    UInt8,
+    version    UInt64
+) ENGINE = ReplacingMergeTree(version)
+ORDER BY id;

@@ -1,0 +1,630 @@
+package clickhouse
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/google/uuid"
+
+	"github.com/hookscope/hookscope/schema"
+)
+
+// requestColumns is the column list of every insert into and full read of
+// requests, in the order of appendRow and scanRow. Naming the columns is
+// required by 18.16 (a bare INSERT INTO t gets an empty column block).
+const requestColumns = `bin_id, received_us, id, ingest_us, method, path, query,
+	header_names, header_values, remote_ip, content_type, body_size, body_truncated,
+	body_head, body_tail, response_status, latency_us, sig_scheme, sig_status, sig_reason,
+	delivery_lag_ms, has_forward, fwd_url, fwd_mode, fwd_status, fwd_latency_us, fwd_error`
+
+const sqlInsertRequests = `INSERT INTO requests (` + requestColumns + `)`
+
+// summaryColumns is requestColumns without body_tail: a list page only needs
+// the first PreviewBytes of the body, which is exactly body_head.
+var summaryColumns = strings.Replace(requestColumns, "body_head, body_tail,", "body_head, '' AS body_tail,", 1)
+
+// existingIDsMax bounds how many ids one existence check sends: the query
+// text (34 bytes an id) must stay under the server's max_query_size (256 KiB).
+const existingIDsMax = 4000
+
+// WriteRequests stores reqs with one batch insert. Before inserting it asks
+// which of the ids are already stored (in the narrow key range of the batch)
+// and skips them, so replaying a batch after a failure stores nothing twice;
+// the table is also a ReplacingMergeTree on (bin_id, received_us, id), which
+// collapses any duplicate that slipped past the check when parts merge.
+func (s *Store) WriteRequests(ctx context.Context, reqs []*schema.Request) error {
+	if len(reqs) == 0 {
+		return nil
+	}
+	for _, r := range reqs {
+		if r == nil || r.BinID == "" || r.ID == uuid.Nil {
+			return fmt.Errorf("write requests: %w: request needs a bin id and an id", schema.ErrInvalid)
+		}
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+
+	exists := make(map[uuid.UUID]bool, len(reqs))
+	if !s.skipExistingCheck {
+		var err error
+		if exists, err = s.existingIDs(ctx, reqs); err != nil {
+			return err
+		}
+	}
+	batch, err := s.conn.PrepareBatch(ctx, sqlInsertRequests)
+	if err != nil {
+		return classify("prepare batch", err)
+	}
+	defer batch.Abort()
+	ingest := s.tick()
+	n := 0
+	for _, r := range reqs {
+		if exists[r.ID] {
+			continue
+		}
+		exists[r.ID] = true // a duplicate inside reqs is written once
+		if err := appendRequest(batch, r, ingest); err != nil {
+			return fmt.Errorf("append request %s: %w", r.ID, err)
+		}
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	if err := batch.Send(); err != nil {
+		return classify("send batch", err)
+	}
+	return nil
+}
+
+// existingIDs returns which ids of reqs are already stored.
+func (s *Store) existingIDs(ctx context.Context, reqs []*schema.Request) (map[uuid.UUID]bool, error) {
+	exists := make(map[uuid.UUID]bool, len(reqs))
+	for start := 0; start < len(reqs); start += existingIDsMax {
+		chunk := reqs[start:min(len(reqs), start+existingIDsMax)]
+		bins := map[string]bool{}
+		var binList, ids []any
+		lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+		for _, r := range chunk {
+			us := schema.Truncate(r.ReceivedAt).UnixMicro()
+			lo, hi = min(lo, us), max(hi, us)
+			if !bins[r.BinID] {
+				bins[r.BinID] = true
+				binList = append(binList, r.BinID)
+			}
+			ids = append(ids, hexID(r.ID))
+		}
+		rows, err := s.conn.Query(ctx, `SELECT id FROM requests
+			WHERE bin_id IN ? AND received_us >= ? AND received_us <= ? AND hex(id) IN ?`,
+			clickhouse.GroupSet{Value: binList}, lo, hi, clickhouse.GroupSet{Value: ids})
+		if err != nil {
+			return nil, classify("check existing ids", err)
+		}
+		for rows.Next() {
+			var id uuid.UUID
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, classify("scan existing ids", err)
+			}
+			exists[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, classify("check existing ids", err)
+		}
+	}
+	return exists, nil
+}
+
+func hexID(id uuid.UUID) string { return strings.ToUpper(hex.EncodeToString(id[:])) }
+
+type appender interface{ Append(v ...any) error }
+
+func appendRequest(b appender, r *schema.Request, ingest int64) error {
+	names := make([]string, len(r.Headers))
+	values := make([]string, len(r.Headers))
+	for i, h := range r.Headers {
+		names[i], values[i] = h.Name, h.Value
+	}
+	head, tail := r.Body, []byte(nil)
+	if len(head) > schema.PreviewBytes {
+		head, tail = r.Body[:schema.PreviewBytes], r.Body[schema.PreviewBytes:]
+	}
+	var fwd schema.Forward
+	hasFwd := uint8(0)
+	if r.Forward != nil {
+		fwd, hasFwd = *r.Forward, 1
+	}
+	return b.Append(
+		r.BinID, schema.Truncate(r.ReceivedAt).UnixMicro(), r.ID, ingest,
+		r.Method, r.Path, r.Query, names, values, r.RemoteIP, r.ContentType,
+		r.BodySize, boolByte(r.BodyTruncated), string(head), string(tail),
+		uint16(r.ResponseStatus), r.LatencyUS,
+		r.Signature.Scheme, string(r.Signature.Status), r.Signature.Reason, r.DeliveryLagMS,
+		hasFwd, fwd.URL, fwd.Mode, int32(fwd.Status), fwd.LatencyUS, fwd.Error,
+	)
+}
+
+func boolByte(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanRequest(row scanner) (*schema.Request, error) {
+	var (
+		r                    schema.Request
+		receivedUS, ingestUS int64
+		names, values        []string
+		truncated, hasFwd    uint8
+		head, tail           string
+		status               uint16
+		sigStatus            string
+		fwd                  schema.Forward
+		fwdStatus            int32
+	)
+	err := row.Scan(&r.BinID, &receivedUS, &r.ID, &ingestUS, &r.Method, &r.Path, &r.Query,
+		&names, &values, &r.RemoteIP, &r.ContentType, &r.BodySize, &truncated,
+		&head, &tail, &status, &r.LatencyUS, &r.Signature.Scheme, &sigStatus, &r.Signature.Reason,
+		&r.DeliveryLagMS, &hasFwd, &fwd.URL, &fwd.Mode, &fwdStatus, &fwd.LatencyUS, &fwd.Error)
+	if err != nil {
+		return nil, err
+	}
+	r.ReceivedAt = time.UnixMicro(receivedUS).UTC()
+	if len(names) > 0 {
+		r.Headers = make([]schema.Header, len(names))
+		for i := range names {
+			r.Headers[i] = schema.Header{Name: names[i], Value: values[i]}
+		}
+	}
+	r.BodyTruncated = truncated == 1
+	if len(head)+len(tail) > 0 {
+		r.Body = make([]byte, 0, len(head)+len(tail))
+		r.Body = append(append(r.Body, head...), tail...)
+	}
+	r.ResponseStatus = int(status)
+	r.Signature.Status = schema.SignatureStatus(sigStatus)
+	if hasFwd == 1 {
+		fwd.Status = int(fwdStatus)
+		r.Forward = &fwd
+	}
+	return &r, nil
+}
+
+// query accumulates a WHERE clause and its bound arguments.
+type query struct {
+	where []string
+	args  []any
+}
+
+func (q *query) add(cond string, args ...any) {
+	q.where = append(q.where, cond)
+	q.args = append(q.args, args...)
+}
+
+func (q *query) sql() string { return strings.Join(q.where, " AND ") }
+
+// tombstoneFilter adds the conditions that hide deleted and trimmed
+// requests of binID that the background mutation may not have removed yet.
+func (s *Store) tombstoneFilter(ctx context.Context, q *query, binID string) error {
+	rows, err := s.conn.Query(ctx, `SELECT cut_ingest_us, upto_us, upto_id
+		FROM request_tombstones WHERE bin_id = ?`, binID)
+	if err != nil {
+		return classify("read tombstones", err)
+	}
+	defer rows.Close()
+	type trim struct {
+		cut, upto int64
+		id        uuid.UUID
+	}
+	var full int64 = math.MinInt64
+	var trims []trim
+	for rows.Next() {
+		var t trim
+		if err := rows.Scan(&t.cut, &t.upto, &t.id); err != nil {
+			return classify("scan tombstones", err)
+		}
+		if t.upto == math.MaxInt64 {
+			full = max(full, t.cut)
+		} else {
+			trims = append(trims, t)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return classify("read tombstones", err)
+	}
+	if full != math.MinInt64 {
+		q.add("ingest_us > ?", full)
+	}
+	for _, t := range trims {
+		if t.cut <= full {
+			continue // the full deletion hides everything this trim hides
+		}
+		q.add(`NOT (ingest_us <= ? AND (received_us < ? OR (received_us = ? AND id <= UUIDStringToNum(?))))`,
+			t.cut, t.upto, t.upto, t.id.String())
+	}
+	return nil
+}
+
+// binQuery starts the WHERE clause of a read of one bin: the bin, its
+// tombstones, and the filter's constraints (not the cursor).
+func (s *Store) binQuery(ctx context.Context, f *schema.Filter) (*query, error) {
+	q := &query{}
+	q.add("bin_id = ?", f.BinID)
+	if err := s.tombstoneFilter(ctx, q, f.BinID); err != nil {
+		return nil, err
+	}
+	if f.Method != "" {
+		q.add("method = ?", f.Method)
+	}
+	if f.StatusMin > 0 {
+		q.add("response_status >= ?", f.StatusMin)
+	}
+	if f.StatusMax > 0 {
+		q.add("response_status <= ?", f.StatusMax)
+	}
+	if f.IP != "" {
+		q.add("remote_ip = ?", f.IP)
+	}
+	if f.Signature != "" {
+		q.add("sig_status = ?", string(f.Signature))
+	}
+	if !f.Since.IsZero() {
+		q.add("received_us >= ?", schema.Truncate(f.Since).UnixMicro())
+	}
+	if !f.Until.IsZero() {
+		q.add("received_us < ?", schema.Truncate(f.Until).UnixMicro())
+	}
+	if f.Q != "" {
+		q.add(`(positionCaseInsensitive(path, ?) > 0
+			OR positionCaseInsensitive(query, ?) > 0
+			OR arrayExists(x -> positionCaseInsensitive(x, ?) > 0, header_names)
+			OR arrayExists(x -> positionCaseInsensitive(x, ?) > 0, header_values)
+			OR positionCaseInsensitive(concat(body_head, body_tail), ?) > 0)`,
+			f.Q, f.Q, f.Q, f.Q, f.Q)
+	}
+	return q, nil
+}
+
+type key struct {
+	us int64
+	id uuid.UUID
+}
+
+// probeWindows are the time windows pageKeys tries before scanning the whole
+// bin: most pages are answered from the newest partition or two.
+var probeWindows = []time.Duration{time.Hour, 24 * time.Hour, 16 * 24 * time.Hour}
+
+// pageKeys returns up to n distinct keys of requests matching q in order.
+// 18.16 reads every granule of the bin for ORDER BY ... LIMIT, so it first
+// tries narrow time windows next to where the page starts (the cursor, or
+// now), widening them until n keys are found or the window covers the bin.
+func (s *Store) pageKeys(ctx context.Context, q *query, f *schema.Filter, order string, n int) ([]key, error) {
+	asc := order == "ASC"
+	base := time.Now().UnixMicro()
+	if f.Before != nil {
+		base = f.Before.ReceivedAt.UnixMicro()
+	}
+	if !asc && !f.Until.IsZero() {
+		base = min(base, schema.Truncate(f.Until).UnixMicro())
+	}
+	if asc {
+		base = f.After.ReceivedAt.UnixMicro()
+	}
+	for i := 0; i <= len(probeWindows); i++ {
+		where, args := q.sql(), q.args
+		final := i == len(probeWindows)
+		if !final {
+			w := probeWindows[i].Microseconds()
+			if asc {
+				if !f.Until.IsZero() && base+w >= schema.Truncate(f.Until).UnixMicro() {
+					final = true
+				} else {
+					where, args = where+" AND received_us <= ?", append(append([]any{}, args...), base+w)
+				}
+			} else {
+				if !f.Since.IsZero() && base-w <= schema.Truncate(f.Since).UnixMicro() {
+					final = true
+				} else {
+					where, args = where+" AND received_us >= ?", append(append([]any{}, args...), base-w)
+				}
+			}
+		}
+		keys, err := s.keys(ctx, where, args, order, n)
+		if err != nil {
+			return nil, err
+		}
+		if final || len(keys) >= n {
+			return keys, nil
+		}
+	}
+	return nil, nil // unreachable: the last probe is final
+}
+
+// keys runs one key query. Duplicate rows (a write race the merge has not
+// collapsed yet) are adjacent in key order and dropped here; if that leaves
+// fewer than n keys, the query is repeated with room for them.
+func (s *Store) keys(ctx context.Context, where string, args []any, order string, n int) ([]key, error) {
+	for fetch := n; ; fetch *= 2 {
+		rows, err := s.conn.Query(ctx, `SELECT received_us, id FROM requests WHERE `+where+
+			` ORDER BY received_us `+order+`, id `+order+` LIMIT ?`, append(args, fetch)...)
+		if err != nil {
+			return nil, classify("list request keys", err)
+		}
+		var keys []key
+		got := 0
+		for rows.Next() {
+			var k key
+			if err := rows.Scan(&k.us, &k.id); err != nil {
+				rows.Close()
+				return nil, classify("scan request keys", err)
+			}
+			got++
+			if len(keys) > 0 && keys[len(keys)-1] == k {
+				continue
+			}
+			keys = append(keys, k)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, classify("list request keys", err)
+		}
+		if len(keys) >= n || got < fetch {
+			return keys[:min(n, len(keys))], nil
+		}
+	}
+}
+
+// ListRequests pages through a bin in two steps: first the keys of the
+// page, reading only the sort key and the filtered columns; then the
+// summary columns of those rows only, in the narrow key range they span.
+// 18.16 cannot stop reading early in ORDER BY ... LIMIT, so the first step
+// keeps the wide columns out of the full scan of the bin.
+func (s *Store) ListRequests(ctx context.Context, f schema.Filter) (schema.Page, error) {
+	if f.BinID == "" {
+		return schema.Page{}, fmt.Errorf("list requests: %w: bin id required", schema.ErrInvalid)
+	}
+	if f.Before != nil && f.After != nil {
+		return schema.Page{}, fmt.Errorf("list requests: %w: before and after are exclusive", schema.ErrInvalid)
+	}
+	// Like the embedded store: 0 (or less) means the default, more than the
+	// maximum is clamped.
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	limit = min(limit, 1000)
+	q, err := s.binQuery(ctx, &f)
+	if err != nil {
+		return schema.Page{}, err
+	}
+	order := "DESC"
+	if c := f.Before; c != nil {
+		us := c.ReceivedAt.UnixMicro()
+		q.add("received_us <= ? AND (received_us < ? OR (received_us = ? AND id < UUIDStringToNum(?)))",
+			us, us, us, c.ID.String())
+	}
+	if c := f.After; c != nil {
+		order = "ASC"
+		us := c.ReceivedAt.UnixMicro()
+		q.add("received_us >= ? AND (received_us > ? OR (received_us = ? AND id > UUIDStringToNum(?)))",
+			us, us, us, c.ID.String())
+	}
+	// Step 1: the keys of the page (one more to know whether more follow).
+	keys, err := s.pageKeys(ctx, q, &f, order, limit+1)
+	if err != nil {
+		return schema.Page{}, err
+	}
+	page := schema.Page{Requests: []*schema.Request{}}
+	if len(keys) > limit {
+		keys = keys[:limit]
+		last := keys[limit-1]
+		page.Next = &schema.Cursor{ReceivedAt: time.UnixMicro(last.us).UTC(), ID: last.id}
+	}
+	if len(keys) == 0 {
+		return page, nil
+	}
+	// Step 2: the rows of those keys.
+	lo, hi := keys[0].us, keys[len(keys)-1].us
+	if lo > hi {
+		lo, hi = hi, lo
+	}
+	ids := make([]any, len(keys))
+	for i, k := range keys {
+		ids[i] = hexID(k.id)
+	}
+	rows, err := s.conn.Query(ctx, `SELECT `+summaryColumns+` FROM requests
+		WHERE bin_id = ? AND received_us >= ? AND received_us <= ? AND hex(id) IN ?
+		LIMIT 1 BY id`,
+		f.BinID, lo, hi, clickhouse.GroupSet{Value: ids})
+	if err != nil {
+		return schema.Page{}, classify("list requests", err)
+	}
+	defer rows.Close()
+	byID := make(map[uuid.UUID]*schema.Request, len(keys))
+	for rows.Next() {
+		r, err := scanRequest(rows)
+		if err != nil {
+			return schema.Page{}, classify("scan request", err)
+		}
+		byID[r.ID] = r
+	}
+	if err := rows.Err(); err != nil {
+		return schema.Page{}, classify("list requests", err)
+	}
+	for _, k := range keys {
+		if r := byID[k.id]; r != nil {
+			page.Requests = append(page.Requests, r)
+		}
+	}
+	return page, nil
+}
+
+// GetRequest returns one full request.
+func (s *Store) GetRequest(ctx context.Context, binID string, id uuid.UUID) (*schema.Request, error) {
+	q := &query{}
+	q.add("bin_id = ?", binID)
+	if err := s.tombstoneFilter(ctx, q, binID); err != nil {
+		return nil, err
+	}
+	q.add("id = UUIDStringToNum(?)", id.String())
+	rows, err := s.conn.Query(ctx, `SELECT `+requestColumns+` FROM requests WHERE `+q.sql()+` LIMIT 1`, q.args...)
+	if err != nil {
+		return nil, classify("get request", err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, classify("get request", err)
+		}
+		return nil, fmt.Errorf("get request %s: %w", id, schema.ErrNotFound)
+	}
+	r, err := scanRequest(rows)
+	if err != nil {
+		return nil, classify("scan request", err)
+	}
+	return r, nil
+}
+
+// CountRequests counts the requests a bin holds.
+func (s *Store) CountRequests(ctx context.Context, binID string) (int64, error) {
+	q, err := s.binQuery(ctx, &schema.Filter{BinID: binID})
+	if err != nil {
+		return 0, err
+	}
+	var n uint64
+	if err := s.conn.QueryRow(ctx, `SELECT count() FROM requests WHERE `+q.sql(), q.args...).Scan(&n); err != nil {
+		return 0, classify("count requests", err)
+	}
+	return int64(n), nil
+}
+
+// Stats aggregates a bin over [Since, Until) with four scans of the bin's key
+// range: the breakdowns, the latency percentiles, the series and the top
+// senders. Percentiles are ClickHouse's quantile (exact below 8192 values,
+// sampled above, interpolated: always within the observed range).
+func (s *Store) Stats(ctx context.Context, sq schema.StatsQuery) (*schema.Stats, error) {
+	if sq.BinID == "" {
+		return nil, fmt.Errorf("stats: %w: bin id required", schema.ErrInvalid)
+	}
+	step := sq.Step
+	if step <= 0 {
+		step = time.Minute
+	}
+	stepUS := step.Microseconds()
+	if stepUS <= 0 {
+		return nil, fmt.Errorf("stats: %w: step below a microsecond", schema.ErrInvalid)
+	}
+	until := sq.Until
+	if until.IsZero() {
+		until = s.opts.Now()
+	}
+	q, err := s.binQuery(ctx, &schema.Filter{BinID: sq.BinID, Since: sq.Since, Until: until})
+	if err != nil {
+		return nil, err
+	}
+	where := q.sql()
+	st := &schema.Stats{
+		ByStatus:    map[string]int64{},
+		ByMethod:    map[string]int64{},
+		BySignature: map[string]int64{},
+		Series:      []schema.SeriesPoint{},
+		TopSenders:  []schema.SenderCount{},
+	}
+
+	rows, err := s.conn.Query(ctx, `SELECT response_status, method, sig_status, count()
+		FROM requests WHERE `+where+` GROUP BY response_status, method, sig_status`, q.args...)
+	if err != nil {
+		return nil, classify("stats breakdown", err)
+	}
+	for rows.Next() {
+		var status uint16
+		var method, sig string
+		var n uint64
+		if err := rows.Scan(&status, &method, &sig, &n); err != nil {
+			rows.Close()
+			return nil, classify("scan stats breakdown", err)
+		}
+		st.Total += int64(n)
+		st.ByStatus[strconv.Itoa(int(status))] += int64(n)
+		st.ByMethod[method] += int64(n)
+		st.BySignature[sig] += int64(n)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, classify("stats breakdown", err)
+	}
+	if st.Total == 0 {
+		return st, nil
+	}
+
+	var qs []float64
+	if err := s.conn.QueryRow(ctx, `SELECT quantiles(0.5, 0.95, 0.99)(latency_us)
+		FROM requests WHERE `+where, q.args...).Scan(&qs); err != nil {
+		return nil, classify("stats percentiles", err)
+	}
+	if len(qs) == 3 {
+		st.LatencyUS = schema.Percentiles{P50: round(qs[0]), P95: round(qs[1]), P99: round(qs[2])}
+	}
+
+	rows, err = s.conn.Query(ctx, `SELECT intDiv(received_us, ?) * ? AS t, count(), quantile(0.95)(latency_us)
+		FROM requests WHERE `+where+` GROUP BY t ORDER BY t`, append([]any{stepUS, stepUS}, q.args...)...)
+	if err != nil {
+		return nil, classify("stats series", err)
+	}
+	for rows.Next() {
+		var t int64
+		var n uint64
+		var p95 float64
+		if err := rows.Scan(&t, &n, &p95); err != nil {
+			rows.Close()
+			return nil, classify("scan stats series", err)
+		}
+		st.Series = append(st.Series, schema.SeriesPoint{T: time.UnixMicro(t).UTC(), Count: int64(n), P95LatencyUS: round(p95)})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, classify("stats series", err)
+	}
+
+	rows, err = s.conn.Query(ctx, `SELECT remote_ip, count() AS c
+		FROM requests WHERE `+where+` GROUP BY remote_ip ORDER BY c DESC, remote_ip ASC LIMIT 10`, q.args...)
+	if err != nil {
+		return nil, classify("stats senders", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var sc schema.SenderCount
+		var n uint64
+		if err := rows.Scan(&sc.IP, &n); err != nil {
+			return nil, classify("scan stats senders", err)
+		}
+		sc.Count = int64(n)
+		st.TopSenders = append(st.TopSenders, sc)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, classify("stats senders", err)
+	}
+	sort.SliceStable(st.TopSenders, func(i, j int) bool {
+		a, b := st.TopSenders[i], st.TopSenders[j]
+		return a.Count > b.Count || a.Count == b.Count && a.IP < b.IP
+	})
+	return st, nil
+}
+
+func round(f float64) int64 {
+	if math.IsNaN(f) {
+		return 0
+	}
+	return int64(math.Round(f))
+}

@@ -1,0 +1,196 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/google/uuid"
+
+	"github.com/hookscope/hookscope/schema"
+)
+
+const sqlInsertTombstone = `INSERT INTO request_tombstones (bin_id, cut_ingest_us, upto_us, upto_id, created_us)`
+
+var maxID = uuid.UUID{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+
+// DeleteRequests removes every request of a bin: a tombstone hides them at
+// once, and an asynchronous ALTER TABLE ... DELETE removes them from disk.
+func (s *Store) DeleteRequests(ctx context.Context, binID string) error {
+	if binID == "" {
+		return fmt.Errorf("delete requests: %w: bin id required", schema.ErrInvalid)
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	return s.deleteRequestsLocked(ctx, []string{binID})
+}
+
+// deleteRequestsLocked tombstones every request of bins ingested so far and
+// starts one mutation for them all. Callers hold writeMu, so no write of this
+// process lands between the cut and the tombstone.
+func (s *Store) deleteRequestsLocked(ctx context.Context, bins []string) error {
+	if len(bins) == 0 {
+		return nil
+	}
+	cut := s.tick()
+	batch, err := s.conn.PrepareBatch(ctx, sqlInsertTombstone)
+	if err != nil {
+		return classify("prepare tombstones", err)
+	}
+	defer batch.Abort()
+	for _, b := range bins {
+		if err := batch.Append(b, cut, int64(math.MaxInt64), maxID, cut); err != nil {
+			return fmt.Errorf("append tombstone: %w", err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return classify("insert tombstones", err)
+	}
+	if s.opts.NoDeleteMutations {
+		return nil
+	}
+	list := make([]any, len(bins))
+	for i, b := range bins {
+		list[i] = b
+	}
+	// ALTER ... DELETE only queues the mutation; the server applies it in
+	// the background. Failing to queue it is logged, not returned: the
+	// tombstone already hides the rows.
+	if err := s.conn.Exec(ctx, `ALTER TABLE requests DELETE WHERE bin_id IN ? AND ingest_us <= ?`,
+		clickhouse.GroupSet{Value: list}, cut); err != nil {
+		s.log.Warn("queue delete mutation", "bins", len(bins), "err", err)
+	}
+	return nil
+}
+
+// TrimRequests keeps the newest keep requests of a bin: it finds the newest
+// request to drop, tombstones everything at or before it, and queues the
+// matching mutation.
+func (s *Store) TrimRequests(ctx context.Context, binID string, keep int) (int64, error) {
+	if binID == "" || keep < 0 {
+		return 0, fmt.Errorf("trim requests: %w: bin id and keep >= 0 required", schema.ErrInvalid)
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	q, err := s.binQuery(ctx, &schema.Filter{BinID: binID})
+	if err != nil {
+		return 0, err
+	}
+	rows, err := s.conn.Query(ctx, `SELECT received_us, id FROM requests WHERE `+q.sql()+`
+		ORDER BY received_us DESC, id DESC LIMIT 1 BY received_us, id LIMIT ?, 1`, append(q.args, keep)...)
+	if err != nil {
+		return 0, classify("trim: find cut", err)
+	}
+	var uptoUS int64
+	var uptoID uuid.UUID
+	found := rows.Next()
+	if found {
+		err = rows.Scan(&uptoUS, &uptoID)
+	}
+	rows.Close()
+	if err == nil {
+		err = rows.Err()
+	}
+	if err != nil {
+		return 0, classify("trim: find cut", err)
+	}
+	if !found {
+		return 0, nil
+	}
+	cond := `(received_us < ? OR (received_us = ? AND id <= UUIDStringToNum(?)))`
+	var n uint64
+	if err := s.conn.QueryRow(ctx, `SELECT count() FROM requests WHERE `+q.sql()+` AND `+cond,
+		append(q.args, uptoUS, uptoUS, uptoID.String())...).Scan(&n); err != nil {
+		return 0, classify("trim: count", err)
+	}
+	cut := s.tick()
+	batch, err := s.conn.PrepareBatch(ctx, sqlInsertTombstone)
+	if err != nil {
+		return 0, classify("prepare tombstone", err)
+	}
+	defer batch.Abort()
+	if err := batch.Append(binID, cut, uptoUS, uptoID, cut); err != nil {
+		return 0, fmt.Errorf("append tombstone: %w", err)
+	}
+	if err := batch.Send(); err != nil {
+		return 0, classify("insert tombstone", err)
+	}
+	if !s.opts.NoDeleteMutations {
+		if err := s.conn.Exec(ctx, `ALTER TABLE requests DELETE WHERE bin_id = ? AND ingest_us <= ? AND `+cond,
+			binID, cut, uptoUS, uptoUS, uptoID.String()); err != nil {
+			s.log.Warn("queue trim mutation", "bin_id", binID, "err", err)
+		}
+	}
+	return int64(n), nil
+}
+
+// PurgeExpired deletes bins expired at now with their requests (one
+// tombstone each, one mutation for all), and, when Options.MaxAge is set,
+// drops whole daily partitions older than now-MaxAge.
+func (s *Store) PurgeExpired(ctx context.Context, now time.Time) (int, error) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	all, err := s.listBinRows(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var expired []*binRow
+	var ids []string
+	for _, b := range all {
+		if !b.deleted && b.bin.Expired(now) {
+			expired = append(expired, b)
+			ids = append(ids, b.bin.ID)
+		}
+	}
+	if err := s.deleteRequestsLocked(ctx, ids); err != nil {
+		return 0, err
+	}
+	for i, b := range expired {
+		if err := s.putBin(ctx, &b.bin, true); err != nil {
+			return i, err
+		}
+	}
+	if s.opts.MaxAge > 0 {
+		if err := s.dropOldPartitions(ctx, now.Add(-s.opts.MaxAge)); err != nil {
+			return len(expired), err
+		}
+	}
+	return len(expired), nil
+}
+
+// dropOldPartitions drops the daily partitions of requests whose whole day
+// lies before cutoff.
+func (s *Store) dropOldPartitions(ctx context.Context, cutoff time.Time) error {
+	rows, err := s.conn.Query(ctx, `SELECT DISTINCT partition FROM system.parts
+		WHERE database = ? AND table = 'requests' AND active`, s.database)
+	if err != nil {
+		return classify("list partitions", err)
+	}
+	var old []int
+	limit, _ := strconv.Atoi(cutoff.UTC().Format("20060102"))
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			rows.Close()
+			return classify("scan partitions", err)
+		}
+		if day, err := strconv.Atoi(p); err == nil && day < limit {
+			old = append(old, day)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return classify("list partitions", err)
+	}
+	for _, day := range old {
+		// Partition ids are integers we read from system.parts, not input.
+		if err := s.conn.Exec(ctx, "ALTER TABLE requests DROP PARTITION "+strconv.Itoa(day)); err != nil {
+			return classify(fmt.Sprintf("drop partition %d", day), err)
+		}
+		s.log.Info("dropped partition", "partition", day)
+	}
+	return nil
+}

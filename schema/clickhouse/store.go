@@ -1,0 +1,279 @@
+// Package clickhouse is the ClickHouse implementation of schema.Store, over
+// the native protocol of github.com/ClickHouse/clickhouse-go/v2. It works on
+// ClickHouse 18.16 (what Debian ships and the tests run against) and uses
+// newer features (LowCardinality, codecs, DateTime64, skip indexes) where the
+// server has them. See schema/README.md for the table design.
+package clickhouse
+
+import (
+	"context"
+	sqldriver "database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/hookscope/hookscope/schema"
+)
+
+var _ schema.Store = (*Store)(nil)
+
+// Options configure a Store. Zero values take the defaults.
+type Options struct {
+	// Logger receives the store's logs; nil discards them.
+	Logger *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// MaxAge, when positive, makes PurgeExpired drop whole daily partitions of
+	// requests received before now-MaxAge, whatever their bin. 0 keeps
+	// requests until their bin expires or is deleted.
+	MaxAge time.Duration
+	// NoDeleteMutations disables the ALTER TABLE ... DELETE that physically
+	// removes deleted requests in the background; tombstones alone then hide
+	// them (until their partitions are dropped).
+	NoDeleteMutations bool
+	// DialTimeout bounds connecting (default 5 s).
+	DialTimeout time.Duration
+	// ReadTimeout bounds waiting for a server answer (default 60 s).
+	ReadTimeout time.Duration
+	// MaxOpenConns bounds the connection pool (default 8).
+	MaxOpenConns int
+}
+
+func (o *Options) defaults() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.DialTimeout <= 0 {
+		o.DialTimeout = 5 * time.Second
+	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = 60 * time.Second
+	}
+	if o.MaxOpenConns <= 0 {
+		o.MaxOpenConns = 8
+	}
+}
+
+// Store is the ClickHouse schema.Store. It is safe for concurrent use.
+type Store struct {
+	conn     driver.Conn
+	opts     Options
+	log      *slog.Logger
+	features Features
+	version  string
+	database string
+
+	clockMu sync.Mutex
+	lastUS  int64 // last value handed out by tick
+
+	// writeMu serialises the check-then-insert of WriteRequests, CreateBin
+	// and AppendEvent so that concurrent callers of this process cannot both
+	// insert the same id.
+	writeMu sync.Mutex
+
+	// skipExistingCheck turns off the idempotency check of WriteRequests;
+	// only the benchmark that measures its cost sets it.
+	skipExistingCheck bool
+}
+
+// Open connects to the server named by dsn (clickhouse://host:port/database,
+// with optional username/password and driver parameters), creates the
+// database when it is missing and applies pending migrations.
+func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	opts.defaults()
+	conn, db, version, err := connect(ctx, dsn, opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{
+		conn:     conn,
+		opts:     opts,
+		log:      opts.Logger.With("component", "clickhouse"),
+		features: FeaturesOf(version),
+		version:  version.Version.String(),
+		database: db,
+	}
+	applied, err := migrate(ctx, conn, s.features, s.version, opts.Now())
+	if err != nil {
+		conn.Close()
+		return nil, classify("migrate", err)
+	}
+	if err := s.seedClock(ctx); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	s.log.Info("clickhouse store open", "database", db, "server_version", s.version,
+		"features", fmt.Sprintf("%+v", s.features), "migrations_applied", applied)
+	return s, nil
+}
+
+// Migrate connects to dsn, creates the database when missing, applies the
+// pending migrations and returns the names of those it applied. It backs the
+// `hookscope migrate` command.
+func Migrate(ctx context.Context, dsn string) ([]string, error) {
+	opts := Options{}
+	opts.defaults()
+	conn, _, version, err := connect(ctx, dsn, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	applied, err := migrate(ctx, conn, FeaturesOf(version), version.Version.String(), opts.Now())
+	if err != nil {
+		return applied, classify("migrate", err)
+	}
+	return applied, nil
+}
+
+// Features reports what the connected server supports.
+func (s *Store) Features() Features { return s.features }
+
+// ServerVersion reports the connected server's version.
+func (s *Store) ServerVersion() string { return s.version }
+
+// Close closes the connection pool.
+func (s *Store) Close() error { return s.conn.Close() }
+
+func parseDSN(dsn string, opts Options) (*clickhouse.Options, string, error) {
+	u, err := url.Parse(dsn)
+	if err != nil || u.Scheme != "clickhouse" || u.Host == "" {
+		return nil, "", fmt.Errorf("%w: clickhouse dsn must look like clickhouse://host:9000/database", schema.ErrInvalid)
+	}
+	co, err := clickhouse.ParseDSN(dsn)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: parse clickhouse dsn: %v", schema.ErrInvalid, err)
+	}
+	db := strings.Trim(u.Path, "/")
+	if db == "" {
+		db = "hookscope"
+	}
+	for _, r := range db {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return nil, "", fmt.Errorf("%w: database name %q: only letters, digits and _", schema.ErrInvalid, db)
+		}
+	}
+	co.Protocol = clickhouse.Native
+	co.DialTimeout = opts.DialTimeout
+	co.ReadTimeout = opts.ReadTimeout
+	co.MaxOpenConns = opts.MaxOpenConns
+	co.MaxIdleConns = opts.MaxOpenConns
+	co.Auth.Database = ""
+	return co, db, nil
+}
+
+// connect creates the database if needed and returns a pool bound to it.
+func connect(ctx context.Context, dsn string, opts Options) (driver.Conn, string, driver.ServerVersion, error) {
+	co, db, err := parseDSN(dsn, opts)
+	if err != nil {
+		return nil, "", driver.ServerVersion{}, err
+	}
+	boot, err := clickhouse.Open(co)
+	if err != nil {
+		return nil, "", driver.ServerVersion{}, classify("open", err)
+	}
+	err = boot.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+db)
+	boot.Close()
+	if err != nil {
+		return nil, "", driver.ServerVersion{}, classify("create database", err)
+	}
+	co.Auth.Database = db
+	conn, err := clickhouse.Open(co)
+	if err != nil {
+		return nil, "", driver.ServerVersion{}, classify("open", err)
+	}
+	v, err := conn.ServerVersion()
+	if err != nil {
+		conn.Close()
+		return nil, "", driver.ServerVersion{}, classify("server version", err)
+	}
+	return conn, db, *v, nil
+}
+
+// transientCodes are server exceptions worth retrying later: timeouts, too
+// many parts or queries, memory limits, read-only tables, shutdown.
+var transientCodes = map[int32]bool{
+	159: true, // TIMEOUT_EXCEEDED
+	164: true, // READONLY
+	202: true, // TOO_MANY_SIMULTANEOUS_QUERIES
+	203: true, // NO_FREE_CONNECTION
+	209: true, // SOCKET_TIMEOUT
+	210: true, // NETWORK_ERROR
+	241: true, // MEMORY_LIMIT_EXCEEDED
+	242: true, // TABLE_IS_READ_ONLY
+	252: true, // TOO_MANY_PARTS
+	394: true, // QUERY_WAS_CANCELLED
+	999: true, // KEEPER_EXCEPTION
+}
+
+// classify wraps err with the step name, adding schema.ErrUnavailable when
+// the failure is the server's reachability or load rather than the request.
+func classify(step string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("%s: %w", step, err)
+	}
+	var exc *clickhouse.Exception
+	if errors.As(err, &exc) {
+		if transientCodes[exc.Code] {
+			return fmt.Errorf("%s: %w: %w", step, schema.ErrUnavailable, err)
+		}
+		return fmt.Errorf("%s: %w", step, err)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, sqldriver.ErrBadConn) || errors.Is(err, clickhouse.ErrAcquireConnTimeout) {
+		return fmt.Errorf("%s: %w: %w", step, schema.ErrUnavailable, err)
+	}
+	// Anything else from the driver that is not a server exception is a
+	// transport problem as far as the caller can tell (closed connections,
+	// protocol read errors after a crash): let it retry.
+	return fmt.Errorf("%s: %w: %w", step, schema.ErrUnavailable, err)
+}
+
+// tick returns a strictly increasing microsecond timestamp from the wall
+// clock, used for ingest times, tombstones and row versions. It is not the
+// injectable Options.Now: a fake clock must not be able to order a new row
+// before an old tombstone. Open seeds it with the largest value stored.
+func (s *Store) tick() int64 {
+	us := time.Now().UnixMicro()
+	s.clockMu.Lock()
+	defer s.clockMu.Unlock()
+	if us <= s.lastUS {
+		us = s.lastUS + 1
+	}
+	s.lastUS = us
+	return us
+}
+
+// seedClock makes tick continue after every sequence value already stored, so
+// a server restart with a clock that went backwards cannot order new rows
+// before old tombstones or bin versions.
+func (s *Store) seedClock(ctx context.Context) error {
+	var a, b, c int64
+	err := s.conn.QueryRow(ctx, `SELECT
+		(SELECT toInt64(max(cut_ingest_us)) FROM request_tombstones),
+		(SELECT toInt64(max(version)) FROM bins),
+		(SELECT toInt64(max(version)) FROM alert_rules)`).Scan(&a, &b, &c)
+	if err != nil {
+		return classify("seed clock", err)
+	}
+	s.lastUS = max(a, b, c)
+	return nil
+}

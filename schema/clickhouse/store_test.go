@@ -1,0 +1,672 @@
+package clickhouse
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/hookscope/hookscope/schema"
+	"github.com/hookscope/hookscope/schema/clickhouse/chtest"
+)
+
+func TestMain(m *testing.M) { chtest.Main(m) }
+
+// newStore opens a store on a fresh database of the shared server.
+func newStore(t testing.TB) *Store {
+	t.Helper()
+	srv := chtest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := Open(ctx, srv.Database(t), Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+var t0 = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+
+func mkReq(bin string, at time.Time, mut func(*schema.Request)) *schema.Request {
+	r := &schema.Request{
+		ID:             uuid.Must(uuid.NewV7()),
+		BinID:          bin,
+		ReceivedAt:     at,
+		Method:         "POST",
+		Path:           "/",
+		ContentType:    "application/json",
+		RemoteIP:       "10.0.0.1",
+		Body:           []byte(`{"a":1}`),
+		BodySize:       7,
+		ResponseStatus: 200,
+		LatencyUS:      100,
+		Signature:      schema.Signature{Status: schema.SigUnchecked},
+	}
+	if mut != nil {
+		mut(r)
+	}
+	return r
+}
+
+func write(t *testing.T, s *Store, reqs ...*schema.Request) {
+	t.Helper()
+	if err := s.WriteRequests(context.Background(), reqs); err != nil {
+		t.Fatalf("WriteRequests: %v", err)
+	}
+}
+
+func TestOpenMigratesOnceAndRecords(t *testing.T) {
+	srv := chtest.Start(t)
+	dsn := srv.Database(t)
+	ctx := context.Background()
+	applied, err := Migrate(ctx, dsn)
+	if err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	ms, _ := loadMigrations()
+	if len(applied) != len(ms) {
+		t.Fatalf("first Migrate applied %v; want all %d migrations", applied, len(ms))
+	}
+	again, err := Migrate(ctx, dsn)
+	if err != nil || len(again) != 0 {
+		t.Fatalf("second Migrate = %v, %v; want nothing applied", again, err)
+	}
+	s, err := Open(ctx, dsn, Options{})
+	if err != nil {
+		t.Fatalf("Open after Migrate: %v", err)
+	}
+	defer s.Close()
+	var n uint64
+	if err := s.conn.QueryRow(ctx, "SELECT count() FROM schema_migrations").Scan(&n); err != nil || int(n) != len(ms) {
+		t.Fatalf("schema_migrations rows = %d, %v; want %d", n, err, len(ms))
+	}
+}
+
+func TestOpenRejectsBadDSN(t *testing.T) {
+	for _, dsn := range []string{"", "http://127.0.0.1:9000/x", "clickhouse://127.0.0.1:9000/bad-name", "clickhouse:///x"} {
+		if _, err := Open(context.Background(), dsn, Options{}); !errors.Is(err, schema.ErrInvalid) {
+			t.Errorf("Open(%q) = %v; want ErrInvalid", dsn, err)
+		}
+	}
+}
+
+func TestRoundTripEveryField(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	lag := int64(-42)
+	big := bytes.Repeat([]byte{0, 0xff, 'A', '\n', 0xc3}, 1000) // binary, invalid UTF-8, > PreviewBytes
+	full := mkReq("rt", t0.Add(123456789*time.Nanosecond), func(r *schema.Request) {
+		r.Method = "PROPFIND"
+		r.Path = "/stripe/events"
+		r.Query = "x=1&x=2&y=%00"
+		r.Headers = []schema.Header{{Name: "X-Dup", Value: "1"}, {Name: "Content-Type", Value: "application/octet-stream"}, {Name: "X-Dup", Value: "2"}, {Name: "Empty", Value: ""}}
+		r.RemoteIP = "2001:db8::1"
+		r.ContentType = "application/octet-stream"
+		r.Body = big
+		r.BodySize = 10 << 20
+		r.BodyTruncated = true
+		r.ResponseStatus = 413
+		r.LatencyUS = 9876
+		r.Signature = schema.Signature{Scheme: "stripe", Status: schema.SigInvalid, Reason: "no v1 signature matched"}
+		r.DeliveryLagMS = &lag
+		r.Forward = &schema.Forward{URL: "http://x/", Mode: "proxy", Status: 502, LatencyUS: 77, Error: "boom"}
+	})
+	empty := mkReq("rt", t0, func(r *schema.Request) { r.Body = nil; r.BodySize = 0; r.Headers = nil })
+	write(t, s, full, empty)
+
+	got, err := s.GetRequest(ctx, "rt", full.ID)
+	if err != nil {
+		t.Fatalf("GetRequest: %v", err)
+	}
+	want := *full
+	want.ReceivedAt = schema.Truncate(full.ReceivedAt)
+	if !reflect.DeepEqual(got, &want) {
+		t.Fatalf("round trip differs:\n got %+v\nwant %+v", got, &want)
+	}
+	if got, err := s.GetRequest(ctx, "rt", empty.ID); err != nil || got.Body != nil || got.Headers != nil || got.Forward != nil || got.DeliveryLagMS != nil {
+		t.Fatalf("empty request = %+v, %v; want nil body, headers, forward, lag", got, err)
+	}
+	page, err := s.ListRequests(ctx, schema.Filter{BinID: "rt"})
+	if err != nil || len(page.Requests) != 2 {
+		t.Fatalf("ListRequests = %d requests, %v; want 2", len(page.Requests), err)
+	}
+	if p := page.Requests[0]; p.ID != full.ID || !bytes.Equal(p.Body, big[:schema.PreviewBytes]) || p.BodySize != full.BodySize {
+		t.Fatalf("summary = id %s body %d bytes size %d; want newest with a %d-byte preview", p.ID, len(p.Body), p.BodySize, schema.PreviewBytes)
+	}
+	if _, err := s.GetRequest(ctx, "other-bin", full.ID); !errors.Is(err, schema.ErrNotFound) {
+		t.Fatalf("GetRequest from another bin = %v; want ErrNotFound", err)
+	}
+}
+
+func TestWriteRequestsTwiceStoresOnce(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	var reqs []*schema.Request
+	for i := range 100 {
+		reqs = append(reqs, mkReq("dup", t0.Add(time.Duration(i)*time.Second), nil))
+	}
+	write(t, s, reqs[:60]...)
+	write(t, s, reqs...)                      // a retry of a partly written batch
+	write(t, s, reqs[10], reqs[10], reqs[20]) // duplicates inside one call
+	n, err := s.CountRequests(ctx, "dup")
+	if err != nil || n != 100 {
+		t.Fatalf("CountRequests = %d, %v; want 100", n, err)
+	}
+	var rows, ids uint64
+	if err := s.conn.QueryRow(ctx, "SELECT count(), uniqExact(id) FROM requests WHERE bin_id = 'dup'").Scan(&rows, &ids); err != nil || rows != 100 || ids != 100 {
+		t.Fatalf("stored rows %d, distinct ids %d, %v; want 100 of each", rows, ids, err)
+	}
+}
+
+func TestListRequestsFiltersAndPaging(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	var reqs []*schema.Request
+	for i := range 30 {
+		reqs = append(reqs, mkReq("f", t0.Add(time.Duration(i)*time.Minute), func(r *schema.Request) {
+			switch i % 3 {
+			case 0:
+				r.Method, r.ResponseStatus, r.RemoteIP = "GET", 200, "10.0.0.1"
+			case 1:
+				r.Method, r.ResponseStatus, r.RemoteIP = "POST", 404, "10.0.0.2"
+				r.Signature.Status = schema.SigValid
+			case 2:
+				r.Method, r.ResponseStatus, r.RemoteIP = "PUT", 503, "10.0.0.3"
+				r.Signature.Status = schema.SigInvalid
+			}
+			if i == 7 {
+				r.Headers = []schema.Header{{Name: "X-Needle", Value: "x"}}
+			}
+			if i == 8 {
+				r.Body = append(bytes.Repeat([]byte("z"), 300), []byte("HayNEEDLEstack")...)
+			}
+			if i == 9 {
+				r.Query = "q=needle"
+			}
+			if i == 10 {
+				r.Path = "/NeedLe"
+			}
+			if i == 11 {
+				r.Headers = []schema.Header{{Name: "X", Value: "a-nEEdle"}}
+			}
+		}))
+	}
+	// Same timestamp, different ids: order falls back to the id.
+	same := []*schema.Request{mkReq("f", t0.Add(time.Hour), nil), mkReq("f", t0.Add(time.Hour), nil)}
+	write(t, s, append(reqs, same...)...)
+	write(t, s, mkReq("other", t0, nil))
+
+	idx := func(is ...int) []uuid.UUID {
+		var out []uuid.UUID
+		for _, i := range is {
+			out = append(out, reqs[i].ID)
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		f    schema.Filter
+		want []uuid.UUID
+	}{
+		{"method", schema.Filter{Method: "PUT", Until: t0.Add(15 * time.Minute)}, idx(14, 11, 8, 5, 2)},
+		{"status exact", schema.Filter{StatusMin: 404, StatusMax: 404, Since: t0.Add(20 * time.Minute), Until: t0.Add(30 * time.Minute)}, idx(28, 25, 22)},
+		{"status class", schema.Filter{StatusMin: 500, StatusMax: 599, Since: t0.Add(20 * time.Minute), Until: t0.Add(30 * time.Minute)}, idx(29, 26, 23, 20)},
+		{"ip", schema.Filter{IP: "10.0.0.1", Since: t0.Add(20 * time.Minute), Until: t0.Add(30 * time.Minute)}, idx(27, 24, 21)},
+		{"signature", schema.Filter{Signature: schema.SigValid, Until: t0.Add(8 * time.Minute)}, idx(7, 4, 1)},
+		{"q everywhere", schema.Filter{Q: "neeDLE"}, idx(11, 10, 9, 8, 7)},
+		{"since until", schema.Filter{Since: t0.Add(3 * time.Minute), Until: t0.Add(5 * time.Minute)}, idx(4, 3)},
+		{"limit", schema.Filter{Limit: 2, Until: t0.Add(30 * time.Minute)}, idx(29, 28)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.f.BinID = "f"
+			page, err := s.ListRequests(ctx, tc.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []uuid.UUID
+			for _, r := range page.Requests {
+				got = append(got, r.ID)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("got %v\nwant %v", got, tc.want)
+			}
+		})
+	}
+
+	// Page backwards through everything, 7 at a time, then forwards.
+	var back []uuid.UUID
+	f := schema.Filter{BinID: "f", Limit: 7}
+	for {
+		page, err := s.ListRequests(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range page.Requests {
+			back = append(back, r.ID)
+		}
+		if page.Next == nil {
+			break
+		}
+		f.Before = page.Next
+	}
+	if len(back) != 32 {
+		t.Fatalf("paged %d requests backwards; want 32", len(back))
+	}
+	hi, lo := same[0].ID, same[1].ID
+	if bytes.Compare(hi[:], lo[:]) < 0 {
+		hi, lo = lo, hi
+	}
+	if back[0] != hi || back[1] != lo || back[31] != reqs[0].ID {
+		t.Fatalf("backward order wrong: first %v %v last %v", back[0], back[1], back[31])
+	}
+	var fwd []uuid.UUID
+	f = schema.Filter{BinID: "f", Limit: 5, After: &schema.Cursor{ReceivedAt: t0.Add(-time.Second)}}
+	for {
+		page, err := s.ListRequests(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range page.Requests {
+			fwd = append(fwd, r.ID)
+		}
+		if page.Next == nil {
+			break
+		}
+		f.After = page.Next
+	}
+	for i := range back {
+		if fwd[len(fwd)-1-i] != back[i] {
+			t.Fatalf("forward paging is not the reverse of backward paging at %d", i)
+		}
+	}
+	for _, bad := range []schema.Filter{{}, {BinID: "f", Before: &schema.Cursor{}, After: &schema.Cursor{}}} {
+		if _, err := s.ListRequests(ctx, bad); !errors.Is(err, schema.ErrInvalid) {
+			t.Errorf("ListRequests(%+v) = %v; want ErrInvalid", bad, err)
+		}
+	}
+}
+
+func TestStats(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	var reqs []*schema.Request
+	for i := range 100 {
+		reqs = append(reqs, mkReq("st", t0.Add(time.Duration(i)*6*time.Second), func(r *schema.Request) {
+			r.LatencyUS = int64(i + 1) // 1..100
+			r.RemoteIP = fmt.Sprintf("10.0.0.%d", i%3)
+			if i%4 == 0 {
+				r.ResponseStatus, r.Method = 500, "GET"
+			}
+		}))
+	}
+	write(t, s, reqs...)
+	st, err := s.Stats(ctx, schema.StatsQuery{BinID: "st", Since: t0, Until: t0.Add(time.Hour), Step: 5 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Total != 100 || st.ByStatus["200"] != 75 || st.ByStatus["500"] != 25 || st.ByMethod["GET"] != 25 || st.ByMethod["POST"] != 75 || st.BySignature["unchecked"] != 100 {
+		t.Fatalf("breakdowns wrong: %+v", st)
+	}
+	if p := st.LatencyUS; p.P50 < 45 || p.P50 > 55 || p.P95 < 90 || p.P95 > 100 || p.P99 < 95 || p.P99 > 100 {
+		t.Fatalf("percentiles %+v; want about 50/95/99", p)
+	}
+	// 100 requests every 6 s from 12:00:00: 50 per 5-minute bucket.
+	want := []schema.SeriesPoint{{T: t0, Count: 50}, {T: t0.Add(5 * time.Minute), Count: 50}}
+	if len(st.Series) != 2 || !st.Series[0].T.Equal(want[0].T) || st.Series[0].Count != 50 || !st.Series[1].T.Equal(want[1].T) || st.Series[1].Count != 50 {
+		t.Fatalf("series %+v; want %+v", st.Series, want)
+	}
+	if got := st.TopSenders; len(got) != 3 || got[0] != (schema.SenderCount{IP: "10.0.0.0", Count: 34}) || got[1] != (schema.SenderCount{IP: "10.0.0.1", Count: 33}) || got[2] != (schema.SenderCount{IP: "10.0.0.2", Count: 33}) {
+		t.Fatalf("top senders %+v", got)
+	}
+	empty, err := s.Stats(ctx, schema.StatsQuery{BinID: "none", Step: time.Minute})
+	if err != nil || empty.Total != 0 || empty.ByStatus == nil || empty.Series == nil || empty.TopSenders == nil {
+		t.Fatalf("empty stats = %+v, %v; want zero with non-nil maps and slices", empty, err)
+	}
+}
+
+func TestDeleteTrimAndRecreate(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	if err := s.CreateBin(ctx, &schema.Bin{ID: "d", CreatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	var reqs []*schema.Request
+	for i := range 20 {
+		reqs = append(reqs, mkReq("d", t0.Add(time.Duration(i)*time.Second), nil))
+	}
+	write(t, s, reqs...)
+	write(t, s, mkReq("keep", t0, nil))
+
+	removed, err := s.TrimRequests(ctx, "d", 5)
+	if err != nil || removed != 15 {
+		t.Fatalf("TrimRequests = %d, %v; want 15", removed, err)
+	}
+	page, err := s.ListRequests(ctx, schema.Filter{BinID: "d"})
+	if err != nil || len(page.Requests) != 5 || page.Requests[4].ID != reqs[15].ID {
+		t.Fatalf("after trim: %d requests, %v; want the newest 5", len(page.Requests), err)
+	}
+	// A request written after the trim with an old timestamp is kept.
+	late := mkReq("d", t0.Add(-time.Hour), nil)
+	write(t, s, late)
+	if n, _ := s.CountRequests(ctx, "d"); n != 6 {
+		t.Fatalf("count after late write = %d; want 6", n)
+	}
+	if _, err := s.GetRequest(ctx, "d", reqs[0].ID); !errors.Is(err, schema.ErrNotFound) {
+		t.Fatalf("trimmed request still readable: %v", err)
+	}
+
+	if err := s.DeleteRequests(ctx, "d"); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.CountRequests(ctx, "d"); n != 0 {
+		t.Fatalf("count after DeleteRequests = %d; want 0", n)
+	}
+	if n, _ := s.CountRequests(ctx, "keep"); n != 1 {
+		t.Fatalf("other bin lost requests: %d", n)
+	}
+	write(t, s, mkReq("d", t0, nil))
+	if err := s.DeleteBin(ctx, "d"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetBin(ctx, "d"); !errors.Is(err, schema.ErrNotFound) {
+		t.Fatalf("GetBin after delete = %v; want ErrNotFound", err)
+	}
+	if err := s.DeleteBin(ctx, "d"); !errors.Is(err, schema.ErrNotFound) {
+		t.Fatalf("second DeleteBin = %v; want ErrNotFound", err)
+	}
+	if err := s.CreateBin(ctx, &schema.Bin{ID: "d", CreatedAt: t0}); err != nil {
+		t.Fatalf("re-create deleted bin: %v", err)
+	}
+	if n, _ := s.CountRequests(ctx, "d"); n != 0 {
+		t.Fatalf("re-created bin shows %d old requests", n)
+	}
+	// The mutation eventually removes the rows from disk.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var n uint64
+		if err := s.conn.QueryRow(ctx, "SELECT count() FROM requests WHERE bin_id = 'd'").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d deleted rows still on disk after 30 s", n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestBins(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	exp := t0.Add(24 * time.Hour)
+	a := &schema.Bin{ID: "a", Name: "first", CreatedAt: t0, ExpiresAt: &exp,
+		Settings: schema.BinSettings{Signature: &schema.SignatureConfig{Scheme: "stripe", Secret: "whsec_x"}}}
+	b := &schema.Bin{ID: "b", Name: "second", CreatedAt: t0.Add(time.Second), Private: true}
+	for _, x := range []*schema.Bin{a, b} {
+		if err := s.CreateBin(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.CreateBin(ctx, &schema.Bin{ID: "a"}); !errors.Is(err, schema.ErrConflict) {
+		t.Fatalf("duplicate CreateBin = %v; want ErrConflict", err)
+	}
+	got, err := s.GetBin(ctx, "a")
+	if err != nil || !reflect.DeepEqual(got, a) {
+		t.Fatalf("GetBin = %+v, %v; want %+v", got, err, a)
+	}
+	upd := *a
+	upd.Name, upd.ExpiresAt, upd.CreatedAt = "renamed", nil, t0.Add(time.Hour)
+	if err := s.UpdateBin(ctx, &upd); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.GetBin(ctx, "a")
+	if got.Name != "renamed" || got.ExpiresAt != nil || !got.CreatedAt.Equal(t0) {
+		t.Fatalf("after update %+v; want renamed, no expiry, created_at kept", got)
+	}
+	if err := s.UpdateBin(ctx, &schema.Bin{ID: "missing"}); !errors.Is(err, schema.ErrNotFound) {
+		t.Fatalf("UpdateBin(missing) = %v; want ErrNotFound", err)
+	}
+	list, err := s.ListBins(ctx)
+	if err != nil || len(list) != 2 || list[0].ID != "b" || list[1].ID != "a" {
+		t.Fatalf("ListBins = %v, %v; want b, a", list, err)
+	}
+
+	// Expiry: c expires, d never does.
+	past := t0.Add(-time.Minute)
+	if err := s.CreateBin(ctx, &schema.Bin{ID: "c", CreatedAt: t0, ExpiresAt: &past}); err != nil {
+		t.Fatal(err)
+	}
+	write(t, s, mkReq("c", t0, nil), mkReq("b", t0, nil))
+	n, err := s.PurgeExpired(ctx, t0)
+	if err != nil || n != 1 {
+		t.Fatalf("PurgeExpired = %d, %v; want 1", n, err)
+	}
+	if _, err := s.GetBin(ctx, "c"); !errors.Is(err, schema.ErrNotFound) {
+		t.Fatalf("expired bin still there: %v", err)
+	}
+	if c, _ := s.CountRequests(ctx, "c"); c != 0 {
+		t.Fatalf("expired bin keeps %d requests", c)
+	}
+	if c, _ := s.CountRequests(ctx, "b"); c != 1 {
+		t.Fatalf("live bin has %d requests; want 1", c)
+	}
+}
+
+func TestPurgeDropsOldPartitions(t *testing.T) {
+	srv := chtest.Start(t)
+	ctx := context.Background()
+	now := t0
+	s, err := Open(ctx, srv.Database(t), Options{MaxAge: 48 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	old := mkReq("p", now.Add(-72*time.Hour), nil)
+	edge := mkReq("p", now.Add(-36*time.Hour), nil) // its day is not wholly past the cut-off
+	fresh := mkReq("p", now, nil)
+	write(t, s, old, edge, fresh)
+	if _, err := s.PurgeExpired(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	page, err := s.ListRequests(ctx, schema.Filter{BinID: "p"})
+	if err != nil || len(page.Requests) != 2 || page.Requests[0].ID != fresh.ID || page.Requests[1].ID != edge.ID {
+		t.Fatalf("after partition drop: %d requests, %v; want fresh and edge", len(page.Requests), err)
+	}
+}
+
+func TestAlerts(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	r1 := &schema.AlertRule{ID: "r1", BinID: "b", Doc: []byte(`{"kind":"failure_spike"}`), CreatedAt: t0, UpdatedAt: t0}
+	r2 := &schema.AlertRule{ID: "r2", Doc: []byte(`{"kind":"x"}`), CreatedAt: t0.Add(-time.Hour), UpdatedAt: t0}
+	for _, r := range []*schema.AlertRule{r1, r2} {
+		if err := s.PutRule(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r1b := *r1
+	r1b.Doc = []byte(`{"kind":"latency_spike"}`)
+	if err := s.PutRule(ctx, &r1b); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetRule(ctx, "r1")
+	if err != nil || !reflect.DeepEqual(got, &r1b) {
+		t.Fatalf("GetRule = %+v, %v; want %+v", got, err, &r1b)
+	}
+	list, err := s.ListRules(ctx)
+	if err != nil || len(list) != 2 || list[0].ID != "r2" {
+		t.Fatalf("ListRules = %v, %v; want r2, r1", list, err)
+	}
+	if err := s.DeleteRule(ctx, "r2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteRule(ctx, "r2"); !errors.Is(err, schema.ErrNotFound) {
+		t.Fatalf("second DeleteRule = %v; want ErrNotFound", err)
+	}
+	if _, err := s.GetRule(ctx, "r2"); !errors.Is(err, schema.ErrNotFound) {
+		t.Fatalf("GetRule(deleted) = %v; want ErrNotFound", err)
+	}
+
+	var evs []*schema.AlertEvent
+	for i := range 5 {
+		e := &schema.AlertEvent{ID: uuid.Must(uuid.NewV7()), RuleID: "r1", BinID: "b", State: "firing", At: t0.Add(time.Duration(i) * time.Second), Doc: []byte(`{}`)}
+		if i%2 == 1 {
+			e.RuleID = "r2"
+		}
+		evs = append(evs, e)
+		if err := s.AppendEvent(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.AppendEvent(ctx, evs[0]); err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.ListEvents(ctx, schema.EventFilter{})
+	if err != nil || len(all) != 5 || all[0].ID != evs[4].ID || !reflect.DeepEqual(all[4], evs[0]) {
+		t.Fatalf("ListEvents = %d events, %v; want 5 newest first, stored once", len(all), err)
+	}
+	byRule, _ := s.ListEvents(ctx, schema.EventFilter{RuleID: "r2"})
+	before, _ := s.ListEvents(ctx, schema.EventFilter{Before: &evs[2].ID, Limit: 1})
+	if len(byRule) != 2 || len(before) != 1 || before[0].ID != evs[1].ID {
+		t.Fatalf("filtered events: by rule %d, before %v", len(byRule), before)
+	}
+}
+
+func TestUnreachableServerIsUnavailable(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// Port 1 on loopback: nothing listens there.
+	_, err := Open(ctx, "clickhouse://127.0.0.1:1/x", Options{DialTimeout: time.Second})
+	if !errors.Is(err, schema.ErrUnavailable) {
+		t.Fatalf("Open on a closed port = %v; want ErrUnavailable", err)
+	}
+}
+
+// TestKilledServerWritesFailThenRetryStoresOnce kills the server, checks
+// that writes fail with ErrUnavailable, restarts it, and replays: every
+// request is stored exactly once.
+func TestKilledServerWritesFailThenRetryStoresOnce(t *testing.T) {
+	srv := chtest.StartOwn(t)
+	ctx := context.Background()
+	s, err := Open(ctx, srv.DSN("fault"), Options{DialTimeout: time.Second, ReadTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var before, during []*schema.Request
+	for i := range 500 {
+		before = append(before, mkReq("k", t0.Add(time.Duration(i)*time.Millisecond), nil))
+		during = append(during, mkReq("k", t0.Add(time.Second+time.Duration(i)*time.Millisecond), nil))
+	}
+	write(t, s, before...)
+	srv.Kill()
+	if err := s.WriteRequests(ctx, during); !errors.Is(err, schema.ErrUnavailable) {
+		t.Fatalf("write to a killed server = %v; want ErrUnavailable", err)
+	}
+	if _, err := s.ListRequests(ctx, schema.Filter{BinID: "k"}); !errors.Is(err, schema.ErrUnavailable) {
+		t.Fatalf("read from a killed server = %v; want ErrUnavailable", err)
+	}
+	srv.Restart(t)
+	// The caller replays everything it was not told is durable, and more.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := s.WriteRequests(ctx, append(append([]*schema.Request{}, before...), during...))
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, schema.ErrUnavailable) || time.Now().After(deadline) {
+			t.Fatalf("write after restart: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var rows, ids uint64
+	if err := s.conn.QueryRow(ctx, "SELECT count(), uniqExact(id) FROM requests WHERE bin_id = 'k'").Scan(&rows, &ids); err != nil || rows != 1000 || ids != 1000 {
+		t.Fatalf("after replay: %d rows, %d ids, %v; want 1000 each", rows, ids, err)
+	}
+}
+
+func TestParseDSN(t *testing.T) {
+	tests := []struct {
+		dsn, db, user, pass, addr string
+	}{
+		{"clickhouse://127.0.0.1:9000/hookscope", "hookscope", "", "", "127.0.0.1:9000"},
+		{"clickhouse://u:p%40ss@clickhouse:9000/hs_1?dial_timeout=2s", "hs_1", "u", "p@ss", "clickhouse:9000"},
+		{"clickhouse://127.0.0.1:9000", "hookscope", "", "", "127.0.0.1:9000"},
+	}
+	for _, tc := range tests {
+		co, db, err := parseDSN(tc.dsn, Options{DialTimeout: time.Second})
+		if err != nil {
+			t.Errorf("parseDSN(%q): %v", tc.dsn, err)
+			continue
+		}
+		if db != tc.db || co.Auth.Username != tc.user || co.Auth.Password != tc.pass || len(co.Addr) != 1 || co.Addr[0] != tc.addr {
+			t.Errorf("parseDSN(%q) = db %q user %q pass %q addr %v; want %q %q %q %q", tc.dsn, db, co.Auth.Username, co.Auth.Password, co.Addr, tc.db, tc.user, tc.pass, tc.addr)
+		}
+	}
+}
+
+// TestListRequestsAcrossProbeWindows pages through rows far older and newer
+// than now, so every probe window of pageKeys is exercised, in both
+// directions.
+func TestListRequestsAcrossProbeWindows(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	ats := []time.Time{
+		time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC), now.Add(-40 * 24 * time.Hour), now.Add(-3 * 24 * time.Hour),
+		now.Add(-2 * time.Hour), now.Add(-time.Minute), now.Add(time.Hour), time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC),
+	}
+	var want []uuid.UUID // newest first
+	for i := len(ats) - 1; i >= 0; i-- {
+		r := mkReq("probe", ats[i], nil)
+		write(t, s, r)
+		want = append(want, r.ID)
+	}
+	for _, limit := range []int{1, 2, 3, 50} {
+		var got []uuid.UUID
+		f := schema.Filter{BinID: "probe", Limit: limit}
+		for {
+			page, err := s.ListRequests(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range page.Requests {
+				got = append(got, r.ID)
+			}
+			if page.Next == nil {
+				break
+			}
+			f.Before = page.Next
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("limit %d backwards: got %v\nwant %v", limit, got, want)
+		}
+		got = nil
+		f = schema.Filter{BinID: "probe", Limit: limit, After: &schema.Cursor{ReceivedAt: time.Unix(0, 0)}}
+		for {
+			page, err := s.ListRequests(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range page.Requests {
+				got = append([]uuid.UUID{r.ID}, got...)
+			}
+			if page.Next == nil {
+				break
+			}
+			f.After = page.Next
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("limit %d forwards: got %v\nwant reversed %v", limit, got, want)
+		}
+	}
+}
