@@ -84,22 +84,57 @@ func (s *Store) WriteRequests(ctx context.Context, reqs []*schema.Request) error
 	return nil
 }
 
-// existingIDs returns which ids of reqs are already stored.
+// existingIDs returns which ids of reqs are already stored. It first reads
+// every id stored in the batch's bins and time range (for a fresh batch of
+// the ingest that range holds few rows, for a replayed one the batch
+// itself) and intersects in Go; only when that range holds many more rows
+// than the batch does it send the ids (in chunks) to be looked up.
 func (s *Store) existingIDs(ctx context.Context, reqs []*schema.Request) (map[uuid.UUID]bool, error) {
 	exists := make(map[uuid.UUID]bool, len(reqs))
+	want := make(map[uuid.UUID]bool, len(reqs))
+	bins := map[string]bool{}
+	var binList []any
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	for _, r := range reqs {
+		us := schema.Truncate(r.ReceivedAt).UnixMicro()
+		lo, hi = min(lo, us), max(hi, us)
+		want[r.ID] = true
+		if !bins[r.BinID] {
+			bins[r.BinID] = true
+			binList = append(binList, r.BinID)
+		}
+	}
+	limit := 4*len(reqs) + 1000
+	rows, err := s.conn.Query(ctx, `SELECT id FROM requests
+		WHERE bin_id IN ? AND received_us >= ? AND received_us <= ? LIMIT ?`,
+		clickhouse.GroupSet{Value: binList}, lo, hi, limit)
+	if err != nil {
+		return nil, classify("check existing ids", err)
+	}
+	n := 0
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, classify("scan existing ids", err)
+		}
+		n++
+		if want[id] {
+			exists[id] = true
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, classify("check existing ids", err)
+	}
+	if n < limit {
+		return exists, nil
+	}
 	for start := 0; start < len(reqs); start += existingIDsMax {
 		chunk := reqs[start:min(len(reqs), start+existingIDsMax)]
-		bins := map[string]bool{}
-		var binList, ids []any
-		lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
-		for _, r := range chunk {
-			us := schema.Truncate(r.ReceivedAt).UnixMicro()
-			lo, hi = min(lo, us), max(hi, us)
-			if !bins[r.BinID] {
-				bins[r.BinID] = true
-				binList = append(binList, r.BinID)
-			}
-			ids = append(ids, hexID(r.ID))
+		ids := make([]any, len(chunk))
+		for i, r := range chunk {
+			ids[i] = hexID(r.ID)
 		}
 		rows, err := s.conn.Query(ctx, `SELECT id FROM requests
 			WHERE bin_id IN ? AND received_us >= ? AND received_us <= ? AND hex(id) IN ?`,
