@@ -39,19 +39,33 @@ func (p *Pipeline) proxy(ctx context.Context, fc schema.ForwardConfig, r *schema
 // the batcher (and the live feed and observers) once the forward finished,
 // so the stored record carries its outcome.
 //
-// Trade-off: between the answer to the sender and the end of the forward
-// (at most the forward timeout, plus queueing), the record lives only in
-// memory. A clean shutdown waits for it (App.Shutdown closes the
-// forwarder before the batcher); a crash loses it. When the pool is
+// Durability: between the answer to the sender and the end of the forward
+// (at most the forward timeout, plus queueing) the record is not in the
+// batcher. With a Journal it is on disk meanwhile, and a crash recovers it
+// on the next start (recorded with forward.error JournalInterrupted);
+// without one a crash loses it. A clean shutdown waits for it either way
+// (App.Shutdown closes the forwarder before the batcher). When the pool is
 // saturated the request is recorded at once with the error "forward queue
 // full; not forwarded", so overload never loses a capture.
 func (p *Pipeline) forwardAsync(fc schema.ForwardConfig, r *schema.Request) error {
 	pending := schema.Forward{URL: fc.URL, Mode: forward.ModeAsync}
 	r.Forward = &pending
+	j := p.opts.Journal
+	if j != nil {
+		if err := j.Add(r); err != nil {
+			p.log.Warn("forward journal", "bin", r.BinID, "request_id", r.ID, "err", err)
+		}
+	}
 	err := p.opts.Forwarder.Submit(fc, r, func(fw schema.Forward) {
 		r.Forward = &fw
 		if err := p.Record(r); err != nil {
 			p.log.Error("record forwarded request", "bin", r.BinID, "request_id", r.ID, "err", err)
+			return // stays in the journal: recovered on the next start
+		}
+		if j != nil {
+			if err := j.Done(r.ID); err != nil {
+				p.log.Warn("forward journal", "err", err)
+			}
 		}
 	})
 	if err == nil {
@@ -62,5 +76,11 @@ func (p *Pipeline) forwardAsync(fc schema.ForwardConfig, r *schema.Request) erro
 	} else {
 		pending.Error = fmt.Sprintf("not forwarded: %v", err)
 	}
-	return p.Record(r)
+	if err := p.Record(r); err != nil {
+		return err
+	}
+	if j != nil {
+		_ = j.Done(r.ID)
+	}
+	return nil
 }

@@ -83,7 +83,9 @@ type Options struct {
 	// Forwarder relays captures of bins with a forward setting (nil: no
 	// forwarding). See capture_forward.go.
 	Forwarder *forward.Forwarder
-	Now       func() time.Time
+	// Journal keeps async forwards in flight on disk (nil: in memory only).
+	Journal *Journal
+	Now     func() time.Time
 }
 
 // Pipeline is the capture path. It is safe for concurrent use.

@@ -2,6 +2,7 @@ package web
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -154,11 +155,16 @@ func (s *Server) authorize(c *fiber.Ctx) error {
 	rest := strings.TrimPrefix(c.Path(), "/api/v1")
 	read := c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead
 	switch {
-	case rest == "/bins" || rest == "/bins/" || strings.HasPrefix(rest, "/alerts"):
+	case rest == "/bins" || rest == "/bins/":
 		if !s.auth.required {
 			return c.Next()
 		}
 		return s.require(c, read, "", false)
+	case strings.HasPrefix(rest, "/alerts"):
+		if s.auth.required {
+			return s.require(c, read, "", false)
+		}
+		return s.authorizeAlerts(c, rest, read)
 	case strings.HasPrefix(rest, "/bins/"):
 		id, _, _ := strings.Cut(rest[len("/bins/"):], "/")
 		if !validBinID([]byte(id)) {
@@ -179,9 +185,16 @@ func (s *Server) authorize(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// require checks the token for bin ("" = admin only); readOnly tells
-// whether a read token is enough.
+// require checks the token for bin ("" = admin only) and goes on; readOnly
+// tells whether a read token is enough.
 func (s *Server) require(c *fiber.Ctx, read bool, bin string, readOnly bool) error {
+	if err := s.check(c, read, bin, readOnly); err != nil {
+		return err
+	}
+	return c.Next()
+}
+
+func (s *Server) check(c *fiber.Ctx, read bool, bin string, readOnly bool) error {
 	tok := bearer(c, read)
 	if tok == "" {
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="hookscope"`)
@@ -202,6 +215,55 @@ func (s *Server) require(c *fiber.Ctx, read bool, bin string, readOnly bool) err
 		return errorf(403, "read-only token")
 	}
 	c.Locals("token_scope", cl.Scope)
+	return nil
+}
+
+// authorizeAlerts guards alert routes in open mode: a rule or event query
+// that concerns a private bin (bin_id in the query or the JSON body, or the
+// stored rule's bin) needs a token for that bin, read-only for GET. The
+// unfiltered lists (GET /alerts/rules, /alerts/events without bin_id) stay
+// open and therefore include private bins' rules and events (channel URLs
+// are write-only): deployments that share one server between people who
+// must not see each other's alerts set HOOKSCOPE_AUTH=required.
+func (s *Server) authorizeAlerts(c *fiber.Ctx, rest string, read bool) error {
+	ctx := c.UserContext()
+	var bins []string
+	if id := c.Query("bin_id"); id != "" {
+		bins = append(bins, id)
+	}
+	if !read && len(c.Body()) > 0 {
+		var v struct {
+			BinID *string `json:"bin_id"`
+		}
+		if json.Unmarshal(c.Body(), &v) == nil && v.BinID != nil && *v.BinID != "" {
+			bins = append(bins, *v.BinID)
+		}
+	}
+	if id, ok := strings.CutPrefix(rest, "/alerts/rules/"); ok {
+		id, _, _ = strings.Cut(id, "/")
+		if r, err := s.deps.Store.GetRule(ctx, id); err == nil && r.BinID != "" {
+			bins = append(bins, r.BinID)
+		} else if err != nil && !errors.Is(err, schema.ErrNotFound) {
+			return fmt.Errorf("look up alert rule: %w", err)
+		}
+	}
+	for _, id := range bins {
+		if !validBinID([]byte(id)) {
+			continue
+		}
+		t, err := s.deps.Pipeline.Bin(ctx, id)
+		if errors.Is(err, ingest.ErrUnknownBin) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if t.Bin.Private {
+			if err := s.check(c, read, id, read); err != nil {
+				return err
+			}
+		}
+	}
 	return c.Next()
 }
 

@@ -44,6 +44,7 @@ type App struct {
 	// user-supplied URL (forwarding, replay, alert notifiers).
 	outbound  *http.Client
 	forwarder *forward.Forwarder
+	journal   *ingest.Journal
 
 	clock clock
 
@@ -107,11 +108,21 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	// Every outbound request (forward, replay, alert notifiers) goes
 	// through the SSRF guard.
 	a.outbound = netguard.New(netguard.Options{AllowPrivate: cfg.Access.AllowPrivateTargets}).Client()
+	// Async forwards in flight when the previous process died are recorded
+	// now (with an error saying so), before anything new is captured.
+	journal, recovered, err := ingest.OpenJournal(filepath.Join(cfg.DataDir, "forward-inflight.jsonl"), 0)
+	if err != nil {
+		return fail(err)
+	}
+	a.journal = journal
+	if err := a.recoverForwards(ctx, recovered); err != nil {
+		return fail(err)
+	}
 	a.forwarder = forward.New(forward.Options{Logger: log, Client: a.outbound, Workers: cfg.Access.ForwardWorkers, Now: a.clock.Now})
 
 	// The alert engine watches every capture and recovers its windows from
 	// history at start, through the same store.
-	a.engine = alerts.New(st, st, alerts.Options{Logger: log, PublicURL: cfg.PublicURL, Now: a.clock.Now, HTTPClient: a.outbound})
+	a.engine = alerts.New(st, st, alerts.Options{Logger: log, PublicURL: linkBase(cfg), Now: a.clock.Now, HTTPClient: a.outbound})
 	if err := a.engine.Start(ctx); err != nil {
 		return fail(fmt.Errorf("start alert engine: %w", err))
 	}
@@ -122,6 +133,7 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Publisher: a.hub,
 		Observers: []ingest.Observer{a.engine},
 		Forwarder: a.forwarder,
+		Journal:   a.journal,
 		Now:       a.clock.Now,
 	})
 	a.server = web.New(web.Deps{
@@ -233,6 +245,11 @@ func (a *App) closeParts(ctx context.Context) error {
 	if a.forwarder != nil {
 		_ = a.forwarder.Close(ctx) // no-op when Shutdown closed it already
 	}
+	if a.journal != nil {
+		if err := a.journal.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close forward journal: %w", err))
+		}
+	}
 	if a.batcher != nil {
 		if err := a.batcher.Close(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("drain batcher: %w", err))
@@ -257,6 +274,29 @@ func (a *App) closeParts(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// recoverForwards records the journal's interrupted forwards and, once
+// they are written, clears them from the journal.
+func (a *App) recoverForwards(ctx context.Context, recovered []*schema.Request) error {
+	if len(recovered) == 0 {
+		return nil
+	}
+	for _, r := range recovered {
+		if err := a.batcher.Enqueue(r); err != nil {
+			return fmt.Errorf("recover interrupted forwards: %w", err)
+		}
+	}
+	if err := a.batcher.Flush(ctx); err != nil {
+		return fmt.Errorf("recover interrupted forwards: %w", err)
+	}
+	for _, r := range recovered {
+		if err := a.journal.Done(r.ID); err != nil {
+			return fmt.Errorf("recover interrupted forwards: %w", err)
+		}
+	}
+	a.log.Warn("recorded async forwards interrupted by the previous stop", "requests", len(recovered))
+	return nil
 }
 
 // trimBins keeps at most MaxRequestsPerBin requests in every bin.
@@ -294,4 +334,20 @@ func (c *clock) Now() time.Time {
 		return *t
 	}
 	return time.Now()
+}
+
+// linkBase is the inspector URL that alert messages link to: the public URL,
+// else one derived from the listen address (right for a local instance).
+func linkBase(cfg Config) string {
+	if cfg.PublicURL != "" {
+		return cfg.PublicURL
+	}
+	host, port, err := net.SplitHostPort(cfg.Addr)
+	if err != nil {
+		return ""
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }

@@ -297,3 +297,57 @@ func waitStatus(t *testing.T, u string, hdr map[string]string, want int) {
 		return
 	}
 }
+
+// TestAlertsOfPrivateBins: in open mode, alert rules and events that
+// concern a private bin need a token for that bin.
+func TestAlertsOfPrivateBins(t *testing.T) {
+	dir := t.TempDir()
+	a := startApp(t, dir, nil)
+	var bin privateBin
+	doJSON(t, "POST", a.base+"/api/v1/bins", map[string]any{"private": true}, 201, &bin)
+	key := serverKey(t, dir)
+	readTok := mint(t, key, web.ScopeRead, bin.ID, time.Hour)
+	rule := map[string]any{"name": "fails", "bin_id": bin.ID, "kind": "failure_spike",
+		"params":   map[string]any{"window": "10s", "min_count": 5, "threshold": 0.5},
+		"channels": []map[string]any{{"type": "webhook", "url": "https://example.com/hook"}}, "cooldown": "10m", "enabled": true}
+	b, _ := json.Marshal(rule)
+	if s, _, body := call(t, "POST", a.base+"/api/v1/alerts/rules", map[string]string{"Content-Type": "application/json"}, string(b)); s != 401 {
+		t.Fatalf("create rule on a private bin without token: %d %s", s, body)
+	}
+	if s, _, _ := call(t, "POST", a.base+"/api/v1/alerts/rules", map[string]string{"Content-Type": "application/json", "Authorization": "Bearer " + readTok}, string(b)); s != 403 {
+		t.Fatalf("create rule with a read token: %d", s)
+	}
+	var created struct {
+		ID string `json:"id"`
+	}
+	doJSONAuth(t, "POST", a.base+"/api/v1/alerts/rules", bin.Token, rule, 201, &created)
+	ruleURL := a.base + "/api/v1/alerts/rules/" + created.ID
+	for _, c := range []struct {
+		method, url, token string
+		want               int
+	}{
+		{"GET", ruleURL, "", 401},
+		{"GET", ruleURL, readTok, 200},
+		{"PATCH", ruleURL, readTok, 403},
+		{"DELETE", ruleURL, "", 401},
+		{"GET", a.base + "/api/v1/alerts/events?bin_id=" + bin.ID, "", 401},
+		{"GET", a.base + "/api/v1/alerts/events?bin_id=" + bin.ID, readTok, 200},
+		{"PATCH", ruleURL, bin.Token, 200},
+	} {
+		var hdr map[string]string
+		if c.token != "" {
+			hdr = bearerHdr(c.token)
+		}
+		body := ""
+		if c.method == "PATCH" {
+			body = `{"enabled":false}`
+			if hdr == nil {
+				hdr = map[string]string{}
+			}
+			hdr["Content-Type"] = "application/json"
+		}
+		if s, _, rb := call(t, c.method, c.url, hdr, body); s != c.want {
+			t.Errorf("%s %s (token %v): %d %s, want %d", c.method, c.url, c.token != "", s, rb, c.want)
+		}
+	}
+}
