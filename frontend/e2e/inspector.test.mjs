@@ -142,6 +142,16 @@ test("search and filters are answered by the history API", async () => {
   assert.equal(await page.locator("[data-testid=request-list] .row:has-text('/live-post')").count(), 0);
   await page.click("text=Reset");
   await page.waitForFunction(() => document.querySelectorAll("[data-testid=request-list] .row").length === 8, null, { timeout: 3000 });
+  // A time range: nothing since tomorrow; with an end, the list is history only (no live feed).
+  const local = (d) => new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+  await page.fill("[aria-label=Since]", local(new Date(Date.now() + 86400e3)));
+  await page.waitForSelector("text=No matching requests", { timeout: 3000 });
+  await page.fill("[aria-label=Since]", local(new Date(Date.now() - 3600e3)));
+  await page.fill("[aria-label=Until]", local(new Date(Date.now() + 3600e3)));
+  await page.waitForFunction(() => document.querySelectorAll("[data-testid=request-list] .row").length === 8, null, { timeout: 3000 });
+  await page.waitForSelector("[data-testid=live-state]:has-text('history')");
+  await page.click("text=Reset");
+  await page.waitForSelector("[data-testid=live-state].live-live");
 });
 
 test("pause holds new requests until resume", async () => {
