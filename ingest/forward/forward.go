@@ -175,10 +175,18 @@ func TargetURL(base string, r *schema.Request) (string, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return "", fmt.Errorf("forward url %q is not an http(s) URL", base)
 	}
+	if bad := strings.IndexFunc(r.Path+r.Query, func(c rune) bool { return c < 0x20 || c == 0x7f || c == '#' }); bad >= 0 {
+		return "", errors.New("captured path or query holds a control character or '#'; not relayed")
+	}
 	if r.Path != "" && r.Path != "/" {
-		// r.Path is the raw path as sent (escapes kept).
+		// r.Path is the raw path as sent (escapes kept); it always starts
+		// with "/" at capture, and must here, or it would extend the host.
+		p := r.Path
+		if p[0] != '/' {
+			p = "/" + p
+		}
 		rawBase := strings.TrimRight(u.EscapedPath(), "/")
-		joined, err := url.Parse(u.Scheme + "://" + u.Host + rawBase + r.Path)
+		joined, err := url.Parse(u.Scheme + "://" + u.Host + rawBase + p)
 		if err != nil {
 			return "", fmt.Errorf("join path %q: %w", r.Path, err)
 		}
@@ -191,7 +199,12 @@ func TargetURL(base string, r *schema.Request) (string, error) {
 	default:
 		u.RawQuery += "&" + r.Query
 	}
-	return u.String(), nil
+	out := u.String()
+	// The query is raw bytes from the sender: refuse what no client could send.
+	if _, err := url.Parse(out); err != nil {
+		return "", fmt.Errorf("relayed URL: %w", err)
+	}
+	return out, nil
 }
 
 // Do relays r to the target of cfg (TargetURL) and waits for the answer.
