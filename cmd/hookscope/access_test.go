@@ -466,3 +466,38 @@ func TestBodyEchoedBytesExactlyThroughProxy(t *testing.T) {
 		t.Fatalf("echo %x, want %x", got, payload)
 	}
 }
+
+func TestAccessSettings(t *testing.T) {
+	var out bytes.Buffer
+	_ = run(t.Context(), []string{"--help"}, func(string) string { return "" }, &out, &out)
+	for _, env := range []string{"HOOKSCOPE_ALLOW_PRIVATE_TARGETS", "HOOKSCOPE_FORWARD_WORKERS", "HOOKSCOPE_JWT_SECRET", "HOOKSCOPE_AUTH",
+		"HOOKSCOPE_RATE_PER_BIN", "HOOKSCOPE_RATE_PER_IP", "HOOKSCOPE_MAX_REQUESTS_PER_BIN", "HOOKSCOPE_MAX_HEADERS", "token]"} {
+		if !strings.Contains(out.String(), env) {
+			t.Errorf("--help does not mention %s", env)
+		}
+	}
+	tests := []struct {
+		env map[string]string
+		ok  bool
+	}{
+		{map[string]string{"HOOKSCOPE_RATE_PER_BIN": "2.5"}, true},
+		{map[string]string{"HOOKSCOPE_RATE_PER_IP": "100/s"}, true},
+		{map[string]string{"HOOKSCOPE_RATE_PER_BIN": "-1"}, false},
+		{map[string]string{"HOOKSCOPE_RATE_PER_BIN": "fast"}, false},
+		{map[string]string{"HOOKSCOPE_AUTH": "sometimes"}, false},
+		{map[string]string{"HOOKSCOPE_JWT_SECRET": "short"}, false},
+		{map[string]string{"HOOKSCOPE_ALLOW_PRIVATE_TARGETS": "yes please"}, false},
+		{map[string]string{"HOOKSCOPE_MAX_HEADERS": "-3"}, false},
+		{map[string]string{"HOOKSCOPE_FORWARD_WORKERS": "0"}, false},
+	}
+	for _, tt := range tests {
+		_, err := parseConfig("x", nil, func(k string) string { return tt.env[k] }, io.Discard)
+		if (err == nil) != tt.ok {
+			t.Errorf("%v: err %v, want ok=%v", tt.env, err, tt.ok)
+		}
+	}
+	c, err := parseConfig("x", nil, func(string) string { return "" }, io.Discard)
+	if err != nil || c.Access.RatePerBin != 0 || c.Access.RatePerIP != 0 || c.Access.MaxHeaders != 100 || c.Access.AuthRequired || c.Access.AllowPrivateTargets {
+		t.Errorf("defaults %+v %v", c.Access, err)
+	}
+}

@@ -142,7 +142,7 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 		values[s.name] = fs.String(s.name, def, fmt.Sprintf("%s (env %s)", s.help, s.env))
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: %s [serve|migrate|send|tail|forward] [flags]\n\nServe flags (each also read from its environment variable):\n", name)
+		fmt.Fprintf(out, "Usage: %s [serve|migrate|send|tail|forward|token] [flags]\n\nServe flags (each also read from its environment variable):\n", name)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
