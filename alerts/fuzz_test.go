@@ -48,8 +48,12 @@ func FuzzCreateRule(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !reflect.DeepEqual(back, r) {
-			t.Fatalf("round trip changed the rule:\n%+v\n%+v", r, back)
+		st2, err := back.toStored()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(st, st2) || back.Params.Threshold != r.Params.Threshold {
+			t.Fatalf("round trip changed the rule:\n%s\n%s", st.Doc, st2.Doc)
 		}
 		if _, err := newDetector(back); err != nil {
 			t.Fatalf("valid rule without detector: %v", err)

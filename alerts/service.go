@@ -119,6 +119,13 @@ func (s *Service) CreateRule(ctx context.Context, body []byte) (*Rule, error) {
 	if err := decodeStrict(body, &in); err != nil {
 		return nil, err
 	}
+	var raw struct {
+		Params json.RawMessage `json:"params"`
+	}
+	_ = json.Unmarshal(body, &raw)
+	if err := checkParamKeys(raw.Params); err != nil {
+		return nil, err
+	}
 	now := s.now().UTC()
 	r := &Rule{ID: uuid.Must(uuid.NewV7()).String(), Name: in.Name, BinID: in.BinID, Kind: in.Kind,
 		Severity: severity(in.Severity), Params: in.Params, Channels: in.Channels, Cooldown: in.Cooldown,
@@ -261,13 +268,16 @@ func (s *Service) UpdateRule(ctx context.Context, id string, patch []byte) (*Rul
 		next.Channels = chans
 	}
 	if next.Kind != cur.Kind {
-		// A different kind means different params: keep only the common ones.
-		next.Params = Params{Window: next.Params.Window, MinCount: next.Params.MinCount}
-		if _, ok := top["params"]; ok {
-			if merged, err := mergeParams(next.Params, top["params"]); err == nil {
-				next.Params = merged
-			}
+		// A different kind means different params: keep only the common
+		// ones; the rest take the new kind's defaults unless patched.
+		common := map[string]json.RawMessage{}
+		common["window"], _ = json.Marshal(next.Params.Window)
+		common["min_count"], _ = json.Marshal(next.Params.MinCount)
+		merged, err := mergeInto(common, top["params"])
+		if err != nil {
+			return nil, err
 		}
+		next.Params = merged
 	}
 	next.UpdatedAt = s.now().UTC()
 	if !next.UpdatedAt.After(cur.UpdatedAt) {
@@ -283,15 +293,42 @@ func (s *Service) UpdateRule(ctx context.Context, id string, patch []byte) (*Rul
 	return &next, nil
 }
 
+// checkParamKeys rejects unknown keys in a params object.
+func checkParamKeys(raw json.RawMessage) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return fmt.Errorf("%w: params: must be an object", schema.ErrInvalid)
+	}
+	for k := range m {
+		if !paramKeys[k] {
+			return fmt.Errorf("%w: params: unknown field %q", schema.ErrInvalid, k)
+		}
+	}
+	return nil
+}
+
 func mergeParams(cur Params, raw json.RawMessage) (Params, error) {
 	base, _ := json.Marshal(cur)
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(base, &m); err != nil {
 		return cur, fmt.Errorf("merge params: %w", err)
 	}
+	return mergeInto(m, raw)
+}
+
+// mergeInto applies the params patch raw (nil: none) over m and decodes.
+func mergeInto(m map[string]json.RawMessage, raw json.RawMessage) (Params, error) {
 	var p map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &p); err != nil || p == nil {
-		return cur, fmt.Errorf("%w: params: must be an object", schema.ErrInvalid)
+	if raw != nil {
+		if err := json.Unmarshal(raw, &p); err != nil || p == nil {
+			return Params{}, fmt.Errorf("%w: params: must be an object", schema.ErrInvalid)
+		}
+		if err := checkParamKeys(raw); err != nil {
+			return Params{}, err
+		}
 	}
 	for k, v := range p {
 		if string(v) == "null" {
@@ -302,10 +339,8 @@ func mergeParams(cur Params, raw json.RawMessage) (Params, error) {
 	}
 	b, _ := json.Marshal(m)
 	var out Params
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&out); err != nil {
-		return cur, fmt.Errorf("%w: params: %s", schema.ErrInvalid, jsonErr(err))
+	if err := json.Unmarshal(b, &out); err != nil {
+		return Params{}, fmt.Errorf("%w: params: %s", schema.ErrInvalid, jsonErr(err))
 	}
 	return out, nil
 }

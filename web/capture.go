@@ -187,35 +187,38 @@ func validBinID(b []byte) bool {
 
 // parseRawHeaders splits the header block exactly as received: original
 // name case, order and duplicates. Continuation lines (obsolete folding) are
-// joined to the previous value with a space.
+// joined to the previous value with a space. One string conversion of the
+// block backs every name and value (they live and die together with the
+// record), instead of two allocations per header.
 func parseRawHeaders(raw []byte) []schema.Header {
-	out := make([]schema.Header, 0, bytes.Count(raw, []byte{'\n'}))
-	for len(raw) > 0 {
-		line := raw
-		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
-			line, raw = raw[:i], raw[i+1:]
+	all := string(raw)
+	out := make([]schema.Header, 0, strings.Count(all, "\n"))
+	for len(all) > 0 {
+		line := all
+		if i := strings.IndexByte(all, '\n'); i >= 0 {
+			line, all = all[:i], all[i+1:]
 		} else {
-			raw = nil
+			all = ""
 		}
-		line = bytes.TrimSuffix(line, []byte{'\r'})
+		line = strings.TrimSuffix(line, "\r")
 		if len(line) == 0 {
 			continue
 		}
 		if line[0] == ' ' || line[0] == '\t' {
 			if len(out) > 0 {
-				out[len(out)-1].Value += " " + string(bytes.TrimSpace(line))
+				out[len(out)-1].Value += " " + strings.TrimSpace(line)
 			}
 			continue
 		}
-		name, value, ok := bytes.Cut(line, []byte{':'})
+		name, value, ok := strings.Cut(line, ":")
 		// fasthttp has already refused malformed header blocks; this only
 		// keeps a stray CR from ever reaching a name.
-		if !ok || bytes.IndexByte(name, '\r') >= 0 {
+		if !ok || strings.IndexByte(name, '\r') >= 0 {
 			continue
 		}
 		out = append(out, schema.Header{
-			Name:  string(bytes.TrimSpace(name)),
-			Value: string(bytes.Trim(value, " \t")),
+			Name:  strings.TrimSpace(name),
+			Value: strings.Trim(value, " \t"),
 		})
 	}
 	return out

@@ -58,6 +58,7 @@ func (h *harness) startHookscope(name, dataDir string, env ...string) (*proc, er
 		"HOOKSCOPE_ADDR="+addr,
 		"HOOKSCOPE_DATA_DIR="+dataDir,
 		"HOOKSCOPE_LOG_LEVEL=warn",
+		"HOOKSCOPE_RATE_PER_IP=0", // the load comes from one IP by design
 	)
 	cmd.Env = append(cmd.Env, env...)
 	p := &proc{name: name, cmd: cmd, addr: addr, dir: dataDir}
@@ -149,6 +150,27 @@ func procStatus(pid int, field string) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
+}
+
+// cpuTime is the user+system CPU time the process has used so far
+// (/proc/<pid>/stat fields 14 and 15, in clock ticks of 10 ms).
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces: count from its ')'.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("short /proc/%d/stat", pid)
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	return time.Duration(ut+st) * 10 * time.Millisecond, nil
 }
 
 // createBin makes a bin through the API and returns its id.

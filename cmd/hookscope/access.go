@@ -59,7 +59,7 @@ func accessSettings() []setting {
 			return nil
 		}},
 		{"rate-per-bin", "HOOKSCOPE_RATE_PER_BIN", "0", "captures per second per bin, burst one second's worth; 0 = unlimited", rateInto(func(c *Config) *float64 { return &c.Access.RatePerBin })},
-		{"rate-per-ip", "HOOKSCOPE_RATE_PER_IP", "0", "captures per second per sender IP, burst one second's worth; 0 = unlimited", rateInto(func(c *Config) *float64 { return &c.Access.RatePerIP })},
+		{"rate-per-ip", "HOOKSCOPE_RATE_PER_IP", "1000", "captures per second per sender IP, burst one second's worth; 0 = unlimited (set 0 for load tests from one machine)", rateInto(func(c *Config) *float64 { return &c.Access.RatePerIP })},
 		{"max-requests-per-bin", "HOOKSCOPE_MAX_REQUESTS_PER_BIN", "0", "requests kept per bin, oldest dropped by the janitor every purge interval; 0 = unlimited", func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 {

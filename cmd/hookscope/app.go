@@ -122,7 +122,7 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 
 	// The alert engine watches every capture and recovers its windows from
 	// history at start, through the same store.
-	a.engine = alerts.New(st, st, alerts.Options{Logger: log, PublicURL: cfg.PublicURL, Now: a.clock.Now, HTTPClient: a.outbound})
+	a.engine = alerts.New(st, st, alerts.Options{Logger: log, PublicURL: linkBase(cfg), Now: a.clock.Now, HTTPClient: a.outbound})
 	if err := a.engine.Start(ctx); err != nil {
 		return fail(fmt.Errorf("start alert engine: %w", err))
 	}
@@ -334,4 +334,20 @@ func (c *clock) Now() time.Time {
 		return *t
 	}
 	return time.Now()
+}
+
+// linkBase is the inspector URL that alert messages link to: the public URL,
+// else one derived from the listen address (right for a local instance).
+func linkBase(cfg Config) string {
+	if cfg.PublicURL != "" {
+		return cfg.PublicURL
+	}
+	host, port, err := net.SplitHostPort(cfg.Addr)
+	if err != nil {
+		return ""
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }

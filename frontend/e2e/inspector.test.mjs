@@ -3,6 +3,7 @@
 // link, and reconnect after the server restarts.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { Browser, Hookscope, screenshot, sleep } from "./lib.mjs";
 
 const hs = new Hookscope();
@@ -165,6 +166,36 @@ test("after a server restart the websocket reconnects and shows what was capture
   // And what was captured before the restart is still there (persistence).
   await page.reload();
   await page.waitForFunction((n) => document.querySelectorAll("[data-testid=request-list] .row").length === n, before + 3, { timeout: 5000 });
+});
+
+test("copy as curl gives a command that reproduces the request", async (t) => {
+  await br.ctx.grantPermissions(["clipboard-read", "clipboard-write"], { origin: hs.url });
+  await page.goto(`${hs.url}/bins/${binId}`);
+  await page.click("[data-testid=request-list] .row:has-text('/stripe/events')");
+  await page.waitForSelector("[data-testid=json-view]");
+  await page.click("[data-testid=copy-curl]");
+  await page.waitForSelector("text=curl command copied");
+  const cmd = await page.evaluate(() => navigator.clipboard.readText());
+  t.diagnostic(cmd);
+  assert.match(cmd, /^curl -X 'POST' 'http:\/\/127\.0\.0\.1:\d+\/h\/[^/]+\/stripe\/events\?x=1&tag=blue'/);
+  const before = (await hs.api("GET", `/api/v1/bins/${binId}/requests?limit=1`)).requests[0].id;
+  execFileSync("sh", ["-c", cmd + " -s -o /dev/null"]);
+  let again;
+  for (let i = 0; i < 40; i++) {
+    again = (await hs.api("GET", `/api/v1/bins/${binId}/requests?limit=1`)).requests[0];
+    if (again.id !== before) break;
+    await sleep(50);
+  }
+  assert.notEqual(again.id, before, "the curl command was captured");
+  const full = await hs.api("GET", `/api/v1/bins/${binId}/requests/${again.id}`);
+  const orig = await hs.api("GET", `/api/v1/bins/${binId}/requests/${new URL(page.url()).pathname.split("/").pop()}`);
+  assert.equal(orig.path, "/stripe/events");
+  assert.equal(full.path, "/stripe/events");
+  assert.equal(full.query, "x=1&tag=blue");
+  assert.deepEqual(full.body, orig.body);
+  const hv = (r, n) => r.headers.find(([k]) => k.toLowerCase() === n)?.[1];
+  assert.equal(hv(full, "x-custom-header"), "custom-value-42");
+  assert.equal(hv(full, "content-type"), "application/json");
 });
 
 test("no dialogs, page errors or CSP violations happened", () => {

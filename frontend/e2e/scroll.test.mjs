@@ -28,8 +28,10 @@ after(async () => {
 });
 
 test(`${N} requests scroll with a small, constant number of DOM rows`, async (t) => {
+  const g0 = Date.now();
   await page.goto(`${hs.url}/bins/${bin}`);
   await page.waitForSelector("[data-testid=request-list] .row");
+  t.diagnostic(`first page on screen: ${Date.now() - g0} ms`);
   const first = await rowCount(page);
   assert.ok(first > 5 && first < 60, `${first} rows in the DOM at the top`);
   let loaded = 0;
@@ -60,6 +62,7 @@ test(`${N} requests scroll with a small, constant number of DOM rows`, async (t)
   await page.waitForSelector("[data-testid=request-list] .row:has-text('/seed/oldest')");
   const ids = await page.evaluate(() => [...document.querySelectorAll("[data-testid=request-list] .row")].map((r) => r.getAttribute("data-id")));
   assert.equal(new Set(ids).size, ids.length);
+  t.diagnostic(`oldest row checked: ${Date.now() - t0} ms after the start of scrolling`);
   // Keyboard still works at the bottom: k from the oldest opens the one above it.
   await page.click("[data-testid=request-list] .row:has-text('/seed/oldest')");
   await page.waitForURL(/\/requests\//);
@@ -67,6 +70,7 @@ test(`${N} requests scroll with a small, constant number of DOM rows`, async (t)
   await page.locator("body").press("k");
   await page.locator("body").press("Enter");
   await page.waitForURL((u) => u.pathname.endsWith(sorted[1]));
+  t.diagnostic(`keyboard checks done: ${Date.now() - t0} ms after the start of scrolling`);
 });
 
 test("no page errors", () => {

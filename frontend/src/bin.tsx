@@ -10,7 +10,7 @@ import { RequestList } from "./list";
 import { RequestDetail } from "./detail";
 import { SettingsPanel } from "./settings";
 import { AlertsPanel } from "./alerts";
-import { StatsPanel } from "./stats";
+import type { StatsPanel as StatsPanelT } from "./stats";
 
 type BinRoute = Extract<Route, { page: "bin" }>;
 
@@ -122,7 +122,7 @@ export function BinPage({ route, theme }: { route: BinRoute; theme: Theme }) {
       {route.tab === "requests" && <RequestsView bin={bin} openId={route.request} />}
       {route.tab === "settings" && <SettingsPanel bin={bin} onSaved={setBin} />}
       {route.tab === "alerts" && <AlertsPanel bin={bin} />}
-      {route.tab === "stats" && <StatsPanel bin={bin} theme={theme} />}
+      {route.tab === "stats" && <LazyStats bin={bin} theme={theme} />}
     </main>
   );
 }
@@ -459,11 +459,11 @@ function FilterBar({ filters, onChange }: { filters: Filters; onChange: (f: Filt
           aria-label="IP filter"
         />
       </label>
-      <label>
+      <label class="wide">
         Since
         <input type="datetime-local" value={filters.since} onChange={(e) => set("since", e.currentTarget.value)} aria-label="Since" />
       </label>
-      <label>
+      <label class="wide">
         Until
         <input type="datetime-local" value={filters.until} onChange={(e) => set("until", e.currentTarget.value)} aria-label="Until" />
       </label>
@@ -481,3 +481,21 @@ function FilterBar({ filters, onChange }: { filters: Filters; onChange: (f: Filt
   );
 }
 
+
+// The stats panel (and the chart library) loads on first use: the list and
+// detail views, which people open most, stay small.
+let statsModule: Promise<{ StatsPanel: typeof StatsPanelT }> | null = null;
+function LazyStats(props: { bin: Bin; theme: Theme }) {
+  const [mod, setMod] = useState<{ StatsPanel: typeof StatsPanelT } | null>(null);
+  const [err, setErr] = useState("");
+  useEffect(() => {
+    statsModule ||= import("./stats");
+    statsModule.then(setMod, (e) => {
+      statsModule = null;
+      setErr(String(e));
+    });
+  }, []);
+  if (err) return <Empty title="Could not load the stats panel">{err}</Empty>;
+  if (!mod) return <main class="page loading">Loading…</main>;
+  return <mod.StatsPanel {...props} />;
+}

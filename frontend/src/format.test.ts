@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { boundaryOf, decodeUTF8, displayPath, formatLatency, formatSize, hexDump, insertIndex, joinURL, looksLikeXML, parseMultipart, parseQuery, prettyXML, shq, toCurl } from "./format";
+import { boundaryOf, decodeUTF8, displayPath, uuid7Time, formatLatency, formatSize, hexDump, insertIndex, joinURL, looksLikeXML, parseMultipart, parseQuery, prettyXML, shq, toCurl } from "./format";
 import { parseRoute } from "./router";
 
 describe("formatSize", () => {
@@ -142,4 +142,11 @@ describe("displayPath", () => {
     ["/x%3Cimg%3E", "/x<img>"],
     ["/bad%ZZ", "/bad%ZZ"],
   ])("%s → %s", (p, want) => expect(displayPath(p)).toBe(want));
+});
+
+describe("uuid7Time", () => {
+  test("reads the 48-bit millisecond timestamp", () => {
+    expect(uuid7Time("01a20ffc-86be-7eb6-8919-d93c06af7e2e")).toBe(0x01a20ffc86be);
+  });
+  test.each(["not-a-uuid", "e84fd9bb-d93c-4fe7-8d9e-8866fb8b7d19"])("%s is not v7", (id) => expect(uuid7Time(id)).toBeNull());
 });

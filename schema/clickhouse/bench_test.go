@@ -82,6 +82,40 @@ func BenchmarkWriteRequests(b *testing.B) {
 	}
 }
 
+// BenchmarkExistingIDCheck measures the idempotency check alone for a
+// batch of 10 000: a fresh batch (the normal case) and a replayed batch
+// whose rows are all stored (the retry case), next to 100 000 stored rows.
+func BenchmarkExistingIDCheck(b *testing.B) {
+	s := newStore(b)
+	ctx := context.Background()
+	at := time.Now().UTC()
+	var last []*schema.Request
+	for i := range 10 {
+		last = benchRequests("c", 10000, at.Add(time.Duration(i)*10*time.Millisecond))
+		if err := s.WriteRequests(ctx, last); err != nil {
+			b.Fatal(err)
+		}
+	}
+	fresh := benchRequests("c", 10000, at.Add(time.Second))
+	for _, tc := range []struct {
+		name  string
+		reqs  []*schema.Request
+		found int
+	}{{"fresh", fresh, 0}, {"replayed", last, len(last)}} {
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				got, err := s.existingIDs(ctx, tc.reqs)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(got) != tc.found {
+					b.Fatalf("found %d stored ids; want %d", len(got), tc.found)
+				}
+			}
+		})
+	}
+}
+
 // filledStore returns a store whose requests table holds rows rows spread
 // over benchBins bins and 30 days, filled with INSERT ... SELECT from
 // numbers(). The database is kept between runs on an external server.

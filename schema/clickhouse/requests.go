@@ -28,7 +28,7 @@ const sqlInsertRequests = `INSERT INTO requests (` + requestColumns + `)`
 
 // summaryColumns is requestColumns without body_tail: a list page only needs
 // the first PreviewBytes of the body, which is exactly body_head.
-var summaryColumns = strings.Replace(requestColumns, "body_head, body_tail,", "body_head, '' AS body_tail,", 1)
+var summaryColumns = strings.Replace(requestColumns, "body_head, body_tail,", "body_head, '',", 1)
 
 // existingIDsMax bounds how many ids one existence check sends: the query
 // text (34 bytes an id) must stay under the server's max_query_size (256 KiB).
@@ -84,22 +84,57 @@ func (s *Store) WriteRequests(ctx context.Context, reqs []*schema.Request) error
 	return nil
 }
 
-// existingIDs returns which ids of reqs are already stored.
+// existingIDs returns which ids of reqs are already stored. It first reads
+// every id stored in the batch's bins and time range (for a fresh batch of
+// the ingest that range holds few rows, for a replayed one the batch
+// itself) and intersects in Go; only when that range holds many more rows
+// than the batch does it send the ids (in chunks) to be looked up.
 func (s *Store) existingIDs(ctx context.Context, reqs []*schema.Request) (map[uuid.UUID]bool, error) {
 	exists := make(map[uuid.UUID]bool, len(reqs))
+	want := make(map[uuid.UUID]bool, len(reqs))
+	bins := map[string]bool{}
+	var binList []any
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	for _, r := range reqs {
+		us := schema.Truncate(r.ReceivedAt).UnixMicro()
+		lo, hi = min(lo, us), max(hi, us)
+		want[r.ID] = true
+		if !bins[r.BinID] {
+			bins[r.BinID] = true
+			binList = append(binList, r.BinID)
+		}
+	}
+	limit := 4*len(reqs) + 1000
+	rows, err := s.conn.Query(ctx, `SELECT id FROM requests
+		WHERE bin_id IN ? AND received_us >= ? AND received_us <= ? LIMIT ?`,
+		clickhouse.GroupSet{Value: binList}, lo, hi, limit)
+	if err != nil {
+		return nil, classify("check existing ids", err)
+	}
+	n := 0
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, classify("scan existing ids", err)
+		}
+		n++
+		if want[id] {
+			exists[id] = true
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, classify("check existing ids", err)
+	}
+	if n < limit {
+		return exists, nil
+	}
 	for start := 0; start < len(reqs); start += existingIDsMax {
 		chunk := reqs[start:min(len(reqs), start+existingIDsMax)]
-		bins := map[string]bool{}
-		var binList, ids []any
-		lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
-		for _, r := range chunk {
-			us := schema.Truncate(r.ReceivedAt).UnixMicro()
-			lo, hi = min(lo, us), max(hi, us)
-			if !bins[r.BinID] {
-				bins[r.BinID] = true
-				binList = append(binList, r.BinID)
-			}
-			ids = append(ids, hexID(r.ID))
+		ids := make([]any, len(chunk))
+		for i, r := range chunk {
+			ids[i] = hexID(r.ID)
 		}
 		rows, err := s.conn.Query(ctx, `SELECT id FROM requests
 			WHERE bin_id IN ? AND received_us >= ? AND received_us <= ? AND hex(id) IN ?`,
@@ -509,26 +544,16 @@ func (s *Store) CountRequests(ctx context.Context, binID string) (int64, error) 
 	return int64(n), nil
 }
 
-// Stats aggregates a bin over [Since, Until) with four scans of the bin's key
-// range: the breakdowns, the latency percentiles, the series and the top
-// senders. Percentiles are ClickHouse's quantile (exact below 8192 values,
+// Stats aggregates a bin over [Since, Until) with three scans of the bin's
+// key range: the breakdowns, the series with the overall percentiles as its
+// totals, and the top senders. Percentiles are ClickHouse's quantile (exact below 8192 values,
 // sampled above, interpolated: always within the observed range).
 func (s *Store) Stats(ctx context.Context, sq schema.StatsQuery) (*schema.Stats, error) {
-	if sq.BinID == "" {
-		return nil, fmt.Errorf("stats: %w: bin id required", schema.ErrInvalid)
+	sq, err := sq.Normalize(s.opts.Now())
+	if err != nil {
+		return nil, fmt.Errorf("stats: %w", err)
 	}
-	step := sq.Step
-	if step <= 0 {
-		step = time.Minute
-	}
-	stepUS := step.Microseconds()
-	if stepUS <= 0 {
-		return nil, fmt.Errorf("stats: %w: step below a microsecond", schema.ErrInvalid)
-	}
-	until := sq.Until
-	if until.IsZero() {
-		until = s.opts.Now()
-	}
+	stepUS, until := sq.Step.Microseconds(), sq.Until
 	q, err := s.binQuery(ctx, &schema.Filter{BinID: sq.BinID, Since: sq.Since, Until: until})
 	if err != nil {
 		return nil, err
@@ -568,33 +593,43 @@ func (s *Store) Stats(ctx context.Context, sq schema.StatsQuery) (*schema.Stats,
 		return st, nil
 	}
 
-	var qs []float64
-	if err := s.conn.QueryRow(ctx, `SELECT quantiles(0.5, 0.95, 0.99)(latency_us)
-		FROM requests WHERE `+where, q.args...).Scan(&qs); err != nil {
-		return nil, classify("stats percentiles", err)
-	}
-	if len(qs) == 3 {
-		st.LatencyUS = schema.Percentiles{P50: round(qs[0]), P95: round(qs[1]), P99: round(qs[2])}
-	}
-
-	rows, err = s.conn.Query(ctx, `SELECT intDiv(received_us, ?) * ? AS t, count(), quantile(0.95)(latency_us)
-		FROM requests WHERE `+where+` GROUP BY t ORDER BY t`, append([]any{stepUS, stepUS}, q.args...)...)
+	// The series and the overall percentiles in one scan: WITH TOTALS
+	// aggregates the whole range once more from the same states.
+	rows, err = s.conn.Query(ctx, `SELECT intDiv(received_us, ?) * ? AS t, count(), quantiles(0.5, 0.95, 0.99)(latency_us)
+		FROM requests WHERE `+where+` GROUP BY t WITH TOTALS ORDER BY t`, append([]any{stepUS, stepUS}, q.args...)...)
 	if err != nil {
 		return nil, classify("stats series", err)
 	}
 	for rows.Next() {
 		var t int64
 		var n uint64
-		var p95 float64
-		if err := rows.Scan(&t, &n, &p95); err != nil {
+		var qs []float64
+		if err := rows.Scan(&t, &n, &qs); err != nil {
 			rows.Close()
 			return nil, classify("scan stats series", err)
 		}
-		st.Series = append(st.Series, schema.SeriesPoint{T: time.UnixMicro(t).UTC(), Count: int64(n), P95LatencyUS: round(p95)})
+		p := schema.SeriesPoint{T: time.UnixMicro(t).UTC(), Count: int64(n)}
+		if len(qs) == 3 {
+			p.P95LatencyUS = round(qs[1])
+		}
+		st.Series = append(st.Series, p)
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return nil, classify("stats series", err)
+	}
+	var (
+		totalT  int64
+		totalN  uint64
+		totalQs []float64
+	)
+	if err := rows.Totals(&totalT, &totalN, &totalQs); err != nil {
+		rows.Close()
+		return nil, classify("stats percentiles", err)
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, classify("stats series", err)
+	if len(totalQs) == 3 {
+		st.LatencyUS = schema.Percentiles{P50: round(totalQs[0]), P95: round(totalQs[1]), P99: round(totalQs[2])}
 	}
 
 	rows, err = s.conn.Query(ctx, `SELECT remote_ip, count() AS c

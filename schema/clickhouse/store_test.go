@@ -162,6 +162,23 @@ func TestWriteRequestsTwiceStoresOnce(t *testing.T) {
 	if err := s.conn.QueryRow(ctx, "SELECT count(), uniqExact(id) FROM requests WHERE bin_id = 'dup'").Scan(&rows, &ids); err != nil || rows != 100 || ids != 100 {
 		t.Fatalf("stored rows %d, distinct ids %d, %v; want 100 of each", rows, ids, err)
 	}
+
+	// A small batch whose time range holds many more stored rows than the
+	// range scan reads: the check falls back to looking the ids up.
+	var many []*schema.Request
+	for i := range 3000 {
+		many = append(many, mkReq("dup2", t0.Add(time.Duration(i)*time.Millisecond), nil))
+	}
+	write(t, s, many...)
+	small := []*schema.Request{many[0], many[2999], mkReq("dup2", t0.Add(time.Millisecond/2), nil), mkReq("dup2", t0.Add(2*time.Second), nil)}
+	exists, err := s.existingIDs(ctx, small)
+	if err != nil || len(exists) != 2 || !exists[many[0].ID] || !exists[many[2999].ID] {
+		t.Fatalf("existingIDs = %v, %v; want the two stored ids", exists, err)
+	}
+	write(t, s, small...)
+	if err := s.conn.QueryRow(ctx, "SELECT count(), uniqExact(id) FROM requests WHERE bin_id = 'dup2'").Scan(&rows, &ids); err != nil || rows != 3002 || ids != 3002 {
+		t.Fatalf("stored rows %d, distinct ids %d, %v; want 3002 of each", rows, ids, err)
+	}
 }
 
 func TestListRequestsFiltersAndPaging(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"time"
 
 	"github.com/hookscope/hookscope/schema"
 )
@@ -26,21 +25,11 @@ import (
 //
 // A zero Step means one minute. A zero Until means now.
 func (s *Store) Stats(ctx context.Context, q schema.StatsQuery) (*schema.Stats, error) {
-	if q.BinID == "" {
-		return nil, fmt.Errorf("%w: stats without bin", schema.ErrInvalid)
+	q, err := q.Normalize(s.now())
+	if err != nil {
+		return nil, err
 	}
-	step := q.Step
-	if step <= 0 {
-		step = time.Minute
-	}
-	stepUS := step.Microseconds()
-	if stepUS <= 0 {
-		return nil, fmt.Errorf("%w: step below one microsecond", schema.ErrInvalid)
-	}
-	until := q.Until
-	if until.IsZero() {
-		until = s.now()
-	}
+	stepUS, until := q.Step.Microseconds(), q.Until
 	where := `bin_id = ? AND received_at < ?`
 	args := []any{q.BinID, micros(until)}
 	if !q.Since.IsZero() {
