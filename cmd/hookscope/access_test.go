@@ -497,7 +497,7 @@ func TestAccessSettings(t *testing.T) {
 		}
 	}
 	c, err := parseConfig("x", nil, func(string) string { return "" }, io.Discard)
-	if err != nil || c.Access.RatePerBin != 0 || c.Access.RatePerIP != 0 || c.Access.MaxHeaders != 100 || c.Access.AuthRequired || c.Access.AllowPrivateTargets {
+	if err != nil || c.Access.RatePerBin != 0 || c.Access.RatePerIP != 1000 || c.Access.MaxHeaders != 100 || c.Access.AuthRequired || c.Access.AllowPrivateTargets {
 		t.Errorf("defaults %+v %v", c.Access, err)
 	}
 }
