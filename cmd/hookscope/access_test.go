@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/hookscope/hookscope/ingest/forward"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -499,5 +500,33 @@ func TestAccessSettings(t *testing.T) {
 	c, err := parseConfig("x", nil, func(string) string { return "" }, io.Discard)
 	if err != nil || c.Access.RatePerBin != 0 || c.Access.RatePerIP != 1000 || c.Access.MaxHeaders != 100 || c.Access.AuthRequired || c.Access.AllowPrivateTargets {
 		t.Errorf("defaults %+v %v", c.Access, err)
+	}
+}
+
+// TestForwardLoopStops: a bin forwarding to its own capture URL relays a
+// request MaxHops times and then records it without forwarding.
+func TestForwardLoopStops(t *testing.T) {
+	for _, mode := range []string{"async", "proxy"} {
+		t.Run(mode, func(t *testing.T) {
+			a := startApp(t, t.TempDir(), allowPrivate)
+			bin := a.newBin(t, nil)
+			doJSON(t, "PATCH", a.base+"/api/v1/bins/"+bin.ID, map[string]any{"forward": map[string]any{"url": a.base + "/h/" + bin.ID, "mode": mode}}, 200, nil)
+			if s, _, b := call(t, "POST", a.base+"/h/"+bin.ID+"/loop", nil, "x"); s != 200 {
+				t.Fatalf("capture: %d %s", s, b)
+			}
+			l := a.waitCount(t, bin.ID, forward.MaxHops+1)
+			time.Sleep(200 * time.Millisecond)
+			l = a.waitCount(t, bin.ID, forward.MaxHops+1) // and no more
+			loops := 0
+			for _, s := range l.Requests {
+				r := a.get(t, bin.ID, s.ID)
+				if r.Forward != nil && strings.HasPrefix(r.Forward.Error, "forward loop") {
+					loops++
+				}
+			}
+			if loops != 1 {
+				t.Fatalf("%d records carry the loop error, want 1", loops)
+			}
+		})
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -29,6 +30,27 @@ const (
 	ModeProxy  = "proxy"
 	ModeReplay = "replay"
 )
+
+// HopsHeader counts how many times hookscope relayed a request. Every
+// relayed request carries it incremented; a capture that arrives with
+// MaxHops or more is recorded but not relayed again, so a bin forwarding
+// to itself (or two bins forwarding to each other) cannot loop forever.
+const HopsHeader = "X-Hookscope-Hops"
+
+// MaxHops is the relay depth past which a capture is not forwarded.
+const MaxHops = 5
+
+// Hops is the hop count a captured request carries (0 when absent).
+func Hops(hs []schema.Header) int {
+	for _, h := range hs {
+		if strings.EqualFold(h.Name, HopsHeader) {
+			if n, err := strconv.Atoi(strings.TrimSpace(h.Value)); err == nil && n > 0 {
+				return n
+			}
+		}
+	}
+	return 0
+}
 
 // ErrClosed is returned by Submit after Close.
 var ErrClosed = errors.New("forwarder closed")
@@ -248,6 +270,12 @@ func (f *Forwarder) Send(ctx context.Context, target string, timeout time.Durati
 		return res
 	}
 	CopyHeaders(req.Header, r.Headers)
+	for k := range req.Header {
+		if strings.EqualFold(k, HopsHeader) {
+			delete(req.Header, k)
+		}
+	}
+	req.Header.Set(HopsHeader, strconv.Itoa(Hops(r.Headers)+1))
 	req.ContentLength = int64(len(r.Body))
 	if len(r.Body) == 0 {
 		req.Body = http.NoBody
