@@ -530,3 +530,25 @@ func TestForwardLoopStops(t *testing.T) {
 		})
 	}
 }
+
+// TestForwardFailuresFireFailureSpike: the sender is answered 200 (async
+// forwarding), but the target fails; the recorded forward outcome is what
+// the alert engine's failure_spike sees.
+func TestForwardFailuresFireFailureSpike(t *testing.T) {
+	a := startApp(t, t.TempDir(), map[string]string{"HOOKSCOPE_ALLOW_PRIVATE_TARGETS": "true", "HOOKSCOPE_PUBLIC_URL": "http://hookscope.example"})
+	slack := newSlackStandIn(t)
+	broken := newTarget(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) })
+	bin := a.newBin(t, map[string]any{"forward": map[string]any{"url": broken.URL, "mode": "async"}})
+	doJSON(t, "POST", a.base+"/api/v1/alerts/rules", map[string]any{"name": "forward failures", "bin_id": bin.ID, "kind": "failure_spike",
+		"params":   map[string]any{"window": "2s", "min_count": 3, "threshold": 0.5},
+		"channels": []any{map[string]any{"type": "slack", "url": slack.URL + "/services/T1/B1/SLACKSECRET"}}}, 201, nil)
+	for range 6 {
+		if s, _, _ := call(t, "POST", a.base+"/h/"+bin.ID, nil, `{}`); s != 200 {
+			t.Fatalf("sender got %d, want the bin's 200", s)
+		}
+	}
+	waitFor(t, "a firing failure_spike", func() bool { return len(slack.titles("forward failures")) >= 1 })
+	if got := slack.titles("forward failures"); got[0] != "Firing" {
+		t.Fatalf("messages %v", got)
+	}
+}
