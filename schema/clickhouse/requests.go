@@ -321,12 +321,22 @@ func (s *Store) binQuery(ctx context.Context, f *schema.Filter) (*query, error) 
 		q.add("received_us < ?", schema.Truncate(f.Until).UnixMicro())
 	}
 	if f.Q != "" {
-		q.add(`(positionCaseInsensitive(path, ?) > 0
+		// The body is searched in its two stored halves, plus the few bytes
+		// around the cut for a match that straddles it, which avoids
+		// concatenating every body.
+		cond := `(positionCaseInsensitive(path, ?) > 0
 			OR positionCaseInsensitive(query, ?) > 0
 			OR arrayExists(x -> positionCaseInsensitive(x, ?) > 0, header_names)
 			OR arrayExists(x -> positionCaseInsensitive(x, ?) > 0, header_values)
-			OR positionCaseInsensitive(concat(body_head, body_tail), ?) > 0)`,
-			f.Q, f.Q, f.Q, f.Q, f.Q)
+			OR positionCaseInsensitive(body_head, ?) > 0
+			OR positionCaseInsensitive(body_tail, ?) > 0`
+		args := []any{f.Q, f.Q, f.Q, f.Q, f.Q, f.Q}
+		if k := len(f.Q) - 1; k > 0 {
+			cond += `
+			OR (body_tail != '' AND positionCaseInsensitive(concat(substring(body_head, ?), substring(body_tail, 1, ?)), ?) > 0)`
+			args = append(args, max(1, schema.PreviewBytes-k+1), k, f.Q)
+		}
+		q.add(cond+")", args...)
 	}
 	return q, nil
 }
@@ -356,11 +366,17 @@ func (s *Store) pageKeys(ctx context.Context, q *query, f *schema.Filter, order 
 	if asc {
 		base = f.After.ReceivedAt.UnixMicro()
 	}
-	for i := 0; i <= len(probeWindows); i++ {
+	windows := probeWindows
+	if f.Q != "" {
+		// A text search is costly per row: one narrow try, then everything,
+		// so a miss does not pay for the scan of the windows in between.
+		windows = probeWindows[1:2]
+	}
+	for i := 0; i <= len(windows); i++ {
 		where, args := q.sql(), q.args
-		final := i == len(probeWindows)
+		final := i == len(windows)
 		if !final {
-			w := probeWindows[i].Microseconds()
+			w := windows[i].Microseconds()
 			if asc {
 				if !f.Until.IsZero() && base+w >= schema.Truncate(f.Until).UnixMicro() {
 					final = true

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -685,5 +686,47 @@ func TestListRequestsAcrossProbeWindows(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("limit %d forwards: got %v\nwant reversed %v", limit, got, want)
 		}
+	}
+}
+
+// TestQFindsBodyMatchesAcrossTheCut: the body is stored as head (the first
+// PreviewBytes) and tail; a q= match must be found wherever it lies.
+func TestQFindsBodyMatchesAcrossTheCut(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	needle := "NeedLe"
+	long := strings.Repeat("0123456789", 30) // longer than the head
+	filler := func(n int) []byte { return bytes.Repeat([]byte{'.'}, n) }
+	tests := []struct {
+		name  string
+		body  []byte
+		q     string
+		match bool
+	}{
+		{"in head", append(append(filler(10), needle...), filler(500)...), "needle", true},
+		{"in tail", append(append(filler(400), needle...), filler(10)...), "NEEDLE", true},
+		{"at body end", append(filler(600), needle...), "needle", true},
+		{"ends at cut", append(append(filler(schema.PreviewBytes-len(needle)), needle...), filler(10)...), "needle", true},
+		{"starts at cut", append(append(filler(schema.PreviewBytes), needle...), filler(10)...), "needle", true},
+		{"straddles by 1", append(append(filler(schema.PreviewBytes-1), needle...), filler(10)...), "needle", true},
+		{"straddles by 5", append(append(filler(schema.PreviewBytes-5), needle...), filler(10)...), "needle", true},
+		{"head only, no tail", append(filler(schema.PreviewBytes-len(needle)), needle...), "needle", true},
+		{"longer than head", append(filler(100), long...), long, true},
+		{"split, not adjacent", append(append(append(filler(schema.PreviewBytes-3), "nee"...), '.'), "dle"...), "needle", false},
+		{"absent", filler(1000), "needle", false},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			bin := fmt.Sprintf("cut%d", i)
+			r := mkReq(bin, t0, func(r *schema.Request) { r.Body, r.BodySize = tc.body, int64(len(tc.body)) })
+			write(t, s, r)
+			page, err := s.ListRequests(ctx, schema.Filter{BinID: bin, Q: tc.q})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(page.Requests) == 1; got != tc.match {
+				t.Fatalf("match = %v; want %v", got, tc.match)
+			}
+		})
 	}
 }
