@@ -3,11 +3,13 @@ package clickhouse
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -560,9 +562,9 @@ func (s *Store) CountRequests(ctx context.Context, binID string) (int64, error) 
 	return int64(n), nil
 }
 
-// Stats aggregates a bin over [Since, Until) with three scans of the bin's
-// key range: the breakdowns, the series with the overall percentiles as its
-// totals, and the top senders. Percentiles are ClickHouse's quantile (exact below 8192 values,
+// Stats aggregates a bin over [Since, Until) with three concurrent scans of
+// the bin's key range: the breakdowns, the series with the overall
+// percentiles as its totals, and the top senders. Percentiles are ClickHouse's quantile (exact below 8192 values,
 // sampled above, interpolated: always within the observed range).
 func (s *Store) Stats(ctx context.Context, sq schema.StatsQuery) (*schema.Stats, error) {
 	if sq.BinID == "" {
@@ -593,46 +595,67 @@ func (s *Store) Stats(ctx context.Context, sq schema.StatsQuery) (*schema.Stats,
 		TopSenders:  []schema.SenderCount{},
 	}
 
-	rows, err := s.conn.Query(ctx, `SELECT response_status, method, sig_status, count()
-		FROM requests WHERE `+where+` GROUP BY response_status, method, sig_status`, q.args...)
-	if err != nil {
-		return nil, classify("stats breakdown", err)
+	// The three scans run at once: each reads different columns, and the
+	// server runs them on separate threads.
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	for i, part := range []func(context.Context, string, []any, int64, *schema.Stats) error{
+		s.statsBreakdown, s.statsSeries, s.statsSenders,
+	} {
+		wg.Go(func() { errs[i] = part(ctx, where, q.args, stepUS, st) })
 	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if st.Total == 0 {
+		st.LatencyUS = schema.Percentiles{}
+		st.Series = []schema.SeriesPoint{}
+	}
+	return st, nil
+}
+
+// statsBreakdown fills Total and the ByStatus, ByMethod, BySignature maps.
+func (s *Store) statsBreakdown(ctx context.Context, where string, args []any, _ int64, st *schema.Stats) error {
+	rows, err := s.conn.Query(ctx, `SELECT response_status, method, sig_status, count()
+		FROM requests WHERE `+where+` GROUP BY response_status, method, sig_status`, args...)
+	if err != nil {
+		return classify("stats breakdown", err)
+	}
+	defer rows.Close()
 	for rows.Next() {
 		var status uint16
 		var method, sig string
 		var n uint64
 		if err := rows.Scan(&status, &method, &sig, &n); err != nil {
-			rows.Close()
-			return nil, classify("scan stats breakdown", err)
+			return classify("scan stats breakdown", err)
 		}
 		st.Total += int64(n)
 		st.ByStatus[strconv.Itoa(int(status))] += int64(n)
 		st.ByMethod[method] += int64(n)
 		st.BySignature[sig] += int64(n)
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, classify("stats breakdown", err)
+		return classify("stats breakdown", err)
 	}
-	if st.Total == 0 {
-		return st, nil
-	}
+	return nil
+}
 
-	// The series and the overall percentiles in one scan: WITH TOTALS
-	// aggregates the whole range once more from the same states.
-	rows, err = s.conn.Query(ctx, `SELECT intDiv(received_us, ?) * ? AS t, count(), quantiles(0.5, 0.95, 0.99)(latency_us)
-		FROM requests WHERE `+where+` GROUP BY t WITH TOTALS ORDER BY t`, append([]any{stepUS, stepUS}, q.args...)...)
+// statsSeries fills Series and, from the same scan's totals, LatencyUS.
+func (s *Store) statsSeries(ctx context.Context, where string, args []any, stepUS int64, st *schema.Stats) error {
+	// WITH TOTALS aggregates the whole range once more from the same states.
+	rows, err := s.conn.Query(ctx, `SELECT intDiv(received_us, ?) * ? AS t, count(), quantiles(0.5, 0.95, 0.99)(latency_us)
+		FROM requests WHERE `+where+` GROUP BY t WITH TOTALS ORDER BY t`, append([]any{stepUS, stepUS}, args...)...)
 	if err != nil {
-		return nil, classify("stats series", err)
+		return classify("stats series", err)
 	}
+	defer rows.Close()
 	for rows.Next() {
 		var t int64
 		var n uint64
 		var qs []float64
 		if err := rows.Scan(&t, &n, &qs); err != nil {
-			rows.Close()
-			return nil, classify("scan stats series", err)
+			return classify("scan stats series", err)
 		}
 		p := schema.SeriesPoint{T: time.UnixMicro(t).UTC(), Count: int64(n)}
 		if len(qs) == 3 {
@@ -641,8 +664,7 @@ func (s *Store) Stats(ctx context.Context, sq schema.StatsQuery) (*schema.Stats,
 		st.Series = append(st.Series, p)
 	}
 	if err := rows.Err(); err != nil {
-		rows.Close()
-		return nil, classify("stats series", err)
+		return classify("stats series", err)
 	}
 	var (
 		totalT  int64
@@ -650,37 +672,39 @@ func (s *Store) Stats(ctx context.Context, sq schema.StatsQuery) (*schema.Stats,
 		totalQs []float64
 	)
 	if err := rows.Totals(&totalT, &totalN, &totalQs); err != nil {
-		rows.Close()
-		return nil, classify("stats percentiles", err)
+		return classify("stats percentiles", err)
 	}
-	rows.Close()
 	if len(totalQs) == 3 {
 		st.LatencyUS = schema.Percentiles{P50: round(totalQs[0]), P95: round(totalQs[1]), P99: round(totalQs[2])}
 	}
+	return nil
+}
 
-	rows, err = s.conn.Query(ctx, `SELECT remote_ip, count() AS c
-		FROM requests WHERE `+where+` GROUP BY remote_ip ORDER BY c DESC, remote_ip ASC LIMIT 10`, q.args...)
+// statsSenders fills TopSenders.
+func (s *Store) statsSenders(ctx context.Context, where string, args []any, _ int64, st *schema.Stats) error {
+	rows, err := s.conn.Query(ctx, `SELECT remote_ip, count() AS c
+		FROM requests WHERE `+where+` GROUP BY remote_ip ORDER BY c DESC, remote_ip ASC LIMIT 10`, args...)
 	if err != nil {
-		return nil, classify("stats senders", err)
+		return classify("stats senders", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var sc schema.SenderCount
 		var n uint64
 		if err := rows.Scan(&sc.IP, &n); err != nil {
-			return nil, classify("scan stats senders", err)
+			return classify("scan stats senders", err)
 		}
 		sc.Count = int64(n)
 		st.TopSenders = append(st.TopSenders, sc)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, classify("stats senders", err)
+		return classify("stats senders", err)
 	}
 	sort.SliceStable(st.TopSenders, func(i, j int) bool {
 		a, b := st.TopSenders[i], st.TopSenders[j]
 		return a.Count > b.Count || a.Count == b.Count && a.IP < b.IP
 	})
-	return st, nil
+	return nil
 }
 
 func round(f float64) int64 {
