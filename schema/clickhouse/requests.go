@@ -567,21 +567,11 @@ func (s *Store) CountRequests(ctx context.Context, binID string) (int64, error) 
 // percentiles as its totals, and the top senders. Percentiles are ClickHouse's quantile (exact below 8192 values,
 // sampled above, interpolated: always within the observed range).
 func (s *Store) Stats(ctx context.Context, sq schema.StatsQuery) (*schema.Stats, error) {
-	if sq.BinID == "" {
-		return nil, fmt.Errorf("stats: %w: bin id required", schema.ErrInvalid)
+	sq, err := sq.Normalize(s.opts.Now())
+	if err != nil {
+		return nil, fmt.Errorf("stats: %w", err)
 	}
-	step := sq.Step
-	if step <= 0 {
-		step = time.Minute
-	}
-	stepUS := step.Microseconds()
-	if stepUS <= 0 {
-		return nil, fmt.Errorf("stats: %w: step below a microsecond", schema.ErrInvalid)
-	}
-	until := sq.Until
-	if until.IsZero() {
-		until = s.opts.Now()
-	}
+	stepUS, until := sq.Step.Microseconds(), sq.Until
 	q, err := s.binQuery(ctx, &schema.Filter{BinID: sq.BinID, Since: sq.Since, Until: until})
 	if err != nil {
 		return nil, err

@@ -1,0 +1,184 @@
+// Package slack sends alert notifications to a Slack incoming webhook as a
+// Block Kit message: top-level text (the fallback Slack shows in
+// notifications) and blocks, plus a coloured attachment carrying the details,
+// because only attachments can show a severity colour bar.
+package slack
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hookscope/hookscope/alerts/notify"
+)
+
+// Options configures the notifier.
+type Options struct {
+	// Client sends the webhook; plug an SSRF-guarded client here. Default:
+	// a client with a 10 s timeout.
+	Client *http.Client
+}
+
+// Notifier posts to Slack incoming webhooks.
+type Notifier struct{ client *http.Client }
+
+var _ notify.Notifier = (*Notifier)(nil)
+
+// New returns a Slack notifier.
+func New(opt Options) *Notifier {
+	if opt.Client == nil {
+		opt.Client = &http.Client{Timeout: 10 * time.Second}
+	}
+	return &Notifier{client: opt.Client}
+}
+
+// Colours of the attachment bar by severity and state.
+const (
+	ColorCritical = "#E01E5A"
+	ColorWarning  = "#ECB22E"
+	ColorInfo     = "#36C5F0"
+	ColorResolved = "#2EB67D"
+)
+
+// Message is the JSON body of an incoming-webhook post.
+type Message struct {
+	Text        string       `json:"text"`
+	Blocks      []Block      `json:"blocks"`
+	Attachments []Attachment `json:"attachments,omitempty"`
+}
+
+// Attachment carries the colour bar and its own blocks.
+type Attachment struct {
+	Color  string  `json:"color"`
+	Blocks []Block `json:"blocks"`
+}
+
+// Block is one Block Kit layout block (header, section, context, divider).
+type Block struct {
+	Type     string  `json:"type"`
+	Text     *Text   `json:"text,omitempty"`
+	Fields   []*Text `json:"fields,omitempty"`
+	Elements []*Text `json:"elements,omitempty"`
+}
+
+// Text is a Block Kit text object.
+type Text struct {
+	Type string `json:"type"` // plain_text or mrkdwn
+	Text string `json:"text"`
+}
+
+func plain(s string) *Text  { return &Text{Type: "plain_text", Text: truncate(s, 150)} }
+func mrkdwn(s string) *Text { return &Text{Type: "mrkdwn", Text: truncate(s, 3000)} }
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-1] + "…"
+}
+
+// escape applies Slack's mrkdwn escaping for &, < and > so captured content
+// (paths, user agents) cannot inject links or mentions.
+func escape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// Color picks the attachment colour for n.
+func Color(n *notify.Notification) string {
+	if n.State == notify.StateResolved {
+		return ColorResolved
+	}
+	switch n.Severity {
+	case notify.SeverityCritical:
+		return ColorCritical
+	case notify.SeverityWarning:
+		return ColorWarning
+	}
+	return ColorInfo
+}
+
+// Build renders n as a Slack message.
+func Build(n *notify.Notification) *Message {
+	var title string
+	switch n.State {
+	case notify.StateResolved:
+		title = fmt.Sprintf("Resolved: %s on bin %s", n.RuleName, n.BinID)
+	case notify.StateTest:
+		title = fmt.Sprintf("Test: %s on bin %s", n.RuleName, n.BinID)
+	default:
+		title = fmt.Sprintf("Firing [%s]: %s on bin %s", n.Severity, n.RuleName, n.BinID)
+	}
+	text := title + " — " + n.Summary
+	summary := "*" + escape(n.Summary) + "*"
+	if n.BinURL != "" {
+		summary += "\n<" + n.BinURL + "|Open bin " + escape(n.BinID) + " in hookscope>"
+	}
+	blocks := []Block{
+		{Type: "header", Text: plain(title)},
+		{Type: "section", Text: mrkdwn(summary)},
+	}
+	fields := []*Text{
+		mrkdwn("*Rule*\n" + escape(n.RuleName) + " (`" + n.Kind + "`)"),
+		mrkdwn("*Bin*\n`" + escape(n.BinID) + "`"),
+		mrkdwn(fmt.Sprintf("*Observed*\n%s", formatValue(n.Observed, n.Unit))),
+		mrkdwn(fmt.Sprintf("*Threshold*\n%s", formatValue(n.Threshold, n.Unit))),
+		mrkdwn("*Window*\n" + n.Window),
+		mrkdwn("*Severity*\n" + string(n.Severity)),
+	}
+	if n.TopSender != nil {
+		fields = append(fields, mrkdwn(fmt.Sprintf("*Top sender*\n`%s` (%d requests)", escape(n.TopSender.IP), n.TopSender.Count)))
+	}
+	detail := []Block{{Type: "section", Fields: fields}}
+	if len(n.Details) > 0 {
+		lines := make([]string, 0, len(n.Details))
+		for _, d := range n.Details {
+			lines = append(lines, "• "+escape(d))
+		}
+		detail = append(detail, Block{Type: "section", Text: mrkdwn(strings.Join(lines, "\n"))})
+	}
+	if len(n.Samples) > 0 {
+		ids := make([]string, 0, len(n.Samples))
+		for _, id := range n.Samples {
+			if n.BinURL != "" {
+				ids = append(ids, "<"+n.BinURL+"/requests/"+id+"|"+id+">")
+			} else {
+				ids = append(ids, "`"+id+"`")
+			}
+		}
+		detail = append(detail, Block{Type: "context", Elements: []*Text{mrkdwn("Sample requests: " + strings.Join(ids, ", "))}})
+	}
+	detail = append(detail, Block{Type: "context", Elements: []*Text{mrkdwn(fmt.Sprintf("Started %s · episode %s", n.StartedAt.UTC().Format("2006-01-02 15:04:05Z"), n.EpisodeID))}})
+	return &Message{
+		Text:        text,
+		Blocks:      blocks,
+		Attachments: []Attachment{{Color: Color(n), Blocks: detail}},
+	}
+}
+
+func formatValue(v float64, unit string) string {
+	switch unit {
+	case "share":
+		return fmt.Sprintf("%.1f%%", v*100)
+	case "ms":
+		return fmt.Sprintf("%.1f ms", v)
+	case "":
+		return fmt.Sprintf("%g", v)
+	}
+	return fmt.Sprintf("%g %s", v, unit)
+}
+
+// Notify posts n to the webhook at dest.
+func (s *Notifier) Notify(ctx context.Context, dest notify.URL, n *notify.Notification) (bool, error) {
+	body, err := json.Marshal(Build(n))
+	if err != nil {
+		return false, fmt.Errorf("slack: encode message: %w", err)
+	}
+	retry, err := notify.PostJSON(ctx, s.client, dest, body)
+	if err != nil {
+		return retry, fmt.Errorf("slack: %w", err)
+	}
+	return false, nil
+}

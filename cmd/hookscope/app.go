@@ -1,0 +1,353 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/hookscope/hookscope/alerts"
+	"github.com/hookscope/hookscope/frontend"
+	"github.com/hookscope/hookscope/ingest"
+	"github.com/hookscope/hookscope/ingest/forward"
+	"github.com/hookscope/hookscope/ingest/netguard"
+	"github.com/hookscope/hookscope/schema"
+	"github.com/hookscope/hookscope/schema/sqlite"
+	"github.com/hookscope/hookscope/web"
+	"github.com/hookscope/hookscope/web/live"
+)
+
+// App is a running hookscope: tests start one on 127.0.0.1:0 with a temp
+// data dir. Only this package wires concrete parts together.
+type App struct {
+	cfg     Config
+	log     *slog.Logger
+	store   schema.Store
+	spool   *ingest.Spool
+	batcher *ingest.Batcher
+	hub     *live.Hub
+	engine  *alerts.Engine
+	server  *web.Server
+	ln      net.Listener
+
+	// outbound is the SSRF-guarded client for every request to a
+	// user-supplied URL (forwarding, replay, alert notifiers).
+	outbound  *http.Client
+	forwarder *forward.Forwarder
+	journal   *ingest.Journal
+
+	clock clock
+
+	stopJanitor context.CancelFunc
+	wg          sync.WaitGroup
+	served      chan error
+}
+
+// openStore picks ClickHouse when configured, else the embedded store.
+func openStore(ctx context.Context, cfg Config, log *slog.Logger) (schema.Store, error) {
+	if cfg.ClickHouseURL != "" {
+		return openClickHouse(ctx, cfg, log)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "hookscope.db"), sqlite.Options{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("open embedded store: %w", err)
+	}
+	return st, nil
+}
+
+// NewApp opens the store and wires every part; Start begins serving.
+func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+	a := &App{cfg: cfg, log: log, served: make(chan error, 1)}
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	a.store = st
+	fail := func(err error) (*App, error) {
+		a.closeParts(context.Background())
+		return nil, err
+	}
+
+	a.spool, err = ingest.OpenSpool(filepath.Join(cfg.DataDir, "spool"), ingest.SpoolOptions{Logger: log, MaxBytes: cfg.SpoolMaxBytes})
+	if err != nil {
+		return fail(fmt.Errorf("open spool: %w", err))
+	}
+	metrics := ingest.NewMetrics()
+	a.batcher, err = ingest.NewBatcher(st, ingest.BatcherOptions{
+		Logger: log, MaxBatch: cfg.BatchSize, FlushInterval: cfg.FlushInterval, Spool: a.spool, Metrics: metrics,
+	})
+	if err != nil {
+		return fail(fmt.Errorf("start batcher: %w", err))
+	}
+	a.hub = live.New(live.Options{Logger: log, Encode: web.EncodeLive})
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := metrics.Register(reg, a.spool); err != nil {
+		return fail(fmt.Errorf("register metrics: %w", err))
+	}
+	reg.MustRegister(a.hub.Collectors()...)
+
+	key, err := jwtKey(cfg)
+	if err != nil {
+		return fail(err)
+	}
+	// Every outbound request (forward, replay, alert notifiers) goes
+	// through the SSRF guard.
+	a.outbound = netguard.New(netguard.Options{AllowPrivate: cfg.Access.AllowPrivateTargets}).Client()
+	// Async forwards in flight when the previous process died are recorded
+	// now (with an error saying so), before anything new is captured.
+	journal, recovered, err := ingest.OpenJournal(filepath.Join(cfg.DataDir, "forward-inflight.jsonl"), 0)
+	if err != nil {
+		return fail(err)
+	}
+	a.journal = journal
+	if err := a.recoverForwards(ctx, recovered); err != nil {
+		return fail(err)
+	}
+	a.forwarder = forward.New(forward.Options{Logger: log, Client: a.outbound, Workers: cfg.Access.ForwardWorkers, Now: a.clock.Now})
+
+	// The alert engine watches every capture and recovers its windows from
+	// history at start, through the same store.
+	a.engine = alerts.New(st, st, alerts.Options{Logger: log, PublicURL: linkBase(cfg), Now: a.clock.Now, HTTPClient: a.outbound})
+	if err := a.engine.Start(ctx); err != nil {
+		return fail(fmt.Errorf("start alert engine: %w", err))
+	}
+	reg.MustRegister(a.engine.Collectors()...)
+
+	pipe := ingest.NewPipeline(st, a.batcher, ingest.Options{
+		Logger:    log,
+		Publisher: a.hub,
+		Observers: []ingest.Observer{a.engine},
+		Forwarder: a.forwarder,
+		Journal:   a.journal,
+		Now:       a.clock.Now,
+	})
+	a.server = web.New(web.Deps{
+		Store:             st,
+		Pipeline:          pipe,
+		Batcher:           a.batcher,
+		Hub:               a.hub,
+		Frontend:          frontend.Dist(),
+		Gatherer:          reg,
+		Alerts:            alerts.NewService(st, a.engine, a.clock.Now),
+		ValidateSignature: validateSignature,
+		SecretHint:        secretHint,
+		Forwarder:         a.forwarder,
+	}, web.Options{
+		Logger:         log,
+		PublicURL:      cfg.PublicURL,
+		MaxBodyBytes:   cfg.MaxBodyBytes,
+		TrustedProxies: cfg.TrustedProxies,
+		DefaultExpiry:  cfg.DefaultExpiry,
+		ReadTimeout:    cfg.ReadTimeout,
+		MaxHeaderBytes: cfg.MaxHeaderBytes,
+		MaxHeaders:     cfg.Access.MaxHeaders,
+		RatePerBin:     cfg.Access.RatePerBin,
+		RatePerIP:      cfg.Access.RatePerIP,
+		JWTKey:         key,
+		AuthRequired:   cfg.Access.AuthRequired,
+		Now:            a.clock.Now,
+	})
+	reg.MustRegister(a.server.Collectors()...)
+	return a, nil
+}
+
+// Start listens on cfg.Addr and serves in the background.
+func (a *App) Start() error {
+	ln, err := net.Listen("tcp", a.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	a.ln = ln
+	jctx, cancel := context.WithCancel(context.Background())
+	a.stopJanitor = cancel
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.janitor(jctx)
+	}()
+	go func() { a.served <- a.server.Serve(ln) }()
+	a.log.Info("hookscope listening", "addr", ln.Addr().String(), "store", a.storeName())
+	return nil
+}
+
+func (a *App) storeName() string {
+	if a.cfg.ClickHouseURL != "" {
+		return "clickhouse"
+	}
+	return "embedded"
+}
+
+// Addr is the address the app listens on.
+func (a *App) Addr() string { return a.ln.Addr().String() }
+
+// janitor removes expired bins and their data.
+func (a *App) janitor(ctx context.Context) {
+	t := time.NewTicker(a.cfg.RetentionPeriod)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := a.store.PurgeExpired(ctx, a.clock.Now())
+			if err != nil {
+				a.log.Warn("purge expired bins", "err", err)
+			} else if n > 0 {
+				a.log.Info("purged expired bins", "bins", n)
+			}
+			a.trimBins(ctx)
+		}
+	}
+}
+
+// Shutdown stops in reverse order of the data flow: stop accepting
+// requests, drain the batcher (to the store, else the spool), stop the
+// live hub, close the store.
+func (a *App) Shutdown(ctx context.Context) error {
+	var errs []error
+	if a.server != nil && a.ln != nil {
+		if err := a.server.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop http: %w", err))
+		}
+	}
+	if a.stopJanitor != nil {
+		a.stopJanitor()
+	}
+	a.wg.Wait()
+	// Async forwards still in flight are recorded when they finish, so the
+	// forwarder closes before the batcher drains.
+	if a.forwarder != nil {
+		if err := a.forwarder.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("finish forwards: %w", err))
+		}
+	}
+	errs = append(errs, a.closeParts(ctx))
+	return errors.Join(errs...)
+}
+
+func (a *App) closeParts(ctx context.Context) error {
+	var errs []error
+	if a.forwarder != nil {
+		_ = a.forwarder.Close(ctx) // no-op when Shutdown closed it already
+	}
+	if a.journal != nil {
+		if err := a.journal.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close forward journal: %w", err))
+		}
+	}
+	if a.batcher != nil {
+		if err := a.batcher.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("drain batcher: %w", err))
+		}
+	}
+	if a.hub != nil {
+		a.hub.Close()
+	}
+	if a.engine != nil {
+		if err := a.engine.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop alert engine: %w", err))
+		}
+	}
+	if a.spool != nil {
+		if err := a.spool.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close spool: %w", err))
+		}
+	}
+	if a.store != nil {
+		if err := a.store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close store: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// recoverForwards records the journal's interrupted forwards and, once
+// they are written, clears them from the journal.
+func (a *App) recoverForwards(ctx context.Context, recovered []*schema.Request) error {
+	if len(recovered) == 0 {
+		return nil
+	}
+	for _, r := range recovered {
+		if err := a.batcher.Enqueue(r); err != nil {
+			return fmt.Errorf("recover interrupted forwards: %w", err)
+		}
+	}
+	if err := a.batcher.Flush(ctx); err != nil {
+		return fmt.Errorf("recover interrupted forwards: %w", err)
+	}
+	for _, r := range recovered {
+		if err := a.journal.Done(r.ID); err != nil {
+			return fmt.Errorf("recover interrupted forwards: %w", err)
+		}
+	}
+	a.log.Warn("recorded async forwards interrupted by the previous stop", "requests", len(recovered))
+	return nil
+}
+
+// trimBins keeps at most MaxRequestsPerBin requests in every bin.
+func (a *App) trimBins(ctx context.Context) {
+	keep := a.cfg.Access.MaxRequestsPerBin
+	if keep <= 0 {
+		return
+	}
+	bins, err := a.store.ListBins(ctx)
+	if err != nil {
+		a.log.Warn("trim bins: list", "err", err)
+		return
+	}
+	for _, b := range bins {
+		n, err := a.store.TrimRequests(ctx, b.ID, keep)
+		if err != nil {
+			a.log.Warn("trim bin", "bin", b.ID, "err", err)
+			continue
+		}
+		if n > 0 {
+			a.log.Debug("trimmed bin", "bin", b.ID, "removed", n)
+		}
+	}
+}
+
+// OutboundClient is the SSRF-guarded client for requests to user-supplied
+// URLs; the alert notifiers get it too.
+func (a *App) OutboundClient() *http.Client { return a.outbound }
+
+// clock is the app's time source; tests move it forward to expire bins.
+type clock struct{ override atomic.Pointer[time.Time] }
+
+func (c *clock) Now() time.Time {
+	if t := c.override.Load(); t != nil {
+		return *t
+	}
+	return time.Now()
+}
+
+// linkBase is the inspector URL that alert messages link to: the public URL,
+// else one derived from the listen address (right for a local instance).
+func linkBase(cfg Config) string {
+	if cfg.PublicURL != "" {
+		return cfg.PublicURL
+	}
+	host, port, err := net.SplitHostPort(cfg.Addr)
+	if err != nil {
+		return ""
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}

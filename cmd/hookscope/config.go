@@ -1,0 +1,165 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything the server reads from flags and the environment.
+// Only this package reads the environment.
+type Config struct {
+	Addr            string
+	DataDir         string
+	PublicURL       string
+	MaxBodyBytes    int64
+	LogLevel        slog.Level
+	LogFormat       string
+	ClickHouseURL   string
+	TrustedProxies  []netip.Prefix
+	DefaultExpiry   time.Duration
+	SpoolMaxBytes   int64
+	BatchSize       int
+	FlushInterval   time.Duration
+	ReadTimeout     time.Duration
+	MaxHeaderBytes  int
+	RetentionPeriod time.Duration
+	Access          AccessConfig
+}
+
+// setting is one flag with its environment variable.
+type setting struct {
+	name, env, def, help string
+	apply                func(c *Config, v string) error
+}
+
+func settings() []setting {
+	return append([]setting{
+		{"addr", "HOOKSCOPE_ADDR", ":8080", "listen address", func(c *Config, v string) error { c.Addr = v; return nil }},
+		{"data-dir", "HOOKSCOPE_DATA_DIR", "./hookscope-data", "directory for the embedded store, the spool and keys", func(c *Config, v string) error { c.DataDir = v; return nil }},
+		{"public-url", "HOOKSCOPE_PUBLIC_URL", "", "external base URL used in bin URLs (default: from the Host header)", func(c *Config, v string) error {
+			c.PublicURL = strings.TrimRight(v, "/")
+			if v != "" && !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
+				return errors.New("must start with http:// or https://")
+			}
+			return nil
+		}},
+		{"max-body-bytes", "HOOKSCOPE_MAX_BODY_BYTES", "10485760", "largest body recorded; larger bodies are truncated and answered 413", func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 1 || n > 1<<30 {
+				return errors.New("must be a byte count from 1 to 1073741824")
+			}
+			c.MaxBodyBytes = n
+			return nil
+		}},
+		{"log-level", "HOOKSCOPE_LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
+		{"log-format", "HOOKSCOPE_LOG_FORMAT", "text", "text or json", func(c *Config, v string) error {
+			if v != "text" && v != "json" {
+				return errors.New("must be text or json")
+			}
+			c.LogFormat = v
+			return nil
+		}},
+		{"clickhouse-url", "HOOKSCOPE_CLICKHOUSE_URL", "", "store in ClickHouse (clickhouse://host:9000/db) instead of the embedded store", func(c *Config, v string) error { c.ClickHouseURL = v; return nil }},
+		{"trusted-proxies", "HOOKSCOPE_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is trusted for the sender IP", func(c *Config, v string) error {
+			c.TrustedProxies = nil
+			for _, p := range strings.Split(v, ",") {
+				if p = strings.TrimSpace(p); p == "" {
+					continue
+				}
+				pre, err := netip.ParsePrefix(p)
+				if err != nil {
+					a, aerr := netip.ParseAddr(p)
+					if aerr != nil {
+						return fmt.Errorf("%q is not a CIDR", p)
+					}
+					pre = netip.PrefixFrom(a, a.BitLen())
+				}
+				c.TrustedProxies = append(c.TrustedProxies, pre)
+			}
+			return nil
+		}},
+		{"default-expiry", "HOOKSCOPE_DEFAULT_EXPIRY", "168h", "lifetime of a new bin when the request gives none", durationInto(func(c *Config) *time.Duration { return &c.DefaultExpiry })},
+		{"spool-max-bytes", "HOOKSCOPE_SPOOL_MAX_BYTES", "1073741824", "on-disk spool size past which capture answers 503", func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 1<<20 {
+				return errors.New("must be a byte count of at least 1048576")
+			}
+			c.SpoolMaxBytes = n
+			return nil
+		}},
+		{"batch-size", "HOOKSCOPE_BATCH_SIZE", "5000", "requests per store batch", func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 100_000 {
+				return errors.New("must be from 1 to 100000")
+			}
+			c.BatchSize = n
+			return nil
+		}},
+		{"flush-interval", "HOOKSCOPE_FLUSH_INTERVAL", "100ms", "longest a captured request waits in memory before its batch is written", durationInto(func(c *Config) *time.Duration { return &c.FlushInterval })},
+		{"read-timeout", "HOOKSCOPE_READ_TIMEOUT", "30s", "time allowed to read one request (slowloris guard)", durationInto(func(c *Config) *time.Duration { return &c.ReadTimeout })},
+		{"max-header-bytes", "HOOKSCOPE_MAX_HEADER_BYTES", "32768", "largest request line plus headers", func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 4096 || n > 1<<20 {
+				return errors.New("must be from 4096 to 1048576")
+			}
+			c.MaxHeaderBytes = n
+			return nil
+		}},
+		{"purge-interval", "HOOKSCOPE_PURGE_INTERVAL", "1m", "how often expired bins and their data are removed", durationInto(func(c *Config) *time.Duration { return &c.RetentionPeriod })},
+	}, accessSettings()...)
+}
+
+func durationInto(field func(c *Config) *time.Duration) func(c *Config, v string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return errors.New("must be a positive duration like 30s")
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
+// parseConfig reads flags (which win) over environment variables (which win
+// over defaults).
+func parseConfig(name string, args []string, getenv func(string) string, out io.Writer) (Config, error) {
+	var c Config
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	values := map[string]*string{}
+	for _, s := range settings() {
+		def := s.def
+		if v := getenv(s.env); v != "" {
+			def = v
+		}
+		values[s.name] = fs.String(s.name, def, fmt.Sprintf("%s (env %s)", s.help, s.env))
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: %s [serve|migrate|send|tail|forward|token] [flags]\n\nServe flags (each also read from its environment variable):\n", name)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	for _, s := range settings() {
+		if err := s.apply(&c, *values[s.name]); err != nil {
+			return c, fmt.Errorf("-%s / %s: %w", s.name, s.env, err)
+		}
+	}
+	return c, nil
+}
+
+func newLogger(c Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,119 @@
+import type { AlertEvent, AlertRule, Bin, Filters, RequestFull, RequestPage, Stats } from "./types";
+import { tokenFor } from "./storage";
+
+export class ApiError extends Error {
+  constructor(
+    public status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const enc = encodeURIComponent;
+
+async function call<T>(method: string, path: string, bin?: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  const tok = bin ? tokenFor(bin) : undefined;
+  if (tok) headers.Authorization = `Bearer ${tok}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let res: Response;
+  try {
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (e) {
+    throw new ApiError(0, "server unreachable");
+  }
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  let data: any = undefined;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = undefined;
+    }
+  }
+  if (!res.ok) {
+    const msg = data && typeof data.error === "string" ? data.error : `${res.status} ${res.statusText}`;
+    throw new ApiError(res.status, msg);
+  }
+  return data as T;
+}
+
+export function filterParams(f: Partial<Filters>): URLSearchParams {
+  const p = new URLSearchParams();
+  if (f.method) p.set("method", f.method);
+  if (f.status) p.set("status", f.status);
+  if (f.signature) p.set("signature", f.signature);
+  if (f.ip) p.set("ip", f.ip.trim());
+  if (f.q) p.set("q", f.q);
+  if (f.since) p.set("since", toRFC3339(f.since));
+  if (f.until) p.set("until", toRFC3339(f.until));
+  return p;
+}
+
+// datetime-local inputs give "2026-01-02T15:04" in local time.
+export function toRFC3339(local: string): string {
+  const d = new Date(local);
+  return isNaN(d.getTime()) ? local : d.toISOString();
+}
+
+export const api = {
+  createBin: (body: { name?: string; expires_in?: string | null; private?: boolean }) =>
+    call<Bin>("POST", "/api/v1/bins", undefined, body),
+  getBin: (bin: string) => call<Bin>("GET", `/api/v1/bins/${enc(bin)}`, bin),
+  patchBin: (bin: string, patch: unknown) => call<Bin>("PATCH", `/api/v1/bins/${enc(bin)}`, bin, patch),
+  deleteBin: (bin: string) => call<void>("DELETE", `/api/v1/bins/${enc(bin)}`, bin),
+  shareBin: (bin: string, expires_in: string) =>
+    call<{ url: string; token?: string }>("POST", `/api/v1/bins/${enc(bin)}/share`, bin, { expires_in }),
+  listRequests: (bin: string, f: Partial<Filters>, before?: string | null, limit = 100) => {
+    const p = filterParams(f);
+    p.set("limit", String(limit));
+    if (before) p.set("before", before);
+    return call<RequestPage>("GET", `/api/v1/bins/${enc(bin)}/requests?${p}`, bin);
+  },
+  getRequest: (bin: string, id: string) => call<RequestFull>("GET", `/api/v1/bins/${enc(bin)}/requests/${enc(id)}`, bin),
+  clearRequests: (bin: string) => call<void>("DELETE", `/api/v1/bins/${enc(bin)}/requests`, bin),
+  replay: (bin: string, id: string, url?: string) =>
+    call<any>("POST", `/api/v1/bins/${enc(bin)}/requests/${enc(id)}/replay`, bin, url ? { url } : {}),
+  stats: (bin: string, since: string, until: string, step: string) =>
+    call<Stats>(
+      "GET",
+      `/api/v1/bins/${enc(bin)}/stats?${new URLSearchParams({ since, until, step })}`,
+      bin,
+    ),
+  rawBody: async (bin: string, id: string): Promise<ArrayBuffer> => {
+    const headers: Record<string, string> = {};
+    const tok = tokenFor(bin);
+    if (tok) headers.Authorization = `Bearer ${tok}`;
+    const res = await fetch(`/api/v1/bins/${enc(bin)}/requests/${enc(id)}/body`, { headers });
+    if (!res.ok) throw new ApiError(res.status, `body: ${res.status}`);
+    return res.arrayBuffer();
+  },
+  alertRules: async (bin: string): Promise<AlertRule[]> => {
+    const r = await call<any>("GET", `/api/v1/alerts/rules?bin_id=${enc(bin)}`, bin);
+    const list: AlertRule[] = Array.isArray(r) ? r : r?.rules ?? [];
+    return list.filter((x) => x.bin_id === bin || x.bin_id == null);
+  },
+  createRule: (bin: string, rule: Partial<AlertRule>) => call<AlertRule>("POST", "/api/v1/alerts/rules", bin, rule),
+  patchRule: (bin: string, id: string, patch: Partial<AlertRule>) =>
+    call<AlertRule>("PATCH", `/api/v1/alerts/rules/${enc(id)}`, bin, patch),
+  deleteRule: (bin: string, id: string) => call<void>("DELETE", `/api/v1/alerts/rules/${enc(id)}`, bin),
+  enableDefaultAlerts: (bin: string, channels: { type: string; url: string }[]) =>
+    call<{ rules: AlertRule[] }>("POST", "/api/v1/alerts/defaults", bin, { bin_id: bin, channels }),
+  testRule: (bin: string, id: string) => call<any>("POST", `/api/v1/alerts/rules/${enc(id)}/test`, bin, {}),
+  alertEvents: async (bin: string): Promise<AlertEvent[]> => {
+    const r = await call<any>("GET", `/api/v1/alerts/events?bin_id=${enc(bin)}`, bin);
+    return Array.isArray(r) ? r : r?.events ?? [];
+  },
+};
+
+export function liveURL(bin: string, f: Partial<Filters>, after?: string): string {
+  const p = filterParams({ ...f, since: "", until: "" });
+  if (after) p.set("after", after);
+  const tok = tokenFor(bin);
+  if (tok) p.set("token", tok);
+  const proto = location.protocol === "https:" ? "wss:" : "ws:";
+  const qs = p.toString();
+  return `${proto}//${location.host}/api/v1/bins/${enc(bin)}/live${qs ? "?" + qs : ""}`;
+}

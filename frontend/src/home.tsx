@@ -1,0 +1,129 @@
+import { useState } from "preact/hooks";
+import { api } from "./api";
+import { navigate, binPath } from "./router";
+import { forgetBin, recentBins, rememberBin, setToken, type RecentBin } from "./storage";
+import { relTime } from "./format";
+import { toast, useNow } from "./ui";
+
+export function Home() {
+  const [busy, setBusy] = useState(false);
+  const [showOpts, setShowOpts] = useState(false);
+  const [name, setName] = useState("");
+  const [expiry, setExpiry] = useState("168h");
+  const [priv, setPriv] = useState(false);
+  const [openId, setOpenId] = useState("");
+  const [recent, setRecent] = useState<RecentBin[]>(recentBins());
+  const now = useNow(30000);
+
+  const create = async () => {
+    setBusy(true);
+    try {
+      const b = await api.createBin({
+        name: name.trim() || undefined,
+        expires_in: expiry === "never" ? null : expiry,
+        private: priv || undefined,
+      });
+      if (b.token) setToken(b.id, b.token);
+      rememberBin({ id: b.id, name: b.name, url: b.url || `${location.origin}/h/${b.id}`, created_at: b.created_at, private: b.private });
+      navigate(binPath(b.id));
+    } catch (e: any) {
+      toast(`Could not create a bin: ${e.message}`, "err");
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const openBin = (e: Event) => {
+    e.preventDefault();
+    let id = openId.trim();
+    const m = /\/(?:h|bins)\/([^/?#]+)/.exec(id);
+    if (m) id = m[1];
+    if (id) navigate(binPath(id));
+  };
+
+  return (
+    <main class="page home">
+      <section class="hero">
+        <h1>Inspect webhooks as they arrive.</h1>
+        <p class="muted">
+          Get a URL, point any provider at it, and watch every delivery live: headers, body, signature verdict, latency.
+        </p>
+        <div class="hero-actions">
+          <button type="button" class="btn btn-primary btn-big" onClick={create} disabled={busy} data-testid="create-bin">
+            {busy ? "Creating…" : "Create a bin"}
+          </button>
+          <button type="button" class="btn btn-ghost" onClick={() => setShowOpts(!showOpts)} aria-expanded={showOpts}>
+            {showOpts ? "Hide options" : "Options"}
+          </button>
+        </div>
+        {showOpts && (
+          <div class="create-opts card">
+            <label>
+              Name
+              <input value={name} onInput={(e) => setName(e.currentTarget.value)} placeholder="stripe staging" maxLength={200} />
+            </label>
+            <label>
+              Expires after
+              <select value={expiry} onChange={(e) => setExpiry(e.currentTarget.value)}>
+                <option value="1h">1 hour</option>
+                <option value="24h">24 hours</option>
+                <option value="168h">7 days</option>
+                <option value="720h">30 days</option>
+                <option value="never">never</option>
+              </select>
+            </label>
+            <label class="check">
+              <input type="checkbox" checked={priv} onChange={(e) => setPriv(e.currentTarget.checked)} />
+              Private (reading needs a token, kept in this browser)
+            </label>
+          </div>
+        )}
+      </section>
+
+      <section class="recent">
+        <div class="section-head">
+          <h2>Recent bins</h2>
+          <form class="open-form" onSubmit={openBin}>
+            <input value={openId} onInput={(e) => setOpenId(e.currentTarget.value)} placeholder="Open a bin by id or URL" aria-label="Bin id or URL" />
+            <button class="btn" type="submit">
+              Open
+            </button>
+          </form>
+        </div>
+        {recent.length === 0 ? (
+          <p class="muted">Bins you create or open appear here. They are remembered in this browser only.</p>
+        ) : (
+          <ul class="bin-list">
+            {recent.map((b) => (
+              <li key={b.id} class="bin-item">
+                <a
+                  href={binPath(b.id)}
+                  onClick={(e) => {
+                    e.preventDefault();
+                    navigate(binPath(b.id));
+                  }}
+                >
+                  <span class="bin-name">{b.name || "Untitled bin"}</span>
+                  <span class="mono muted bin-id">{b.id}</span>
+                </a>
+                {b.private && <span class="pill">private</span>}
+                <span class="muted small">{relTime(b.created_at, now)}</span>
+                <button
+                  type="button"
+                  class="btn btn-ghost btn-small"
+                  aria-label={`Forget bin ${b.id}`}
+                  onClick={() => {
+                    forgetBin(b.id);
+                    setRecent(recentBins());
+                  }}
+                >
+                  ✕
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+    </main>
+  );
+}

@@ -1,0 +1,298 @@
+import { useState } from "preact/hooks";
+import { api } from "./api";
+import { navigate, binPath } from "./router";
+import { forgetBin, tokenFor } from "./storage";
+import type { Bin, Header, ResponseRule } from "./types";
+import { CopyButton, toast } from "./ui";
+
+export const SCHEMES = ["standard-webhooks", "svix", "stripe", "github", "slack", "shopify", "twilio", "paddle", "zoom", "linear", "gitlab", "hmac"];
+
+function headersToText(h?: Header[] | null): string {
+  return (h || []).map(([n, v]) => `${n}: ${v}`).join("\n");
+}
+
+function textToHeaders(t: string): Header[] {
+  const out: Header[] = [];
+  for (const line of t.split("\n")) {
+    const i = line.indexOf(":");
+    if (i > 0) out.push([line.slice(0, i).trim(), line.slice(i + 1).trim()]);
+  }
+  return out;
+}
+
+const num = (s: string) => (s.trim() === "" ? undefined : Number(s));
+
+export function SettingsPanel({ bin, onSaved }: { bin: Bin; onSaved: (b: Bin) => void }) {
+  const s = bin.settings || {};
+  const [name, setName] = useState(bin.name || "");
+  const [expiry, setExpiry] = useState("");
+  const [scheme, setScheme] = useState(s.signature?.scheme || "");
+  const [secret, setSecret] = useState("");
+  const [tolerance, setTolerance] = useState(s.signature?.tolerance || "");
+  const [hHeader, setHHeader] = useState(s.signature?.header || "");
+  const [hAlg, setHAlg] = useState(s.signature?.algorithm || "sha256");
+  const [hEnc, setHEnc] = useState(s.signature?.encoding || "hex");
+  const [hPrefix, setHPrefix] = useState(s.signature?.prefix || "");
+  const [rStatus, setRStatus] = useState(s.response?.status ? String(s.response.status) : "");
+  const [rHeaders, setRHeaders] = useState(headersToText(s.response?.headers));
+  const [rBody, setRBody] = useState(s.response?.body || "");
+  const [rDelay, setRDelay] = useState(s.response?.delay_ms ? String(s.response.delay_ms) : "");
+  const [rules, setRules] = useState<ResponseRule[]>(s.response?.rules || []);
+  const [fUrl, setFUrl] = useState(s.forward?.url || "");
+  const [fTimeout, setFTimeout] = useState(s.forward?.timeout || "");
+  const [fMode, setFMode] = useState(s.forward?.mode || "async");
+  const [busy, setBusy] = useState(false);
+  const [share, setShare] = useState("");
+
+  const save = async (e: Event) => {
+    e.preventDefault();
+    const patch: any = { name: name.trim() };
+    if (expiry) patch.expires_in = expiry === "never" ? null : expiry;
+    if (scheme) {
+      patch.signature = { scheme, tolerance: tolerance.trim() || undefined } as any;
+      if (secret) patch.signature.secret = secret;
+      if (scheme === "hmac") Object.assign(patch.signature, { header: hHeader.trim(), algorithm: hAlg, encoding: hEnc, prefix: hPrefix });
+    } else patch.signature = null;
+    const hasResponse = rStatus || rHeaders.trim() || rBody || rDelay || rules.length;
+    patch.response = hasResponse
+      ? {
+          status: num(rStatus),
+          headers: textToHeaders(rHeaders),
+          body: rBody,
+          delay_ms: num(rDelay),
+          rules: rules.map((r) => ({ ...r, method: r.method?.toUpperCase() || undefined })),
+        }
+      : null;
+    patch.forward = fUrl.trim() ? { url: fUrl.trim(), timeout: fTimeout.trim() || undefined, mode: fMode } : null;
+    setBusy(true);
+    try {
+      const b = await api.patchBin(bin.id, patch);
+      setSecret("");
+      setExpiry("");
+      onSaved(b && b.id ? b : await api.getBin(bin.id));
+      toast("Settings saved");
+    } catch (err: any) {
+      toast(`Save failed: ${err.message}`, "err");
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const setRule = (i: number, patch: Partial<ResponseRule>) => setRules(rules.map((r, j) => (j === i ? { ...r, ...patch } : r)));
+  const tok = tokenFor(bin.id);
+
+  return (
+    <form class="panel settings" onSubmit={save} data-testid="settings">
+      <fieldset class="card">
+        <legend>Bin</legend>
+        <div class="grid2">
+          <label>
+            Name
+            <input value={name} onInput={(e) => setName(e.currentTarget.value)} maxLength={200} name="name" />
+          </label>
+          <label>
+            Expiry
+            <select value={expiry} onChange={(e) => setExpiry(e.currentTarget.value)}>
+              <option value="">{bin.expires_at ? `unchanged (${new Date(bin.expires_at).toLocaleString()})` : "unchanged (never)"}</option>
+              <option value="1h">1 hour from now</option>
+              <option value="24h">24 hours from now</option>
+              <option value="168h">7 days from now</option>
+              <option value="720h">30 days from now</option>
+              <option value="never">never</option>
+            </select>
+          </label>
+        </div>
+        {typeof bin.request_count === "number" && <p class="muted small">{bin.request_count.toLocaleString()} requests stored.</p>}
+      </fieldset>
+
+      <fieldset class="card">
+        <legend>Signature verification</legend>
+        <div class="grid3">
+          <label>
+            Scheme
+            <select value={scheme} onChange={(e) => setScheme(e.currentTarget.value)} name="scheme">
+              <option value="">none</option>
+              {SCHEMES.map((x) => (
+                <option key={x} value={x}>
+                  {x}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Secret
+            <input type="password" value={secret} onInput={(e) => setSecret(e.currentTarget.value)} placeholder={s.signature?.secret_hint ? `current ${s.signature.secret_hint} (empty keeps it)` : "whsec_…"} autocomplete="off" disabled={!scheme} name="secret" />
+          </label>
+          <label>
+            Tolerance
+            <input value={tolerance} onInput={(e) => setTolerance(e.currentTarget.value)} placeholder="scheme default, e.g. 5m" disabled={!scheme} />
+          </label>
+        </div>
+        {scheme === "hmac" && (
+          <div class="grid4">
+            <label>
+              Header
+              <input value={hHeader} onInput={(e) => setHHeader(e.currentTarget.value)} placeholder="X-Signature" />
+            </label>
+            <label>
+              Algorithm
+              <select value={hAlg} onChange={(e) => setHAlg(e.currentTarget.value)}>
+                <option>sha1</option>
+                <option>sha256</option>
+                <option>sha512</option>
+              </select>
+            </label>
+            <label>
+              Encoding
+              <select value={hEnc} onChange={(e) => setHEnc(e.currentTarget.value)}>
+                <option>hex</option>
+                <option>base64</option>
+              </select>
+            </label>
+            <label>
+              Prefix
+              <input value={hPrefix} onInput={(e) => setHPrefix(e.currentTarget.value)} placeholder="sha256=" />
+            </label>
+          </div>
+        )}
+        <p class="muted small">The secret is write-only: it is never shown again. A new secret applies to new requests only.</p>
+      </fieldset>
+
+      <fieldset class="card">
+        <legend>Response</legend>
+        <div class="grid3">
+          <label>
+            Status
+            <input type="number" min={100} max={599} value={rStatus} onInput={(e) => setRStatus(e.currentTarget.value)} placeholder="200" />
+          </label>
+          <label>
+            Delay (ms)
+            <input type="number" min={0} max={30000} value={rDelay} onInput={(e) => setRDelay(e.currentTarget.value)} placeholder="0" />
+          </label>
+        </div>
+        <div class="grid2">
+          <label>
+            Headers (one "Name: value" per line)
+            <textarea rows={3} value={rHeaders} onInput={(e) => setRHeaders(e.currentTarget.value)} placeholder="Content-Type: application/json" />
+          </label>
+          <label>
+            Body
+            <textarea rows={3} value={rBody} onInput={(e) => setRBody(e.currentTarget.value)} placeholder='{"ok":true}' />
+          </label>
+        </div>
+        <div class="rules">
+          <div class="rules-head">
+            <span>Rules (first match wins)</span>
+            <button type="button" class="btn btn-small" onClick={() => setRules([...rules, { method: "", path_prefix: "/", status: 200 }])}>
+              Add rule
+            </button>
+          </div>
+          {rules.map((r, i) => (
+            <div class="rule" key={i}>
+              <input value={r.method || ""} onInput={(e) => setRule(i, { method: e.currentTarget.value })} placeholder="method (any)" aria-label="Rule method" />
+              <input value={r.path_prefix || ""} onInput={(e) => setRule(i, { path_prefix: e.currentTarget.value })} placeholder="/path prefix" aria-label="Rule path prefix" />
+              <input type="number" value={r.status ?? ""} onInput={(e) => setRule(i, { status: num(e.currentTarget.value) })} placeholder="status" aria-label="Rule status" />
+              <input value={r.body || ""} onInput={(e) => setRule(i, { body: e.currentTarget.value })} placeholder="body" aria-label="Rule body" />
+              <input type="number" value={r.delay_ms ?? ""} onInput={(e) => setRule(i, { delay_ms: num(e.currentTarget.value) })} placeholder="delay ms" aria-label="Rule delay" />
+              <button type="button" class="btn btn-small btn-ghost" onClick={() => setRules(rules.filter((_, j) => j !== i))} aria-label="Remove rule">
+                ✕
+              </button>
+            </div>
+          ))}
+        </div>
+      </fieldset>
+
+      <fieldset class="card">
+        <legend>Forwarding</legend>
+        <div class="grid3">
+          <label class="span2">
+            Target URL
+            <input type="url" value={fUrl} onInput={(e) => setFUrl(e.currentTarget.value)} placeholder="https://example.com/webhooks" />
+          </label>
+          <label>
+            Timeout
+            <input value={fTimeout} onInput={(e) => setFTimeout(e.currentTarget.value)} placeholder="10s" />
+          </label>
+          <label>
+            Mode
+            <select value={fMode} onChange={(e) => setFMode(e.currentTarget.value)}>
+              <option value="async">async (answer with the bin's response)</option>
+              <option value="proxy">proxy (answer with the target's response)</option>
+            </select>
+          </label>
+        </div>
+      </fieldset>
+
+      <div class="savebar">
+        <button type="submit" class="btn btn-primary" disabled={busy} data-testid="save-settings">
+          {busy ? "Saving…" : "Save settings"}
+        </button>
+      </div>
+
+      <fieldset class="card">
+        <legend>Sharing</legend>
+        {bin.private && tok && (
+          <div class="urlbar">
+            <code class="url mono">{`${location.origin}${binPath(bin.id)}?token=${tok}`}</code>
+            <CopyButton text={`${location.origin}${binPath(bin.id)}?token=${tok}`} label="Copy owner link" />
+          </div>
+        )}
+        <button
+          type="button"
+          class="btn btn-small"
+          onClick={async () => {
+            try {
+              const r = await api.shareBin(bin.id, "24h");
+              setShare(r.url);
+            } catch (err: any) {
+              toast(`Share failed: ${err.message}`, "err");
+            }
+          }}
+        >
+          Create a read-only link (24h)
+        </button>
+        {share && (
+          <div class="urlbar">
+            <code class="url mono">{share}</code>
+            <CopyButton text={share} />
+          </div>
+        )}
+      </fieldset>
+
+      <fieldset class="card danger">
+        <legend>Danger zone</legend>
+        <button
+          type="button"
+          class="btn btn-danger"
+          onClick={async () => {
+            if (!confirm("Delete every captured request of this bin?")) return;
+            try {
+              await api.clearRequests(bin.id);
+              toast("Requests cleared");
+            } catch (err: any) {
+              toast(`Clear failed: ${err.message}`, "err");
+            }
+          }}
+        >
+          Clear requests
+        </button>{" "}
+        <button
+          type="button"
+          class="btn btn-danger"
+          onClick={async () => {
+            if (!confirm("Delete this bin and everything it captured?")) return;
+            try {
+              await api.deleteBin(bin.id);
+              forgetBin(bin.id);
+              navigate("/");
+            } catch (err: any) {
+              toast(`Delete failed: ${err.message}`, "err");
+            }
+          }}
+        >
+          Delete bin
+        </button>
+      </fieldset>
+    </form>
+  );
+}

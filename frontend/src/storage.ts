@@ -1,0 +1,70 @@
+// Browser-side memory: recent bins, per-bin tokens of private bins, theme.
+
+export interface RecentBin {
+  id: string;
+  name: string;
+  url: string;
+  created_at: string;
+  private?: boolean;
+}
+
+const RECENT = "hookscope.recent";
+const TOKENS = "hookscope.tokens";
+const THEME = "hookscope.theme";
+
+function read<T>(key: string, fallback: T): T {
+  try {
+    const v = localStorage.getItem(key);
+    return v ? (JSON.parse(v) as T) : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+function write(key: string, v: unknown) {
+  try {
+    localStorage.setItem(key, JSON.stringify(v));
+  } catch {
+    /* storage full or disabled: the UI keeps working without memory */
+  }
+}
+
+export function recentBins(): RecentBin[] {
+  const v = read<RecentBin[]>(RECENT, []);
+  return Array.isArray(v) ? v : [];
+}
+
+export function rememberBin(b: RecentBin) {
+  const list = recentBins().filter((x) => x.id !== b.id);
+  list.unshift(b);
+  write(RECENT, list.slice(0, 50));
+}
+
+export function forgetBin(id: string) {
+  write(RECENT, recentBins().filter((x) => x.id !== id));
+  const t = read<Record<string, string>>(TOKENS, {});
+  delete t[id];
+  write(TOKENS, t);
+}
+
+export function tokenFor(bin: string): string | undefined {
+  return read<Record<string, string>>(TOKENS, {})[bin];
+}
+
+export function setToken(bin: string, token: string) {
+  const t = read<Record<string, string>>(TOKENS, {});
+  t[bin] = token;
+  write(TOKENS, t);
+}
+
+export type Theme = "light" | "dark";
+
+export function savedTheme(): Theme {
+  const t = read<string | null>(THEME, null);
+  if (t === "light" || t === "dark") return t;
+  return typeof matchMedia === "function" && matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light";
+}
+
+export function saveTheme(t: Theme) {
+  write(THEME, t);
+}

@@ -1,0 +1,163 @@
+// Shapes of the hookscope API (see the OpenAPI description served at
+// /api/v1/openapi.yaml). Everything captured is hostile: render as text only.
+
+export type Header = [string, string];
+
+export type SigStatus = "valid" | "invalid" | "missing" | "unchecked";
+
+export interface Signature {
+  scheme: string;
+  status: SigStatus;
+  reason: string;
+}
+
+export interface Forward {
+  url: string;
+  mode: string;
+  status: number;
+  latency_us: number;
+  error?: string;
+}
+
+export interface RequestSummary {
+  id: string;
+  bin_id: string;
+  received_at: string;
+  method: string;
+  path: string;
+  query: string;
+  headers: Header[];
+  remote_ip: string;
+  content_type: string;
+  body_size: number;
+  body_truncated: boolean;
+  body_preview?: string;
+  response_status: number;
+  latency_us: number;
+  signature?: Signature | null;
+  delivery_lag_ms?: number | null;
+  forward?: Forward | null;
+}
+
+export interface Body {
+  encoding: "utf8" | "base64";
+  data: string;
+}
+
+export interface RequestFull extends RequestSummary {
+  body?: Body;
+}
+
+export interface SignatureSettings {
+  scheme: string;
+  secret?: string;
+  secret_hint?: string;
+  tolerance?: string;
+  header?: string;
+  algorithm?: string;
+  encoding?: string;
+  prefix?: string;
+}
+
+export interface ResponseRule {
+  method?: string;
+  path_prefix?: string;
+  status?: number;
+  headers?: Header[];
+  body?: string;
+  delay_ms?: number;
+}
+
+export interface ResponseSettings {
+  status?: number;
+  headers?: Header[];
+  body?: string;
+  delay_ms?: number;
+  rules?: ResponseRule[];
+}
+
+export interface ForwardSettings {
+  url: string;
+  timeout?: string;
+  mode?: string;
+}
+
+export interface BinSettings {
+  signature?: SignatureSettings | null;
+  response?: ResponseSettings | null;
+  forward?: ForwardSettings | null;
+}
+
+export interface Bin {
+  id: string;
+  name: string;
+  url?: string;
+  created_at: string;
+  expires_at: string | null;
+  private?: boolean;
+  settings?: BinSettings;
+  token?: string;
+  request_count?: number;
+}
+
+export interface RequestPage {
+  requests: RequestSummary[];
+  next: string | null;
+}
+
+export interface Stats {
+  total: number;
+  by_status?: Record<string, number>;
+  by_method?: Record<string, number>;
+  by_signature?: Record<string, number>;
+  latency_us?: { p50: number; p95: number; p99: number };
+  series?: { t: string; count: number; p95_latency_us: number }[];
+  top_senders?: { ip: string; count: number }[];
+}
+
+export interface AlertChannel {
+  type: string;
+  url?: string;
+  url_hint?: string;
+}
+
+export interface AlertRule {
+  id: string;
+  name: string;
+  bin_id: string | null;
+  kind: string;
+  params: Record<string, unknown>;
+  channels: AlertChannel[];
+  cooldown?: string;
+  enabled: boolean;
+}
+
+export interface AlertEvent {
+  id: string;
+  rule_id: string;
+  bin_id: string;
+  state: string;
+  at: string;
+  message?: string;
+  [k: string]: unknown;
+}
+
+export interface Filters {
+  q: string;
+  method: string;
+  status: string;
+  signature: string;
+  ip: string;
+  since: string;
+  until: string;
+}
+
+export const emptyFilters: Filters = {
+  q: "",
+  method: "",
+  status: "",
+  signature: "",
+  ip: "",
+  since: "",
+  until: "",
+};

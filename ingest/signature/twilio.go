@@ -1,0 +1,213 @@
+package signature
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"mime"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// Twilio ("Webhooks security", twilio.com/docs/usage/webhooks/webhooks-security,
+// and twilio-go client/request_validator.go):
+//
+//   - X-Twilio-Signature is the base64 HMAC-SHA1, keyed by the auth token, of
+//     the full URL Twilio requested followed, for an
+//     application/x-www-form-urlencoded POST, by every POST parameter name and
+//     value concatenated without delimiters, sorted by name.
+//   - For a JSON (or other) body Twilio adds bodySHA256=<hex SHA-256 of the body>
+//     to the URL's query; the signature covers the URL only and the body must
+//     hash to that value.
+//   - Because Twilio's own signing is inconsistent about explicit default
+//     ports, the SDKs accept the signature for the URL with and without the
+//     port (:443 / :80); so do we.
+
+type param struct{ k, v string }
+
+// twilioParams decodes a form body into (name, value) pairs sorted by name
+// (then value, for repeated names).
+func twilioParams(body []byte) ([]param, error) {
+	var ps []param
+	for s := string(body); s != ""; {
+		var pair string
+		pair, s, _ = strings.Cut(s, "&")
+		if pair == "" {
+			continue
+		}
+		k, val, _ := strings.Cut(pair, "=")
+		kd, err := url.QueryUnescape(k)
+		if err != nil {
+			return nil, fmt.Errorf("form parameter name %s: %w", clip(k), err)
+		}
+		vd, err := url.QueryUnescape(val)
+		if err != nil {
+			return nil, fmt.Errorf("form parameter %s: %w", clip(kd), err)
+		}
+		ps = append(ps, param{kd, vd})
+	}
+	slices.SortFunc(ps, func(a, b param) int {
+		if c := strings.Compare(a.k, b.k); c != 0 {
+			return c
+		}
+		return strings.Compare(a.v, b.v)
+	})
+	return ps, nil
+}
+
+// isForm reports whether the request's Content-Type is a urlencoded form.
+func isForm(in *Input) bool {
+	ct, _, _ := first(in.Headers, "Content-Type")
+	if ct == "" {
+		return false
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == "application/x-www-form-urlencoded"
+}
+
+// bodySHA256 returns the bodySHA256 query parameter of rawURL, if any.
+func bodySHA256(rawURL string) (string, bool) {
+	_, q, ok := strings.Cut(rawURL, "?")
+	if !ok {
+		return "", false
+	}
+	q, _, _ = strings.Cut(q, "#")
+	for q != "" {
+		var pair string
+		pair, q, _ = strings.Cut(q, "&")
+		if k, val, _ := strings.Cut(pair, "="); k == "bodySHA256" {
+			return val, true
+		}
+	}
+	return "", false
+}
+
+// urlVariants returns rawURL as given, plus the same URL with the scheme's
+// default port added (when it has none) or removed (when it has one).
+func urlVariants(rawURL string) []string {
+	out := []string{rawURL}
+	scheme, rest, ok := strings.Cut(rawURL, "://")
+	if !ok {
+		return out
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	host, tail := rest[:end], rest[end:]
+	hostOnly := host
+	if at := strings.LastIndexByte(host, '@'); at >= 0 {
+		hostOnly = host[at+1:]
+	}
+	userinfo := host[:len(host)-len(hostOnly)]
+	if c := strings.LastIndexByte(hostOnly, ':'); c >= 0 && !strings.HasSuffix(hostOnly, "]") {
+		out = append(out, scheme+"://"+userinfo+hostOnly[:c]+tail)
+		return out
+	}
+	port := ""
+	switch strings.ToLower(scheme) {
+	case "https":
+		port = ":443"
+	case "http":
+		port = ":80"
+	}
+	if port != "" {
+		out = append(out, scheme+"://"+host+port+tail)
+	}
+	return out
+}
+
+// twilioSign computes the signature of u with the sorted params.
+func (v *Verifier) twilioSign(dst []byte, u string, ps []param) []byte {
+	st := v.macs.Get().(*macState)
+	st.h.Reset()
+	st.h.Write(bs(u))
+	for _, p := range ps {
+		st.h.Write(bs(p.k))
+		st.h.Write(bs(p.v))
+	}
+	n := copy(dst, st.h.Sum(st.out[:0]))
+	v.macs.Put(st)
+	return dst[:n]
+}
+
+func (v *Verifier) verifyTwilio(in *Input) Result {
+	const name = "X-Twilio-Signature"
+	i := nextHeader(in.Headers, name, 0)
+	if i < 0 {
+		return missing("no X-Twilio-Signature header")
+	}
+	if in.URL == "" {
+		return invalid("public URL unknown: cannot check a Twilio signature (set HOOKSCOPE_PUBLIC_URL)")
+	}
+	var ps []param
+	what := "URL"
+	if sha, ok := bodySHA256(in.URL); ok {
+		sum := sha256.Sum256(in.Body)
+		var want [32]byte
+		if !decodeHex(want[:], sha, 32) {
+			return invalid("bodySHA256 query parameter is not 64 hex digits")
+		}
+		if !hmac.Equal(want[:], sum[:]) {
+			return invalid("body does not match the bodySHA256 query parameter")
+		}
+		what = "URL (with bodySHA256)"
+	} else if isForm(in) {
+		var err error
+		if ps, err = twilioParams(in.Body); err != nil {
+			return invalid("malformed form body: " + err.Error())
+		}
+		what = "URL and form parameters"
+	}
+	var got [32]byte
+	wellFormed := false
+	var buf [20]byte
+	variants := urlVariants(in.URL)
+	for ; i >= 0; i = nextHeader(in.Headers, name, i+1) {
+		val := trimSpace(in.Headers[i].Value)
+		if len(val) != 28 {
+			continue
+		}
+		n, err := base64.StdEncoding.Decode(got[:], bs(val))
+		if err != nil || n != 20 {
+			continue
+		}
+		wellFormed = true
+		for _, u := range variants {
+			if hmac.Equal(got[:20], v.twilioSign(buf[:], u, ps)) {
+				return valid()
+			}
+		}
+	}
+	if !wellFormed {
+		return malformed("X-Twilio-Signature is not a base64 SHA-1 HMAC")
+	}
+	return invalid("signature does not match the " + what)
+}
+
+// signTwilio returns the X-Twilio-Signature for body sent to rawURL. When
+// rawURL has a bodySHA256 parameter it must match the body; otherwise the
+// body is signed as form parameters (how Twilio delivers its webhooks).
+func (v *Verifier) signTwilio(body []byte, rawURL string) (sig string, form bool, err error) {
+	if rawURL == "" {
+		return "", false, errors.New("twilio signs the full public URL: url is required")
+	}
+	var ps []param
+	if sha, ok := bodySHA256(rawURL); ok {
+		sum := sha256.Sum256(body)
+		if !strings.EqualFold(sha, hex.EncodeToString(sum[:])) {
+			return "", false, errors.New("twilio: the url's bodySHA256 does not match the body")
+		}
+	} else {
+		if ps, err = twilioParams(body); err != nil {
+			return "", false, fmt.Errorf("twilio signs form parameters; body is not a urlencoded form: %w", err)
+		}
+		form = true
+	}
+	var buf [20]byte
+	return base64.StdEncoding.EncodeToString(v.twilioSign(buf[:], rawURL, ps)), form, nil
+}

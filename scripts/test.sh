@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The whole test suite, as README.md gives it (`make test`). On a fresh
+# Debian machine it installs what the tests need: clickhouse-server (the
+# ClickHouse conformance and fault tests run against a real server),
+# chromium (the inspector's end-to-end tests) and the frontend's npm
+# packages. Go modules come through the module proxy.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+step() { printf '\n==> %s\n' "$*"; }
+
+step "system packages"
+need=()
+command -v clickhouse-server >/dev/null 2>&1 || need+=(clickhouse-server clickhouse-client)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+command -v node >/dev/null 2>&1 || need+=(nodejs npm)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  else
+    echo "missing ${need[*]}: install them (as root: apt-get install ${need[*]})" >&2
+    [ -n "${CI:-}" ] && exit 1
+  fi
+fi
+command -v clickhouse-server && clickhouse-server --version 2>/dev/null | head -1 || true
+
+step "frontend: npm ci, build, and check the committed dist/ is what the sources build"
+(cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build >/dev/null)
+if ! git diff --quiet -- frontend/dist || [ -n "$(git ls-files --others --exclude-standard -- frontend/dist)" ]; then
+  echo "frontend/dist differs from a fresh build of frontend/: run 'make frontend' and commit dist/" >&2
+  git status --short -- frontend/dist >&2
+  exit 1
+fi
+(cd frontend && npx --no-install vitest run --reporter=dot)
+
+step "go vet and gofmt"
+go vet ./...
+unformatted=$(gofmt -l $(git ls-files '*.go'))
+if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted" >&2; exit 1; fi
+
+step "go test -race (ClickHouse suites start a throw-away clickhouse-server)"
+go test -race -count=1 -timeout 30m ./...
+
+step "inspector end-to-end tests (playwright-core + /usr/bin/chromium against a real hookscope)"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+go build -o "$tmp/hookscope" ./cmd/hookscope
+(cd frontend && HOOKSCOPE_BIN="$tmp/hookscope" npm run --silent e2e)

@@ -1,0 +1,232 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/hookscope/hookscope/ingest"
+	"github.com/hookscope/hookscope/schema"
+)
+
+// maxDrainBytes bounds how much of an oversize body we read (and discard)
+// to count it; past that the connection is closed.
+const maxDrainBytes = 1 << 30
+
+// capture handles ANY /h/{bin} and /h/{bin}/{path...}. It copies everything
+// it keeps out of fasthttp's buffers, which are reused after return.
+func (s *Server) capture(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	raw := ctx.URI().PathOriginal() // as sent, percent-encoding kept
+	rest := raw[len("/h/"):]
+	binID, path := rest, []byte("/")
+	if i := bytes.IndexByte(rest, '/'); i >= 0 {
+		binID, path = rest[:i], rest[i:]
+	}
+	if !validBinID(binID) {
+		writeJSONError(ctx, 404, "bin not found")
+		return
+	}
+	target, err := s.deps.Pipeline.Bin(ctx, string(binID))
+	if err != nil {
+		if errors.Is(err, ingest.ErrUnknownBin) {
+			s.drainBody(ctx)
+			writeJSONError(ctx, 404, "bin not found")
+			return
+		}
+		s.log.Error("capture: bin lookup", "err", err)
+		writeJSONError(ctx, 503, "storage unavailable; retry later")
+		return
+	}
+
+	ip := s.remoteIP(ctx)
+	if !s.admit(ctx, target.Bin.ID, ip) {
+		return
+	}
+	body, size, truncated := s.readBody(ctx)
+	in := &ingest.Incoming{
+		BinID:         target.Bin.ID,
+		Method:        string(ctx.Method()),
+		Path:          string(path),
+		Query:         string(ctx.URI().QueryString()),
+		Headers:       parseRawHeaders(ctx.Request.Header.RawHeaders()),
+		RemoteIP:      ip,
+		ContentType:   string(ctx.Request.Header.ContentType()),
+		Body:          body,
+		BodySize:      size,
+		BodyTruncated: truncated,
+		Start:         start,
+	}
+	in.PublicURL = s.publicURL(ctx, raw)
+	_, resp, err := s.deps.Pipeline.Capture(ctx, target, in)
+	if err != nil && !errors.Is(err, ingest.ErrOverloaded) {
+		s.log.Error("capture", "err", err)
+	}
+	if resp.Delay > 0 {
+		time.Sleep(resp.Delay)
+	}
+	ctx.SetStatusCode(resp.Status)
+	for _, h := range resp.Headers {
+		ctx.Response.Header.Add(h.Name, h.Value)
+	}
+	if resp.RequestID != "" {
+		ctx.Response.Header.Set("X-Hookscope-Request-Id", resp.RequestID)
+	}
+	if errors.Is(err, ingest.ErrOverloaded) {
+		ctx.Response.Header.Set("Retry-After", "1")
+	}
+	ctx.SetBody(resp.Body)
+}
+
+// readBody copies at most MaxBodyBytes of the body and counts the rest.
+func (s *Server) readBody(ctx *fasthttp.RequestCtx) (body []byte, size int64, truncated bool) {
+	limit := s.opts.MaxBodyBytes
+	stream := ctx.RequestBodyStream()
+	if stream == nil {
+		b := ctx.Request.Body()
+		if int64(len(b)) > limit {
+			return append([]byte(nil), b[:limit]...), int64(len(b)), true
+		}
+		return append([]byte(nil), b...), int64(len(b)), false
+	}
+	cl := ctx.Request.Header.ContentLength()
+	capHint := int64(4096)
+	if cl > 0 {
+		capHint = min(int64(cl), limit)
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, capHint))
+	n, err := io.Copy(buf, io.LimitReader(stream, limit))
+	if err != nil {
+		ctx.SetConnectionClose()
+		return buf.Bytes(), n, false
+	}
+	extra, err := io.Copy(io.Discard, io.LimitReader(stream, maxDrainBytes))
+	if err != nil || extra == maxDrainBytes {
+		ctx.SetConnectionClose()
+	}
+	return buf.Bytes(), n + extra, extra > 0
+}
+
+// drainBody discards a body we will not record, so keep-alive stays usable.
+func (s *Server) drainBody(ctx *fasthttp.RequestCtx) {
+	if stream := ctx.RequestBodyStream(); stream != nil {
+		if n, err := io.Copy(io.Discard, io.LimitReader(stream, s.opts.MaxBodyBytes+1)); err != nil || n > s.opts.MaxBodyBytes {
+			ctx.SetConnectionClose()
+		}
+	}
+}
+
+// remoteIP is the peer address; X-Forwarded-For only from trusted proxies,
+// taking the right-most address that is not itself a trusted proxy.
+func (s *Server) remoteIP(ctx *fasthttp.RequestCtx) string {
+	peer, _ := netip.AddrFromSlice(ctx.RemoteIP())
+	peer = peer.Unmap()
+	if len(s.opts.TrustedProxies) == 0 || !s.trusted(peer) {
+		return peer.String()
+	}
+	xff := string(ctx.Request.Header.Peek("X-Forwarded-For"))
+	if xff == "" {
+		return peer.String()
+	}
+	parts := strings.Split(xff, ",")
+	for i := len(parts) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(parts[i]))
+		if err != nil {
+			break
+		}
+		a = a.Unmap()
+		if !s.trusted(a) {
+			return a.String()
+		}
+		peer = a
+	}
+	return peer.String()
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	for _, p := range s.opts.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// publicURL is the URL the sender used, for URL-signing schemes (Twilio).
+func (s *Server) publicURL(ctx *fasthttp.RequestCtx, rawPath []byte) string {
+	base := s.opts.PublicURL
+	if base == "" {
+		base = "http://" + string(ctx.Host())
+	}
+	u := base + string(rawPath)
+	if q := ctx.URI().QueryString(); len(q) > 0 {
+		u += "?" + string(q)
+	}
+	return u
+}
+
+// validBinID accepts the ids we generate (UUIDs) and similar tokens, and
+// rejects anything else before it reaches the cache or the store.
+func validBinID(b []byte) bool {
+	if len(b) == 0 || len(b) > 64 {
+		return false
+	}
+	for _, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// parseRawHeaders splits the header block exactly as received: original
+// name case, order and duplicates. Continuation lines (obsolete folding) are
+// joined to the previous value with a space. One string conversion of the
+// block backs every name and value (they live and die together with the
+// record), instead of two allocations per header.
+func parseRawHeaders(raw []byte) []schema.Header {
+	all := string(raw)
+	out := make([]schema.Header, 0, strings.Count(all, "\n"))
+	for len(all) > 0 {
+		line := all
+		if i := strings.IndexByte(all, '\n'); i >= 0 {
+			line, all = all[:i], all[i+1:]
+		} else {
+			all = ""
+		}
+		line = strings.TrimSuffix(line, "\r")
+		if len(line) == 0 {
+			continue
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			if len(out) > 0 {
+				out[len(out)-1].Value += " " + strings.TrimSpace(line)
+			}
+			continue
+		}
+		name, value, ok := strings.Cut(line, ":")
+		// fasthttp has already refused malformed header blocks; this only
+		// keeps a stray CR from ever reaching a name.
+		if !ok || strings.IndexByte(name, '\r') >= 0 {
+			continue
+		}
+		out = append(out, schema.Header{
+			Name:  strings.TrimSpace(name),
+			Value: strings.Trim(value, " \t"),
+		})
+	}
+	return out
+}
+
+func writeJSONError(ctx *fasthttp.RequestCtx, status int, msg string) {
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	b := append([]byte(`{"error":`), strconv.Quote(msg)...)
+	ctx.SetBody(append(b, '}'))
+}

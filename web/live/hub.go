@@ -1,0 +1,247 @@
+// Package live fans captured requests out to live-feed subscribers. Capture
+// hands a request over with a non-blocking send; one hub goroutine encodes it
+// once and offers it to each matching subscriber's bounded buffer. A
+// subscriber whose buffer is full is marked lagged and cut off, so a slow or
+// stuck client never slows capture or other clients.
+package live
+
+import (
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hookscope/hookscope/schema"
+)
+
+// Event is one captured request as subscribers receive it. Req carries at
+// most schema.PreviewBytes of body; Msg is the encoded websocket message,
+// always set on every event a subscriber receives (the hub encodes lazily,
+// only for bins someone watches).
+type Event struct {
+	Req *schema.Request
+	Msg []byte
+}
+
+// Options configure a Hub. Zero values take the defaults.
+type Options struct {
+	Logger *slog.Logger
+	// Encode builds the websocket message of a request. Required.
+	Encode func(r *schema.Request) []byte
+	// InboxLen bounds requests waiting for the hub goroutine (default 16384).
+	InboxLen int
+	// RingLen is how many recent events the hub keeps so that a reconnecting
+	// client also gets what was captured but not yet stored (default 8192).
+	RingLen int
+	// BufferLen is each subscriber's buffer (default 1024).
+	BufferLen int
+}
+
+// Hub is the live feed's fan-out. Create with New; stop with Close.
+type Hub struct {
+	opts Options
+	log  *slog.Logger
+	in   chan *schema.Request
+	done chan struct{}
+
+	mu   sync.Mutex
+	subs map[string]map[*Sub]struct{}
+	ring []*Event
+	next int // ring write position
+
+	closeOnce sync.Once
+
+	subscribers prometheus.Gauge
+	dropped     prometheus.Counter // publishes dropped because the inbox was full
+	lagged      prometheus.Counter // subscribers cut off for falling behind
+	published   prometheus.Counter
+}
+
+// Sub is one subscriber. C is closed when the subscriber lagged (Lagged
+// reports true) or the hub closed.
+type Sub struct {
+	C      chan *Event
+	bin    string
+	match  func(*schema.Request) bool
+	lagged atomic.Bool
+	closed bool // guarded by Hub.mu
+}
+
+// Lagged reports whether the hub cut the subscriber off for falling behind.
+func (s *Sub) Lagged() bool { return s.lagged.Load() }
+
+// New starts a hub.
+func New(opts Options) *Hub {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.InboxLen <= 0 {
+		opts.InboxLen = 16384
+	}
+	if opts.RingLen <= 0 {
+		opts.RingLen = 8192
+	}
+	if opts.BufferLen <= 0 {
+		opts.BufferLen = 1024
+	}
+	h := &Hub{
+		opts: opts,
+		log:  opts.Logger.With("component", "live"),
+		in:   make(chan *schema.Request, opts.InboxLen),
+		done: make(chan struct{}),
+		subs: make(map[string]map[*Sub]struct{}),
+		ring: make([]*Event, opts.RingLen),
+		subscribers: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hookscope_live_subscribers", Help: "Open live-feed subscriptions."}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookscope_live_dropped_total", Help: "Captured requests the live feed dropped because its inbox was full."}),
+		lagged: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookscope_live_lagged_total", Help: "Live-feed subscribers disconnected for falling behind."}),
+		published: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookscope_live_published_total", Help: "Captured requests fanned out by the live feed."}),
+	}
+	go h.run()
+	return h
+}
+
+// Collectors returns the hub's metrics for registration.
+func (h *Hub) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{h.subscribers, h.dropped, h.lagged, h.published}
+}
+
+// Publish offers r to the live feed without blocking; when the hub is
+// behind, r is dropped from the live feed (it is still stored) and counted.
+func (h *Hub) Publish(r *schema.Request) {
+	select {
+	case h.in <- r:
+	default:
+		h.dropped.Inc()
+	}
+}
+
+// Subscribe registers a subscriber for bin whose events satisfy match (nil:
+// all). It returns the subscriber and, atomically with registering it, the
+// recent events of that bin that match, oldest first: every later event
+// arrives on Sub.C.
+func (h *Hub) Subscribe(bin string, match func(*schema.Request) bool) (*Sub, []*Event) {
+	s := &Sub{C: make(chan *Event, h.opts.BufferLen), bin: bin, match: match}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	m := h.subs[bin]
+	if m == nil {
+		m = make(map[*Sub]struct{})
+		h.subs[bin] = m
+	}
+	m[s] = struct{}{}
+	h.subscribers.Inc()
+	var recent []*Event
+	n := len(h.ring)
+	for i := range n {
+		ev := h.ring[(h.next+i)%n]
+		if ev != nil && ev.Req.BinID == bin && (match == nil || match(ev.Req)) {
+			if ev.Msg == nil { // captured while nobody watched the bin
+				ev.Msg = h.opts.Encode(ev.Req)
+			}
+			recent = append(recent, ev)
+		}
+	}
+	return s, recent
+}
+
+// Unsubscribe removes s; safe to call more than once.
+func (h *Hub) Unsubscribe(s *Sub) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if m := h.subs[s.bin]; m != nil {
+		if _, ok := m[s]; ok {
+			delete(m, s)
+			h.subscribers.Dec()
+			if len(m) == 0 {
+				delete(h.subs, s.bin)
+			}
+		}
+	}
+	if !s.closed {
+		s.closed = true
+		close(s.C)
+	}
+}
+
+// Close stops the hub and closes every subscriber's channel.
+func (h *Hub) Close() {
+	h.closeOnce.Do(func() {
+		close(h.in)
+		<-h.done
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		for bin, m := range h.subs {
+			for s := range m {
+				if !s.closed {
+					s.closed = true
+					close(s.C)
+				}
+				h.subscribers.Dec()
+			}
+			delete(h.subs, bin)
+		}
+	})
+}
+
+func (h *Hub) run() {
+	defer close(h.done)
+	for r := range h.in {
+		h.fanOut(r)
+	}
+}
+
+func (h *Hub) fanOut(r *schema.Request) {
+	// Keep a body-trimmed copy: events live in the ring and subscriber
+	// buffers, and a 10 MB body must not be pinned there.
+	lite := *r
+	if len(lite.Body) > schema.PreviewBytes {
+		lite.Body = lite.Body[:schema.PreviewBytes:schema.PreviewBytes]
+		lite.Body = append([]byte(nil), lite.Body...)
+	}
+	ev := &Event{Req: &lite}
+	h.published.Inc()
+
+	// Encode only when the bin has a subscriber: most captured requests are
+	// watched by nobody, and the message is the most expensive step here.
+	// An event that goes into the ring unencoded is encoded by Subscribe
+	// before anyone sees it; Msg is only ever written under h.mu.
+	h.mu.Lock()
+	watched := len(h.subs[r.BinID]) > 0
+	h.mu.Unlock()
+	if watched {
+		ev.Msg = h.opts.Encode(r)
+	}
+
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.ring[h.next] = ev
+	h.next = (h.next + 1) % len(h.ring)
+	for s := range h.subs[r.BinID] {
+		if s.closed || (s.match != nil && !s.match(r)) {
+			continue
+		}
+		if ev.Msg == nil { // a subscriber arrived while we encoded nothing
+			ev.Msg = h.opts.Encode(&lite)
+		}
+		select {
+		case s.C <- ev:
+		default:
+			// Too far behind: cut it off; the client resumes with after=.
+			s.lagged.Store(true)
+			s.closed = true
+			close(s.C)
+			delete(h.subs[r.BinID], s)
+			h.subscribers.Dec()
+			h.lagged.Inc()
+		}
+	}
+}
+
+// After reports whether id a sorts after b (UUIDv7: later capture).
+func After(a, b uuid.UUID) bool { return string(a[:]) > string(b[:]) }

@@ -1,0 +1,150 @@
+package live
+
+import (
+	"bytes"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/hookscope/hookscope/schema"
+)
+
+func encode(r *schema.Request) []byte { return []byte(r.ID.String()) }
+
+func req(bin string, body []byte) *schema.Request {
+	id, _ := uuid.NewV7()
+	return &schema.Request{ID: id, BinID: bin, Method: "POST", Body: body}
+}
+
+// TestHubManySubscribersAndAStuckOne: 50 readers each get every event in
+// order; a subscriber that never reads is cut off as lagged without
+// delaying the others or the publisher.
+func TestHubManySubscribersAndAStuckOne(t *testing.T) {
+	h := New(Options{Encode: encode, BufferLen: 1024})
+	defer h.Close()
+	const readers, events = 50, 2000
+
+	stuck, _ := h.Subscribe("b", nil)
+	var wg sync.WaitGroup
+	got := make([][]uuid.UUID, readers)
+	counts := make([]atomic.Int64, readers)
+	for i := range readers {
+		s, _ := h.Subscribe("b", nil)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ev := range s.C {
+				got[i] = append(got[i], ev.Req.ID)
+				counts[i].Add(1)
+				if len(got[i]) == events {
+					h.Unsubscribe(s)
+				}
+			}
+		}()
+	}
+	other, _ := h.Subscribe("other-bin", nil)
+
+	var want []uuid.UUID
+	start := time.Now()
+	for range events {
+		r := req("b", nil)
+		want = append(want, r.ID)
+		h.Publish(r)
+		// Every 500 events, let the live readers catch up (they are slower
+		// than a tight loop under -race), so only the stuck one can lag.
+		if len(want)%500 == 0 {
+			for i := range readers {
+				for counts[i].Load() < int64(len(want)) {
+					time.Sleep(time.Millisecond)
+				}
+			}
+		}
+	}
+	publishTime := time.Since(start)
+	wg.Wait()
+
+	for i := range readers {
+		if len(got[i]) != events {
+			t.Fatalf("reader %d got %d events, want %d", i, len(got[i]), events)
+		}
+		for j := range want {
+			if got[i][j] != want[j] {
+				t.Fatalf("reader %d: event %d out of order", i, j)
+			}
+		}
+	}
+	// The stuck subscriber was cut off and its channel closed.
+	n := 0
+	for range stuck.C {
+		n++
+	}
+	if !stuck.Lagged() || n != 1024 {
+		t.Fatalf("stuck subscriber: lagged=%v, drained %d (want its full buffer, 1024)", stuck.Lagged(), n)
+	}
+	select {
+	case ev := <-other.C:
+		t.Fatalf("subscriber of another bin got %v", ev.Req.ID)
+	default:
+	}
+	t.Logf("published %d events to %d subscribers in %v", events, readers+1, publishTime)
+}
+
+// TestHubPublishNeverBlocks: with the hub's inbox full, Publish drops and
+// counts instead of waiting.
+func TestHubPublishNeverBlocks(t *testing.T) {
+	block := make(chan struct{})
+	h := New(Options{Encode: func(r *schema.Request) []byte { <-block; return nil }, InboxLen: 4})
+	done := make(chan struct{})
+	go func() {
+		for range 100 {
+			h.Publish(req("b", nil))
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Publish blocked on a stuck hub")
+	}
+	close(block)
+	h.Close()
+}
+
+// TestHubRecentEventsForResume: Subscribe returns the bin's recent events
+// that match, oldest first, with bodies trimmed to the preview.
+func TestHubRecentEventsForResume(t *testing.T) {
+	h := New(Options{Encode: encode, RingLen: 8})
+	big := bytes.Repeat([]byte("x"), 10<<20)
+	var ids []uuid.UUID
+	for i := range 12 {
+		bin := "b"
+		if i%3 == 0 {
+			bin = "c"
+		}
+		r := req(bin, big)
+		if bin == "b" {
+			ids = append(ids, r.ID)
+		}
+		h.Publish(r)
+	}
+	h.Close() // drains the inbox
+	h2 := h   // the ring survives Close for inspection
+	_, recent := h2.Subscribe("b", func(r *schema.Request) bool { return r.Method == "POST" })
+	if len(recent) == 0 {
+		t.Fatal("no recent events")
+	}
+	// The ring holds the last 8 events of all bins; those of bin b are the
+	// tail of ids, in order.
+	tail := ids[len(ids)-len(recent):]
+	for i, ev := range recent {
+		if ev.Req.ID != tail[i] {
+			t.Fatalf("recent[%d] = %v, want %v", i, ev.Req.ID, tail[i])
+		}
+		if len(ev.Req.Body) > schema.PreviewBytes {
+			t.Fatalf("ring pins a %d-byte body", len(ev.Req.Body))
+		}
+	}
+}
