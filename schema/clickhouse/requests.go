@@ -182,7 +182,7 @@ func appendRequest(b appender, r *schema.Request, ingest int64) error {
 	return b.Append(
 		r.BinID, schema.Truncate(r.ReceivedAt).UnixMicro(), r.ID, ingest,
 		r.Method, r.Path, r.Query, names, values, r.RemoteIP, r.ContentType,
-		r.BodySize, boolByte(r.BodyTruncated), string(head), string(tail),
+		r.BodySize, boolByte(r.BodyTruncated), head, tail, // []byte: copied once, into the column
 		uint16(r.ResponseStatus), r.LatencyUS,
 		r.Signature.Scheme, string(r.Signature.Status), r.Signature.Reason, r.DeliveryLagMS,
 		hasFwd, fwd.URL, fwd.Mode, int32(fwd.Status), fwd.LatencyUS, fwd.Error,
