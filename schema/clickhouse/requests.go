@@ -283,10 +283,19 @@ func (s *Store) tombstoneFilter(ctx context.Context, q *query, binID string) err
 	if full != math.MinInt64 {
 		q.add("ingest_us > ?", full)
 	}
+	// A trim is redundant when a later one (larger cut) reaches at least as
+	// far (larger or equal key): trims that keep the newest N of a growing
+	// bin leave one condition, not one per call.
+	sort.Slice(trims, func(i, j int) bool { return trims[i].cut > trims[j].cut })
+	reach := trim{upto: math.MinInt64}
 	for _, t := range trims {
 		if t.cut <= full {
-			continue // the full deletion hides everything this trim hides
+			break // the full deletion hides everything this and older trims hide
 		}
+		if t.upto < reach.upto || t.upto == reach.upto && string(t.id[:]) <= string(reach.id[:]) {
+			continue
+		}
+		reach = t
 		q.add(`NOT (ingest_us <= ? AND (received_us < ? OR (received_us = ? AND id <= UUIDStringToNum(?))))`,
 			t.cut, t.upto, t.upto, t.id.String())
 	}

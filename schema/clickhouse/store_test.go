@@ -730,3 +730,51 @@ func TestQFindsBodyMatchesAcrossTheCut(t *testing.T) {
 		})
 	}
 }
+
+// TestRepeatedTrimsStayCheap trims a growing bin many times, with late
+// requests (old timestamps) in between: the answers stay right and the
+// read filter keeps one trim condition instead of one per call.
+func TestRepeatedTrimsStayCheap(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	var all []*schema.Request
+	for round := range 12 {
+		batch := []*schema.Request{
+			mkReq("trims", t0.Add(time.Duration(round)*time.Minute), nil),
+			mkReq("trims", t0.Add(time.Duration(round)*time.Minute+time.Second), nil),
+		}
+		if round%4 == 3 { // a late request, older than everything kept
+			batch = append(batch, mkReq("trims", t0.Add(-time.Hour), nil))
+		}
+		write(t, s, batch...)
+		all = append(all, batch...)
+		if _, err := s.TrimRequests(ctx, "trims", 3); err != nil {
+			t.Fatal(err)
+		}
+		page, err := s.ListRequests(ctx, schema.Filter{BinID: "trims"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []uuid.UUID{batch[1].ID, batch[0].ID}
+		if round > 0 {
+			want = append(want, all[len(all)-len(batch)-1].ID)
+			if round%4 == 0 { // the previous round ended with a late request
+				want[2] = all[len(all)-len(batch)-2].ID
+			}
+		}
+		var got []uuid.UUID
+		for _, r := range page.Requests {
+			got = append(got, r.ID)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("round %d: got %v\nwant %v", round, got, want)
+		}
+	}
+	q := &query{}
+	if err := s.tombstoneFilter(ctx, q, "trims"); err != nil {
+		t.Fatal(err)
+	}
+	if len(q.where) != 1 {
+		t.Fatalf("%d tombstone conditions after 12 monotonic trims; want 1:\n%s", len(q.where), q.sql())
+	}
+}
