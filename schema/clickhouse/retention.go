@@ -118,11 +118,25 @@ func (s *Store) TrimRequests(ctx context.Context, binID string, keep int) (int64
 	if err := batch.Send(); err != nil {
 		return 0, classify("insert tombstone", err)
 	}
-	if !s.opts.NoDeleteMutations {
-		if err := s.conn.Exec(ctx, `ALTER TABLE requests DELETE WHERE bin_id = ? AND ingest_us <= ? AND `+cond,
-			binID, cut, uptoUS, uptoUS, uptoID.String()); err != nil {
-			s.log.Warn("queue trim mutation", "bin_id", binID, "err", err)
-		}
+	if s.opts.NoDeleteMutations {
+		return int64(n), nil
+	}
+	// A trim that runs on every tick would queue a mutation a minute per
+	// bin. The tombstone already hides the rows, and a later trim's
+	// mutation removes everything earlier trims hid (its condition reaches
+	// further), so the mutation waits until enough rows are on disk.
+	var onDisk uint64
+	if err := s.conn.QueryRow(ctx, `SELECT count() FROM requests WHERE bin_id = ? AND ingest_us <= ? AND `+cond,
+		binID, cut, uptoUS, uptoUS, uptoID.String()).Scan(&onDisk); err != nil {
+		s.log.Warn("count trimmed rows on disk", "bin_id", binID, "err", err)
+		return int64(n), nil
+	}
+	if int(onDisk) < s.opts.TrimMutationMinRows {
+		return int64(n), nil
+	}
+	if err := s.conn.Exec(ctx, `ALTER TABLE requests DELETE WHERE bin_id = ? AND ingest_us <= ? AND `+cond,
+		binID, cut, uptoUS, uptoUS, uptoID.String()); err != nil {
+		s.log.Warn("queue trim mutation", "bin_id", binID, "err", err)
 	}
 	return int64(n), nil
 }

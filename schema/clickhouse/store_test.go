@@ -778,3 +778,46 @@ func TestRepeatedTrimsStayCheap(t *testing.T) {
 		t.Fatalf("%d tombstone conditions after 12 monotonic trims; want 1:\n%s", len(q.where), q.sql())
 	}
 }
+
+// TestTrimMutationThreshold: below TrimMutationMinRows a trim only hides
+// rows; at or above it, it also queues the mutation that removes them.
+func TestTrimMutationThreshold(t *testing.T) {
+	srv := chtest.Start(t)
+	ctx := context.Background()
+	s, err := Open(ctx, srv.Database(t), Options{TrimMutationMinRows: 15})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	onDisk := func() uint64 {
+		var n uint64
+		if err := s.conn.QueryRow(ctx, "SELECT count() FROM requests WHERE bin_id = 'tm'").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	var reqs []*schema.Request
+	for i := range 30 {
+		reqs = append(reqs, mkReq("tm", t0.Add(time.Duration(i)*time.Second), nil))
+	}
+	write(t, s, reqs...)
+	if n, err := s.TrimRequests(ctx, "tm", 20); err != nil || n != 10 {
+		t.Fatalf("first trim = %d, %v; want 10", n, err)
+	}
+	if c, _ := s.CountRequests(ctx, "tm"); c != 20 || onDisk() != 30 {
+		t.Fatalf("after a small trim: %d visible, %d on disk; want 20 visible, 30 on disk (no mutation)", c, onDisk())
+	}
+	if n, err := s.TrimRequests(ctx, "tm", 10); err != nil || n != 10 {
+		t.Fatalf("second trim = %d, %v; want 10", n, err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for onDisk() != 10 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d rows on disk 30 s after a trim over the threshold; want 10", onDisk())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if c, _ := s.CountRequests(ctx, "tm"); c != 10 {
+		t.Fatalf("visible after mutation = %d; want 10", c)
+	}
+}
