@@ -20,6 +20,20 @@ func (p *Pipeline) forwardConfig(bin *schema.Bin, in *Incoming) *schema.ForwardC
 	return fc
 }
 
+// forwardLoop reports a capture that went through MaxHops relays already:
+// it is recorded with an error instead of being relayed again.
+func forwardLoop(fc *schema.ForwardConfig, in *Incoming) *schema.Forward {
+	if n := forward.Hops(in.Headers); n >= forward.MaxHops {
+		mode := fc.Mode
+		if mode == "" {
+			mode = forward.ModeAsync
+		}
+		return &schema.Forward{URL: fc.URL, Mode: mode,
+			Error: fmt.Sprintf("forward loop: %s is %d; not forwarded", forward.HopsHeader, n)}
+	}
+	return nil
+}
+
 // proxy relays r and answers with the target's answer; when the target
 // cannot be reached the sender gets 502 (504 on a timeout).
 func (p *Pipeline) proxy(ctx context.Context, fc schema.ForwardConfig, r *schema.Request) Response {

@@ -212,6 +212,11 @@ func (p *Pipeline) Capture(ctx context.Context, t *Target, in *Incoming) (*schem
 	}
 
 	fc := p.forwardConfig(bin, in)
+	if fc != nil {
+		if loop := forwardLoop(fc, in); loop != nil {
+			r.Forward, fc = loop, nil
+		}
+	}
 	var resp Response
 	if fc != nil && fc.Mode == forward.ModeProxy {
 		resp = p.proxy(ctx, *fc, r)

@@ -366,6 +366,9 @@ func (s *Server) loadBin(c *fiber.Ctx) (*schema.Bin, error) {
 	if err != nil {
 		return nil, fmt.Errorf("get bin: %w", err)
 	}
+	if err := s.authorizeBin(c, b); err != nil {
+		return nil, err
+	}
 	return b, nil
 }
 

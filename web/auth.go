@@ -142,47 +142,49 @@ func cutPrefixFold(s, prefix string) (string, bool) {
 	return "", false
 }
 
-// authorize is the API's access check, one middleware for every route:
-//   - /api/v1/bins/{bin}/...: a private bin needs a token for that bin
-//     (or admin); reads accept owner and read tokens, everything else
-//     (PATCH, DELETE, clearing, replay, share) needs owner or admin.
-//   - POST /api/v1/bins and /api/v1/alerts/...: an admin token when
-//     HOOKSCOPE_AUTH=required.
+// authorize is the API's access check for routes that are not about one
+// bin: POST /api/v1/bins and /api/v1/alerts/... need an admin token when
+// HOOKSCOPE_AUTH=required; in open mode alert routes that concern a private
+// bin need that bin's token (authorizeAlerts). Routes of one bin are
+// checked where the bin is loaded (authorizeBin, from loadBin), so that no
+// spelling of the path (Fiber matches routes case-insensitively and with or
+// without a trailing slash) can skip the check.
 //
 // 401 when the token is missing or invalid, 403 when it is valid but does
 // not cover the request.
 func (s *Server) authorize(c *fiber.Ctx) error {
-	rest := strings.TrimPrefix(c.Path(), "/api/v1")
+	p := c.Path()
+	if len(p) < len("/api/v1") || !strings.EqualFold(p[:len("/api/v1")], "/api/v1") {
+		return c.Next()
+	}
+	rest := p[len("/api/v1"):]
+	lower := strings.ToLower(rest)
 	read := c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead
 	switch {
-	case rest == "/bins" || rest == "/bins/":
+	case strings.TrimRight(lower, "/") == "/bins":
 		if !s.auth.required {
 			return c.Next()
 		}
 		return s.require(c, read, "", false)
-	case strings.HasPrefix(rest, "/alerts"):
+	case lower == "/alerts" || strings.HasPrefix(lower, "/alerts/"):
 		if s.auth.required {
 			return s.require(c, read, "", false)
 		}
-		return s.authorizeAlerts(c, rest, read)
-	case strings.HasPrefix(rest, "/bins/"):
-		id, _, _ := strings.Cut(rest[len("/bins/"):], "/")
-		if !validBinID([]byte(id)) {
-			return c.Next()
-		}
-		t, err := s.deps.Pipeline.Bin(c.UserContext(), id)
-		if errors.Is(err, ingest.ErrUnknownBin) {
-			return c.Next() // the route answers 404
-		}
-		if err != nil {
-			return err
-		}
-		if !t.Bin.Private {
-			return c.Next()
-		}
-		return s.require(c, read, id, read)
+		return s.authorizeAlerts(c, rest, lower, read)
 	}
 	return c.Next()
+}
+
+// authorizeBin checks access to a loaded bin: a private bin needs a token
+// for it (or admin); GET and HEAD accept owner and read tokens (also as
+// ?token=), everything else (PATCH, DELETE, clearing, replay, share) needs
+// owner or admin.
+func (s *Server) authorizeBin(c *fiber.Ctx, b *schema.Bin) error {
+	if !b.Private {
+		return nil
+	}
+	read := c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead
+	return s.check(c, read, b.ID, read)
 }
 
 // require checks the token for bin ("" = admin only) and goes on; readOnly
@@ -225,7 +227,7 @@ func (s *Server) check(c *fiber.Ctx, read bool, bin string, readOnly bool) error
 // open and therefore include private bins' rules and events (channel URLs
 // are write-only): deployments that share one server between people who
 // must not see each other's alerts set HOOKSCOPE_AUTH=required.
-func (s *Server) authorizeAlerts(c *fiber.Ctx, rest string, read bool) error {
+func (s *Server) authorizeAlerts(c *fiber.Ctx, rest, lower string, read bool) error {
 	ctx := c.UserContext()
 	var bins []string
 	if id := c.Query("bin_id"); id != "" {
@@ -239,8 +241,8 @@ func (s *Server) authorizeAlerts(c *fiber.Ctx, rest string, read bool) error {
 			bins = append(bins, *v.BinID)
 		}
 	}
-	if id, ok := strings.CutPrefix(rest, "/alerts/rules/"); ok {
-		id, _, _ = strings.Cut(id, "/")
+	if strings.HasPrefix(lower, "/alerts/rules/") {
+		id, _, _ := strings.Cut(rest[len("/alerts/rules/"):], "/")
 		if r, err := s.deps.Store.GetRule(ctx, id); err == nil && r.BinID != "" {
 			bins = append(bins, r.BinID)
 		} else if err != nil && !errors.Is(err, schema.ErrNotFound) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/hookscope/hookscope/ingest/forward"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -464,5 +465,90 @@ func TestBodyEchoedBytesExactlyThroughProxy(t *testing.T) {
 	resp.Body.Close()
 	if !bytes.Equal(got, payload) {
 		t.Fatalf("echo %x, want %x", got, payload)
+	}
+}
+
+func TestAccessSettings(t *testing.T) {
+	var out bytes.Buffer
+	_ = run(t.Context(), []string{"--help"}, func(string) string { return "" }, &out, &out)
+	for _, env := range []string{"HOOKSCOPE_ALLOW_PRIVATE_TARGETS", "HOOKSCOPE_FORWARD_WORKERS", "HOOKSCOPE_JWT_SECRET", "HOOKSCOPE_AUTH",
+		"HOOKSCOPE_RATE_PER_BIN", "HOOKSCOPE_RATE_PER_IP", "HOOKSCOPE_MAX_REQUESTS_PER_BIN", "HOOKSCOPE_MAX_HEADERS", "token]"} {
+		if !strings.Contains(out.String(), env) {
+			t.Errorf("--help does not mention %s", env)
+		}
+	}
+	tests := []struct {
+		env map[string]string
+		ok  bool
+	}{
+		{map[string]string{"HOOKSCOPE_RATE_PER_BIN": "2.5"}, true},
+		{map[string]string{"HOOKSCOPE_RATE_PER_IP": "100/s"}, true},
+		{map[string]string{"HOOKSCOPE_RATE_PER_BIN": "-1"}, false},
+		{map[string]string{"HOOKSCOPE_RATE_PER_BIN": "fast"}, false},
+		{map[string]string{"HOOKSCOPE_AUTH": "sometimes"}, false},
+		{map[string]string{"HOOKSCOPE_JWT_SECRET": "short"}, false},
+		{map[string]string{"HOOKSCOPE_ALLOW_PRIVATE_TARGETS": "yes please"}, false},
+		{map[string]string{"HOOKSCOPE_MAX_HEADERS": "-3"}, false},
+		{map[string]string{"HOOKSCOPE_FORWARD_WORKERS": "0"}, false},
+	}
+	for _, tt := range tests {
+		_, err := parseConfig("x", nil, func(k string) string { return tt.env[k] }, io.Discard)
+		if (err == nil) != tt.ok {
+			t.Errorf("%v: err %v, want ok=%v", tt.env, err, tt.ok)
+		}
+	}
+	c, err := parseConfig("x", nil, func(string) string { return "" }, io.Discard)
+	if err != nil || c.Access.RatePerBin != 0 || c.Access.RatePerIP != 1000 || c.Access.MaxHeaders != 100 || c.Access.AuthRequired || c.Access.AllowPrivateTargets {
+		t.Errorf("defaults %+v %v", c.Access, err)
+	}
+}
+
+// TestForwardLoopStops: a bin forwarding to its own capture URL relays a
+// request MaxHops times and then records it without forwarding.
+func TestForwardLoopStops(t *testing.T) {
+	for _, mode := range []string{"async", "proxy"} {
+		t.Run(mode, func(t *testing.T) {
+			a := startApp(t, t.TempDir(), allowPrivate)
+			bin := a.newBin(t, nil)
+			doJSON(t, "PATCH", a.base+"/api/v1/bins/"+bin.ID, map[string]any{"forward": map[string]any{"url": a.base + "/h/" + bin.ID, "mode": mode}}, 200, nil)
+			if s, _, b := call(t, "POST", a.base+"/h/"+bin.ID+"/loop", nil, "x"); s != 200 {
+				t.Fatalf("capture: %d %s", s, b)
+			}
+			l := a.waitCount(t, bin.ID, forward.MaxHops+1)
+			time.Sleep(200 * time.Millisecond)
+			l = a.waitCount(t, bin.ID, forward.MaxHops+1) // and no more
+			loops := 0
+			for _, s := range l.Requests {
+				r := a.get(t, bin.ID, s.ID)
+				if r.Forward != nil && strings.HasPrefix(r.Forward.Error, "forward loop") {
+					loops++
+				}
+			}
+			if loops != 1 {
+				t.Fatalf("%d records carry the loop error, want 1", loops)
+			}
+		})
+	}
+}
+
+// TestForwardFailuresFireFailureSpike: the sender is answered 200 (async
+// forwarding), but the target fails; the recorded forward outcome is what
+// the alert engine's failure_spike sees.
+func TestForwardFailuresFireFailureSpike(t *testing.T) {
+	a := startApp(t, t.TempDir(), map[string]string{"HOOKSCOPE_ALLOW_PRIVATE_TARGETS": "true", "HOOKSCOPE_PUBLIC_URL": "http://hookscope.example"})
+	slack := newSlackStandIn(t)
+	broken := newTarget(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) })
+	bin := a.newBin(t, map[string]any{"forward": map[string]any{"url": broken.URL, "mode": "async"}})
+	doJSON(t, "POST", a.base+"/api/v1/alerts/rules", map[string]any{"name": "forward failures", "bin_id": bin.ID, "kind": "failure_spike",
+		"params":   map[string]any{"window": "2s", "min_count": 3, "threshold": 0.5},
+		"channels": []any{map[string]any{"type": "slack", "url": slack.URL + "/services/T1/B1/SLACKSECRET"}}}, 201, nil)
+	for range 6 {
+		if s, _, _ := call(t, "POST", a.base+"/h/"+bin.ID, nil, `{}`); s != 200 {
+			t.Fatalf("sender got %d, want the bin's 200", s)
+		}
+	}
+	waitFor(t, "a firing failure_spike", func() bool { return len(slack.titles("forward failures")) >= 1 })
+	if got := slack.titles("forward failures"); got[0] != "Firing" {
+		t.Fatalf("messages %v", got)
 	}
 }

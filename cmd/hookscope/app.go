@@ -220,6 +220,12 @@ func (a *App) janitor(ctx context.Context) {
 // live hub, close the store.
 func (a *App) Shutdown(ctx context.Context) error {
 	var errs []error
+	if a.outbound != nil {
+		// Our own idle outbound connections may point at this server (a bin
+		// forwarding to itself, a loopback target): the server's shutdown
+		// waits for every open connection, so drop them first.
+		a.outbound.CloseIdleConnections()
+	}
 	if a.server != nil && a.ln != nil {
 		if err := a.server.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stop http: %w", err))

@@ -122,6 +122,14 @@ func TestPrivateBins(t *testing.T) {
 			}
 		})
 	}
+	// No spelling of the path skips the check (Fiber routes ignore case and
+	// a trailing slash).
+	for _, p := range []string{"/API/V1/BINS/" + bin.ID + "/requests", "/api/v1/Bins/" + bin.ID, "/api/v1/bins/" + bin.ID + "/requests/",
+		"/api/v1/bins/" + bin.ID + "/STATS", "/Api/v1/bins/" + bin.ID + "/requests/" + id + "/body"} {
+		if s, _, b := call(t, "GET", a.base+p, nil, ""); s == 200 {
+			t.Errorf("GET %s without token: 200 %s", p, b)
+		}
+	}
 	// The token is only accepted as ?token= on reads.
 	if s, _, _ := call(t, "GET", a.base+"/api/v1/bins/"+bin.ID+"/requests?token="+url.QueryEscape(bin.Token), nil, ""); s != 200 {
 		t.Errorf("?token= on a read: %d", s)
@@ -244,6 +252,11 @@ func TestAuthRequiredMode(t *testing.T) {
 	}
 	if s, _, _ := call(t, "GET", a.base+"/api/v1/alerts/rules", nil, ""); s != 401 {
 		t.Fatalf("alert rules without token: %d", s)
+	}
+	for _, c := range []struct{ method, path string }{{"POST", "/API/V1/BINS"}, {"POST", "/api/v1/bins/"}, {"GET", "/Api/V1/Alerts/rules"}, {"GET", "/api/v1/alerts/events/"}} {
+		if s, _, b := call(t, c.method, a.base+c.path, nil, ""); s != 401 {
+			t.Errorf("%s %s without token: %d %s, want 401", c.method, c.path, s, b)
+		}
 	}
 	// `hookscope token` prints an admin token signed with the server key.
 	var out strings.Builder

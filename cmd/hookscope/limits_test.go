@@ -162,6 +162,47 @@ func TestSlowloris(t *testing.T) {
 	a.waitCount(t, bin.ID, 1) // only the normal request
 }
 
+// TestSlowBody: a client that sends its body a byte at a time is cut off
+// by the same read timeout.
+func TestSlowBody(t *testing.T) {
+	a := startApp(t, t.TempDir(), map[string]string{"HOOKSCOPE_READ_TIMEOUT": "1s"})
+	bin := a.newBin(t, nil)
+	conn, err := net.Dial("tcp", a.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	if _, err := fmt.Fprintf(conn, "POST /h/%s HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n", bin.ID); err != nil {
+		t.Fatal(err)
+	}
+	var lived time.Duration
+	for time.Since(start) < 10*time.Second {
+		if _, err := conn.Write([]byte("x")); err != nil {
+			break
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		var b [1]byte
+		if _, err := conn.Read(b[:]); err != nil && !isTimeout(err) {
+			break // closed by the server (possibly after an answer)
+		}
+	}
+	lived = time.Since(start)
+	if lived > 5*time.Second {
+		t.Fatalf("slow body connection lived %v with a 1s read timeout", lived)
+	}
+	// A body the sender never finished is not a delivery: nothing recorded.
+	time.Sleep(200 * time.Millisecond)
+	if l := a.list(t, bin.ID, ""); len(l.Requests) != 0 {
+		t.Fatalf("recorded %d requests from an unfinished body", len(l.Requests))
+	}
+}
+
+func isTimeout(err error) bool {
+	ne, ok := err.(net.Error)
+	return ok && ne.Timeout()
+}
+
 func TestMaxRequestsPerBin(t *testing.T) {
 	a := startApp(t, t.TempDir(), map[string]string{"HOOKSCOPE_MAX_REQUESTS_PER_BIN": "5", "HOOKSCOPE_PURGE_INTERVAL": "50ms"})
 	bin := a.newBin(t, nil)

@@ -187,3 +187,23 @@ func TestForwardCommandAcrossRestart(t *testing.T) {
 		t.Errorf("printed %d deliveries, want 15:\n%s", n, out)
 	}
 }
+
+// FuzzParseBinRef: any input either fails or yields a bin id without a
+// slash and a base URL that the input starts with.
+func FuzzParseBinRef(f *testing.F) {
+	for _, s := range []string{"http://localhost:8080/h/abc", "https://x/p/bins/abc?token=t", "http://h/api/v1/bins/abc/requests", "http://h/h/", "ftp://x/h/a"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		ref, err := parseBinRef(in)
+		if err != nil {
+			return
+		}
+		if ref.bin == "" || strings.Contains(ref.bin, "/") {
+			t.Fatalf("%q: bin %q", in, ref.bin)
+		}
+		if !strings.HasPrefix(ref.base, "http://") && !strings.HasPrefix(ref.base, "https://") {
+			t.Fatalf("%q: base %q", in, ref.base)
+		}
+	})
+}

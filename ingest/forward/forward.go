@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -29,6 +30,27 @@ const (
 	ModeProxy  = "proxy"
 	ModeReplay = "replay"
 )
+
+// HopsHeader counts how many times hookscope relayed a request. Every
+// relayed request carries it incremented; a capture that arrives with
+// MaxHops or more is recorded but not relayed again, so a bin forwarding
+// to itself (or two bins forwarding to each other) cannot loop forever.
+const HopsHeader = "X-Hookscope-Hops"
+
+// MaxHops is the relay depth past which a capture is not forwarded.
+const MaxHops = 5
+
+// Hops is the hop count a captured request carries (0 when absent).
+func Hops(hs []schema.Header) int {
+	for _, h := range hs {
+		if strings.EqualFold(h.Name, HopsHeader) {
+			if n, err := strconv.Atoi(strings.TrimSpace(h.Value)); err == nil && n > 0 {
+				return n
+			}
+		}
+	}
+	return 0
+}
 
 // ErrClosed is returned by Submit after Close.
 var ErrClosed = errors.New("forwarder closed")
@@ -175,10 +197,18 @@ func TargetURL(base string, r *schema.Request) (string, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return "", fmt.Errorf("forward url %q is not an http(s) URL", base)
 	}
+	if bad := strings.IndexFunc(r.Path+r.Query, func(c rune) bool { return c < 0x20 || c == 0x7f || c == '#' }); bad >= 0 {
+		return "", errors.New("captured path or query holds a control character or '#'; not relayed")
+	}
 	if r.Path != "" && r.Path != "/" {
-		// r.Path is the raw path as sent (escapes kept).
+		// r.Path is the raw path as sent (escapes kept); it always starts
+		// with "/" at capture, and must here, or it would extend the host.
+		p := r.Path
+		if p[0] != '/' {
+			p = "/" + p
+		}
 		rawBase := strings.TrimRight(u.EscapedPath(), "/")
-		joined, err := url.Parse(u.Scheme + "://" + u.Host + rawBase + r.Path)
+		joined, err := url.Parse(u.Scheme + "://" + u.Host + rawBase + p)
 		if err != nil {
 			return "", fmt.Errorf("join path %q: %w", r.Path, err)
 		}
@@ -191,7 +221,12 @@ func TargetURL(base string, r *schema.Request) (string, error) {
 	default:
 		u.RawQuery += "&" + r.Query
 	}
-	return u.String(), nil
+	out := u.String()
+	// The query is raw bytes from the sender: refuse what no client could send.
+	if _, err := url.Parse(out); err != nil {
+		return "", fmt.Errorf("relayed URL: %w", err)
+	}
+	return out, nil
 }
 
 // Do relays r to the target of cfg (TargetURL) and waits for the answer.
@@ -235,6 +270,12 @@ func (f *Forwarder) Send(ctx context.Context, target string, timeout time.Durati
 		return res
 	}
 	CopyHeaders(req.Header, r.Headers)
+	for k := range req.Header {
+		if strings.EqualFold(k, HopsHeader) {
+			delete(req.Header, k)
+		}
+	}
+	req.Header.Set(HopsHeader, strconv.Itoa(Hops(r.Headers)+1))
 	req.ContentLength = int64(len(r.Body))
 	if len(r.Body) == 0 {
 		req.Body = http.NoBody
