@@ -3,11 +3,13 @@ package clickhouse
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -180,7 +182,7 @@ func appendRequest(b appender, r *schema.Request, ingest int64) error {
 	return b.Append(
 		r.BinID, schema.Truncate(r.ReceivedAt).UnixMicro(), r.ID, ingest,
 		r.Method, r.Path, r.Query, names, values, r.RemoteIP, r.ContentType,
-		r.BodySize, boolByte(r.BodyTruncated), string(head), string(tail),
+		r.BodySize, boolByte(r.BodyTruncated), head, tail, // []byte: copied once, into the column
 		uint16(r.ResponseStatus), r.LatencyUS,
 		r.Signature.Scheme, string(r.Signature.Status), r.Signature.Reason, r.DeliveryLagMS,
 		hasFwd, fwd.URL, fwd.Mode, int32(fwd.Status), fwd.LatencyUS, fwd.Error,
@@ -281,10 +283,19 @@ func (s *Store) tombstoneFilter(ctx context.Context, q *query, binID string) err
 	if full != math.MinInt64 {
 		q.add("ingest_us > ?", full)
 	}
+	// A trim is redundant when a later one (larger cut) reaches at least as
+	// far (larger or equal key): trims that keep the newest N of a growing
+	// bin leave one condition, not one per call.
+	sort.Slice(trims, func(i, j int) bool { return trims[i].cut > trims[j].cut })
+	reach := trim{upto: math.MinInt64}
 	for _, t := range trims {
 		if t.cut <= full {
-			continue // the full deletion hides everything this trim hides
+			break // the full deletion hides everything this and older trims hide
 		}
+		if t.upto < reach.upto || t.upto == reach.upto && string(t.id[:]) <= string(reach.id[:]) {
+			continue
+		}
+		reach = t
 		q.add(`NOT (ingest_us <= ? AND (received_us < ? OR (received_us = ? AND id <= UUIDStringToNum(?))))`,
 			t.cut, t.upto, t.upto, t.id.String())
 	}
@@ -321,12 +332,22 @@ func (s *Store) binQuery(ctx context.Context, f *schema.Filter) (*query, error) 
 		q.add("received_us < ?", schema.Truncate(f.Until).UnixMicro())
 	}
 	if f.Q != "" {
-		q.add(`(positionCaseInsensitive(path, ?) > 0
+		// The body is searched in its two stored halves, plus the few bytes
+		// around the cut for a match that straddles it, which avoids
+		// concatenating every body.
+		cond := `(positionCaseInsensitive(path, ?) > 0
 			OR positionCaseInsensitive(query, ?) > 0
 			OR arrayExists(x -> positionCaseInsensitive(x, ?) > 0, header_names)
 			OR arrayExists(x -> positionCaseInsensitive(x, ?) > 0, header_values)
-			OR positionCaseInsensitive(concat(body_head, body_tail), ?) > 0)`,
-			f.Q, f.Q, f.Q, f.Q, f.Q)
+			OR positionCaseInsensitive(body_head, ?) > 0
+			OR positionCaseInsensitive(body_tail, ?) > 0`
+		args := []any{f.Q, f.Q, f.Q, f.Q, f.Q, f.Q}
+		if k := len(f.Q) - 1; k > 0 {
+			cond += `
+			OR (body_tail != '' AND positionCaseInsensitive(concat(substring(body_head, ?), substring(body_tail, 1, ?)), ?) > 0)`
+			args = append(args, max(1, schema.PreviewBytes-k+1), k, f.Q)
+		}
+		q.add(cond+")", args...)
 	}
 	return q, nil
 }
@@ -356,11 +377,17 @@ func (s *Store) pageKeys(ctx context.Context, q *query, f *schema.Filter, order 
 	if asc {
 		base = f.After.ReceivedAt.UnixMicro()
 	}
-	for i := 0; i <= len(probeWindows); i++ {
+	windows := probeWindows
+	if f.Q != "" {
+		// A text search is costly per row: one narrow try, then everything,
+		// so a miss does not pay for the scan of the windows in between.
+		windows = probeWindows[1:2]
+	}
+	for i := 0; i <= len(windows); i++ {
 		where, args := q.sql(), q.args
-		final := i == len(probeWindows)
+		final := i == len(windows)
 		if !final {
-			w := probeWindows[i].Microseconds()
+			w := windows[i].Microseconds()
 			if asc {
 				if !f.Until.IsZero() && base+w >= schema.Truncate(f.Until).UnixMicro() {
 					final = true
@@ -544,9 +571,9 @@ func (s *Store) CountRequests(ctx context.Context, binID string) (int64, error) 
 	return int64(n), nil
 }
 
-// Stats aggregates a bin over [Since, Until) with three scans of the bin's
-// key range: the breakdowns, the series with the overall percentiles as its
-// totals, and the top senders. Percentiles are ClickHouse's quantile (exact below 8192 values,
+// Stats aggregates a bin over [Since, Until) with three concurrent scans of
+// the bin's key range: the breakdowns, the series with the overall
+// percentiles as its totals, and the top senders. Percentiles are ClickHouse's quantile (exact below 8192 values,
 // sampled above, interpolated: always within the observed range).
 func (s *Store) Stats(ctx context.Context, sq schema.StatsQuery) (*schema.Stats, error) {
 	sq, err := sq.Normalize(s.opts.Now())
@@ -567,46 +594,67 @@ func (s *Store) Stats(ctx context.Context, sq schema.StatsQuery) (*schema.Stats,
 		TopSenders:  []schema.SenderCount{},
 	}
 
-	rows, err := s.conn.Query(ctx, `SELECT response_status, method, sig_status, count()
-		FROM requests WHERE `+where+` GROUP BY response_status, method, sig_status`, q.args...)
-	if err != nil {
-		return nil, classify("stats breakdown", err)
+	// The three scans run at once: each reads different columns, and the
+	// server runs them on separate threads.
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	for i, part := range []func(context.Context, string, []any, int64, *schema.Stats) error{
+		s.statsBreakdown, s.statsSeries, s.statsSenders,
+	} {
+		wg.Go(func() { errs[i] = part(ctx, where, q.args, stepUS, st) })
 	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if st.Total == 0 {
+		st.LatencyUS = schema.Percentiles{}
+		st.Series = []schema.SeriesPoint{}
+	}
+	return st, nil
+}
+
+// statsBreakdown fills Total and the ByStatus, ByMethod, BySignature maps.
+func (s *Store) statsBreakdown(ctx context.Context, where string, args []any, _ int64, st *schema.Stats) error {
+	rows, err := s.conn.Query(ctx, `SELECT response_status, method, sig_status, count()
+		FROM requests WHERE `+where+` GROUP BY response_status, method, sig_status`, args...)
+	if err != nil {
+		return classify("stats breakdown", err)
+	}
+	defer rows.Close()
 	for rows.Next() {
 		var status uint16
 		var method, sig string
 		var n uint64
 		if err := rows.Scan(&status, &method, &sig, &n); err != nil {
-			rows.Close()
-			return nil, classify("scan stats breakdown", err)
+			return classify("scan stats breakdown", err)
 		}
 		st.Total += int64(n)
 		st.ByStatus[strconv.Itoa(int(status))] += int64(n)
 		st.ByMethod[method] += int64(n)
 		st.BySignature[sig] += int64(n)
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, classify("stats breakdown", err)
+		return classify("stats breakdown", err)
 	}
-	if st.Total == 0 {
-		return st, nil
-	}
+	return nil
+}
 
-	// The series and the overall percentiles in one scan: WITH TOTALS
-	// aggregates the whole range once more from the same states.
-	rows, err = s.conn.Query(ctx, `SELECT intDiv(received_us, ?) * ? AS t, count(), quantiles(0.5, 0.95, 0.99)(latency_us)
-		FROM requests WHERE `+where+` GROUP BY t WITH TOTALS ORDER BY t`, append([]any{stepUS, stepUS}, q.args...)...)
+// statsSeries fills Series and, from the same scan's totals, LatencyUS.
+func (s *Store) statsSeries(ctx context.Context, where string, args []any, stepUS int64, st *schema.Stats) error {
+	// WITH TOTALS aggregates the whole range once more from the same states.
+	rows, err := s.conn.Query(ctx, `SELECT intDiv(received_us, ?) * ? AS t, count(), quantiles(0.5, 0.95, 0.99)(latency_us)
+		FROM requests WHERE `+where+` GROUP BY t WITH TOTALS ORDER BY t`, append([]any{stepUS, stepUS}, args...)...)
 	if err != nil {
-		return nil, classify("stats series", err)
+		return classify("stats series", err)
 	}
+	defer rows.Close()
 	for rows.Next() {
 		var t int64
 		var n uint64
 		var qs []float64
 		if err := rows.Scan(&t, &n, &qs); err != nil {
-			rows.Close()
-			return nil, classify("scan stats series", err)
+			return classify("scan stats series", err)
 		}
 		p := schema.SeriesPoint{T: time.UnixMicro(t).UTC(), Count: int64(n)}
 		if len(qs) == 3 {
@@ -615,8 +663,7 @@ func (s *Store) Stats(ctx context.Context, sq schema.StatsQuery) (*schema.Stats,
 		st.Series = append(st.Series, p)
 	}
 	if err := rows.Err(); err != nil {
-		rows.Close()
-		return nil, classify("stats series", err)
+		return classify("stats series", err)
 	}
 	var (
 		totalT  int64
@@ -624,37 +671,39 @@ func (s *Store) Stats(ctx context.Context, sq schema.StatsQuery) (*schema.Stats,
 		totalQs []float64
 	)
 	if err := rows.Totals(&totalT, &totalN, &totalQs); err != nil {
-		rows.Close()
-		return nil, classify("stats percentiles", err)
+		return classify("stats percentiles", err)
 	}
-	rows.Close()
 	if len(totalQs) == 3 {
 		st.LatencyUS = schema.Percentiles{P50: round(totalQs[0]), P95: round(totalQs[1]), P99: round(totalQs[2])}
 	}
+	return nil
+}
 
-	rows, err = s.conn.Query(ctx, `SELECT remote_ip, count() AS c
-		FROM requests WHERE `+where+` GROUP BY remote_ip ORDER BY c DESC, remote_ip ASC LIMIT 10`, q.args...)
+// statsSenders fills TopSenders.
+func (s *Store) statsSenders(ctx context.Context, where string, args []any, _ int64, st *schema.Stats) error {
+	rows, err := s.conn.Query(ctx, `SELECT remote_ip, count() AS c
+		FROM requests WHERE `+where+` GROUP BY remote_ip ORDER BY c DESC, remote_ip ASC LIMIT 10`, args...)
 	if err != nil {
-		return nil, classify("stats senders", err)
+		return classify("stats senders", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var sc schema.SenderCount
 		var n uint64
 		if err := rows.Scan(&sc.IP, &n); err != nil {
-			return nil, classify("scan stats senders", err)
+			return classify("scan stats senders", err)
 		}
 		sc.Count = int64(n)
 		st.TopSenders = append(st.TopSenders, sc)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, classify("stats senders", err)
+		return classify("stats senders", err)
 	}
 	sort.SliceStable(st.TopSenders, func(i, j int) bool {
 		a, b := st.TopSenders[i], st.TopSenders[j]
 		return a.Count > b.Count || a.Count == b.Count && a.IP < b.IP
 	})
-	return st, nil
+	return nil
 }
 
 func round(f float64) int64 {
