@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -363,7 +364,9 @@ func (c *binCache) get(ctx context.Context, id string) (*Target, error) {
 	if len(c.m) > 100_000 { // bound memory under a flood of random ids
 		clear(c.m)
 	}
-	c.m[id] = binEntry{t: t, err: err, at: now}
+	// The cache keeps the key: clone it, since callers may pass strings that
+	// alias a reused request buffer (Fiber's c.Query, c.Params).
+	c.m[strings.Clone(id)] = binEntry{t: t, err: err, at: now}
 	c.mu.Unlock()
 	return t, err
 }

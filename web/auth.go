@@ -231,7 +231,7 @@ func (s *Server) authorizeAlerts(c *fiber.Ctx, rest, lower string, read bool) er
 	ctx := c.UserContext()
 	var bins []string
 	if id := c.Query("bin_id"); id != "" {
-		bins = append(bins, id)
+		bins = append(bins, strings.Clone(id)) // c.Query aliases fasthttp's buffer
 	}
 	if !read && len(c.Body()) > 0 {
 		var v struct {
@@ -243,6 +243,7 @@ func (s *Server) authorizeAlerts(c *fiber.Ctx, rest, lower string, read bool) er
 	}
 	if strings.HasPrefix(lower, "/alerts/rules/") {
 		id, _, _ := strings.Cut(rest[len("/alerts/rules/"):], "/")
+		id = strings.Clone(id) // c.Path aliases fasthttp's buffer
 		if r, err := s.deps.Store.GetRule(ctx, id); err == nil && r.BinID != "" {
 			bins = append(bins, r.BinID)
 		} else if err != nil && !errors.Is(err, schema.ErrNotFound) {

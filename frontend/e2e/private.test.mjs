@@ -67,10 +67,19 @@ test("another browser sees the private screen, then reads through a share link",
 
 test("a read-only link cannot change settings", async (t) => {
   if (!bin) return t.skip("no private bin");
-  await page2.goto(`${hs.url}/bins/${bin}/settings`);
+  await page2.goto(`${hs.url}/bins/${bin}/settings`, { waitUntil: "networkidle" });
+  await page2.waitForSelector("[data-testid=settings]");
+  // Type only once the form holds the loaded bin, so a late render cannot
+  // reset the field and turn the save into a no-op.
+  await page2.waitForFunction(() => document.querySelector("input[name=name]")?.value !== undefined);
   await page2.fill("input[name=name]", "hijacked");
-  await page2.click("[data-testid=save-settings]");
-  await page2.waitForSelector(".toast-err");
+  assert.equal(await page2.inputValue("input[name=name]"), "hijacked");
+  const [resp] = await Promise.all([
+    page2.waitForResponse((r) => r.request().method() === "PATCH"),
+    page2.click("[data-testid=save-settings]"),
+  ]);
+  assert.equal(resp.status(), 403, "the server refuses a read-only token");
+  assert.match(await page2.textContent(".toast-err", { timeout: 5000 }), /read-only/);
   const b = await (await fetch(`${hs.url}/api/v1/bins/${bin}`, { headers: { Authorization: `Bearer ${await page.evaluate((id) => JSON.parse(localStorage.getItem("hookscope.tokens"))[id], bin)}` } })).json();
   assert.notEqual(b.name, "hijacked");
 });
