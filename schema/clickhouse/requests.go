@@ -533,9 +533,28 @@ func (s *Store) ListRequests(ctx context.Context, f schema.Filter) (schema.Page,
 }
 
 // GetRequest returns one full request.
+//
+// A UUIDv7's timestamp is within milliseconds of its received_at (ingest
+// mints both together), so the lookup first reads a ±10 s slice of the
+// bin's key range; only when that misses does it scan the bin's id column.
 func (s *Store) GetRequest(ctx context.Context, binID string, id uuid.UUID) (*schema.Request, error) {
+	if t, ok := schema.IDTime(id); ok {
+		r, err := s.getRequest(ctx, binID, id, t.Add(-10*time.Second), t.Add(10*time.Second))
+		if !errors.Is(err, schema.ErrNotFound) {
+			return r, err
+		}
+	}
+	return s.getRequest(ctx, binID, id, time.Time{}, time.Time{})
+}
+
+// getRequest looks id up in the bin, within [from, to) when from is set.
+func (s *Store) getRequest(ctx context.Context, binID string, id uuid.UUID, from, to time.Time) (*schema.Request, error) {
 	q := &query{}
 	q.add("bin_id = ?", binID)
+	if !from.IsZero() {
+		q.add("received_us >= ?", from.UnixMicro())
+		q.add("received_us < ?", to.UnixMicro())
+	}
 	if err := s.tombstoneFilter(ctx, q, binID); err != nil {
 		return nil, err
 	}
