@@ -117,6 +117,9 @@ type Stats struct {
 	NotifyFailed      int64 `json:"notify_failed"`      // channel deliveries given up
 	NotifyQueueDrops  int64 `json:"notify_queue_drops"` // notifications dropped on a full queue
 	RecoveredRequests int64 `json:"recovered_requests"`
+	// Trimmed counts observations forgotten early because a bin exceeded
+	// MaxObsPerBin (its windows are then shorter than configured).
+	Trimmed int64 `json:"trimmed"`
 }
 
 type input struct {
@@ -169,13 +172,14 @@ type Engine struct {
 
 	workers []chan job
 
-	observed, dropped, evals, firing, suppressed, notifyFailed, queueDrops, recoveredN, firingNow atomic.Int64
+	observed, dropped, evals, firing, suppressed, notifyFailed, queueDrops, recoveredN, firingNow, trimmed atomic.Int64
 
-	startOnce sync.Once
-	cancel    context.CancelFunc
-	runDone   chan struct{}
-	workersWG sync.WaitGroup
-	evalHook  func() // tests: called after each evaluation round
+	startOnce     sync.Once
+	cancel        context.CancelFunc
+	cancelWorkers context.CancelFunc
+	runDone       chan struct{}
+	workersWG     sync.WaitGroup
+	evalHook      func() // tests: called after each evaluation round
 }
 
 // New returns an engine reading rules and writing events through store and
@@ -215,7 +219,7 @@ func (e *Engine) Stats() Stats {
 	return Stats{
 		Observed: e.observed.Load(), Dropped: e.dropped.Load(), Evaluations: e.evals.Load(),
 		Firing: e.firing.Load(), Suppressed: e.suppressed.Load(), NotifyFailed: e.notifyFailed.Load(),
-		NotifyQueueDrops: e.queueDrops.Load(), RecoveredRequests: e.recoveredN.Load(),
+		NotifyQueueDrops: e.queueDrops.Load(), RecoveredRequests: e.recoveredN.Load(), Trimmed: e.trimmed.Load(),
 	}
 }
 
@@ -280,11 +284,14 @@ func (e *Engine) start(ctx context.Context) error {
 
 	runCtx, cancelRun := context.WithCancel(context.WithoutCancel(ctx))
 	e.cancel = cancelRun
+	// Workers outlive the run loop so Close can let them drain.
+	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	e.cancelWorkers = cancelWork
 	for range e.opt.NotifyWorkers {
 		ch := make(chan job, e.opt.NotifyQueue)
 		e.workers = append(e.workers, ch)
 		e.workersWG.Add(1)
-		go e.worker(runCtx, ch)
+		go e.worker(workCtx, ch)
 	}
 	go e.run(runCtx)
 	e.log.Info("alert engine started", "rules", len(stored), "recovered_requests", e.recoveredN.Load())
@@ -306,9 +313,12 @@ func (e *Engine) Close(ctx context.Context) error {
 	go func() { e.workersWG.Wait(); close(done) }()
 	select {
 	case <-done:
+		e.cancelWorkers()
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("alerts: close: %w", ctx.Err())
+		e.cancelWorkers() // abandon retries; pending jobs are dropped quickly
+		<-done
+		return fmt.Errorf("alerts: close: notifications still pending: %w", ctx.Err())
 	}
 }
 
@@ -386,28 +396,36 @@ func (e *Engine) recover(ctx context.Context) {
 	for _, bin := range bins {
 		lb := max(lookback[bin], lookback[""])
 		since := now.Add(-lb)
-		cur := &schema.Cursor{ReceivedAt: since.Add(-time.Microsecond), ID: uuid.Max}
-		buf := &binBuf{}
-		for len(buf.obs) < e.opt.MaxObsPerBin {
+		// Newest first, so a bin with more than MaxObsPerBin keeps its
+		// most recent requests.
+		var got []*schema.Request
+		f := schema.Filter{BinID: bin, Since: since, Until: now, Limit: 1000}
+		for len(got) < e.opt.MaxObsPerBin {
 			sctx, cancel := context.WithTimeout(ctx, e.opt.StoreTimeout)
-			page, err := e.hist.ListRequests(sctx, schema.Filter{BinID: bin, After: cur, Until: now, Limit: 1000})
+			page, err := e.hist.ListRequests(sctx, f)
 			cancel()
 			if err != nil {
 				e.log.Warn("recover: list requests", "bin_id", bin, "err", err)
 				break
 			}
-			for _, r := range page.Requests {
-				buf.add(ObsOf(r))
-				if !r.ReceivedAt.Before(now.Add(-time.Minute)) {
-					e.recovered[r.ID] = struct{}{}
-				}
-			}
-			e.recoveredN.Add(int64(len(page.Requests)))
+			got = append(got, page.Requests...)
 			if page.Next == nil || len(page.Requests) == 0 {
 				break
 			}
-			cur = page.Next
+			f.Before = page.Next
 		}
+		if len(got) > e.opt.MaxObsPerBin {
+			got = got[:e.opt.MaxObsPerBin]
+		}
+		buf := &binBuf{obs: make([]Obs, 0, len(got))}
+		for i := len(got) - 1; i >= 0; i-- {
+			r := got[i]
+			buf.add(ObsOf(r))
+			if !r.ReceivedAt.Before(now.Add(-time.Minute)) {
+				e.recovered[r.ID] = struct{}{}
+			}
+		}
+		e.recoveredN.Add(int64(len(got)))
 		if len(buf.obs) > 0 {
 			buf.last = now
 			e.bins[bin] = buf
@@ -441,23 +459,22 @@ func (e *Engine) run(ctx context.Context) {
 			return
 		case in := <-e.in:
 			e.ingest(in)
-			// Drain what is already queued before evaluating.
-			for more := true; more; {
+			// Take what is already queued, but never so much that the
+			// ticker starves under sustained load.
+			for range 4096 {
 				select {
 				case in := <-e.in:
 					e.ingest(in)
+					continue
 				default:
-					more = false
 				}
+				break
 			}
 		case <-t.C:
 			e.evaluate(ctx)
 			if d := e.dropped.Load(); d != lastDropped {
 				e.log.Warn("alert queue full, observations dropped", "dropped_total", d)
 				lastDropped = d
-			}
-			if e.evalHook != nil {
-				e.evalHook()
 			}
 		}
 	}
@@ -480,7 +497,10 @@ func (e *Engine) ingest(in input) {
 	b.add(in.o)
 	b.last = e.opt.Now()
 	if over := len(b.obs) - e.opt.MaxObsPerBin; over > 0 {
-		b.obs = slices.Delete(b.obs, 0, over)
+		// Drop the oldest tenth at once: one copy per MaxObsPerBin/10
+		// observations instead of one per observation.
+		b.obs = slices.Delete(b.obs, 0, over+e.opt.MaxObsPerBin/10)
+		e.trimmed.Add(int64(over + e.opt.MaxObsPerBin/10))
 	}
 }
 
@@ -640,7 +660,11 @@ func (e *Engine) appendEvent(ctx context.Context, ev *schema.AlertEvent) {
 // deliver sends n to one channel with retries and records a notify_failed
 // event when it gives up. It returns the last error (nil on success).
 func (e *Engine) deliver(ctx context.Context, c Channel, n *notify.Notification, forEvent uuid.UUID) error {
-	attempts, err := e.send(ctx, c, n)
+	return e.deliverWith(ctx, c, n, forEvent, e.opt.RetryAttempts, e.opt.MaxRetryAfter)
+}
+
+func (e *Engine) deliverWith(ctx context.Context, c Channel, n *notify.Notification, forEvent uuid.UUID, attemptsMax int, maxWait time.Duration) error {
+	attempts, err := e.send(ctx, c, n, attemptsMax, maxWait)
 	if err == nil {
 		return nil
 	}
@@ -657,7 +681,7 @@ func (e *Engine) deliver(ctx context.Context, c Channel, n *notify.Notification,
 
 // send tries a channel with exponential backoff on retryable failures,
 // waiting at least as long as a Retry-After asks (capped by MaxRetryAfter).
-func (e *Engine) send(ctx context.Context, c Channel, n *notify.Notification) (int, error) {
+func (e *Engine) send(ctx context.Context, c Channel, n *notify.Notification, attemptsMax int, maxWait time.Duration) (int, error) {
 	nt := e.opt.Notifiers[c.Type]
 	if nt == nil {
 		return 0, fmt.Errorf("no notifier for channel type %q", c.Type)
@@ -668,13 +692,14 @@ func (e *Engine) send(ctx context.Context, c Channel, n *notify.Notification) (i
 		if err == nil {
 			return attempt, nil
 		}
-		if !retry || attempt >= e.opt.RetryAttempts {
+		if !retry || attempt >= attemptsMax {
 			return attempt, err
 		}
 		wait := backoff
 		if ra, ok := notify.RetryAfter(err); ok {
-			wait = max(wait, min(ra, e.opt.MaxRetryAfter))
+			wait = max(wait, ra)
 		}
+		wait = min(wait, maxWait)
 		backoff = min(2*backoff, e.opt.RetryMax)
 		t := time.NewTimer(wait)
 		select {
@@ -731,7 +756,8 @@ func (e *Engine) TestRule(ctx context.Context, ruleID string) ([]ChannelResult, 
 	out := make([]ChannelResult, 0, len(r.Channels))
 	for _, c := range r.Channels {
 		res := ChannelResult{Type: c.Type, URLHint: c.URL.Hint(), OK: true}
-		if err := e.deliver(ctx, c, n, ev.ID); err != nil {
+		// Someone is waiting on the answer: two attempts, short waits.
+		if err := e.deliverWith(ctx, c, n, ev.ID, 2, 2*time.Second); err != nil {
 			res.OK, res.Error = false, err.Error()
 		}
 		out = append(out, res)

@@ -433,3 +433,111 @@ func BenchmarkEvaluate(b *testing.B) {
 		e.evaluate(context.Background())
 	}
 }
+
+// TestCloseDrainsNotifications: Close lets queued notifications and their
+// retries finish while its context allows.
+func TestCloseDrainsNotifications(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := newMemStore()
+		rec := &recNotifier{fail: func(call int) (bool, error) {
+			if call == 1 {
+				return true, &notify.HTTPError{Status: 503}
+			}
+			return false, nil
+		}}
+		e, svc := newTestEngine(t, st, rec, nil)
+		if err := e.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		mustCreate(t, svc, `{"name":"f","bin_id":"b1","kind":"failure_spike","params":{"window":"10s","min_count":2},
+			"channels":[{"type":"slack","url":"`+secretURL+`"}]}`)
+		drive(e, 4, time.Second, func(int) *schema.Request { return req("b1", time.Now(), 500, "", "192.0.2.1") })
+		time.Sleep(1100 * time.Millisecond) // evaluated, first attempt failed, retry pending
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := e.Close(ctx); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		if got := rec.states(); !slices.Equal(got, []string{"firing:b1"}) {
+			t.Errorf("delivered %v, want the firing after its retry", got)
+		}
+		if got := st.eventStates(); !slices.Equal(got, []string{"firing"}) {
+			t.Errorf("events %v", got)
+		}
+	})
+}
+
+// TestTestRuleDoesNotWaitLong: a test notification gives up after two
+// attempts and short waits, whatever Retry-After says.
+func TestTestRuleDoesNotWaitLong(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := newMemStore()
+		rec := &recNotifier{fail: func(int) (bool, error) {
+			return true, &notify.HTTPError{Status: 429, RetryAfter: time.Hour}
+		}}
+		e, svc := newTestEngine(t, st, rec, nil)
+		if err := e.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close(context.Background())
+		r := mustCreate(t, svc, `{"name":"f","kind":"failure_spike","channels":[{"type":"slack","url":"`+secretURL+`"}]}`)
+		start := time.Now()
+		res, err := svc.TestRule(t.Context(), r.ID)
+		if err != nil || len(res) != 1 || res[0].OK || !strings.Contains(res[0].Error, "429") || strings.Contains(res[0].Error, "very-secret") {
+			t.Fatalf("TestRule = %+v, %v", res, err)
+		}
+		if d := time.Since(start); d != 2*time.Second {
+			t.Errorf("took %s, want 2s (one capped wait)", d)
+		}
+		if got := st.eventStates(); !slices.Equal(got, []string{"test", StateNotifyFailed}) {
+			t.Errorf("events %v", got)
+		}
+	})
+}
+
+// BenchmarkIngestAtCap: taking observations for a bin whose buffer is full.
+func BenchmarkIngestAtCap(b *testing.B) {
+	st := newMemStore()
+	e := New(st, st, Options{MaxObsPerBin: 100_000})
+	at := t0
+	for range 100_000 {
+		at = at.Add(time.Millisecond)
+		e.ingest(input{bin: "b1", o: Obs{At: at}})
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		at = at.Add(time.Millisecond)
+		e.ingest(input{bin: "b1", o: Obs{At: at}})
+	}
+	if n := len(e.bins["b1"].obs); n > 100_000 {
+		b.Fatalf("buffer grew to %d", n)
+	}
+}
+
+// TestRecoverKeepsNewest: a bin with more history than MaxObsPerBin
+// recovers its newest requests, in time order.
+func TestRecoverKeepsNewest(t *testing.T) {
+	st := newMemStore()
+	now := time.Now().UTC()
+	var reqs []*schema.Request
+	for i := range 120 {
+		reqs = append(reqs, req("b1", now.Add(-time.Duration(120-i)*time.Second), 200, "", "192.0.2.1"))
+	}
+	st.addRequests(reqs...)
+	e := New(st, st, Options{MaxObsPerBin: 50, Now: func() time.Time { return now }})
+	r := defaultsFor(KindFailureSpike)
+	r.ID, r.BinID = "r1", nil // every bin: recovery lists the bins
+	st.bins = []*schema.Bin{{ID: "b1"}}
+	e.SetRule(r)
+	e.recover(t.Context())
+	b := e.bins["b1"]
+	if b == nil || len(b.obs) != 50 {
+		t.Fatalf("recovered %v observations, want 50", b)
+	}
+	if !b.obs[0].At.Equal(reqs[70].ReceivedAt) || !b.obs[49].At.Equal(reqs[119].ReceivedAt) {
+		t.Errorf("recovered %s..%s, want the newest 50 (%s..%s)", b.obs[0].At, b.obs[49].At, reqs[70].ReceivedAt, reqs[119].ReceivedAt)
+	}
+	if n := e.Stats().RecoveredRequests; n != 50 {
+		t.Errorf("RecoveredRequests = %d", n)
+	}
+}

@@ -108,32 +108,37 @@ func (m *memStore) ListBins(context.Context) ([]*schema.Bin, error) {
 	return slices.Clone(m.bins), nil
 }
 
-// ListRequests implements the After (oldest first) direction only, which is
-// all the engine uses.
+// ListRequests implements BinID, Since, Until, Before, After and Limit, which
+// is all the engine uses.
 func (m *memStore) ListRequests(_ context.Context, f schema.Filter) (schema.Page, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if f.After == nil {
-		return schema.Page{}, fmt.Errorf("%w: memStore supports After only", schema.ErrInvalid)
-	}
 	all := slices.Clone(m.reqs)
-	slices.SortFunc(all, func(a, b *schema.Request) int {
+	cmp := func(a, b *schema.Request) int {
 		if c := a.ReceivedAt.Compare(b.ReceivedAt); c != 0 {
 			return c
 		}
 		return slices.Compare(a.ID[:], b.ID[:])
-	})
+	}
+	if f.After != nil {
+		slices.SortFunc(all, cmp)
+	} else {
+		slices.SortFunc(all, func(a, b *schema.Request) int { return -cmp(a, b) })
+	}
 	lim := f.Limit
 	if lim == 0 {
 		lim = 50
 	}
 	var p schema.Page
 	for _, r := range all {
-		same := schema.Truncate(r.ReceivedAt).Equal(f.After.ReceivedAt) && r.ID == f.After.ID
-		if r.BinID != f.BinID || f.After.Less(r.ReceivedAt, r.ID) || same {
+		if r.BinID != f.BinID || (!f.Since.IsZero() && r.ReceivedAt.Before(f.Since)) || (!f.Until.IsZero() && !r.ReceivedAt.Before(f.Until)) {
 			continue
 		}
-		if !f.Until.IsZero() && !r.ReceivedAt.Before(f.Until) {
+		same := func(c *schema.Cursor) bool { return schema.Truncate(r.ReceivedAt).Equal(c.ReceivedAt) && r.ID == c.ID }
+		if f.After != nil && (f.After.Less(r.ReceivedAt, r.ID) || same(f.After)) {
+			continue
+		}
+		if f.Before != nil && !f.Before.Less(r.ReceivedAt, r.ID) {
 			continue
 		}
 		if len(p.Requests) == lim {

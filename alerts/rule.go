@@ -130,7 +130,30 @@ type Params struct {
 	Percentile float64 `json:"percentile,omitempty"`
 	Latency    string  `json:"latency,omitempty"`
 	Factor     float64 `json:"factor,omitempty"`
+
+	// thresholdSet records that the JSON carried "threshold", so an explicit
+	// 0 (signature_failures: count only) is not replaced by the default.
+	thresholdSet bool
 }
+
+// UnmarshalJSON decodes params and notes whether threshold was given.
+func (p *Params) UnmarshalJSON(b []byte) error {
+	type plain Params
+	var v plain
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	var keys map[string]json.RawMessage
+	_ = json.Unmarshal(b, &keys)
+	raw, ok := keys["threshold"]
+	*p = Params(v)
+	p.thresholdSet = ok && string(raw) != "null"
+	return nil
+}
+
+// paramKeys are the JSON keys Params knows.
+var paramKeys = map[string]bool{"window": true, "min_count": true, "threshold": true, "sensitivity": true,
+	"season": true, "allow_cidrs": true, "percentile": true, "latency": true, "factor": true}
 
 // Rule is an alert rule as the API shows it.
 type Rule struct {
@@ -242,7 +265,7 @@ func (r *Rule) Normalize() {
 	if p.MinCount == 0 {
 		p.MinCount = def.MinCount
 	}
-	if p.Threshold == 0 && r.Kind != KindLatencySpike {
+	if p.Threshold == 0 && !p.thresholdSet && r.Kind != KindLatencySpike {
 		p.Threshold = def.Threshold
 	}
 	if r.Kind == KindVolumeAnomaly && p.Sensitivity == "" {
@@ -311,9 +334,13 @@ func (r *Rule) Validate() error {
 		return bad("params.min_count", "must be between 1 and 1000000")
 	}
 	switch r.Kind {
-	case KindFailureSpike, KindSignatureFailures, KindSuspiciousSender:
+	case KindFailureSpike, KindSuspiciousSender:
+		if p.Threshold <= 0 || p.Threshold > 1 {
+			return bad("params.threshold", "is a share and must be greater than 0 and at most 1")
+		}
+	case KindSignatureFailures:
 		if p.Threshold < 0 || p.Threshold > 1 {
-			return bad("params.threshold", "is a share and must be between 0 and 1")
+			return bad("params.threshold", "is a share and must be between 0 (count only) and 1")
 		}
 	case KindVolumeAnomaly:
 		if p.Threshold < 0 || p.Threshold > 100 {

@@ -76,13 +76,36 @@ func jsonErr(err error) string {
 	return "malformed JSON: " + strings.TrimPrefix(err.Error(), "json: ")
 }
 
+// binLookup is implemented by stores that keep bins (both real ones do):
+// when present, a rule naming a bin must name an existing one.
+type binLookup interface {
+	GetBin(ctx context.Context, id string) (*schema.Bin, error)
+}
+
+func (s *Service) checkBin(ctx context.Context, r *Rule) error {
+	bl, ok := s.store.(binLookup)
+	if !ok || r.BinID == nil {
+		return nil
+	}
+	if _, err := bl.GetBin(ctx, *r.BinID); err != nil {
+		if errors.Is(err, schema.ErrNotFound) {
+			return fmt.Errorf("%w: bin_id: no bin %q", schema.ErrInvalid, *r.BinID)
+		}
+		return fmt.Errorf("check bin: %w", err)
+	}
+	return nil
+}
+
 func (s *Service) save(ctx context.Context, r *Rule) error {
+	if err := s.checkBin(ctx, r); err != nil {
+		return err
+	}
 	st, err := r.toStored()
 	if err != nil {
 		return err
 	}
 	if err := s.store.PutRule(ctx, st); err != nil {
-		return fmt.Errorf("store rule: %w", err)
+		return fmt.Errorf("store rule %s: %w", r.ID, err)
 	}
 	if s.engine != nil {
 		s.engine.SetRule(r)
@@ -96,6 +119,13 @@ func (s *Service) CreateRule(ctx context.Context, body []byte) (*Rule, error) {
 	if err := decodeStrict(body, &in); err != nil {
 		return nil, err
 	}
+	var raw struct {
+		Params json.RawMessage `json:"params"`
+	}
+	_ = json.Unmarshal(body, &raw)
+	if err := checkParamKeys(raw.Params); err != nil {
+		return nil, err
+	}
 	now := s.now().UTC()
 	r := &Rule{ID: uuid.Must(uuid.NewV7()).String(), Name: in.Name, BinID: in.BinID, Kind: in.Kind,
 		Severity: severity(in.Severity), Params: in.Params, Channels: in.Channels, Cooldown: in.Cooldown,
@@ -105,7 +135,7 @@ func (s *Service) CreateRule(ctx context.Context, body []byte) (*Rule, error) {
 		return nil, err
 	}
 	if err := s.save(ctx, r); err != nil {
-		return nil, fmt.Errorf("create rule: %w", err)
+		return nil, err
 	}
 	return r, nil
 }
@@ -123,7 +153,7 @@ func (s *Service) CreateRules(ctx context.Context, rules []*Rule) ([]*Rule, erro
 	}
 	for _, r := range rules {
 		if err := s.save(ctx, r); err != nil {
-			return nil, fmt.Errorf("create rule: %w", err)
+			return nil, err
 		}
 	}
 	return rules, nil
@@ -238,13 +268,16 @@ func (s *Service) UpdateRule(ctx context.Context, id string, patch []byte) (*Rul
 		next.Channels = chans
 	}
 	if next.Kind != cur.Kind {
-		// A different kind means different params: keep only the common ones.
-		next.Params = Params{Window: next.Params.Window, MinCount: next.Params.MinCount}
-		if _, ok := top["params"]; ok {
-			if merged, err := mergeParams(next.Params, top["params"]); err == nil {
-				next.Params = merged
-			}
+		// A different kind means different params: keep only the common
+		// ones; the rest take the new kind's defaults unless patched.
+		common := map[string]json.RawMessage{}
+		common["window"], _ = json.Marshal(next.Params.Window)
+		common["min_count"], _ = json.Marshal(next.Params.MinCount)
+		merged, err := mergeInto(common, top["params"])
+		if err != nil {
+			return nil, err
 		}
+		next.Params = merged
 	}
 	next.UpdatedAt = s.now().UTC()
 	if !next.UpdatedAt.After(cur.UpdatedAt) {
@@ -255,9 +288,26 @@ func (s *Service) UpdateRule(ctx context.Context, id string, patch []byte) (*Rul
 		return nil, err
 	}
 	if err := s.save(ctx, &next); err != nil {
-		return nil, fmt.Errorf("update rule: %w", err)
+		return nil, err
 	}
 	return &next, nil
+}
+
+// checkParamKeys rejects unknown keys in a params object.
+func checkParamKeys(raw json.RawMessage) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return fmt.Errorf("%w: params: must be an object", schema.ErrInvalid)
+	}
+	for k := range m {
+		if !paramKeys[k] {
+			return fmt.Errorf("%w: params: unknown field %q", schema.ErrInvalid, k)
+		}
+	}
+	return nil
 }
 
 func mergeParams(cur Params, raw json.RawMessage) (Params, error) {
@@ -266,9 +316,19 @@ func mergeParams(cur Params, raw json.RawMessage) (Params, error) {
 	if err := json.Unmarshal(base, &m); err != nil {
 		return cur, fmt.Errorf("merge params: %w", err)
 	}
+	return mergeInto(m, raw)
+}
+
+// mergeInto applies the params patch raw (nil: none) over m and decodes.
+func mergeInto(m map[string]json.RawMessage, raw json.RawMessage) (Params, error) {
 	var p map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &p); err != nil || p == nil {
-		return cur, fmt.Errorf("%w: params: must be an object", schema.ErrInvalid)
+	if raw != nil {
+		if err := json.Unmarshal(raw, &p); err != nil || p == nil {
+			return Params{}, fmt.Errorf("%w: params: must be an object", schema.ErrInvalid)
+		}
+		if err := checkParamKeys(raw); err != nil {
+			return Params{}, err
+		}
 	}
 	for k, v := range p {
 		if string(v) == "null" {
@@ -279,10 +339,8 @@ func mergeParams(cur Params, raw json.RawMessage) (Params, error) {
 	}
 	b, _ := json.Marshal(m)
 	var out Params
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&out); err != nil {
-		return cur, fmt.Errorf("%w: params: %s", schema.ErrInvalid, jsonErr(err))
+	if err := json.Unmarshal(b, &out); err != nil {
+		return Params{}, fmt.Errorf("%w: params: %s", schema.ErrInvalid, jsonErr(err))
 	}
 	return out, nil
 }

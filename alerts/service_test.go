@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hookscope/hookscope/schema"
 	"github.com/hookscope/hookscope/schema/sqlite"
@@ -25,6 +26,8 @@ func TestCreateRuleValidation(t *testing.T) {
 		{"tiny window", `{"name":"x","kind":"failure_spike","params":{"window":"10ms"}}`, "params.window"},
 		{"negative min_count", `{"name":"x","kind":"failure_spike","params":{"min_count":-1}}`, "params.min_count"},
 		{"share above 1", `{"name":"x","kind":"failure_spike","params":{"threshold":1.5}}`, "params.threshold"},
+		{"failure share 0", `{"name":"x","kind":"failure_spike","params":{"threshold":0}}`, "params.threshold"},
+		{"unknown param", `{"name":"x","kind":"failure_spike","params":{"treshold":0.2}}`, `params: unknown field "treshold"`},
 		{"bad sensitivity", `{"name":"x","kind":"volume_anomaly","params":{"sensitivity":"extreme"}}`, "params.sensitivity"},
 		{"bad cidr", `{"name":"x","kind":"suspicious_sender","params":{"allow_cidrs":["10.0.0.0/99"]}}`, "params.allow_cidrs[0]"},
 		{"cidr on wrong kind", `{"name":"x","kind":"failure_spike","params":{"allow_cidrs":["10.0.0.0/8"]}}`, "params.allow_cidrs"},
@@ -57,7 +60,15 @@ func TestRuleCRUD(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer st.Close()
+		if err := st.CreateBin(t.Context(), &schema.Bin{ID: "b1", CreatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
 		testRuleCRUD(t, st)
+		// With a bin store, rules must name an existing bin.
+		_, err = NewService(st, nil, nil).CreateRule(t.Context(), []byte(`{"name":"x","kind":"failure_spike","bin_id":"nope"}`))
+		if !errors.Is(err, schema.ErrInvalid) || !strings.Contains(err.Error(), "bin_id") {
+			t.Errorf("unknown bin: %v", err)
+		}
 	})
 }
 
@@ -152,5 +163,39 @@ func TestDefaultRulesAreValid(t *testing.T) {
 	}
 	if _, err := svc.EnableDefaults(t.Context(), "", nil); !errors.Is(err, schema.ErrInvalid) {
 		t.Errorf("no bin: %v", err)
+	}
+}
+
+// TestThresholdZeroMeansCountOnly: an explicit threshold 0 on
+// signature_failures survives defaults, storage and patches; null resets it.
+func TestThresholdZeroMeansCountOnly(t *testing.T) {
+	ctx := t.Context()
+	svc := NewService(newMemStore(), nil, nil)
+	r, err := svc.CreateRule(ctx, []byte(`{"name":"x","kind":"signature_failures","params":{"threshold":0,"min_count":3}}`))
+	if err != nil || r.Params.Threshold != 0 {
+		t.Fatalf("create: %+v %v", r, err)
+	}
+	got, _ := svc.GetRule(ctx, r.ID)
+	if got.Params.Threshold != 0 {
+		t.Errorf("stored threshold %v, want 0", got.Params.Threshold)
+	}
+	u, err := svc.UpdateRule(ctx, r.ID, []byte(`{"params":{"min_count":4}}`))
+	if err != nil || u.Params.Threshold != 0 || u.Params.MinCount != 4 {
+		t.Errorf("patch kept threshold %v (%v)", u.Params.Threshold, err)
+	}
+	u, err = svc.UpdateRule(ctx, r.ID, []byte(`{"params":{"threshold":null}}`))
+	if err != nil || u.Params.Threshold != 0.5 {
+		t.Errorf("threshold null = %v (%v), want the default 0.5", u.Params.Threshold, err)
+	}
+	d, _ := newDetector(got)
+	obs := series(100, 0.1, func(i int) Obs {
+		s := schema.SigValid
+		if i%25 == 0 {
+			s = schema.SigInvalid
+		}
+		return ob(float64(i)*0.1, false, s, "a")
+	})
+	if f := d.eval(obs, t0.Add(10*time.Second)); !f.Active || f.Observed != 0.04 {
+		t.Errorf("count-only mode: 4 bad of 100 → %+v, want active", f)
 	}
 }

@@ -10,11 +10,13 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/hookscope/hookscope/ingest/forward"
 	"github.com/hookscope/hookscope/ingest/signature"
 	"github.com/hookscope/hookscope/schema"
 )
@@ -79,7 +81,12 @@ type Options struct {
 	// BinCacheTTL bounds how long a bin lookup is reused (default 2s). The web
 	// layer invalidates explicitly on change; the TTL covers other processes.
 	BinCacheTTL time.Duration
-	Now         func() time.Time
+	// Forwarder relays captures of bins with a forward setting (nil: no
+	// forwarding). See capture_forward.go.
+	Forwarder *forward.Forwarder
+	// Journal keeps async forwards in flight on disk (nil: in memory only).
+	Journal *Journal
+	Now     func() time.Time
 }
 
 // Pipeline is the capture path. It is safe for concurrent use.
@@ -205,7 +212,18 @@ func (p *Pipeline) Capture(ctx context.Context, t *Target, in *Incoming) (*schem
 		r.Signature = schema.Signature{Status: schema.SigUnchecked}
 	}
 
-	resp := p.respond(bin, r)
+	fc := p.forwardConfig(bin, in)
+	if fc != nil {
+		if loop := forwardLoop(fc, in); loop != nil {
+			r.Forward, fc = loop, nil
+		}
+	}
+	var resp Response
+	if fc != nil && fc.Mode == forward.ModeProxy {
+		resp = p.proxy(ctx, *fc, r)
+	} else {
+		resp = p.respond(bin, r)
+	}
 	if in.BodyTruncated {
 		resp = jsonError(413, "body larger than the limit; recorded truncated", r.ID)
 	}
@@ -215,17 +233,33 @@ func (p *Pipeline) Capture(ctx context.Context, t *Target, in *Incoming) (*schem
 		r.LatencyUS = 0
 	}
 
-	if err := p.batcher.Enqueue(r); err != nil {
+	if fc != nil && fc.Mode != forward.ModeProxy {
+		if err := p.forwardAsync(*fc, r); err != nil {
+			return nil, jsonError(503, "hookscope is overloaded; retry later", uuid.Nil), err
+		}
+		resp.RequestID = r.ID.String()
+		return r, resp, nil
+	}
+	if err := p.Record(r); err != nil {
 		return nil, jsonError(503, "hookscope is overloaded; retry later", uuid.Nil), err
 	}
 	resp.RequestID = r.ID.String()
+	return r, resp, nil
+}
+
+// Record hands a finished record to the batcher, the live feed and the
+// observers. ErrOverloaded means it was NOT recorded.
+func (p *Pipeline) Record(r *schema.Request) error {
+	if err := p.batcher.Enqueue(r); err != nil {
+		return err
+	}
 	if p.opts.Publisher != nil {
 		p.opts.Publisher.Publish(r)
 	}
 	for _, o := range p.opts.Observers {
 		o.Observe(r)
 	}
-	return r, resp, nil
+	return nil
 }
 
 // respond picks the bin's configured answer for r.
@@ -330,7 +364,9 @@ func (c *binCache) get(ctx context.Context, id string) (*Target, error) {
 	if len(c.m) > 100_000 { // bound memory under a flood of random ids
 		clear(c.m)
 	}
-	c.m[id] = binEntry{t: t, err: err, at: now}
+	// The cache keeps the key: clone it, since callers may pass strings that
+	// alias a reused request buffer (Fiber's c.Query, c.Params).
+	c.m[strings.Clone(id)] = binEntry{t: t, err: err, at: now}
 	c.mu.Unlock()
 	return t, err
 }

@@ -51,3 +51,16 @@ func (c Cursor) Less(t time.Time, id uuid.UUID) bool {
 	}
 	return string(id[:]) < string(c.ID[:])
 }
+
+// IDTime returns the millisecond timestamp a UUIDv7 carries (ok is false for
+// other versions). Ingest mints a request's ID and ReceivedAt in one step, so
+// for captured requests IDTime is within a few milliseconds of ReceivedAt;
+// stores may use it to narrow a lookup by id, but must still find requests
+// whose ids do not carry their time (a fallback search).
+func IDTime(id uuid.UUID) (time.Time, bool) {
+	if id.Version() != 7 {
+		return time.Time{}, false
+	}
+	ms := int64(binary.BigEndian.Uint64(id[:8]) >> 16)
+	return time.UnixMilli(ms).UTC(), true
+}

@@ -3,6 +3,7 @@ package schema
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -44,13 +45,34 @@ type Page struct {
 // StatsQuery asks for aggregates of one bin over [Since, Until).
 type StatsQuery struct {
 	BinID string
-	Since time.Time // zero: from the beginning
-	Until time.Time // zero: up to now
-	Step  time.Duration
+	Since time.Time     // zero: from the beginning
+	Until time.Time     // zero: up to now
+	Step  time.Duration // zero: one minute
 }
 
-// Percentiles of handling latency in microseconds. Backends may approximate
-// (ClickHouse quantiles) but must return values within the observed range.
+// Normalize applies the defaults every backend uses (zero Step: one minute;
+// zero Until: now) and rejects what no backend can answer. Errors wrap
+// ErrInvalid.
+func (q StatsQuery) Normalize(now time.Time) (StatsQuery, error) {
+	if q.BinID == "" {
+		return q, fmt.Errorf("%w: stats without bin", ErrInvalid)
+	}
+	if q.Step <= 0 {
+		q.Step = time.Minute
+	}
+	if q.Step < time.Microsecond {
+		return q, fmt.Errorf("%w: step below one microsecond", ErrInvalid)
+	}
+	if q.Until.IsZero() {
+		q.Until = now
+	}
+	return q, nil
+}
+
+// Percentiles of handling latency in microseconds. The embedded store is
+// exact (nearest rank: the value at rank ceil(p*n)); ClickHouse uses its
+// quantile function (exact below 8192 values, sampled above). Every backend
+// returns values within the observed range.
 type Percentiles struct {
 	P50 int64 `json:"p50"`
 	P95 int64 `json:"p95"`

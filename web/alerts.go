@@ -43,10 +43,21 @@ func alertErr(err error) error {
 	return err
 }
 
+// listAlertRules: ?bin_id= keeps the rules that watch that bin (its own and
+// those for every bin).
 func (s *Server) listAlertRules(c *fiber.Ctx) error {
 	rules, err := s.deps.Alerts.ListRules(c.UserContext())
 	if err != nil {
 		return alertErr(err)
+	}
+	if bin := c.Query("bin_id"); bin != "" {
+		kept := rules[:0]
+		for _, r := range rules {
+			if b := r.Bin(); b == "" || b == bin {
+				kept = append(kept, r)
+			}
+		}
+		rules = kept
 	}
 	return c.JSON(fiber.Map{"rules": rules})
 }

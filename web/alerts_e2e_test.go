@@ -357,6 +357,10 @@ func TestAlertRulesAPI(t *testing.T) {
 	if strings.Contains(e["error"].(string), "SECRET") || !strings.Contains(e["error"].(string), "channels[0].url") {
 		t.Errorf("channel URL error %v", e)
 	}
+	e = h.call(t, "POST", "/api/v1/alerts/rules", map[string]any{"name": "x", "kind": "failure_spike", "bin_id": "no-such-bin"}, 400)
+	if !strings.Contains(e["error"].(string), "bin_id") {
+		t.Errorf("unknown bin error %v", e)
+	}
 	h.call(t, "GET", "/api/v1/alerts/rules/nope", nil, 404)
 	h.call(t, "PATCH", "/api/v1/alerts/rules/nope", map[string]any{}, 404)
 	h.call(t, "GET", "/api/v1/alerts/events?limit=0", nil, 400)
@@ -366,6 +370,16 @@ func TestAlertRulesAPI(t *testing.T) {
 		t.Errorf("defaults created %d rules", n)
 	}
 	h.call(t, "POST", "/api/v1/alerts/defaults", map[string]any{"bin_id": "no-such-bin"}, 404)
+	other := h.call(t, "POST", "/api/v1/bins", nil, 201)["id"].(string)
+	h.call(t, "POST", "/api/v1/alerts/rules", map[string]any{"name": "other", "bin_id": other, "kind": "failure_spike"}, 201)
+	h.call(t, "POST", "/api/v1/alerts/rules", map[string]any{"name": "everywhere", "bin_id": nil, "kind": "failure_spike"}, 201)
+	var names []string
+	for _, r := range h.call(t, "GET", "/api/v1/alerts/rules?bin_id="+other, nil, 200)["rules"].([]any) {
+		names = append(names, r.(map[string]any)["name"].(string))
+	}
+	if !slices.Equal(names, []string{"other", "everywhere"}) {
+		t.Errorf("rules for bin %s: %v, want its own and the every-bin rule", other, names)
+	}
 	h.call(t, "DELETE", "/api/v1/alerts/rules/"+id, nil, 204)
 	h.call(t, "DELETE", "/api/v1/alerts/rules/"+id, nil, 404)
 	if strings.Contains(logs.String(), "SECRET") {

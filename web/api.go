@@ -30,6 +30,7 @@ func (s *Server) routes() {
 		return c.Send(openAPI)
 	})
 	api := a.Group("/api/v1")
+	api.Use(s.authorize)
 	api.Post("/bins", s.createBin)
 	api.Get("/bins/:bin", s.getBin)
 	api.Patch("/bins/:bin", s.patchBin)
@@ -39,6 +40,8 @@ func (s *Server) routes() {
 	api.Get("/bins/:bin/requests/:id", s.getRequest)
 	api.Get("/bins/:bin/requests/:id/body", s.getRequestBody)
 	api.Get("/bins/:bin/stats", s.stats)
+	api.Post("/bins/:bin/share", s.share)
+	api.Post("/bins/:bin/requests/:id/replay", s.replay)
 	api.Get("/bins/:bin/live", s.liveUpgrade, s.liveHandler())
 	s.alertRoutes(api)
 	api.Use(func(c *fiber.Ctx) error { return errorf(404, "no such API route") })
@@ -84,6 +87,7 @@ type binView struct {
 	Private      bool         `json:"private"`
 	Settings     settingsView `json:"settings"`
 	RequestCount *int64       `json:"request_count,omitempty"`
+	RefusedCount *int64       `json:"refused_count,omitempty"`
 	Token        string       `json:"token,omitempty"`
 }
 
@@ -257,6 +261,9 @@ func validateResponse(rc *schema.ResponseConfig) error {
 			if !validHeaderName(h.Name) || strings.ContainsAny(h.Value, "\r\n\x00") {
 				return fmt.Errorf("%sheader %q is not a valid header", where, h.Name)
 			}
+			if framingHeader(h.Name) {
+				return fmt.Errorf("%sheader %q is set by hookscope itself", where, h.Name)
+			}
 		}
 		return nil
 	}
@@ -266,7 +273,11 @@ func validateResponse(rc *schema.ResponseConfig) error {
 	if len(rc.Rules) > 50 {
 		return errors.New("at most 50 rules")
 	}
-	for i, r := range rc.Rules {
+	for i := range rc.Rules {
+		// Methods match the request's method exactly, which is upper case
+		// for every standard method.
+		rc.Rules[i].Method = strings.ToUpper(rc.Rules[i].Method)
+		r := rc.Rules[i]
 		if r.Method == "" && r.PathPrefix == "" {
 			return fmt.Errorf("rules[%d]: needs method or path_prefix", i)
 		}
@@ -275,6 +286,16 @@ func validateResponse(rc *schema.ResponseConfig) error {
 		}
 	}
 	return nil
+}
+
+// framingHeader: headers that describe the connection or the message
+// framing, which a custom response must not override.
+func framingHeader(n string) bool {
+	switch strings.ToLower(n) {
+	case "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "trailer", "te":
+		return true
+	}
+	return false
 }
 
 func validHeaderName(n string) bool {
@@ -322,7 +343,14 @@ func (s *Server) createBin(c *fiber.Ctx) error {
 		return fmt.Errorf("create bin: %w", err)
 	}
 	s.deps.Pipeline.InvalidateBin(b.ID)
-	return c.Status(201).JSON(s.viewBin(c, b))
+	v := s.viewBin(c, b)
+	if b.Private {
+		var err error
+		if v.Token, err = s.auth.ownerToken(b); err != nil {
+			return fmt.Errorf("mint owner token: %w", err)
+		}
+	}
+	return c.Status(201).JSON(v)
 }
 
 // loadBin fetches a live (non-expired) bin for the API.
@@ -338,6 +366,9 @@ func (s *Server) loadBin(c *fiber.Ctx) (*schema.Bin, error) {
 	if err != nil {
 		return nil, fmt.Errorf("get bin: %w", err)
 	}
+	if err := s.authorizeBin(c, b); err != nil {
+		return nil, err
+	}
 	return b, nil
 }
 
@@ -352,6 +383,8 @@ func (s *Server) getBin(c *fiber.Ctx) error {
 	}
 	v := s.viewBin(c, b)
 	v.RequestCount = &n
+	refused := s.limits.refusedCount(b.ID)
+	v.RefusedCount = &refused
 	return c.JSON(v)
 }
 
@@ -364,6 +397,7 @@ func (s *Server) patchBin(c *fiber.Ctx) error {
 	if err := decodeJSON(c.Body(), &in); err != nil {
 		return err
 	}
+	wasPrivate := b.Private
 	if err := s.applyInput(b, &in, schema.Truncate(s.opts.Now()), false); err != nil {
 		return err
 	}
@@ -371,7 +405,14 @@ func (s *Server) patchBin(c *fiber.Ctx) error {
 		return fmt.Errorf("update bin: %w", err)
 	}
 	s.deps.Pipeline.InvalidateBin(b.ID)
-	return c.JSON(s.viewBin(c, b))
+	v := s.viewBin(c, b)
+	if b.Private && (!wasPrivate || in.ExpiresIn != nil) {
+		// A bin made private (or whose expiry moved) gets a fresh owner token.
+		if v.Token, err = s.auth.ownerToken(b); err != nil {
+			return fmt.Errorf("mint owner token: %w", err)
+		}
+	}
+	return c.JSON(v)
 }
 
 func (s *Server) deleteBin(c *fiber.Ctx) error {

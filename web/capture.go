@@ -45,6 +45,10 @@ func (s *Server) capture(ctx *fasthttp.RequestCtx) {
 		return
 	}
 
+	ip := s.remoteIP(ctx)
+	if !s.admit(ctx, target.Bin.ID, ip) {
+		return
+	}
 	body, size, truncated := s.readBody(ctx)
 	in := &ingest.Incoming{
 		BinID:         target.Bin.ID,
@@ -52,7 +56,7 @@ func (s *Server) capture(ctx *fasthttp.RequestCtx) {
 		Path:          string(path),
 		Query:         string(ctx.URI().QueryString()),
 		Headers:       parseRawHeaders(ctx.Request.Header.RawHeaders()),
-		RemoteIP:      s.remoteIP(ctx),
+		RemoteIP:      ip,
 		ContentType:   string(ctx.Request.Header.ContentType()),
 		Body:          body,
 		BodySize:      size,
@@ -197,12 +201,16 @@ func parseRawHeaders(raw []byte) []schema.Header {
 		if len(line) == 0 {
 			continue
 		}
-		if (line[0] == ' ' || line[0] == '\t') && len(out) > 0 {
-			out[len(out)-1].Value += " " + string(bytes.TrimSpace(line))
+		if line[0] == ' ' || line[0] == '\t' {
+			if len(out) > 0 {
+				out[len(out)-1].Value += " " + string(bytes.TrimSpace(line))
+			}
 			continue
 		}
 		name, value, ok := bytes.Cut(line, []byte{':'})
-		if !ok {
+		// fasthttp has already refused malformed header blocks; this only
+		// keeps a stray CR from ever reaching a name.
+		if !ok || bytes.IndexByte(name, '\r') >= 0 {
 			continue
 		}
 		out = append(out, schema.Header{

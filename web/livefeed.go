@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"slices"
 	"time"
@@ -193,12 +192,12 @@ func sortEvents(m map[uuid.UUID]*live.Event) []*live.Event {
 	return out
 }
 
-// v7Time is the millisecond timestamp a UUIDv7 carries (zero time for other
-// versions), a lower bound for the request's received_at.
+// v7Time is a lower bound for the received_at of the request with this id
+// (zero time when the id carries none).
 func v7Time(id uuid.UUID) time.Time {
-	if id.Version() != 7 {
+	t, ok := schema.IDTime(id)
+	if !ok {
 		return time.Time{}
 	}
-	ms := int64(binary.BigEndian.Uint64(id[:8]) >> 16)
-	return time.UnixMilli(ms).UTC().Add(-time.Millisecond)
+	return t.Add(-time.Millisecond)
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/hookscope/hookscope/alerts"
 	"github.com/hookscope/hookscope/ingest"
+	"github.com/hookscope/hookscope/ingest/forward"
 	"github.com/hookscope/hookscope/query"
 	"github.com/hookscope/hookscope/schema"
 	"github.com/hookscope/hookscope/web/live"
@@ -46,6 +47,8 @@ type Deps struct {
 	SecretHint func(string) string
 	// Alerts serves /api/v1/alerts (nil: no alert routes).
 	Alerts *alerts.Service
+	// Forwarder sends replays (nil: replay answers 501).
+	Forwarder *forward.Forwarder
 }
 
 // Options configure the server. Zero values take the defaults.
@@ -65,15 +68,27 @@ type Options struct {
 	ReadTimeout time.Duration
 	// MaxHeaderBytes bounds the request line plus headers (default 32 KiB).
 	MaxHeaderBytes int
-	Now            func() time.Time
+	// MaxHeaders bounds the header count of a capture (431 above; 0: off).
+	MaxHeaders int
+	// RatePerBin and RatePerIP are capture token-bucket rates in requests
+	// per second, burst one second's worth (0: off). See limits.go.
+	RatePerBin float64
+	RatePerIP  float64
+	// JWTKey signs and checks tokens (HS256); nil: a random per-process key.
+	JWTKey []byte
+	// AuthRequired: creating bins and managing alerts need an admin token.
+	AuthRequired bool
+	Now          func() time.Time
 }
 
 // Server is hookscope's HTTP server.
 type Server struct {
-	app  *fiber.App
-	deps Deps
-	opts Options
-	log  *slog.Logger
+	app    *fiber.App
+	deps   Deps
+	opts   Options
+	log    *slog.Logger
+	auth   *authenticator
+	limits *limits
 }
 
 // New builds the server and its routes.
@@ -100,7 +115,8 @@ func New(deps Deps, opts Options) *Server {
 		deps.SecretHint = defaultHint
 	}
 	opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")
-	s := &Server{deps: deps, opts: opts, log: opts.Logger.With("component", "web")}
+	s := &Server{deps: deps, opts: opts, log: opts.Logger.With("component", "web"),
+		auth: newAuthenticator(opts.JWTKey, opts.AuthRequired, opts.Now), limits: newLimits(opts)}
 	s.app = fiber.New(fiber.Config{
 		DisableStartupMessage: true,
 		ErrorHandler:          s.handleError,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -18,6 +19,8 @@ import (
 	"github.com/hookscope/hookscope/alerts"
 	"github.com/hookscope/hookscope/frontend"
 	"github.com/hookscope/hookscope/ingest"
+	"github.com/hookscope/hookscope/ingest/forward"
+	"github.com/hookscope/hookscope/ingest/netguard"
 	"github.com/hookscope/hookscope/schema"
 	"github.com/hookscope/hookscope/schema/sqlite"
 	"github.com/hookscope/hookscope/web"
@@ -36,6 +39,12 @@ type App struct {
 	engine  *alerts.Engine
 	server  *web.Server
 	ln      net.Listener
+
+	// outbound is the SSRF-guarded client for every request to a
+	// user-supplied URL (forwarding, replay, alert notifiers).
+	outbound  *http.Client
+	forwarder *forward.Forwarder
+	journal   *ingest.Journal
 
 	clock clock
 
@@ -92,9 +101,28 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	reg.MustRegister(a.hub.Collectors()...)
 
+	key, err := jwtKey(cfg)
+	if err != nil {
+		return fail(err)
+	}
+	// Every outbound request (forward, replay, alert notifiers) goes
+	// through the SSRF guard.
+	a.outbound = netguard.New(netguard.Options{AllowPrivate: cfg.Access.AllowPrivateTargets}).Client()
+	// Async forwards in flight when the previous process died are recorded
+	// now (with an error saying so), before anything new is captured.
+	journal, recovered, err := ingest.OpenJournal(filepath.Join(cfg.DataDir, "forward-inflight.jsonl"), 0)
+	if err != nil {
+		return fail(err)
+	}
+	a.journal = journal
+	if err := a.recoverForwards(ctx, recovered); err != nil {
+		return fail(err)
+	}
+	a.forwarder = forward.New(forward.Options{Logger: log, Client: a.outbound, Workers: cfg.Access.ForwardWorkers, Now: a.clock.Now})
+
 	// The alert engine watches every capture and recovers its windows from
 	// history at start, through the same store.
-	a.engine = alerts.New(st, st, alerts.Options{Logger: log, PublicURL: cfg.PublicURL, Now: a.clock.Now})
+	a.engine = alerts.New(st, st, alerts.Options{Logger: log, PublicURL: linkBase(cfg), Now: a.clock.Now, HTTPClient: a.outbound})
 	if err := a.engine.Start(ctx); err != nil {
 		return fail(fmt.Errorf("start alert engine: %w", err))
 	}
@@ -104,6 +132,8 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Logger:    log,
 		Publisher: a.hub,
 		Observers: []ingest.Observer{a.engine},
+		Forwarder: a.forwarder,
+		Journal:   a.journal,
 		Now:       a.clock.Now,
 	})
 	a.server = web.New(web.Deps{
@@ -116,6 +146,7 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Alerts:            alerts.NewService(st, a.engine, a.clock.Now),
 		ValidateSignature: validateSignature,
 		SecretHint:        secretHint,
+		Forwarder:         a.forwarder,
 	}, web.Options{
 		Logger:         log,
 		PublicURL:      cfg.PublicURL,
@@ -124,8 +155,14 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		DefaultExpiry:  cfg.DefaultExpiry,
 		ReadTimeout:    cfg.ReadTimeout,
 		MaxHeaderBytes: cfg.MaxHeaderBytes,
+		MaxHeaders:     cfg.Access.MaxHeaders,
+		RatePerBin:     cfg.Access.RatePerBin,
+		RatePerIP:      cfg.Access.RatePerIP,
+		JWTKey:         key,
+		AuthRequired:   cfg.Access.AuthRequired,
 		Now:            a.clock.Now,
 	})
+	reg.MustRegister(a.server.Collectors()...)
 	return a, nil
 }
 
@@ -173,6 +210,7 @@ func (a *App) janitor(ctx context.Context) {
 			} else if n > 0 {
 				a.log.Info("purged expired bins", "bins", n)
 			}
+			a.trimBins(ctx)
 		}
 	}
 }
@@ -182,6 +220,12 @@ func (a *App) janitor(ctx context.Context) {
 // live hub, close the store.
 func (a *App) Shutdown(ctx context.Context) error {
 	var errs []error
+	if a.outbound != nil {
+		// Our own idle outbound connections may point at this server (a bin
+		// forwarding to itself, a loopback target): the server's shutdown
+		// waits for every open connection, so drop them first.
+		a.outbound.CloseIdleConnections()
+	}
 	if a.server != nil && a.ln != nil {
 		if err := a.server.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stop http: %w", err))
@@ -191,12 +235,27 @@ func (a *App) Shutdown(ctx context.Context) error {
 		a.stopJanitor()
 	}
 	a.wg.Wait()
+	// Async forwards still in flight are recorded when they finish, so the
+	// forwarder closes before the batcher drains.
+	if a.forwarder != nil {
+		if err := a.forwarder.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("finish forwards: %w", err))
+		}
+	}
 	errs = append(errs, a.closeParts(ctx))
 	return errors.Join(errs...)
 }
 
 func (a *App) closeParts(ctx context.Context) error {
 	var errs []error
+	if a.forwarder != nil {
+		_ = a.forwarder.Close(ctx) // no-op when Shutdown closed it already
+	}
+	if a.journal != nil {
+		if err := a.journal.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close forward journal: %w", err))
+		}
+	}
 	if a.batcher != nil {
 		if err := a.batcher.Close(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("drain batcher: %w", err))
@@ -223,6 +282,56 @@ func (a *App) closeParts(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// recoverForwards records the journal's interrupted forwards and, once
+// they are written, clears them from the journal.
+func (a *App) recoverForwards(ctx context.Context, recovered []*schema.Request) error {
+	if len(recovered) == 0 {
+		return nil
+	}
+	for _, r := range recovered {
+		if err := a.batcher.Enqueue(r); err != nil {
+			return fmt.Errorf("recover interrupted forwards: %w", err)
+		}
+	}
+	if err := a.batcher.Flush(ctx); err != nil {
+		return fmt.Errorf("recover interrupted forwards: %w", err)
+	}
+	for _, r := range recovered {
+		if err := a.journal.Done(r.ID); err != nil {
+			return fmt.Errorf("recover interrupted forwards: %w", err)
+		}
+	}
+	a.log.Warn("recorded async forwards interrupted by the previous stop", "requests", len(recovered))
+	return nil
+}
+
+// trimBins keeps at most MaxRequestsPerBin requests in every bin.
+func (a *App) trimBins(ctx context.Context) {
+	keep := a.cfg.Access.MaxRequestsPerBin
+	if keep <= 0 {
+		return
+	}
+	bins, err := a.store.ListBins(ctx)
+	if err != nil {
+		a.log.Warn("trim bins: list", "err", err)
+		return
+	}
+	for _, b := range bins {
+		n, err := a.store.TrimRequests(ctx, b.ID, keep)
+		if err != nil {
+			a.log.Warn("trim bin", "bin", b.ID, "err", err)
+			continue
+		}
+		if n > 0 {
+			a.log.Debug("trimmed bin", "bin", b.ID, "removed", n)
+		}
+	}
+}
+
+// OutboundClient is the SSRF-guarded client for requests to user-supplied
+// URLs; the alert notifiers get it too.
+func (a *App) OutboundClient() *http.Client { return a.outbound }
+
 // clock is the app's time source; tests move it forward to expire bins.
 type clock struct{ override atomic.Pointer[time.Time] }
 
@@ -231,4 +340,20 @@ func (c *clock) Now() time.Time {
 		return *t
 	}
 	return time.Now()
+}
+
+// linkBase is the inspector URL that alert messages link to: the public URL,
+// else one derived from the listen address (right for a local instance).
+func linkBase(cfg Config) string {
+	if cfg.PublicURL != "" {
+		return cfg.PublicURL
+	}
+	host, port, err := net.SplitHostPort(cfg.Addr)
+	if err != nil {
+		return ""
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }

@@ -39,6 +39,8 @@ func startApp(t *testing.T, dir string, env map[string]string) *testApp {
 			return dir
 		case "HOOKSCOPE_FLUSH_INTERVAL":
 			return "5ms"
+		case "HOOKSCOPE_RATE_PER_IP":
+			return "0" // tests send thousands of requests from 127.0.0.1; limits_test sets its own
 		}
 		return ""
 	}
@@ -676,3 +678,17 @@ func TestHelpListsEnvironment(t *testing.T) {
 
 // InjectNow moves the app's clock (bin expiry, purge) to t.
 func (a *App) InjectNow(t time.Time) { a.clock.override.Store(&t) }
+
+func TestLinkBase(t *testing.T) {
+	for _, c := range []struct{ public, addr, want string }{
+		{"https://hooks.example.com", ":8080", "https://hooks.example.com"},
+		{"", ":8080", "http://localhost:8080"},
+		{"", "0.0.0.0:9000", "http://localhost:9000"},
+		{"", "127.0.0.1:8081", "http://127.0.0.1:8081"},
+		{"", "[::1]:8082", "http://[::1]:8082"},
+	} {
+		if got := linkBase(Config{PublicURL: c.public, Addr: c.addr}); got != c.want {
+			t.Errorf("linkBase(%q, %q) = %q, want %q", c.public, c.addr, got, c.want)
+		}
+	}
+}

@@ -30,6 +30,7 @@ type Config struct {
 	ReadTimeout     time.Duration
 	MaxHeaderBytes  int
 	RetentionPeriod time.Duration
+	Access          AccessConfig
 }
 
 // setting is one flag with its environment variable.
@@ -39,7 +40,7 @@ type setting struct {
 }
 
 func settings() []setting {
-	return []setting{
+	return append([]setting{
 		{"addr", "HOOKSCOPE_ADDR", ":8080", "listen address", func(c *Config, v string) error { c.Addr = v; return nil }},
 		{"data-dir", "HOOKSCOPE_DATA_DIR", "./hookscope-data", "directory for the embedded store, the spool and keys", func(c *Config, v string) error { c.DataDir = v; return nil }},
 		{"public-url", "HOOKSCOPE_PUBLIC_URL", "", "external base URL used in bin URLs (default: from the Host header)", func(c *Config, v string) error {
@@ -112,7 +113,7 @@ func settings() []setting {
 			return nil
 		}},
 		{"purge-interval", "HOOKSCOPE_PURGE_INTERVAL", "1m", "how often expired bins and their data are removed", durationInto(func(c *Config) *time.Duration { return &c.RetentionPeriod })},
-	}
+	}, accessSettings()...)
 }
 
 func durationInto(field func(c *Config) *time.Duration) func(c *Config, v string) error {
@@ -141,7 +142,7 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 		values[s.name] = fs.String(s.name, def, fmt.Sprintf("%s (env %s)", s.help, s.env))
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: %s [serve|migrate|send|tail|forward] [flags]\n\nServe flags (each also read from its environment variable):\n", name)
+		fmt.Fprintf(out, "Usage: %s [serve|migrate|send|tail|forward|token] [flags]\n\nServe flags (each also read from its environment variable):\n", name)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

@@ -2,7 +2,8 @@
 // shown as text, never parsed; nothing runs; big bodies do not freeze the page.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { Browser, Hookscope } from "./lib.mjs";
+import fs from "node:fs";
+import { Browser, Hookscope, screenshot } from "./lib.mjs";
 
 const hs = new Hookscope();
 const br = new Browser();
@@ -42,6 +43,7 @@ test("HTML in body, header, path, query and bin name renders as text", async () 
   await page.click("[data-testid=request-list] .row");
   await page.waitForSelector("[data-testid=body-text]");
   assert.equal(await page.textContent("[data-testid=body-text]"), BODY);
+  await screenshot(page, "hostile-content");
   await page.click("[data-testid=tab-headers]");
   assert.ok((await page.textContent("[data-testid=headers-table]")).includes(HEADER));
   await page.click("[data-testid=tab-query]");
@@ -71,6 +73,10 @@ test("binary bodies get a hex view", async () => {
   const hex = await page.textContent("[data-testid=hex]");
   assert.match(hex, /^00000000  00 07 0e 15 1c 23 2a 31  38 3f 46 4d 54 5b 62 69 /);
   assert.equal(hex.split("\n").length, Math.ceil(300 / 16));
+  // Download raw gives back the exact bytes.
+  const [dl] = await Promise.all([page.waitForEvent("download"), page.click(".body-actions >> text=Download raw")]);
+  const got = fs.readFileSync(await dl.path());
+  assert.ok(Buffer.from(bytes).equals(got), `downloaded ${got.length} bytes equal the ${bytes.length} sent`);
 });
 
 test("a 10 MB body is loaded on demand and rendered capped", async () => {
@@ -88,6 +94,20 @@ test("a 10 MB body is loaded on demand and rendered capped", async () => {
   const t0 = Date.now();
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
   assert.ok(Date.now() - t0 < 1000);
+
+  // A deep link to it does not download the body either: the summary comes
+  // from the history API (the UUIDv7 id carries the capture time).
+  const url = page.url();
+  const id = url.split("/").pop();
+  const fetched = [];
+  const onReq = (r) => fetched.push(new URL(r.url()).pathname);
+  page.on("request", onReq);
+  await page.goto(url);
+  await page.waitForSelector("text=Load body");
+  page.off("request", onReq);
+  const api = fetched.filter((p) => p.startsWith("/api/"));
+  assert.ok(!api.some((p) => p.endsWith(`/requests/${id}`) || p.endsWith(`/requests/${id}/body`)), api.join(" "));
+  assert.match(await page.textContent(".overview"), /9\.5 MB|10 MB/);
 });
 
 test("no dialog fired, no page error, no CSP violation", () => {

@@ -3,6 +3,7 @@
 // link, and reconnect after the server restarts.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { Browser, Hookscope, screenshot, sleep } from "./lib.mjs";
 
 const hs = new Hookscope();
@@ -40,8 +41,9 @@ test("home creates a bin in one click and remembers it", async () => {
   await page.waitForURL(new RegExp(`/bins/${binId}$`));
 });
 
-test("captured requests appear live within a second", async () => {
+test("captured requests appear live within a second", async (t) => {
   await page.waitForSelector("[data-testid=live-state].live-live");
+  await screenshot(page, "bin-empty");
   const t0 = Date.now();
   await hs.capture(binId, {
     path: "/stripe/events",
@@ -52,6 +54,7 @@ test("captured requests appear live within a second", async () => {
   await page.waitForSelector("[data-testid=request-list] .row", { timeout: 1000 });
   const ms = Date.now() - t0;
   assert.ok(ms < 1000, `row appeared after ${ms} ms`);
+  t.diagnostic(`POST to row on screen: ${ms} ms`);
   for (let i = 0; i < 4; i++) {
     await hs.capture(binId, { method: i % 2 ? "PUT" : "POST", path: `/orders/${i}`, headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: `order=${i}&note=hello+world` });
   }
@@ -139,6 +142,16 @@ test("search and filters are answered by the history API", async () => {
   assert.equal(await page.locator("[data-testid=request-list] .row:has-text('/live-post')").count(), 0);
   await page.click("text=Reset");
   await page.waitForFunction(() => document.querySelectorAll("[data-testid=request-list] .row").length === 8, null, { timeout: 3000 });
+  // A time range: nothing since tomorrow; with an end, the list is history only (no live feed).
+  const local = (d) => new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+  await page.fill("[aria-label=Since]", local(new Date(Date.now() + 86400e3)));
+  await page.waitForSelector("text=No matching requests", { timeout: 3000 });
+  await page.fill("[aria-label=Since]", local(new Date(Date.now() - 3600e3)));
+  await page.fill("[aria-label=Until]", local(new Date(Date.now() + 3600e3)));
+  await page.waitForFunction(() => document.querySelectorAll("[data-testid=request-list] .row").length === 8, null, { timeout: 3000 });
+  await page.waitForSelector("[data-testid=live-state]:has-text('history')");
+  await page.click("text=Reset");
+  await page.waitForSelector("[data-testid=live-state].live-live");
 });
 
 test("pause holds new requests until resume", async () => {
@@ -164,6 +177,36 @@ test("after a server restart the websocket reconnects and shows what was capture
   // And what was captured before the restart is still there (persistence).
   await page.reload();
   await page.waitForFunction((n) => document.querySelectorAll("[data-testid=request-list] .row").length === n, before + 3, { timeout: 5000 });
+});
+
+test("copy as curl gives a command that reproduces the request", async (t) => {
+  await br.ctx.grantPermissions(["clipboard-read", "clipboard-write"], { origin: hs.url });
+  await page.goto(`${hs.url}/bins/${binId}`);
+  await page.click("[data-testid=request-list] .row:has-text('/stripe/events')");
+  await page.waitForSelector("[data-testid=json-view]");
+  await page.click("[data-testid=copy-curl]");
+  await page.waitForSelector("text=curl command copied");
+  const cmd = await page.evaluate(() => navigator.clipboard.readText());
+  t.diagnostic(cmd);
+  assert.match(cmd, /^curl -X 'POST' 'http:\/\/127\.0\.0\.1:\d+\/h\/[^/]+\/stripe\/events\?x=1&tag=blue'/);
+  const before = (await hs.api("GET", `/api/v1/bins/${binId}/requests?limit=1`)).requests[0].id;
+  execFileSync("sh", ["-c", cmd + " -s -o /dev/null"]);
+  let again;
+  for (let i = 0; i < 40; i++) {
+    again = (await hs.api("GET", `/api/v1/bins/${binId}/requests?limit=1`)).requests[0];
+    if (again.id !== before) break;
+    await sleep(50);
+  }
+  assert.notEqual(again.id, before, "the curl command was captured");
+  const full = await hs.api("GET", `/api/v1/bins/${binId}/requests/${again.id}`);
+  const orig = await hs.api("GET", `/api/v1/bins/${binId}/requests/${new URL(page.url()).pathname.split("/").pop()}`);
+  assert.equal(orig.path, "/stripe/events");
+  assert.equal(full.path, "/stripe/events");
+  assert.equal(full.query, "x=1&tag=blue");
+  assert.deepEqual(full.body, orig.body);
+  const hv = (r, n) => r.headers.find(([k]) => k.toLowerCase() === n)?.[1];
+  assert.equal(hv(full, "x-custom-header"), "custom-value-42");
+  assert.equal(hv(full, "content-type"), "application/json");
 });
 
 test("no dialogs, page errors or CSP violations happened", () => {

@@ -28,7 +28,8 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // Hookscope runs the binary named by HOOKSCOPE_BIN. start() and stop() can be
 // called again to restart it on the same port and data directory.
 export class Hookscope {
-  constructor() {
+  constructor(extraEnv = {}) {
+    this.extraEnv = extraEnv;
     const bin = process.env.HOOKSCOPE_BIN;
     if (!bin) throw new Error("HOOKSCOPE_BIN must name a hookscope binary (go build -o /tmp/hookscope ./cmd/hookscope)");
     this.bin = bin;
@@ -46,6 +47,9 @@ export class Hookscope {
       HOOKSCOPE_DATA_DIR: this.dataDir,
       HOOKSCOPE_PUBLIC_URL: this.url,
       HOOKSCOPE_LOG_LEVEL: process.env.HOOKSCOPE_LOG_LEVEL || "warn",
+      // The tests seed thousands of requests from 127.0.0.1.
+      HOOKSCOPE_RATE_PER_IP: "0",
+      ...this.extraEnv,
     };
     const p = spawn(this.bin, [], { env, stdio: ["ignore", "pipe", "pipe"] });
     this.proc = p;
@@ -130,6 +134,10 @@ export class Browser {
 
   watch(page) {
     page.on("dialog", (d) => {
+      if (d.type() === "confirm" && this.acceptConfirms) {
+        d.accept().catch(() => {});
+        return;
+      }
       this.dialogs.push(d.message());
       d.dismiss().catch(() => {});
     });

@@ -2,15 +2,18 @@ import { useEffect, useReducer, useState } from "preact/hooks";
 import { api } from "./api";
 import type { AlertEvent, AlertRule, Bin } from "./types";
 import { relTime } from "./format";
-import { Empty, toast, useNow } from "./ui";
+import { toast, useNow } from "./ui";
+import { binPath, navigate } from "./router";
 
+// Defaults as the alert engine documents them (alerts/README.md).
 const KINDS: Record<string, { label: string; params: Record<string, string | number>; help: string }> = {
-  failure_spike: { label: "Failure spike", params: { window: "5m", min_count: 10, threshold: 0.2 }, help: "share of non-2xx answers or failed forwards" },
-  signature_failures: { label: "Signature failures", params: { window: "10m", min_count: 5, threshold: 0.5 }, help: "share of invalid or missing signatures" },
-  volume_anomaly: { label: "Volume anomaly", params: { window: "10m", min_count: 0, threshold: 3 }, help: "rate far above or below its baseline (sensitivity)" },
-  suspicious_sender: { label: "Suspicious sender", params: { window: "1h", min_count: 1, threshold: 0.5 }, help: "new IPs failing signatures, IPs over their share" },
-  latency_spike: { label: "Latency spike", params: { window: "5m", min_count: 10, threshold: 1000 }, help: "p95 latency above a threshold (ms)" },
+  failure_spike: { label: "Failure spike", params: { window: "5m", min_count: 10, threshold: 0.5 }, help: "threshold: share of failed deliveries (non-2xx answers, failed forwards)" },
+  signature_failures: { label: "Signature failures", params: { window: "5m", min_count: 5, threshold: 0.5 }, help: "threshold: share of checked requests with an invalid or missing signature" },
+  volume_anomaly: { label: "Volume anomaly", params: { window: "5m", min_count: 10, threshold: 0.5, sensitivity: "medium" }, help: "threshold: minimum relative change from the baseline; sensitivity low, medium or high" },
+  suspicious_sender: { label: "Suspicious sender", params: { window: "10m", min_count: 5, threshold: 0.5 }, help: "new IPs failing signatures, one IP over its share (threshold), unusual user agents" },
+  latency_spike: { label: "Latency spike", params: { window: "5m", min_count: 20, threshold: 0, percentile: 95 }, help: "threshold in ms; 0 compares with the bin's own baseline" },
 };
+const STRING_PARAMS = new Set(["window", "sensitivity", "latency"]);
 
 export function AlertsPanel({ bin }: { bin: Bin }) {
   const [rules, setRules] = useState<AlertRule[] | null>(null);
@@ -39,9 +42,46 @@ export function AlertsPanel({ bin }: { bin: Bin }) {
   return (
     <div class="panel alerts" data-testid="alerts">
       <section class="card">
-        <h2>Alert rules for this bin</h2>
+        <h2>Recent alert events</h2>
+        {events.length === 0 ? (
+          <p class="muted">No alerts yet for this bin.</p>
+        ) : (
+          <ul class="events">
+            {events.slice(0, 100).map((e) => (
+              <li key={e.id} class={`event event-${e.state}`}>
+                <span class={`pill state-${e.state}`}>{e.state}</span>
+                <span class="small muted" title={e.at}>
+                  {relTime(e.at, now)}
+                </span>
+                {typeof e.severity === "string" && e.severity && <span class={`pill sev-${e.severity}`}>{e.severity}</span>}
+                <span class="event-msg">{String(e.summary || e.message || e.rule_name || rules?.find((r) => r.id === e.rule_id)?.name || e.rule_id)}</span>
+                {typeof e.error === "string" && e.error && (
+                  <span class="err small">
+                    {e.state === "notify_failed" ? `${String(e.channel || "channel")} ${String(e.url_hint || "")} failed` : "error"}: {e.error}
+                  </span>
+                )}
+                {Array.isArray(e.sample_request_ids) && e.sample_request_ids.length > 0 && (
+                  <span class="small samples">
+                    samples:{" "}
+                    {(e.sample_request_ids as string[]).slice(0, 5).map((id) => (
+                      <a key={id} class="mono" href={binPath(bin.id, `/requests/${encodeURIComponent(id)}`)} onClick={(ev) => (ev.preventDefault(), navigate(binPath(bin.id, `/requests/${encodeURIComponent(id)}`)))}>
+                        {id.slice(-6)}
+                      </a>
+                    ))}
+                  </span>
+                )}
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+      <section class="card">
+        <div class="section-head tight">
+          <h2>Alert rules for this bin</h2>
+          {!err && rules && !rules.some((r) => r.bin_id === bin.id) && <DefaultsButton bin={bin} onDone={reload} />}
+        </div>
         {err && <p class="err">{err}</p>}
-        {rules && rules.length === 0 && <p class="muted">No rules yet. Add one below; a Slack or webhook channel gets one message per episode.</p>}
+        {rules && rules.length === 0 && <p class="muted">No rules yet. Turn on the defaults (one rule of each kind) or add one below; each channel gets one message per episode.</p>}
         {rules && rules.length > 0 && (
           <table class="table">
             <thead>
@@ -67,7 +107,7 @@ export function AlertsPanel({ bin }: { bin: Bin }) {
                       .map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`)
                       .join(" ")}
                   </td>
-                  <td class="small">{(r.channels || []).map((c) => c.type).join(", ") || "-"}</td>
+                  <td class="small">{(r.channels || []).map((c) => `${c.type}${c.url_hint ? " " + c.url_hint : ""}`).join(", ") || "-"}</td>
                   <td>
                     <input
                       type="checkbox"
@@ -122,25 +162,6 @@ export function AlertsPanel({ bin }: { bin: Bin }) {
         )}
       </section>
       <NewRule bin={bin} onCreated={reload} />
-      <section class="card">
-        <h2>Recent alert events</h2>
-        {events.length === 0 ? (
-          <Empty title="No alerts yet" />
-        ) : (
-          <ul class="events">
-            {events.slice(0, 100).map((e) => (
-              <li key={e.id} class={`event event-${e.state}`}>
-                <span class={`pill state-${e.state}`}>{e.state}</span>
-                <span class="small muted" title={e.at}>
-                  {relTime(e.at, now)}
-                </span>
-                <span class="event-msg">{String(e.message ?? rules?.find((r) => r.id === e.rule_id)?.name ?? e.rule_id)}</span>
-                {typeof e.error === "string" && e.error && <span class="err small">notify failed: {e.error}</span>}
-              </li>
-            ))}
-          </ul>
-        )}
-      </section>
     </div>
   );
 }
@@ -158,7 +179,7 @@ function NewRule({ bin, onCreated }: { bin: Bin; onCreated: () => void }) {
       onSubmit={async (e) => {
         e.preventDefault();
         const p: Record<string, unknown> = {};
-        for (const [k, v] of Object.entries(params)) p[k] = k === "window" ? String(v) : Number(v);
+        for (const [k, v] of Object.entries(params)) p[k] = STRING_PARAMS.has(k) ? String(v) : Number(v);
         try {
           await api.createRule(bin.id, {
             name: name.trim() || KINDS[kind].label,
@@ -229,6 +250,38 @@ function NewRule({ bin, onCreated }: { bin: Bin; onCreated: () => void }) {
       </div>
       <button type="submit" class="btn btn-primary">
         Create rule
+      </button>
+    </form>
+  );
+}
+
+function DefaultsButton({ bin, onDone }: { bin: Bin; onDone: () => void }) {
+  const [url, setUrl] = useState("");
+  const [open, setOpen] = useState(false);
+  if (!open)
+    return (
+      <button type="button" class="btn btn-small btn-primary" onClick={() => setOpen(true)} data-testid="enable-defaults">
+        Enable default alerts
+      </button>
+    );
+  return (
+    <form
+      class="open-form"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        try {
+          await api.enableDefaultAlerts(bin.id, url.trim() ? [{ type: url.includes("hooks.slack.com") ? "slack" : "webhook", url: url.trim() }] : []);
+          toast("Default alert rules enabled");
+          setOpen(false);
+          onDone();
+        } catch (er: any) {
+          toast(`Could not enable defaults: ${er.message}`, "err");
+        }
+      }}
+    >
+      <input type="url" value={url} onInput={(e) => setUrl(e.currentTarget.value)} placeholder="Slack or webhook URL (optional)" aria-label="Channel URL" />
+      <button class="btn btn-small btn-primary" type="submit">
+        Enable
       </button>
     </form>
   );

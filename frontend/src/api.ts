@@ -99,6 +99,8 @@ export const api = {
   patchRule: (bin: string, id: string, patch: Partial<AlertRule>) =>
     call<AlertRule>("PATCH", `/api/v1/alerts/rules/${enc(id)}`, bin, patch),
   deleteRule: (bin: string, id: string) => call<void>("DELETE", `/api/v1/alerts/rules/${enc(id)}`, bin),
+  enableDefaultAlerts: (bin: string, channels: { type: string; url: string }[]) =>
+    call<{ rules: AlertRule[] }>("POST", "/api/v1/alerts/defaults", bin, { bin_id: bin, channels }),
   testRule: (bin: string, id: string) => call<any>("POST", `/api/v1/alerts/rules/${enc(id)}/test`, bin, {}),
   alertEvents: async (bin: string): Promise<AlertEvent[]> => {
     const r = await call<any>("GET", `/api/v1/alerts/events?bin_id=${enc(bin)}`, bin);

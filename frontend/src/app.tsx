@@ -1,4 +1,4 @@
-import { useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { navigate, parseRoute, usePath } from "./router";
 import { savedTheme, saveTheme, type Theme } from "./storage";
 import { Home } from "./home";
@@ -12,11 +12,15 @@ function applyTheme(t: Theme) {
 export function App() {
   const path = usePath();
   const route = parseRoute(path);
-  const [theme, setTheme] = useState<Theme>(savedTheme());
-  useEffect(() => applyTheme(theme), [theme]);
+  const [theme, setTheme] = useState<Theme>(() => {
+    const t = savedTheme();
+    applyTheme(t); // before the first paint: no flash of the wrong theme
+    return t;
+  });
   const toggle = () => {
     const t = theme === "dark" ? "light" : "dark";
     saveTheme(t);
+    applyTheme(t);
     setTheme(t);
   };
   return (

@@ -10,7 +10,7 @@ import { RequestList } from "./list";
 import { RequestDetail } from "./detail";
 import { SettingsPanel } from "./settings";
 import { AlertsPanel } from "./alerts";
-import { StatsPanel } from "./stats";
+import type { StatsPanel as StatsPanelT } from "./stats";
 
 type BinRoute = Extract<Route, { page: "bin" }>;
 
@@ -122,7 +122,7 @@ export function BinPage({ route, theme }: { route: BinRoute; theme: Theme }) {
       {route.tab === "requests" && <RequestsView bin={bin} openId={route.request} />}
       {route.tab === "settings" && <SettingsPanel bin={bin} onSaved={setBin} />}
       {route.tab === "alerts" && <AlertsPanel bin={bin} />}
-      {route.tab === "stats" && <StatsPanel bin={bin} theme={theme} />}
+      {route.tab === "stats" && <LazyStats bin={bin} theme={theme} />}
     </main>
   );
 }
@@ -188,7 +188,14 @@ function RequestsView({ bin, openId }: { bin: Bin; openId?: string }) {
   const [paused, setPaused] = useState(false);
   const pausedRef = useRef(false);
   const buffer = useRef<RequestSummary[]>([]);
-  const [cursor, setCursor] = useState<string | undefined>(openId);
+  const [cursor, setCursorState] = useState<string | undefined>(openId);
+  // The key handler reads the cursor from a ref so that fast key repeats
+  // never act on a stale render.
+  const cursorRef = useRef<string | undefined>(openId);
+  const setCursor = (id: string | undefined) => {
+    cursorRef.current = id;
+    setCursorState(id);
+  };
 
   // Debounced search box.
   useEffect(() => {
@@ -216,7 +223,7 @@ function RequestsView({ bin, openId }: { bin: Bin; openId?: string }) {
     d.loading = true;
     bump();
     try {
-      const page = await api.listRequests(bin.id, filters, d.next, d.items.length ? 200 : 100);
+      const page = await api.listRequests(bin.id, filters, d.next, d.items.length ? 500 : 100);
       if (gen !== d.gen) return;
       for (const r of page.requests || []) {
         if (d.ids.has(r.id)) continue;
@@ -307,6 +314,7 @@ function RequestsView({ bin, openId }: { bin: Bin; openId?: string }) {
       }
       if (e.metaKey || e.ctrlKey || e.altKey) return;
       const list = data.current.items;
+      const cursor = cursorRef.current;
       const idx = cursor ? list.findIndex((r) => r.id === cursor) : -1;
       if (e.key === "j" || e.key === "ArrowDown") {
         e.preventDefault();
@@ -331,7 +339,7 @@ function RequestsView({ bin, openId }: { bin: Bin; openId?: string }) {
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  });
+  }, [bin.id, openId, loadMore]);
 
   const openSummary = useMemo(() => (openId ? items.find((r) => r.id === openId) : undefined), [openId, version]);
   const activeFilters = Object.entries(filters).filter(([k, v]) => k !== "q" && v).length;
@@ -372,7 +380,15 @@ function RequestsView({ bin, openId }: { bin: Bin; openId?: string }) {
         </div>
         {items.length === 0 && !d.loading ? (
           <Empty title={filters.q || activeFilters ? "No matching requests" : "Waiting for the first request"}>
-            {!(filters.q || activeFilters) && <p>Send anything to the URL above; it shows up here instantly.</p>}
+            {!(filters.q || activeFilters) && (
+              <>
+                <p>Send anything to the URL above; it shows up here instantly. For example:</p>
+                <div class="curl-row first-curl">
+                  <code class="mono">{`curl -X POST '${binURL(bin)}' -H 'Content-Type: application/json' -d '{"hello":"world"}'`}</code>
+                  <CopyButton text={`curl -X POST '${binURL(bin)}' -H 'Content-Type: application/json' -d '{"hello":"world"}'`} />
+                </div>
+              </>
+            )}
           </Empty>
         ) : (
           <RequestList
@@ -451,11 +467,11 @@ function FilterBar({ filters, onChange }: { filters: Filters; onChange: (f: Filt
           aria-label="IP filter"
         />
       </label>
-      <label>
+      <label class="wide">
         Since
         <input type="datetime-local" value={filters.since} onChange={(e) => set("since", e.currentTarget.value)} aria-label="Since" />
       </label>
-      <label>
+      <label class="wide">
         Until
         <input type="datetime-local" value={filters.until} onChange={(e) => set("until", e.currentTarget.value)} aria-label="Until" />
       </label>
@@ -473,3 +489,21 @@ function FilterBar({ filters, onChange }: { filters: Filters; onChange: (f: Filt
   );
 }
 
+
+// The stats panel (and the chart library) loads on first use: the list and
+// detail views, which people open most, stay small.
+let statsModule: Promise<{ StatsPanel: typeof StatsPanelT }> | null = null;
+function LazyStats(props: { bin: Bin; theme: Theme }) {
+  const [mod, setMod] = useState<{ StatsPanel: typeof StatsPanelT } | null>(null);
+  const [err, setErr] = useState("");
+  useEffect(() => {
+    statsModule ||= import("./stats");
+    statsModule.then(setMod, (e) => {
+      statsModule = null;
+      setErr(String(e));
+    });
+  }, []);
+  if (err) return <Empty title="Could not load the stats panel">{err}</Empty>;
+  if (!mod) return <main class="page loading">Loading…</main>;
+  return <mod.StatsPanel {...props} />;
+}

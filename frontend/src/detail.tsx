@@ -2,7 +2,9 @@ import { useEffect, useState } from "preact/hooks";
 import { api } from "./api";
 import type { Bin, RequestFull, RequestSummary } from "./types";
 import { base64ToBytes, clockTime, decodeUTF8, formatLatency, formatMs, formatSize, joinURL, parseQuery, statusClass, toCurl } from "./format";
+import { displayPath, uuid7Time } from "./format";
 import { binURL } from "./bin";
+import { binPath, navigate } from "./router";
 import { BodyViewer, type LoadedBody } from "./body";
 import { copyText, SigBadge, toast } from "./ui";
 
@@ -15,6 +17,7 @@ export function RequestDetail({ bin, id, summary, onClose }: { bin: Bin; id: str
   const [body, setBody] = useState<LoadedBody | null>(null);
   const [bodyState, setBodyState] = useState<"idle" | "loading" | "deferred" | "error">("idle");
   const [tab, setTab] = useState<"body" | "headers" | "query">("body");
+  const [showReplay, setShowReplay] = useState(false);
 
   const loadBody = async () => {
     setBodyState("loading");
@@ -37,27 +40,49 @@ export function RequestDetail({ bin, id, summary, onClose }: { bin: Bin; id: str
       else if (summary.body_size <= AUTO_BODY) loadBody();
       else setBodyState("deferred");
     } else {
-      // Deep link: the full record carries the body.
+      // Deep link. A UUIDv7 carries its capture time, so the summary (no
+      // body) can come from the history API; the body then loads by size
+      // like from the list. Otherwise the full record carries the body.
       setBodyState("loading");
-      api
-        .getRequest(bin.id, id)
-        .then((full: RequestFull) => {
-          if (stop) return;
-          setRec(full);
-          if (full.body) {
-            if (full.body.encoding === "base64") {
-              const bytes = base64ToBytes(full.body.data);
-              setBody({ bytes, text: decodeUTF8(bytes) });
-            } else setBody({ bytes: null, text: full.body.data });
-          } else setBody({ bytes: new Uint8Array(0), text: "" });
-          setBodyState("idle");
-        })
-        .catch((e) => {
-          if (!stop) {
-            setErr(e.status === 404 ? "This request does not exist (any more)." : e.message);
-            setBodyState("error");
-          }
-        });
+      const full = () =>
+        api
+          .getRequest(bin.id, id)
+          .then((full: RequestFull) => {
+            if (stop) return;
+            setRec(full);
+            if (full.body) {
+              if (full.body.encoding === "base64") {
+                const bytes = base64ToBytes(full.body.data);
+                setBody({ bytes, text: decodeUTF8(bytes) });
+              } else setBody({ bytes: null, text: full.body.data });
+            } else setBody({ bytes: new Uint8Array(0), text: "" });
+            setBodyState("idle");
+          })
+          .catch((e) => {
+            if (!stop) {
+              setErr(e.status === 404 ? "This request does not exist (any more)." : e.message);
+              setBodyState("error");
+            }
+          });
+      const ms = uuid7Time(id);
+      if (ms === null) full();
+      else
+        api
+          .listRequests(bin.id, { since: new Date(ms - 1).toISOString(), until: new Date(ms + 2).toISOString() }, null, 1000)
+          .then((page) => {
+            if (stop) return;
+            const s = page.requests.find((r) => r.id === id);
+            if (!s) return full();
+            setRec(s);
+            if (s.body_size === 0) {
+              setBody({ bytes: new Uint8Array(0), text: "" });
+              setBodyState("idle");
+            } else if (s.body_size <= AUTO_BODY) loadBody();
+            else setBodyState("deferred");
+          })
+          .catch(() => {
+            if (!stop) full();
+          });
     }
     return () => {
       stop = true;
@@ -85,24 +110,12 @@ export function RequestDetail({ bin, id, summary, onClose }: { bin: Bin; id: str
       binary: !!body && body.text === null && rec.body_size > 0,
     });
 
-  const replay = async () => {
-    const target = prompt("Replay to which URL? (empty: the bin's forward target)", bin.settings?.forward?.url || "");
-    if (target === null) return;
-    try {
-      const r = await api.replay(bin.id, rec.id, target.trim() || undefined);
-      const st = r?.forward?.status ?? r?.status;
-      toast(`Replayed${st ? `: ${st}` : ""}`);
-    } catch (e: any) {
-      toast(`Replay failed: ${e.message}`, "err");
-    }
-  };
-
   return (
     <div class="detail" data-testid="detail">
       <DetailBar onClose={onClose}>
         <span class={`method m-${/^[A-Z]+$/.test(rec.method) ? rec.method.toLowerCase() : "other"}`}>{rec.method}</span>
         <span class="path mono detail-path">
-          {rec.path}
+          {displayPath(rec.path)}
           {rec.query ? <span class="query">?{rec.query}</span> : null}
         </span>
       </DetailBar>
@@ -111,11 +124,12 @@ export function RequestDetail({ bin, id, summary, onClose }: { bin: Bin; id: str
           <button type="button" class="btn btn-small" onClick={async () => toast((await copyText(curl())) ? "curl command copied" : "Copy failed", "ok")} data-testid="copy-curl">
             Copy as curl
           </button>
-          <button type="button" class="btn btn-small" onClick={replay}>
-            Replay
+          <button type="button" class={`btn btn-small ${showReplay ? "btn-accent" : ""}`} onClick={() => setShowReplay(!showReplay)} aria-expanded={showReplay} data-testid="replay-toggle">
+            Replay…
           </button>
           <span class="mono muted small id">{rec.id}</span>
         </div>
+        {showReplay && <ReplayForm bin={bin} id={rec.id} />}
         <dl class="overview">
           <div>
             <dt>Received</dt>
@@ -260,5 +274,57 @@ export function DownloadButton({ bin, id }: { bin: Bin; id: string }) {
     >
       Download raw
     </button>
+  );
+}
+
+// ReplayForm re-sends the request to the bin's forward target or to a URL
+// and shows what came back; the replay is also recorded in the bin.
+function ReplayForm({ bin, id }: { bin: Bin; id: string }) {
+  const target = bin.settings?.forward?.url || "";
+  const [url, setUrl] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [result, setResult] = useState<{ ok: boolean; text: string; id?: string } | null>(null);
+  return (
+    <form
+      class="replay"
+      data-testid="replay-form"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        setBusy(true);
+        setResult(null);
+        try {
+          const r = await api.replay(bin.id, id, url.trim() || undefined);
+          const f = r?.forward;
+          const st = f?.status || r?.status || 0;
+          setResult({
+            ok: st >= 200 && st < 300,
+            text: f ? `${st || "no answer"} in ${formatLatency(f.latency_us)}${f.error ? ` — ${f.error}` : ""}` : "sent",
+            id: typeof r?.id === "string" ? r.id : undefined,
+          });
+        } catch (er: any) {
+          setResult({ ok: false, text: er.message });
+        } finally {
+          setBusy(false);
+        }
+      }}
+    >
+      <input type="url" value={url} onInput={(e) => setUrl(e.currentTarget.value)} placeholder={target ? `forward target: ${target}` : "https://example.com/webhooks"} aria-label="Replay URL" />
+      <button type="submit" class="btn btn-small btn-primary" disabled={busy}>
+        {busy ? "Sending…" : "Send"}
+      </button>
+      {result && (
+        <span class={`replay-result ${result.ok ? "ok" : "err"}`} data-testid="replay-result">
+          {result.text}
+          {result.id && (
+            <>
+              {" "}
+              <a href={binPath(bin.id, `/requests/${result.id}`)} onClick={(e) => (e.preventDefault(), navigate(binPath(bin.id, `/requests/${result.id}`)))}>
+                open
+              </a>
+            </>
+          )}
+        </span>
+      )}
+    </form>
   );
 }

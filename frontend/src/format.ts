@@ -243,3 +243,20 @@ export function insertIndex<T>(arr: T[], id: string, key: (t: T) => string): num
   }
   return lo;
 }
+
+// displayPath decodes percent-escapes for reading (the result is rendered as
+// text); invalid escapes are left as they are.
+export function displayPath(p: string): string {
+  try {
+    return decodeURIComponent(p);
+  } catch {
+    return p;
+  }
+}
+
+// uuid7Time returns the millisecond timestamp a UUIDv7 carries, or null.
+export function uuid7Time(id: string): number | null {
+  const m = /^([0-9a-f]{8})-([0-9a-f]{4})-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/i.exec(id);
+  if (!m) return null;
+  return parseInt(m[1] + m[2], 16);
+}

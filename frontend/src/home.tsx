@@ -103,7 +103,7 @@ export function Home() {
                     navigate(binPath(b.id));
                   }}
                 >
-                  <span class="bin-name">{b.name || b.id}</span>
+                  <span class="bin-name">{b.name || "Untitled bin"}</span>
                   <span class="mono muted bin-id">{b.id}</span>
                 </a>
                 {b.private && <span class="pill">private</span>}

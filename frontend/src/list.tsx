@@ -1,6 +1,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { RequestSummary } from "./types";
 import { clockTime, formatSize, relTime, statusClass } from "./format";
+import { displayPath } from "./format";
 import { SigBadge, useNow } from "./ui";
 
 export const ROW_HEIGHT = 52;
@@ -96,7 +97,7 @@ function Row({ r, top, now, active, open, onOpen }: { r: RequestSummary; top: nu
       <div class="row-line">
         <span class={`method m-${/^[A-Z]+$/.test(r.method) ? r.method.toLowerCase() : "other"}`}>{r.method}</span>
         <span class="path mono">
-          {r.path}
+          {displayPath(r.path)}
           {r.query ? <span class="query">?{r.query}</span> : null}
         </span>
         <span class={`status ${statusClass(r.response_status)}`}>{r.response_status}</span>

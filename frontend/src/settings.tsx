@@ -120,8 +120,8 @@ export function SettingsPanel({ bin, onSaved }: { bin: Bin; onSaved: (b: Bin) =>
             </select>
           </label>
           <label>
-            Secret {s.signature?.secret_hint ? <span class="muted small">(current: …{s.signature.secret_hint})</span> : null}
-            <input type="password" value={secret} onInput={(e) => setSecret(e.currentTarget.value)} placeholder={s.signature?.secret_hint ? "leave empty to keep" : "whsec_…"} autocomplete="off" disabled={!scheme} name="secret" />
+            Secret
+            <input type="password" value={secret} onInput={(e) => setSecret(e.currentTarget.value)} placeholder={s.signature?.secret_hint ? `current ${s.signature.secret_hint} (empty keeps it)` : "whsec_…"} autocomplete="off" disabled={!scheme} name="secret" />
           </label>
           <label>
             Tolerance

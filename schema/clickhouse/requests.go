@@ -3,11 +3,13 @@ package clickhouse
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -28,10 +30,11 @@ const sqlInsertRequests = `INSERT INTO requests (` + requestColumns + `)`
 
 // summaryColumns is requestColumns without body_tail: a list page only needs
 // the first PreviewBytes of the body, which is exactly body_head.
-var summaryColumns = strings.Replace(requestColumns, "body_head, body_tail,", "body_head, '' AS body_tail,", 1)
+var summaryColumns = strings.Replace(requestColumns, "body_head, body_tail,", "body_head, '',", 1)
 
-// existingIDsMax bounds how many ids one existence check sends.
-const existingIDsMax = 20000
+// existingIDsMax bounds how many ids one existence check sends: the query
+// text (34 bytes an id) must stay under the server's max_query_size (256 KiB).
+const existingIDsMax = 4000
 
 // WriteRequests stores reqs with one batch insert. Before inserting it asks
 // which of the ids are already stored (in the narrow key range of the batch)
@@ -50,9 +53,12 @@ func (s *Store) WriteRequests(ctx context.Context, reqs []*schema.Request) error
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 
-	exists, err := s.existingIDs(ctx, reqs)
-	if err != nil {
-		return err
+	exists := make(map[uuid.UUID]bool, len(reqs))
+	if !s.skipExistingCheck {
+		var err error
+		if exists, err = s.existingIDs(ctx, reqs); err != nil {
+			return err
+		}
 	}
 	batch, err := s.conn.PrepareBatch(ctx, sqlInsertRequests)
 	if err != nil {
@@ -80,22 +86,57 @@ func (s *Store) WriteRequests(ctx context.Context, reqs []*schema.Request) error
 	return nil
 }
 
-// existingIDs returns which ids of reqs are already stored.
+// existingIDs returns which ids of reqs are already stored. It first reads
+// every id stored in the batch's bins and time range (for a fresh batch of
+// the ingest that range holds few rows, for a replayed one the batch
+// itself) and intersects in Go; only when that range holds many more rows
+// than the batch does it send the ids (in chunks) to be looked up.
 func (s *Store) existingIDs(ctx context.Context, reqs []*schema.Request) (map[uuid.UUID]bool, error) {
 	exists := make(map[uuid.UUID]bool, len(reqs))
+	want := make(map[uuid.UUID]bool, len(reqs))
+	bins := map[string]bool{}
+	var binList []any
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	for _, r := range reqs {
+		us := schema.Truncate(r.ReceivedAt).UnixMicro()
+		lo, hi = min(lo, us), max(hi, us)
+		want[r.ID] = true
+		if !bins[r.BinID] {
+			bins[r.BinID] = true
+			binList = append(binList, r.BinID)
+		}
+	}
+	limit := 4*len(reqs) + 1000
+	rows, err := s.conn.Query(ctx, `SELECT id FROM requests
+		WHERE bin_id IN ? AND received_us >= ? AND received_us <= ? LIMIT ?`,
+		clickhouse.GroupSet{Value: binList}, lo, hi, limit)
+	if err != nil {
+		return nil, classify("check existing ids", err)
+	}
+	n := 0
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, classify("scan existing ids", err)
+		}
+		n++
+		if want[id] {
+			exists[id] = true
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, classify("check existing ids", err)
+	}
+	if n < limit {
+		return exists, nil
+	}
 	for start := 0; start < len(reqs); start += existingIDsMax {
 		chunk := reqs[start:min(len(reqs), start+existingIDsMax)]
-		bins := map[string]bool{}
-		var binList, ids []any
-		lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
-		for _, r := range chunk {
-			us := schema.Truncate(r.ReceivedAt).UnixMicro()
-			lo, hi = min(lo, us), max(hi, us)
-			if !bins[r.BinID] {
-				bins[r.BinID] = true
-				binList = append(binList, r.BinID)
-			}
-			ids = append(ids, hexID(r.ID))
+		ids := make([]any, len(chunk))
+		for i, r := range chunk {
+			ids[i] = hexID(r.ID)
 		}
 		rows, err := s.conn.Query(ctx, `SELECT id FROM requests
 			WHERE bin_id IN ? AND received_us >= ? AND received_us <= ? AND hex(id) IN ?`,
@@ -141,7 +182,7 @@ func appendRequest(b appender, r *schema.Request, ingest int64) error {
 	return b.Append(
 		r.BinID, schema.Truncate(r.ReceivedAt).UnixMicro(), r.ID, ingest,
 		r.Method, r.Path, r.Query, names, values, r.RemoteIP, r.ContentType,
-		r.BodySize, boolByte(r.BodyTruncated), string(head), string(tail),
+		r.BodySize, boolByte(r.BodyTruncated), head, tail, // []byte: copied once, into the column
 		uint16(r.ResponseStatus), r.LatencyUS,
 		r.Signature.Scheme, string(r.Signature.Status), r.Signature.Reason, r.DeliveryLagMS,
 		hasFwd, fwd.URL, fwd.Mode, int32(fwd.Status), fwd.LatencyUS, fwd.Error,
@@ -242,10 +283,19 @@ func (s *Store) tombstoneFilter(ctx context.Context, q *query, binID string) err
 	if full != math.MinInt64 {
 		q.add("ingest_us > ?", full)
 	}
+	// A trim is redundant when a later one (larger cut) reaches at least as
+	// far (larger or equal key): trims that keep the newest N of a growing
+	// bin leave one condition, not one per call.
+	sort.Slice(trims, func(i, j int) bool { return trims[i].cut > trims[j].cut })
+	reach := trim{upto: math.MinInt64}
 	for _, t := range trims {
 		if t.cut <= full {
-			continue // the full deletion hides everything this trim hides
+			break // the full deletion hides everything this and older trims hide
 		}
+		if t.upto < reach.upto || t.upto == reach.upto && string(t.id[:]) <= string(reach.id[:]) {
+			continue
+		}
+		reach = t
 		q.add(`NOT (ingest_us <= ? AND (received_us < ? OR (received_us = ? AND id <= UUIDStringToNum(?))))`,
 			t.cut, t.upto, t.upto, t.id.String())
 	}
@@ -282,14 +332,119 @@ func (s *Store) binQuery(ctx context.Context, f *schema.Filter) (*query, error) 
 		q.add("received_us < ?", schema.Truncate(f.Until).UnixMicro())
 	}
 	if f.Q != "" {
-		q.add(`(positionCaseInsensitive(path, ?) > 0
+		// The body is searched in its two stored halves, plus the few bytes
+		// around the cut for a match that straddles it, which avoids
+		// concatenating every body.
+		cond := `(positionCaseInsensitive(path, ?) > 0
 			OR positionCaseInsensitive(query, ?) > 0
 			OR arrayExists(x -> positionCaseInsensitive(x, ?) > 0, header_names)
 			OR arrayExists(x -> positionCaseInsensitive(x, ?) > 0, header_values)
-			OR positionCaseInsensitive(concat(body_head, body_tail), ?) > 0)`,
-			f.Q, f.Q, f.Q, f.Q, f.Q)
+			OR positionCaseInsensitive(body_head, ?) > 0
+			OR positionCaseInsensitive(body_tail, ?) > 0`
+		args := []any{f.Q, f.Q, f.Q, f.Q, f.Q, f.Q}
+		if k := len(f.Q) - 1; k > 0 {
+			cond += `
+			OR (body_tail != '' AND positionCaseInsensitive(concat(substring(body_head, ?), substring(body_tail, 1, ?)), ?) > 0)`
+			args = append(args, max(1, schema.PreviewBytes-k+1), k, f.Q)
+		}
+		q.add(cond+")", args...)
 	}
 	return q, nil
+}
+
+type key struct {
+	us int64
+	id uuid.UUID
+}
+
+// probeWindows are the time windows pageKeys tries before scanning the whole
+// bin: most pages are answered from the newest partition or two.
+var probeWindows = []time.Duration{time.Hour, 24 * time.Hour, 16 * 24 * time.Hour}
+
+// pageKeys returns up to n distinct keys of requests matching q in order.
+// 18.16 reads every granule of the bin for ORDER BY ... LIMIT, so it first
+// tries narrow time windows next to where the page starts (the cursor, or
+// now), widening them until n keys are found or the window covers the bin.
+func (s *Store) pageKeys(ctx context.Context, q *query, f *schema.Filter, order string, n int) ([]key, error) {
+	asc := order == "ASC"
+	base := time.Now().UnixMicro()
+	if f.Before != nil {
+		base = f.Before.ReceivedAt.UnixMicro()
+	}
+	if !asc && !f.Until.IsZero() {
+		base = min(base, schema.Truncate(f.Until).UnixMicro())
+	}
+	if asc {
+		base = f.After.ReceivedAt.UnixMicro()
+	}
+	windows := probeWindows
+	if f.Q != "" {
+		// A text search is costly per row: one narrow try, then everything,
+		// so a miss does not pay for the scan of the windows in between.
+		windows = probeWindows[1:2]
+	}
+	for i := 0; i <= len(windows); i++ {
+		where, args := q.sql(), q.args
+		final := i == len(windows)
+		if !final {
+			w := windows[i].Microseconds()
+			if asc {
+				if !f.Until.IsZero() && base+w >= schema.Truncate(f.Until).UnixMicro() {
+					final = true
+				} else {
+					where, args = where+" AND received_us <= ?", append(append([]any{}, args...), base+w)
+				}
+			} else {
+				if !f.Since.IsZero() && base-w <= schema.Truncate(f.Since).UnixMicro() {
+					final = true
+				} else {
+					where, args = where+" AND received_us >= ?", append(append([]any{}, args...), base-w)
+				}
+			}
+		}
+		keys, err := s.keys(ctx, where, args, order, n)
+		if err != nil {
+			return nil, err
+		}
+		if final || len(keys) >= n {
+			return keys, nil
+		}
+	}
+	return nil, nil // unreachable: the last probe is final
+}
+
+// keys runs one key query. Duplicate rows (a write race the merge has not
+// collapsed yet) are adjacent in key order and dropped here; if that leaves
+// fewer than n keys, the query is repeated with room for them.
+func (s *Store) keys(ctx context.Context, where string, args []any, order string, n int) ([]key, error) {
+	for fetch := n; ; fetch *= 2 {
+		rows, err := s.conn.Query(ctx, `SELECT received_us, id FROM requests WHERE `+where+
+			` ORDER BY received_us `+order+`, id `+order+` LIMIT ?`, append(args, fetch)...)
+		if err != nil {
+			return nil, classify("list request keys", err)
+		}
+		var keys []key
+		got := 0
+		for rows.Next() {
+			var k key
+			if err := rows.Scan(&k.us, &k.id); err != nil {
+				rows.Close()
+				return nil, classify("scan request keys", err)
+			}
+			got++
+			if len(keys) > 0 && keys[len(keys)-1] == k {
+				continue
+			}
+			keys = append(keys, k)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, classify("list request keys", err)
+		}
+		if len(keys) >= n || got < fetch {
+			return keys[:min(n, len(keys))], nil
+		}
+	}
 }
 
 // ListRequests pages through a bin in two steps: first the keys of the
@@ -328,28 +483,9 @@ func (s *Store) ListRequests(ctx context.Context, f schema.Filter) (schema.Page,
 			us, us, us, c.ID.String())
 	}
 	// Step 1: the keys of the page (one more to know whether more follow).
-	keySQL := `SELECT received_us, id FROM requests WHERE ` + q.sql() +
-		` ORDER BY received_us ` + order + `, id ` + order + ` LIMIT 1 BY received_us, id LIMIT ?`
-	rows, err := s.conn.Query(ctx, keySQL, append(q.args, limit+1)...)
+	keys, err := s.pageKeys(ctx, q, &f, order, limit+1)
 	if err != nil {
-		return schema.Page{}, classify("list request keys", err)
-	}
-	type key struct {
-		us int64
-		id uuid.UUID
-	}
-	var keys []key
-	for rows.Next() {
-		var k key
-		if err := rows.Scan(&k.us, &k.id); err != nil {
-			rows.Close()
-			return schema.Page{}, classify("scan request keys", err)
-		}
-		keys = append(keys, k)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return schema.Page{}, classify("list request keys", err)
+		return schema.Page{}, err
 	}
 	page := schema.Page{Requests: []*schema.Request{}}
 	if len(keys) > limit {
@@ -369,7 +505,7 @@ func (s *Store) ListRequests(ctx context.Context, f schema.Filter) (schema.Page,
 	for i, k := range keys {
 		ids[i] = hexID(k.id)
 	}
-	rows, err = s.conn.Query(ctx, `SELECT `+summaryColumns+` FROM requests
+	rows, err := s.conn.Query(ctx, `SELECT `+summaryColumns+` FROM requests
 		WHERE bin_id = ? AND received_us >= ? AND received_us <= ? AND hex(id) IN ?
 		LIMIT 1 BY id`,
 		f.BinID, lo, hi, clickhouse.GroupSet{Value: ids})
@@ -397,9 +533,28 @@ func (s *Store) ListRequests(ctx context.Context, f schema.Filter) (schema.Page,
 }
 
 // GetRequest returns one full request.
+//
+// A UUIDv7's timestamp is within milliseconds of its received_at (ingest
+// mints both together), so the lookup first reads a ±10 s slice of the
+// bin's key range; only when that misses does it scan the bin's id column.
 func (s *Store) GetRequest(ctx context.Context, binID string, id uuid.UUID) (*schema.Request, error) {
+	if t, ok := schema.IDTime(id); ok {
+		r, err := s.getRequest(ctx, binID, id, t.Add(-10*time.Second), t.Add(10*time.Second))
+		if !errors.Is(err, schema.ErrNotFound) {
+			return r, err
+		}
+	}
+	return s.getRequest(ctx, binID, id, time.Time{}, time.Time{})
+}
+
+// getRequest looks id up in the bin, within [from, to) when from is set.
+func (s *Store) getRequest(ctx context.Context, binID string, id uuid.UUID, from, to time.Time) (*schema.Request, error) {
 	q := &query{}
 	q.add("bin_id = ?", binID)
+	if !from.IsZero() {
+		q.add("received_us >= ?", from.UnixMicro())
+		q.add("received_us < ?", to.UnixMicro())
+	}
 	if err := s.tombstoneFilter(ctx, q, binID); err != nil {
 		return nil, err
 	}
@@ -435,26 +590,16 @@ func (s *Store) CountRequests(ctx context.Context, binID string) (int64, error) 
 	return int64(n), nil
 }
 
-// Stats aggregates a bin over [Since, Until) with four scans of the bin's key
-// range: the breakdowns, the latency percentiles, the series and the top
-// senders. Percentiles are ClickHouse's quantile (exact below 8192 values,
+// Stats aggregates a bin over [Since, Until) with three concurrent scans of
+// the bin's key range: the breakdowns, the series with the overall
+// percentiles as its totals, and the top senders. Percentiles are ClickHouse's quantile (exact below 8192 values,
 // sampled above, interpolated: always within the observed range).
 func (s *Store) Stats(ctx context.Context, sq schema.StatsQuery) (*schema.Stats, error) {
-	if sq.BinID == "" {
-		return nil, fmt.Errorf("stats: %w: bin id required", schema.ErrInvalid)
+	sq, err := sq.Normalize(s.opts.Now())
+	if err != nil {
+		return nil, fmt.Errorf("stats: %w", err)
 	}
-	step := sq.Step
-	if step <= 0 {
-		step = time.Minute
-	}
-	stepUS := step.Microseconds()
-	if stepUS <= 0 {
-		return nil, fmt.Errorf("stats: %w: step below a microsecond", schema.ErrInvalid)
-	}
-	until := sq.Until
-	if until.IsZero() {
-		until = s.opts.Now()
-	}
+	stepUS, until := sq.Step.Microseconds(), sq.Until
 	q, err := s.binQuery(ctx, &schema.Filter{BinID: sq.BinID, Since: sq.Since, Until: until})
 	if err != nil {
 		return nil, err
@@ -468,84 +613,116 @@ func (s *Store) Stats(ctx context.Context, sq schema.StatsQuery) (*schema.Stats,
 		TopSenders:  []schema.SenderCount{},
 	}
 
-	rows, err := s.conn.Query(ctx, `SELECT response_status, method, sig_status, count()
-		FROM requests WHERE `+where+` GROUP BY response_status, method, sig_status`, q.args...)
-	if err != nil {
-		return nil, classify("stats breakdown", err)
+	// The three scans run at once: each reads different columns, and the
+	// server runs them on separate threads.
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	for i, part := range []func(context.Context, string, []any, int64, *schema.Stats) error{
+		s.statsBreakdown, s.statsSeries, s.statsSenders,
+	} {
+		wg.Go(func() { errs[i] = part(ctx, where, q.args, stepUS, st) })
 	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if st.Total == 0 {
+		st.LatencyUS = schema.Percentiles{}
+		st.Series = []schema.SeriesPoint{}
+	}
+	return st, nil
+}
+
+// statsBreakdown fills Total and the ByStatus, ByMethod, BySignature maps.
+func (s *Store) statsBreakdown(ctx context.Context, where string, args []any, _ int64, st *schema.Stats) error {
+	rows, err := s.conn.Query(ctx, `SELECT response_status, method, sig_status, count()
+		FROM requests WHERE `+where+` GROUP BY response_status, method, sig_status`, args...)
+	if err != nil {
+		return classify("stats breakdown", err)
+	}
+	defer rows.Close()
 	for rows.Next() {
 		var status uint16
 		var method, sig string
 		var n uint64
 		if err := rows.Scan(&status, &method, &sig, &n); err != nil {
-			rows.Close()
-			return nil, classify("scan stats breakdown", err)
+			return classify("scan stats breakdown", err)
 		}
 		st.Total += int64(n)
 		st.ByStatus[strconv.Itoa(int(status))] += int64(n)
 		st.ByMethod[method] += int64(n)
 		st.BySignature[sig] += int64(n)
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, classify("stats breakdown", err)
+		return classify("stats breakdown", err)
 	}
-	if st.Total == 0 {
-		return st, nil
-	}
+	return nil
+}
 
-	var qs []float64
-	if err := s.conn.QueryRow(ctx, `SELECT quantiles(0.5, 0.95, 0.99)(latency_us)
-		FROM requests WHERE `+where, q.args...).Scan(&qs); err != nil {
-		return nil, classify("stats percentiles", err)
-	}
-	if len(qs) == 3 {
-		st.LatencyUS = schema.Percentiles{P50: round(qs[0]), P95: round(qs[1]), P99: round(qs[2])}
-	}
-
-	rows, err = s.conn.Query(ctx, `SELECT intDiv(received_us, ?) * ? AS t, count(), quantile(0.95)(latency_us)
-		FROM requests WHERE `+where+` GROUP BY t ORDER BY t`, append([]any{stepUS, stepUS}, q.args...)...)
+// statsSeries fills Series and, from the same scan's totals, LatencyUS.
+func (s *Store) statsSeries(ctx context.Context, where string, args []any, stepUS int64, st *schema.Stats) error {
+	// WITH TOTALS aggregates the whole range once more from the same states.
+	rows, err := s.conn.Query(ctx, `SELECT intDiv(received_us, ?) * ? AS t, count(), quantiles(0.5, 0.95, 0.99)(latency_us)
+		FROM requests WHERE `+where+` GROUP BY t WITH TOTALS ORDER BY t`, append([]any{stepUS, stepUS}, args...)...)
 	if err != nil {
-		return nil, classify("stats series", err)
+		return classify("stats series", err)
 	}
+	defer rows.Close()
 	for rows.Next() {
 		var t int64
 		var n uint64
-		var p95 float64
-		if err := rows.Scan(&t, &n, &p95); err != nil {
-			rows.Close()
-			return nil, classify("scan stats series", err)
+		var qs []float64
+		if err := rows.Scan(&t, &n, &qs); err != nil {
+			return classify("scan stats series", err)
 		}
-		st.Series = append(st.Series, schema.SeriesPoint{T: time.UnixMicro(t).UTC(), Count: int64(n), P95LatencyUS: round(p95)})
+		p := schema.SeriesPoint{T: time.UnixMicro(t).UTC(), Count: int64(n)}
+		if len(qs) == 3 {
+			p.P95LatencyUS = round(qs[1])
+		}
+		st.Series = append(st.Series, p)
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, classify("stats series", err)
+		return classify("stats series", err)
 	}
+	var (
+		totalT  int64
+		totalN  uint64
+		totalQs []float64
+	)
+	if err := rows.Totals(&totalT, &totalN, &totalQs); err != nil {
+		return classify("stats percentiles", err)
+	}
+	if len(totalQs) == 3 {
+		st.LatencyUS = schema.Percentiles{P50: round(totalQs[0]), P95: round(totalQs[1]), P99: round(totalQs[2])}
+	}
+	return nil
+}
 
-	rows, err = s.conn.Query(ctx, `SELECT remote_ip, count() AS c
-		FROM requests WHERE `+where+` GROUP BY remote_ip ORDER BY c DESC, remote_ip ASC LIMIT 10`, q.args...)
+// statsSenders fills TopSenders.
+func (s *Store) statsSenders(ctx context.Context, where string, args []any, _ int64, st *schema.Stats) error {
+	rows, err := s.conn.Query(ctx, `SELECT remote_ip, count() AS c
+		FROM requests WHERE `+where+` GROUP BY remote_ip ORDER BY c DESC, remote_ip ASC LIMIT 10`, args...)
 	if err != nil {
-		return nil, classify("stats senders", err)
+		return classify("stats senders", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var sc schema.SenderCount
 		var n uint64
 		if err := rows.Scan(&sc.IP, &n); err != nil {
-			return nil, classify("scan stats senders", err)
+			return classify("scan stats senders", err)
 		}
 		sc.Count = int64(n)
 		st.TopSenders = append(st.TopSenders, sc)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, classify("stats senders", err)
+		return classify("stats senders", err)
 	}
 	sort.SliceStable(st.TopSenders, func(i, j int) bool {
 		a, b := st.TopSenders[i], st.TopSenders[j]
 		return a.Count > b.Count || a.Count == b.Count && a.IP < b.IP
 	})
-	return st, nil
+	return nil
 }
 
 func round(f float64) int64 {

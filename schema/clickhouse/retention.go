@@ -79,8 +79,17 @@ func (s *Store) TrimRequests(ctx context.Context, binID string, keep int) (int64
 	if err != nil {
 		return 0, err
 	}
+	// Most bins are under the limit on most ticks: a count answers that
+	// without sorting the bin's keys.
+	var total uint64
+	if err := s.conn.QueryRow(ctx, `SELECT count() FROM requests WHERE `+q.sql(), q.args...).Scan(&total); err != nil {
+		return 0, classify("trim: count", err)
+	}
+	if total <= uint64(keep) {
+		return 0, nil
+	}
 	rows, err := s.conn.Query(ctx, `SELECT received_us, id FROM requests WHERE `+q.sql()+`
-		ORDER BY received_us DESC, id DESC LIMIT 1 BY received_us, id LIMIT ?, 1`, append(q.args, keep)...)
+		ORDER BY received_us DESC, id DESC LIMIT ?, 1`, append(q.args, keep)...)
 	if err != nil {
 		return 0, classify("trim: find cut", err)
 	}
@@ -118,11 +127,25 @@ func (s *Store) TrimRequests(ctx context.Context, binID string, keep int) (int64
 	if err := batch.Send(); err != nil {
 		return 0, classify("insert tombstone", err)
 	}
-	if !s.opts.NoDeleteMutations {
-		if err := s.conn.Exec(ctx, `ALTER TABLE requests DELETE WHERE bin_id = ? AND ingest_us <= ? AND `+cond,
-			binID, cut, uptoUS, uptoUS, uptoID.String()); err != nil {
-			s.log.Warn("queue trim mutation", "bin_id", binID, "err", err)
-		}
+	if s.opts.NoDeleteMutations {
+		return int64(n), nil
+	}
+	// A trim that runs on every tick would queue a mutation a minute per
+	// bin. The tombstone already hides the rows, and a later trim's
+	// mutation removes everything earlier trims hid (its condition reaches
+	// further), so the mutation waits until enough rows are on disk.
+	var onDisk uint64
+	if err := s.conn.QueryRow(ctx, `SELECT count() FROM requests WHERE bin_id = ? AND ingest_us <= ? AND `+cond,
+		binID, cut, uptoUS, uptoUS, uptoID.String()).Scan(&onDisk); err != nil {
+		s.log.Warn("count trimmed rows on disk", "bin_id", binID, "err", err)
+		return int64(n), nil
+	}
+	if int(onDisk) < s.opts.TrimMutationMinRows {
+		return int64(n), nil
+	}
+	if err := s.conn.Exec(ctx, `ALTER TABLE requests DELETE WHERE bin_id = ? AND ingest_us <= ? AND `+cond,
+		binID, cut, uptoUS, uptoUS, uptoID.String()); err != nil {
+		s.log.Warn("queue trim mutation", "bin_id", binID, "err", err)
 	}
 	return int64(n), nil
 }

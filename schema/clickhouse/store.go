@@ -41,6 +41,11 @@ type Options struct {
 	// removes deleted requests in the background; tombstones alone then hide
 	// them (until their partitions are dropped).
 	NoDeleteMutations bool
+	// TrimMutationMinRows is how many trimmed rows of a bin must be on disk
+	// before TrimRequests queues the mutation that removes them (default
+	// 10 000; 1 removes them on every trim). Until then its tombstone hides
+	// them.
+	TrimMutationMinRows int
 	// DialTimeout bounds connecting (default 5 s).
 	DialTimeout time.Duration
 	// ReadTimeout bounds waiting for a server answer (default 60 s).
@@ -55,6 +60,9 @@ func (o *Options) defaults() {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.TrimMutationMinRows <= 0 {
+		o.TrimMutationMinRows = 10000
 	}
 	if o.DialTimeout <= 0 {
 		o.DialTimeout = 5 * time.Second
@@ -83,6 +91,10 @@ type Store struct {
 	// and AppendEvent so that concurrent callers of this process cannot both
 	// insert the same id.
 	writeMu sync.Mutex
+
+	// skipExistingCheck turns off the idempotency check of WriteRequests;
+	// only the benchmark that measures its cost sets it.
+	skipExistingCheck bool
 }
 
 // Open connects to the server named by dsn (clickhouse://host:port/database,

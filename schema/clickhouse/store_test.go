@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -161,6 +162,23 @@ func TestWriteRequestsTwiceStoresOnce(t *testing.T) {
 	var rows, ids uint64
 	if err := s.conn.QueryRow(ctx, "SELECT count(), uniqExact(id) FROM requests WHERE bin_id = 'dup'").Scan(&rows, &ids); err != nil || rows != 100 || ids != 100 {
 		t.Fatalf("stored rows %d, distinct ids %d, %v; want 100 of each", rows, ids, err)
+	}
+
+	// A small batch whose time range holds many more stored rows than the
+	// range scan reads: the check falls back to looking the ids up.
+	var many []*schema.Request
+	for i := range 3000 {
+		many = append(many, mkReq("dup2", t0.Add(time.Duration(i)*time.Millisecond), nil))
+	}
+	write(t, s, many...)
+	small := []*schema.Request{many[0], many[2999], mkReq("dup2", t0.Add(time.Millisecond/2), nil), mkReq("dup2", t0.Add(2*time.Second), nil)}
+	exists, err := s.existingIDs(ctx, small)
+	if err != nil || len(exists) != 2 || !exists[many[0].ID] || !exists[many[2999].ID] {
+		t.Fatalf("existingIDs = %v, %v; want the two stored ids", exists, err)
+	}
+	write(t, s, small...)
+	if err := s.conn.QueryRow(ctx, "SELECT count(), uniqExact(id) FROM requests WHERE bin_id = 'dup2'").Scan(&rows, &ids); err != nil || rows != 3002 || ids != 3002 {
+		t.Fatalf("stored rows %d, distinct ids %d, %v; want 3002 of each", rows, ids, err)
 	}
 }
 
@@ -591,5 +609,215 @@ func TestKilledServerWritesFailThenRetryStoresOnce(t *testing.T) {
 	var rows, ids uint64
 	if err := s.conn.QueryRow(ctx, "SELECT count(), uniqExact(id) FROM requests WHERE bin_id = 'k'").Scan(&rows, &ids); err != nil || rows != 1000 || ids != 1000 {
 		t.Fatalf("after replay: %d rows, %d ids, %v; want 1000 each", rows, ids, err)
+	}
+}
+
+func TestParseDSN(t *testing.T) {
+	tests := []struct {
+		dsn, db, user, pass, addr string
+	}{
+		{"clickhouse://127.0.0.1:9000/hookscope", "hookscope", "", "", "127.0.0.1:9000"},
+		{"clickhouse://u:p%40ss@clickhouse:9000/hs_1?dial_timeout=2s", "hs_1", "u", "p@ss", "clickhouse:9000"},
+		{"clickhouse://127.0.0.1:9000", "hookscope", "", "", "127.0.0.1:9000"},
+	}
+	for _, tc := range tests {
+		co, db, err := parseDSN(tc.dsn, Options{DialTimeout: time.Second})
+		if err != nil {
+			t.Errorf("parseDSN(%q): %v", tc.dsn, err)
+			continue
+		}
+		if db != tc.db || co.Auth.Username != tc.user || co.Auth.Password != tc.pass || len(co.Addr) != 1 || co.Addr[0] != tc.addr {
+			t.Errorf("parseDSN(%q) = db %q user %q pass %q addr %v; want %q %q %q %q", tc.dsn, db, co.Auth.Username, co.Auth.Password, co.Addr, tc.db, tc.user, tc.pass, tc.addr)
+		}
+	}
+}
+
+// TestListRequestsAcrossProbeWindows pages through rows far older and newer
+// than now, so every probe window of pageKeys is exercised, in both
+// directions.
+func TestListRequestsAcrossProbeWindows(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	ats := []time.Time{
+		time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC), now.Add(-40 * 24 * time.Hour), now.Add(-3 * 24 * time.Hour),
+		now.Add(-2 * time.Hour), now.Add(-time.Minute), now.Add(time.Hour), time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC),
+	}
+	var want []uuid.UUID // newest first
+	for i := len(ats) - 1; i >= 0; i-- {
+		r := mkReq("probe", ats[i], nil)
+		write(t, s, r)
+		want = append(want, r.ID)
+	}
+	for _, limit := range []int{1, 2, 3, 50} {
+		var got []uuid.UUID
+		f := schema.Filter{BinID: "probe", Limit: limit}
+		for {
+			page, err := s.ListRequests(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range page.Requests {
+				got = append(got, r.ID)
+			}
+			if page.Next == nil {
+				break
+			}
+			f.Before = page.Next
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("limit %d backwards: got %v\nwant %v", limit, got, want)
+		}
+		got = nil
+		f = schema.Filter{BinID: "probe", Limit: limit, After: &schema.Cursor{ReceivedAt: time.Unix(0, 0)}}
+		for {
+			page, err := s.ListRequests(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range page.Requests {
+				got = append([]uuid.UUID{r.ID}, got...)
+			}
+			if page.Next == nil {
+				break
+			}
+			f.After = page.Next
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("limit %d forwards: got %v\nwant reversed %v", limit, got, want)
+		}
+	}
+}
+
+// TestQFindsBodyMatchesAcrossTheCut: the body is stored as head (the first
+// PreviewBytes) and tail; a q= match must be found wherever it lies.
+func TestQFindsBodyMatchesAcrossTheCut(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	needle := "NeedLe"
+	long := strings.Repeat("0123456789", 30) // longer than the head
+	filler := func(n int) []byte { return bytes.Repeat([]byte{'.'}, n) }
+	tests := []struct {
+		name  string
+		body  []byte
+		q     string
+		match bool
+	}{
+		{"in head", append(append(filler(10), needle...), filler(500)...), "needle", true},
+		{"in tail", append(append(filler(400), needle...), filler(10)...), "NEEDLE", true},
+		{"at body end", append(filler(600), needle...), "needle", true},
+		{"ends at cut", append(append(filler(schema.PreviewBytes-len(needle)), needle...), filler(10)...), "needle", true},
+		{"starts at cut", append(append(filler(schema.PreviewBytes), needle...), filler(10)...), "needle", true},
+		{"straddles by 1", append(append(filler(schema.PreviewBytes-1), needle...), filler(10)...), "needle", true},
+		{"straddles by 5", append(append(filler(schema.PreviewBytes-5), needle...), filler(10)...), "needle", true},
+		{"head only, no tail", append(filler(schema.PreviewBytes-len(needle)), needle...), "needle", true},
+		{"longer than head", append(filler(100), long...), long, true},
+		{"split, not adjacent", append(append(append(filler(schema.PreviewBytes-3), "nee"...), '.'), "dle"...), "needle", false},
+		{"absent", filler(1000), "needle", false},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			bin := fmt.Sprintf("cut%d", i)
+			r := mkReq(bin, t0, func(r *schema.Request) { r.Body, r.BodySize = tc.body, int64(len(tc.body)) })
+			write(t, s, r)
+			page, err := s.ListRequests(ctx, schema.Filter{BinID: bin, Q: tc.q})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(page.Requests) == 1; got != tc.match {
+				t.Fatalf("match = %v; want %v", got, tc.match)
+			}
+		})
+	}
+}
+
+// TestRepeatedTrimsStayCheap trims a growing bin many times, with late
+// requests (old timestamps) in between: the answers stay right and the
+// read filter keeps one trim condition instead of one per call.
+func TestRepeatedTrimsStayCheap(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	var all []*schema.Request
+	for round := range 12 {
+		batch := []*schema.Request{
+			mkReq("trims", t0.Add(time.Duration(round)*time.Minute), nil),
+			mkReq("trims", t0.Add(time.Duration(round)*time.Minute+time.Second), nil),
+		}
+		if round%4 == 3 { // a late request, older than everything kept
+			batch = append(batch, mkReq("trims", t0.Add(-time.Hour), nil))
+		}
+		write(t, s, batch...)
+		all = append(all, batch...)
+		if _, err := s.TrimRequests(ctx, "trims", 3); err != nil {
+			t.Fatal(err)
+		}
+		page, err := s.ListRequests(ctx, schema.Filter{BinID: "trims"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []uuid.UUID{batch[1].ID, batch[0].ID}
+		if round > 0 {
+			want = append(want, all[len(all)-len(batch)-1].ID)
+			if round%4 == 0 { // the previous round ended with a late request
+				want[2] = all[len(all)-len(batch)-2].ID
+			}
+		}
+		var got []uuid.UUID
+		for _, r := range page.Requests {
+			got = append(got, r.ID)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("round %d: got %v\nwant %v", round, got, want)
+		}
+	}
+	q := &query{}
+	if err := s.tombstoneFilter(ctx, q, "trims"); err != nil {
+		t.Fatal(err)
+	}
+	if len(q.where) != 1 {
+		t.Fatalf("%d tombstone conditions after 12 monotonic trims; want 1:\n%s", len(q.where), q.sql())
+	}
+}
+
+// TestTrimMutationThreshold: below TrimMutationMinRows a trim only hides
+// rows; at or above it, it also queues the mutation that removes them.
+func TestTrimMutationThreshold(t *testing.T) {
+	srv := chtest.Start(t)
+	ctx := context.Background()
+	s, err := Open(ctx, srv.Database(t), Options{TrimMutationMinRows: 15})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	onDisk := func() uint64 {
+		var n uint64
+		if err := s.conn.QueryRow(ctx, "SELECT count() FROM requests WHERE bin_id = 'tm'").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	var reqs []*schema.Request
+	for i := range 30 {
+		reqs = append(reqs, mkReq("tm", t0.Add(time.Duration(i)*time.Second), nil))
+	}
+	write(t, s, reqs...)
+	if n, err := s.TrimRequests(ctx, "tm", 20); err != nil || n != 10 {
+		t.Fatalf("first trim = %d, %v; want 10", n, err)
+	}
+	if c, _ := s.CountRequests(ctx, "tm"); c != 20 || onDisk() != 30 {
+		t.Fatalf("after a small trim: %d visible, %d on disk; want 20 visible, 30 on disk (no mutation)", c, onDisk())
+	}
+	if n, err := s.TrimRequests(ctx, "tm", 10); err != nil || n != 10 {
+		t.Fatalf("second trim = %d, %v; want 10", n, err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for onDisk() != 10 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d rows on disk 30 s after a trim over the threshold; want 10", onDisk())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if c, _ := s.CountRequests(ctx, "tm"); c != 10 {
+		t.Fatalf("visible after mutation = %d; want 10", c)
 	}
 }

@@ -489,6 +489,7 @@ func testFilters(t *testing.T, s schema.Store) {
 		{"status 5xx", schema.Filter{StatusMin: 500, StatusMax: 599}, []*schema.Request{r5, r4}},
 		{"status 3xx", schema.Filter{StatusMin: 300, StatusMax: 399}, []*schema.Request{r6}},
 		{"status min only", schema.Filter{StatusMin: 400}, []*schema.Request{r5, r4, r3}},
+		{"status max only", schema.Filter{StatusMax: 299}, []*schema.Request{r2, r1}},
 		{"ip", schema.Filter{IP: "10.0.0.1"}, []*schema.Request{r3, r1}},
 		{"ip v6", schema.Filter{IP: "2001:db8::1"}, []*schema.Request{r5}},
 		{"ip exact not prefix", schema.Filter{IP: "10.0.0"}, nil},

@@ -116,6 +116,12 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	common.Set("_journal_mode", "WAL")
 	common.Set("_synchronous", opts.Synchronous)
 	common.Add("_pragma", "temp_store(MEMORY)")
+	// 32 KiB pages (only effective when the file is created): a 1 KB body
+	// row plus its index entries costs far fewer WAL frames, pwrite calls and
+	// checkpoint copies than with 4 KiB pages. Measured with
+	// BenchmarkWriteRequests: ~29 µs of CPU per request at 4 KiB, ~14 µs at
+	// 32 KiB (see README.md).
+	common.Add("_pragma", "page_size(32768)")
 	// Bound the WAL file after checkpoints so a burst does not leave a huge file.
 	common.Add("_pragma", "journal_size_limit(67108864)")
 

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,6 +80,13 @@ func TestReopenKeepsData(t *testing.T) {
 	if err := s.r.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
 		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
 	}
+	var pageSize, syncMode int
+	if err := s.w.QueryRowContext(ctx, `PRAGMA page_size`).Scan(&pageSize); err != nil || pageSize != 32768 {
+		t.Errorf("page_size = %d, %v; want 32768", pageSize, err)
+	}
+	if err := s.w.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&syncMode); err != nil || syncMode != 1 {
+		t.Errorf("synchronous = %d, %v; want 1 (NORMAL)", syncMode, err)
+	}
 }
 
 // TestQueryPlans pins the index use of the hot queries.
@@ -105,21 +113,10 @@ func TestQueryPlans(t *testing.T) {
 		plan += detail + "\n"
 	}
 	t.Logf("plan:\n%s", plan)
-	if want := "SEARCH requests USING INDEX requests_bin_time (bin_id=? AND (received_at,id)<(?,?))"; !contains(plan, want) {
+	if want := "SEARCH requests USING INDEX requests_bin_time (bin_id=? AND (received_at,id)<(?,?))"; !strings.Contains(plan, want) {
 		t.Errorf("newest page plan = %q, want %q", plan, want)
 	}
-	if contains(plan, "TEMP B-TREE") {
+	if strings.Contains(plan, "TEMP B-TREE") {
 		t.Errorf("newest page sorts: %q", plan)
 	}
-}
-
-func contains(s, sub string) bool { return len(s) >= len(sub) && (s == sub || indexOf(s, sub) >= 0) }
-
-func indexOf(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return i
-		}
-	}
-	return -1
 }

@@ -1,0 +1,206 @@
+package ingest
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"sync"
+
+	"github.com/google/uuid"
+
+	"github.com/hookscope/hookscope/schema"
+)
+
+// Journal keeps the records of async forwards in flight on disk, so that a
+// crash between answering the sender and the end of the forward (when the
+// record goes to the batcher) does not lose them: on the next start they
+// are recovered and recorded with the error "hookscope stopped before the
+// forward finished; not forwarded".
+//
+// It is an append-only file of JSON lines ("add" with the record, "done"
+// with its id). Writes are not fsynced: they survive a crash of the
+// process (the page cache belongs to the kernel), not a power cut; that
+// matches the capture path, whose records wait in memory for their batch.
+// The file is emptied whenever nothing is in flight and compacted when it
+// grows past MaxBytes.
+type Journal struct {
+	path     string
+	maxBytes int64
+
+	mu      sync.Mutex
+	f       *os.File
+	size    int64
+	pending map[uuid.UUID]*schema.Request
+}
+
+// JournalInterrupted is the forward error of a recovered record.
+const JournalInterrupted = "hookscope stopped before the forward finished; not forwarded"
+
+type journalLine struct {
+	Op   string          `json:"op"` // "add" or "done"
+	ID   uuid.UUID       `json:"id"`
+	Req  *schema.Request `json:"req,omitempty"`
+	Body []byte          `json:"body,omitempty"` // Request.Body is not in its JSON form
+}
+
+// OpenJournal opens (creating) the journal at path and returns the records
+// that were in flight when the previous process stopped, with their
+// Forward.Error set to JournalInterrupted. They stay pending until the
+// caller marks them Done (after handing them to the batcher).
+func OpenJournal(path string, maxBytes int64) (*Journal, []*schema.Request, error) {
+	if maxBytes <= 0 {
+		maxBytes = 64 << 20
+	}
+	j := &Journal{path: path, maxBytes: maxBytes, pending: make(map[uuid.UUID]*schema.Request)}
+	var order []uuid.UUID
+	if f, err := os.Open(path); err == nil {
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 64<<10), 1<<31-1)
+		for sc.Scan() {
+			var l journalLine
+			if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+				continue // a line torn by the crash
+			}
+			switch l.Op {
+			case "add":
+				if l.Req != nil {
+					l.Req.Body = l.Body
+					if _, seen := j.pending[l.ID]; !seen {
+						order = append(order, l.ID)
+					}
+					j.pending[l.ID] = l.Req
+				}
+			case "done":
+				delete(j.pending, l.ID)
+			}
+		}
+		err := sc.Err()
+		f.Close()
+		if err != nil {
+			return nil, nil, fmt.Errorf("read forward journal: %w", err)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, fmt.Errorf("open forward journal: %w", err)
+	}
+	var recovered []*schema.Request
+	for _, id := range order {
+		if r, ok := j.pending[id]; ok {
+			fw := schema.Forward{Mode: "async", Error: JournalInterrupted}
+			if r.Forward != nil {
+				fw.URL = r.Forward.URL
+			}
+			r.Forward = &fw
+			recovered = append(recovered, r)
+		}
+	}
+	// Rewrite the file with what is still pending, then append to it.
+	if err := j.rewriteLocked(); err != nil {
+		return nil, nil, err
+	}
+	return j, recovered, nil
+}
+
+// Add records r as in flight.
+func (j *Journal) Add(r *schema.Request) error {
+	b, err := json.Marshal(journalLine{Op: "add", ID: r.ID, Req: r, Body: r.Body})
+	if err != nil {
+		return fmt.Errorf("encode journal entry: %w", err)
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.f == nil {
+		return errors.New("forward journal closed")
+	}
+	if err := j.writeLocked(append(b, '\n')); err != nil {
+		return err
+	}
+	cp := *r // the forward's worker sets r.Forward while a compaction may encode the copy
+	j.pending[r.ID] = &cp
+	return nil
+}
+
+// Done marks a record as handed to the batcher.
+func (j *Journal) Done(id uuid.UUID) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if _, ok := j.pending[id]; !ok || j.f == nil {
+		return nil
+	}
+	delete(j.pending, id)
+	if len(j.pending) == 0 || j.size > j.maxBytes {
+		return j.rewriteLocked()
+	}
+	b, _ := json.Marshal(journalLine{Op: "done", ID: id})
+	return j.writeLocked(append(b, '\n'))
+}
+
+// Pending is how many records are in flight.
+func (j *Journal) Pending() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return len(j.pending)
+}
+
+func (j *Journal) writeLocked(b []byte) error {
+	n, err := j.f.Write(b)
+	j.size += int64(n)
+	if err != nil {
+		return fmt.Errorf("write forward journal: %w", err)
+	}
+	return nil
+}
+
+// rewriteLocked replaces the file with one "add" line per pending record
+// (an empty file when nothing is in flight).
+func (j *Journal) rewriteLocked() error {
+	tmp := j.path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("compact forward journal: %w", err)
+	}
+	w := bufio.NewWriter(f)
+	var size int64
+	for id, r := range j.pending {
+		b, err := json.Marshal(journalLine{Op: "add", ID: id, Req: r, Body: r.Body})
+		if err != nil {
+			f.Close()
+			return fmt.Errorf("encode journal entry: %w", err)
+		}
+		n, _ := w.Write(append(b, '\n'))
+		size += int64(n)
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return fmt.Errorf("compact forward journal: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("compact forward journal: %w", err)
+	}
+	if err := os.Rename(tmp, j.path); err != nil {
+		return fmt.Errorf("compact forward journal: %w", err)
+	}
+	nf, err := os.OpenFile(j.path, os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("reopen forward journal: %w", err)
+	}
+	if j.f != nil {
+		j.f.Close()
+	}
+	j.f, j.size = nf, size
+	return nil
+}
+
+// Close closes the file. Records still pending stay in it for the next start.
+func (j *Journal) Close() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.f == nil {
+		return nil
+	}
+	err := j.f.Close()
+	j.f = nil
+	return err
+}

@@ -1,0 +1,60 @@
+package query
+
+import (
+	"testing"
+	"time"
+
+	"github.com/hookscope/hookscope/schema"
+)
+
+func TestMatchAgreesWithFilterSemantics(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	r := &schema.Request{BinID: "b", Method: "POST", Path: "/Stripe/Events", Query: "a=1", RemoteIP: "10.0.0.1",
+		ResponseStatus: 503, ReceivedAt: at, Signature: schema.Signature{Status: schema.SigInvalid},
+		Headers: []schema.Header{{Name: "X-Event", Value: "Invoice.Paid"}}, Body: []byte("\x00binary NEEDLE\xff")}
+	cases := []struct {
+		name string
+		f    schema.Filter
+		want bool
+	}{
+		{"empty", schema.Filter{}, true},
+		{"other bin", schema.Filter{BinID: "c"}, false},
+		{"method", schema.Filter{Method: "POST"}, true},
+		{"method miss", schema.Filter{Method: "GET"}, false},
+		{"status class", schema.Filter{StatusMin: 500, StatusMax: 599}, true},
+		{"status exact miss", schema.Filter{StatusMin: 200, StatusMax: 200}, false},
+		{"ip", schema.Filter{IP: "10.0.0.1"}, true},
+		{"since inclusive", schema.Filter{Since: at}, true},
+		{"until exclusive", schema.Filter{Until: at}, false},
+		{"signature", schema.Filter{Signature: schema.SigInvalid}, true},
+		{"q path folded", schema.Filter{Q: "stripe/EVENTS"}, true},
+		{"q header value", schema.Filter{Q: "invoice.paid"}, true},
+		{"q header name", schema.Filter{Q: "x-event"}, true},
+		{"q binary body", schema.Filter{Q: "needle"}, true},
+		{"q miss", schema.Filter{Q: "nothing"}, false},
+	}
+	for _, c := range cases {
+		if got := Match(&c.f, r); got != c.want {
+			t.Errorf("%s: Match = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+func TestFillSeries(t *testing.T) {
+	since := time.Date(2026, 1, 1, 0, 0, 30, 0, time.UTC)
+	q := schema.StatsQuery{Since: since, Until: since.Add(5 * time.Minute), Step: time.Minute}
+	sparse := []schema.SeriesPoint{{T: since.Truncate(time.Minute).Add(2 * time.Minute), Count: 7, P95LatencyUS: 9}}
+	got := FillSeries(sparse, q)
+	if len(got) != 6 || !got[0].T.Equal(since.Truncate(time.Minute)) {
+		t.Fatalf("got %d points starting %v", len(got), got[0].T)
+	}
+	for i, p := range got {
+		want := int64(0)
+		if i == 2 {
+			want = 7
+		}
+		if p.Count != want {
+			t.Errorf("point %d count %d want %d", i, p.Count, want)
+		}
+	}
+}

@@ -1,0 +1,85 @@
+package clickhouse
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/proto"
+)
+
+func version(major, minor uint64) driver.ServerVersion {
+	return driver.ServerVersion{Version: proto.Version{Major: major, Minor: minor}}
+}
+
+// TestRenderMigrations checks the DDL each server generation gets. The
+// 18.16 DDL also runs for real in every other test; the modern DDL cannot
+// run here, so this golden check is its only guard.
+func TestRenderMigrations(t *testing.T) {
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		v         driver.ServerVersion
+		want, not []string
+	}{
+		{"18.16", version(18, 16), []string{"received_at     DateTime ALIAS", "method          String,", "body_tail       String,"},
+			[]string{"LowCardinality", "CODEC", "DateTime64", "INDEX"}},
+		{"24.8", version(24, 8), []string{
+			"method          LowCardinality(String)", "header_names    Array(LowCardinality(String))",
+			"received_us     Int64 CODEC(DoubleDelta, ZSTD(1))", "body_tail       String CODEC(ZSTD(3))",
+			"DateTime64(6, 'UTC') ALIAS fromUnixTimestamp64Micro(received_us, 'UTC')",
+			"INDEX idx_remote_ip remote_ip TYPE bloom_filter(0.01) GRANULARITY 4"}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var all []string
+			for _, m := range ms {
+				stmts, err := render(m, FeaturesOf(tc.v))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, st := range stmts {
+					if !strings.HasPrefix(st, "CREATE TABLE IF NOT EXISTS ") || strings.Contains(st, ";") {
+						t.Errorf("statement of %s is not one idempotent CREATE:\n%s", m.name, st)
+					}
+				}
+				all = append(all, stmts...)
+			}
+			ddl := strings.Join(all, "\n")
+			for _, w := range tc.want {
+				if !strings.Contains(ddl, w) {
+					t.Errorf("DDL lacks %q", w)
+				}
+			}
+			for _, n := range tc.not {
+				if strings.Contains(ddl, n) {
+					t.Errorf("DDL has %q, which this server does not support", n)
+				}
+			}
+			if len(all) != 5 {
+				t.Errorf("%d statements; want 5 tables", len(all))
+			}
+		})
+	}
+}
+
+func TestFeaturesOf(t *testing.T) {
+	tests := []struct {
+		v    driver.ServerVersion
+		want Features
+	}{
+		{version(18, 16), Features{}},
+		{version(19, 3), Features{LowCardinality: true}},
+		{version(19, 10), Features{LowCardinality: true, Codecs: true, TTL: true}},
+		{version(20, 3), Features{LowCardinality: true, Codecs: true, TTL: true, SkipIndexes: true}},
+		{version(24, 8), Features{LowCardinality: true, Codecs: true, DateTime64: true, TTL: true, SkipIndexes: true}},
+	}
+	for _, tc := range tests {
+		if got := FeaturesOf(tc.v); got != tc.want {
+			t.Errorf("FeaturesOf(%s) = %+v; want %+v", tc.v.Version, got, tc.want)
+		}
+	}
+}
