@@ -1,6 +1,7 @@
 package signature
 
 import (
+	"net/url"
 	"testing"
 	"time"
 
@@ -220,6 +221,24 @@ func FuzzJSONTimestamp(f *testing.F) {
 		ms, ok := jsonTimestamp(body)
 		if ok && ms < 0 {
 			t.Fatalf("negative timestamp %d", ms)
+		}
+	})
+}
+
+// FuzzFormUnescape checks the allocation-free form decoder used for Twilio
+// parameters against net/url.QueryUnescape.
+func FuzzFormUnescape(f *testing.F) {
+	for _, s := range []string{"a+b%2Bc", "%zz", "%", "%4", "%41%42", "é%C3%A9", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, werr := url.QueryUnescape(s)
+		got, gerr := unescapeAppend(nil, []byte(s))
+		if (werr == nil) != (gerr == nil) {
+			t.Fatalf("%q: error %v, url.QueryUnescape error %v", s, gerr, werr)
+		}
+		if werr == nil && string(got) != want {
+			t.Fatalf("%q: got %q, want %q", s, got, want)
 		}
 	})
 }
