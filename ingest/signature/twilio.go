@@ -1,6 +1,7 @@
 package signature
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -11,6 +12,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"unsafe"
 )
 
 // Twilio ("Webhooks security", twilio.com/docs/usage/webhooks/webhooks-security,
@@ -30,25 +32,39 @@ import (
 type param struct{ k, v string }
 
 // twilioParams decodes a form body into (name, value) pairs sorted by name
-// (then value, for repeated names).
+// (then value, for repeated names). Names and values are decoded like
+// url.QueryUnescape into one arena, so the cost is three allocations
+// whatever the number of parameters.
 func twilioParams(body []byte) ([]param, error) {
-	var ps []param
-	for s := string(body); s != ""; {
-		var pair string
-		pair, s, _ = strings.Cut(s, "&")
-		if pair == "" {
+	type span struct{ k0, k1, v1 int }
+	spans := make([]span, 0, bytes.Count(body, []byte("&"))+1)
+	arena := make([]byte, 0, len(body))
+	var err error
+	for s := body; len(s) > 0; {
+		var pair []byte
+		pair, s, _ = bytes.Cut(s, []byte("&"))
+		if len(pair) == 0 {
 			continue
 		}
-		k, val, _ := strings.Cut(pair, "=")
-		kd, err := url.QueryUnescape(k)
-		if err != nil {
-			return nil, fmt.Errorf("form parameter name %s: %w", clip(k), err)
+		k, val, _ := bytes.Cut(pair, []byte("="))
+		sp := span{k0: len(arena)}
+		if arena, err = unescapeAppend(arena, k); err != nil {
+			return nil, fmt.Errorf("form parameter name %s: %w", clip(string(k)), err)
 		}
-		vd, err := url.QueryUnescape(val)
-		if err != nil {
-			return nil, fmt.Errorf("form parameter %s: %w", clip(kd), err)
+		sp.k1 = len(arena)
+		if arena, err = unescapeAppend(arena, val); err != nil {
+			return nil, fmt.Errorf("form parameter %s: %w", clip(string(arena[sp.k0:sp.k1])), err)
 		}
-		ps = append(ps, param{kd, vd})
+		sp.v1 = len(arena)
+		spans = append(spans, sp)
+	}
+	if len(arena) == 0 {
+		arena = append(arena, 0) // a valid pointer for unsafe.String; never read
+	}
+	all := unsafe.String(&arena[0], len(arena)) // arena is not written again
+	ps := make([]param, len(spans))
+	for i, sp := range spans {
+		ps[i] = param{all[sp.k0:sp.k1], all[sp.k1:sp.v1]}
 	}
 	slices.SortFunc(ps, func(a, b param) int {
 		if c := strings.Compare(a.k, b.k); c != 0 {
@@ -57,6 +73,41 @@ func twilioParams(body []byte) ([]param, error) {
 		return strings.Compare(a.v, b.v)
 	})
 	return ps, nil
+}
+
+// unescapeAppend appends the form-decoding of s ("+" is a space, %XX a
+// byte) to dst, rejecting malformed escapes as url.QueryUnescape does.
+func unescapeAppend(dst, s []byte) ([]byte, error) {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '+':
+			dst = append(dst, ' ')
+		case '%':
+			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+				end := min(i+3, len(s))
+				return dst, url.EscapeError(string(s[i:end]))
+			}
+			dst = append(dst, unhex(s[i+1])<<4|unhex(s[i+2]))
+			i += 2
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst, nil
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
 }
 
 // isForm reports whether the request's Content-Type is a urlencoded form.
