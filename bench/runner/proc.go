@@ -222,7 +222,7 @@ func waitPersisted(addr, bin string, want int64) int64 {
 			}
 			if n == last {
 				stable++
-				if stable >= 5 {
+				if stable >= 30 { // 3 s without progress: a stalled writer, not a finished one
 					return n
 				}
 			} else {
