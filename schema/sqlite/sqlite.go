@@ -127,7 +127,12 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 
 	wq := cloneValues(common)
 	wq.Set("_txlock", "immediate") // take the write lock at BEGIN, never mid-transaction
-	wq.Add("_pragma", "cache_size(-16000)")
+	// Page caches are small on purpose: with 32 KiB pages, 16 MB + 4 x 8 MB of
+	// caches held ~100 MB in modernc's C heap and pushed peak RSS under load
+	// to 290-390 MB; 4 MB + 4 x 2 MB gives 185-195 MB at the same capture
+	// rate (BENCHMARKS.md, Memory). Reads of hot index pages come from the
+	// OS page cache anyway.
+	wq.Add("_pragma", "cache_size(-4000)")
 	w, err := sql.Open("sqlite", dsn(abs, wq))
 	if err != nil {
 		return nil, fmt.Errorf("open writer: %w", err)
@@ -145,7 +150,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 
 	rq := cloneValues(common)
 	rq.Set("_query_only", "1")
-	rq.Add("_pragma", "cache_size(-8000)")
+	rq.Add("_pragma", "cache_size(-2000)")
 	r, err := sql.Open("sqlite", dsn(abs, rq))
 	if err != nil {
 		w.Close()
