@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net/netip"
@@ -33,7 +34,13 @@ func (s *Server) capture(ctx *fasthttp.RequestCtx) {
 		writeJSONError(ctx, 404, "bin not found")
 		return
 	}
-	target, err := s.deps.Pipeline.Bin(ctx, string(binID))
+	// fasthttp recycles *RequestCtx when the handler returns, but a
+	// context.Context handed to database/sql or an HTTP client may be read
+	// later by their own goroutines; so capture runs on a context of its own
+	// (found by the race detector: a store lookup's cancel watcher read the
+	// recycled RequestCtx).
+	cctx := context.Background()
+	target, err := s.deps.Pipeline.Bin(cctx, string(binID))
 	if err != nil {
 		if errors.Is(err, ingest.ErrUnknownBin) {
 			s.drainBody(ctx)
@@ -64,7 +71,7 @@ func (s *Server) capture(ctx *fasthttp.RequestCtx) {
 		Start:         start,
 	}
 	in.PublicURL = s.publicURL(ctx, raw)
-	_, resp, err := s.deps.Pipeline.Capture(ctx, target, in)
+	_, resp, err := s.deps.Pipeline.Capture(cctx, target, in)
 	if err != nil && !errors.Is(err, ingest.ErrOverloaded) {
 		s.log.Error("capture", "err", err)
 	}
