@@ -143,6 +143,10 @@ func (p *Pipeline) Bin(ctx context.Context, id string) (*Target, error) {
 	return t, nil
 }
 
+// NeedsPublicURL reports whether capture must fill Incoming.PublicURL: only
+// the bin's signature scheme reads it, and most schemes do not.
+func (t *Target) NeedsPublicURL() bool { return t.verifier != nil && t.verifier.NeedsURL() }
+
 func newTarget(b *schema.Bin) *Target {
 	t := &Target{Bin: b}
 	if cfg := b.Settings.Signature; cfg != nil && cfg.Scheme != "" {

@@ -70,7 +70,9 @@ func (s *Server) capture(ctx *fasthttp.RequestCtx) {
 		BodyTruncated: truncated,
 		Start:         start,
 	}
-	in.PublicURL = s.publicURL(ctx, raw)
+	if target.NeedsPublicURL() {
+		in.PublicURL = s.publicURL(ctx, raw)
+	}
 	_, resp, err := s.deps.Pipeline.Capture(cctx, target, in)
 	if err != nil && !errors.Is(err, ingest.ErrOverloaded) {
 		s.log.Error("capture", "err", err)

@@ -84,3 +84,46 @@ func TestSignedDeliveriesEndToEnd(t *testing.T) {
 	}
 	doJSON(t, "PATCH", a.base+"/api/v1/bins/"+bin.ID, map[string]any{"signature": map[string]any{"scheme": "nope", "secret": "x"}}, 400, nil)
 }
+
+// TestTwilioSignsThePublicURL: Twilio signs the full URL the sender used,
+// which capture builds only for schemes that need it; a request signed for
+// another URL is invalid.
+func TestTwilioSignsThePublicURL(t *testing.T) {
+	a := startApp(t, t.TempDir(), nil)
+	const secret = "twilio-auth-token-0123456789"
+	bin := a.newBin(t, map[string]any{"signature": map[string]any{"scheme": "twilio", "secret": secret}})
+	var out bytes.Buffer
+	form := "CallSid=CA123&From=%2B15550100&To=%2B15550199"
+	for _, path := range []string{"/voice", "/sms/status"} {
+		if err := run(context.Background(), []string{"send", "-server", a.base, "-bin", bin.ID, "-path", path,
+			"-scheme", "twilio", "-secret", secret, "-content-type", "application/x-www-form-urlencoded", "-data", form}, nil, &out, &out); err != nil {
+			t.Fatalf("send: %v\n%s", err, out.String())
+		}
+	}
+	l := a.waitCount(t, bin.ID, 2)
+	for _, r := range l.Requests {
+		if r.Signature.Status != "valid" {
+			t.Fatalf("%s: %s (%s)", r.Path, r.Signature.Status, r.Signature.Reason)
+		}
+	}
+	var sig string
+	for _, h := range l.Requests[0].Headers { // signature of /sms/status (newest)
+		if strings.EqualFold(h[0], "X-Twilio-Signature") {
+			sig = h[1]
+		}
+	}
+	// The signature made for /sms/status, replayed onto /voice: the URL is
+	// part of the MAC, so it must not verify.
+	req, _ := http.NewRequest("POST", a.base+"/h/"+bin.ID+"/voice", strings.NewReader(form))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", sig)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	l = a.waitCount(t, bin.ID, 3)
+	if got := l.Requests[0].Signature.Status; got != "invalid" {
+		t.Fatalf("signature replayed onto another URL: %s, want invalid", got)
+	}
+}

@@ -282,6 +282,10 @@ func Verify(cfg *schema.SignatureConfig, in Input) Result {
 }
 
 // Verify checks one request.
+// NeedsURL reports whether the scheme signs the request URL (Input.URL), so
+// that callers build it only when it is used.
+func (v *Verifier) NeedsURL() bool { return v.scheme == SchemeTwilio }
+
 func (v *Verifier) Verify(in Input) Result {
 	var r Result
 	switch v.scheme {
