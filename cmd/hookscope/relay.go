@@ -297,6 +297,24 @@ func pathQuery(r *liveRequest) string {
 	return r.Path + "?" + r.Query
 }
 
+// binArg parses the flags and the one positional bin URL of tail and
+// forward; a -token flag (read after parsing, hence the pointer) overrides
+// a share link's ?token=.
+func binArg(fs *flag.FlagSet, args []string, token *string) (string, binRef, error) {
+	raw, err := splitPositional(fs, args)
+	if err != nil {
+		return "", binRef{}, err
+	}
+	ref, err := parseBinRef(raw)
+	if err != nil {
+		return "", binRef{}, err
+	}
+	if *token != "" {
+		ref.token = *token
+	}
+	return raw, ref, nil
+}
+
 // tailCmd: hookscope tail <bin url> [-token T]
 func tailCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("hookscope tail", flag.ContinueOnError)
@@ -306,16 +324,9 @@ func tailCmd(ctx context.Context, args []string, getenv func(string) string, std
 		fmt.Fprintln(stderr, "Usage: hookscope tail <bin url> [-token T]\n\nPrints one line per request captured by the bin: time, method, path, status, size, signature.")
 		fs.PrintDefaults()
 	}
-	raw, err := splitPositional(fs, args)
+	_, ref, err := binArg(fs, args, token)
 	if err != nil {
 		return err
-	}
-	ref, err := parseBinRef(raw)
-	if err != nil {
-		return err
-	}
-	if *token != "" {
-		ref.token = *token
 	}
 	ctx, cancel := signalContext(ctx)
 	defer cancel()
@@ -352,16 +363,9 @@ func forwardCmd(ctx context.Context, args []string, getenv func(string) string, 
 		fmt.Fprintln(stderr, "Usage: hookscope forward <bin url> -to http://localhost:3000/webhooks [-token T]\n\nReplays every request the bin captures to a local URL, printing status and latency.")
 		fs.PrintDefaults()
 	}
-	raw, err := splitPositional(fs, args)
+	raw, ref, err := binArg(fs, args, token)
 	if err != nil {
 		return err
-	}
-	ref, err := parseBinRef(raw)
-	if err != nil {
-		return err
-	}
-	if *token != "" {
-		ref.token = *token
 	}
 	if _, err := forward.TargetURL(*to, &schema.Request{}); err != nil {
 		return fmt.Errorf("forward: -to: %w", err)
