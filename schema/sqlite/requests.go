@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -13,14 +14,14 @@ import (
 	"github.com/hookscope/hookscope/schema"
 )
 
-// ON CONFLICT (id) DO NOTHING, not INSERT OR IGNORE: OR IGNORE would also
+// ON CONFLICT DO NOTHING (on the unique requests_bin_time), not INSERT OR IGNORE: OR IGNORE would also
 // silently drop rows that violate NOT NULL.
 const insertRequestSQL = `INSERT INTO requests (
     id, bin_id, received_at, method, path, query, headers, remote_ip, content_type,
     body_size, body_truncated, response_status, latency_us,
     sig_scheme, sig_status, sig_reason, delivery_lag_ms, forward, body
 ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (id) DO NOTHING`
+ON CONFLICT DO NOTHING`
 
 // requestCols are the columns scanRequest reads, body last; the list query
 // replaces the body with its preview.
@@ -29,7 +30,7 @@ const requestCols = `id, bin_id, received_at, method, path, query, headers, remo
     sig_scheme, sig_status, sig_reason, delivery_lag_ms, forward`
 
 const (
-	getRequestSQL     = `SELECT ` + requestCols + `, body FROM requests WHERE id = ? AND bin_id = ?`
+	getRequestSQL     = `SELECT ` + requestCols + `, body FROM requests WHERE bin_id = ? AND received_at >= ? AND received_at < ? AND id = ?`
 	countRequestsSQL  = `SELECT count(*) FROM requests WHERE bin_id = ?`
 	deleteRequestsSQL = `DELETE FROM requests WHERE bin_id = ?`
 	trimRequestsSQL   = `DELETE FROM requests WHERE rowid IN (
@@ -244,7 +245,19 @@ func (s *Store) ListRequests(ctx context.Context, f schema.Filter) (schema.Page,
 
 // GetRequest returns one request with its full body.
 func (s *Store) GetRequest(ctx context.Context, binID string, id uuid.UUID) (*schema.Request, error) {
-	r, err := scanRequest(s.r.QueryRowContext(ctx, getRequestSQL, id[:], binID))
+	// There is no index on id alone (migration 0002): a UUIDv7 id carries the
+	// millisecond it was minted, which capture takes together with
+	// received_at (ingest.Pipeline.NewID), so a window of +-2 s around it finds the row on
+	// requests_bin_time at once. Ids minted elsewhere (imports, tests, other
+	// versions) fall back to the whole bin, an index-only scan.
+	from, to := int64(math.MinInt64), int64(math.MaxInt64)
+	if t, ok := schema.IDTime(id); ok {
+		from, to = t.Add(-2*time.Second).UnixMicro(), t.Add(2*time.Second).UnixMicro()
+	}
+	r, err := scanRequest(s.r.QueryRowContext(ctx, getRequestSQL, binID, from, to, id[:]))
+	if err == sql.ErrNoRows && from != math.MinInt64 {
+		r, err = scanRequest(s.r.QueryRowContext(ctx, getRequestSQL, binID, int64(math.MinInt64), int64(math.MaxInt64), id[:]))
+	}
 	if err == sql.ErrNoRows {
 		return nil, fmt.Errorf("get request %s: %w", id, schema.ErrNotFound)
 	}

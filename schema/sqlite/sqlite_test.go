@@ -2,10 +2,14 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/hookscope/hookscope/schema"
 	"github.com/hookscope/hookscope/schema/schematest"
@@ -118,5 +122,92 @@ func TestQueryPlans(t *testing.T) {
 	}
 	if strings.Contains(plan, "TEMP B-TREE") {
 		t.Errorf("newest page sorts: %q", plan)
+	}
+}
+
+// GetRequest has no index on id alone (migration 0002): the lookup must be
+// an index search on requests_bin_time, bounded by the id's time window.
+func TestGetRequestPlan(t *testing.T) {
+	s := openTemp(t, t.TempDir())
+	defer s.Close()
+	rows, err := s.r.QueryContext(t.Context(), `EXPLAIN QUERY PLAN `+getRequestSQL, "b", int64(1), int64(2), []byte{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan += detail + "\n"
+	}
+	if want := "SEARCH requests USING INDEX requests_bin_time (bin_id=? AND received_at>? AND received_at<?)"; !strings.Contains(plan, want) {
+		t.Errorf("GetRequest plan = %q, want %q", plan, want)
+	}
+}
+
+// A database created before migration 0002 (three B-trees per row) keeps its
+// rows: they are found by id afterwards, old and new ids alike, and a
+// retried write of an old row is still a no-op.
+func TestMigration0002KeepsRows(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "hookscope.db")
+	old, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	init1, err := migrationFS.ReadFile("migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.Exec(string(init1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.Exec(createMigrationsSQL); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.Exec(`INSERT INTO schema_migrations VALUES (1, '0001_init.sql', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	// One row as the old schema stored it: a v4 id (no time in it) and a
+	// v7 id minted long before its received_at.
+	v4 := uuid.New()
+	v7, _ := uuid.NewV7()
+	at := time.Now().Add(-48 * time.Hour).UnixMicro()
+	for _, id := range []uuid.UUID{v4, v7} {
+		if _, err := old.Exec(`INSERT INTO requests (id, bin_id, received_at, method, path, query, headers, remote_ip,
+			content_type, body_size, body_truncated, response_status, latency_us, sig_scheme, sig_status, sig_reason, body)
+			VALUES (?, 'b', ?, 'POST', '/', '', x'', '192.0.2.1', '', 2, 0, 200, 5, '', 'none', '', x'6869')`, id[:], at); err != nil {
+			t.Fatal(err)
+		}
+		at++
+	}
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s := openTemp(t, dir)
+	defer s.Close()
+	for _, id := range []uuid.UUID{v4, v7} {
+		r, err := s.GetRequest(t.Context(), "b", id)
+		if err != nil || string(r.Body) != "hi" {
+			t.Fatalf("GetRequest(%s) after migration = %+v, %v", id, r, err)
+		}
+		if err := s.WriteRequests(t.Context(), []*schema.Request{r}); err != nil {
+			t.Fatalf("rewrite old row: %v", err)
+		}
+	}
+	if _, err := s.GetRequest(t.Context(), "b", uuid.New()); !errors.Is(err, schema.ErrNotFound) {
+		t.Errorf("GetRequest(unknown) = %v, want ErrNotFound", err)
+	}
+	if n, err := s.CountRequests(t.Context(), "b"); err != nil || n != 2 {
+		t.Errorf("CountRequests = %d, %v; want 2", n, err)
+	}
+	var idx int
+	if err := s.r.QueryRowContext(t.Context(), `SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'requests_id'`).Scan(&idx); err != nil || idx != 0 {
+		t.Errorf("requests_id still exists (%d, %v)", idx, err)
 	}
 }
