@@ -23,7 +23,8 @@ import (
 
 // Spool is an append-only on-disk queue of request batches, used when the
 // store cannot take them. Each batch is one frame: 4-byte length, 4-byte
-// CRC-32C, gob payload; each append is fsynced before it returns, so a
+// CRC-32C, gob payload; each append is fsynced before it returns (appends
+// running at once share one fsync: group commit), so a
 // request whose append returned survives a crash of hookscope. Frames live in
 // numbered segment files; a fully replayed segment is deleted. A torn frame
 // at the tail of a segment (crash mid-append) is detected by length/CRC and
@@ -32,14 +33,26 @@ type Spool struct {
 	dir      string
 	maxBytes int64
 	segBytes int64
-	log      *slog.Logger
+	// replayBatch: see SpoolOptions.ReplayBatch.
+	replayBatch int
+	log         *slog.Logger
 
-	mu     sync.Mutex
-	active *os.File
-	actSeq uint64
-	actLen int64
-	seqs   []uint64 // every segment on disk, ascending (active last when open)
-	bytes  atomic.Int64
+	mu      sync.Mutex
+	active  *os.File
+	actSeq  uint64
+	actLen  int64
+	seqs    []uint64 // every segment on disk, ascending (active last when open)
+	written uint64   // frames written so far (under mu)
+	// rotatedUpTo: frames made durable by rotateLocked's fsync (under mu).
+	rotatedUpTo uint64
+	bytes       atomic.Int64
+
+	// Group commit: an append returns once durable >= its frame number.
+	// One fsync makes every frame written before it durable, so appends
+	// that arrive while a sync runs share the next one instead of queueing
+	// for one fsync each (under overload every capture appends one frame).
+	syncMu  sync.Mutex
+	durable uint64 // frames known to be on disk (under syncMu)
 }
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
@@ -51,6 +64,9 @@ type SpoolOptions struct {
 	MaxBytes int64
 	// SegmentBytes rotates the active segment past this size (default 64 MiB).
 	SegmentBytes int64
+	// ReplayBatch is how many requests Drain hands to its function at once
+	// at most (default 5000, the batcher's MaxBatch); frames are merged.
+	ReplayBatch int
 }
 
 // OpenSpool opens (creating) a spool directory and accounts for what a
@@ -65,10 +81,13 @@ func OpenSpool(dir string, opts SpoolOptions) (*Spool, error) {
 	if opts.SegmentBytes <= 0 {
 		opts.SegmentBytes = 64 << 20
 	}
+	if opts.ReplayBatch <= 0 {
+		opts.ReplayBatch = 5000
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create spool dir: %w", err)
 	}
-	s := &Spool{dir: dir, maxBytes: opts.MaxBytes, segBytes: opts.SegmentBytes, log: opts.Logger.With("component", "spool")}
+	s := &Spool{dir: dir, maxBytes: opts.MaxBytes, segBytes: opts.SegmentBytes, replayBatch: opts.ReplayBatch, log: opts.Logger.With("component", "spool")}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("read spool dir: %w", err)
@@ -127,26 +146,66 @@ func (s *Spool) Append(batch []*schema.Request) error {
 	binary.BigEndian.PutUint32(frame[4:8], crc32.Checksum(frame[8:], crcTable))
 
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.active == nil || s.actLen >= s.segBytes {
 		if err := s.rotateLocked(); err != nil {
+			s.mu.Unlock()
 			return err
 		}
 	}
 	if _, err := s.active.Write(frame); err != nil {
+		s.mu.Unlock()
 		return fmt.Errorf("write spool frame: %w", err)
-	}
-	if err := s.active.Sync(); err != nil {
-		return fmt.Errorf("sync spool: %w", err)
 	}
 	s.actLen += int64(len(frame))
 	s.bytes.Add(int64(len(frame)))
+	s.written++
+	mine := s.written
+	s.mu.Unlock()
+	return s.syncUpTo(mine)
+}
+
+// syncUpTo returns once frame number n is on disk, running an fsync that
+// covers every frame written so far unless another one already covered n.
+func (s *Spool) syncUpTo(n uint64) error {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	if s.durable >= n {
+		return nil
+	}
+	s.mu.Lock()
+	f, upto, rotated := s.active, s.written, s.rotatedUpTo
+	s.mu.Unlock()
+	if rotated >= n {
+		return nil // its segment was synced when it was rotated or closed
+	}
+	if f != nil {
+		if err := f.Sync(); err != nil {
+			if errors.Is(err, os.ErrClosed) && s.durableAfterRotate(n) {
+				return nil // rotation synced and closed it meanwhile
+			}
+			return fmt.Errorf("sync spool: %w", err)
+		}
+	}
+	s.durable = max(s.durable, upto)
 	return nil
+}
+
+// durableAfterRotate reports whether a rotation (which fsyncs the segment
+// it closes) has made frame n durable.
+func (s *Spool) durableAfterRotate(n uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rotatedUpTo >= n
 }
 
 // rotateLocked closes the active segment and opens the next one.
 func (s *Spool) rotateLocked() error {
 	if s.active != nil {
+		// Appends may still be waiting for their group fsync on this file.
+		if err := s.active.Sync(); err != nil {
+			return fmt.Errorf("sync spool segment: %w", err)
+		}
+		s.rotatedUpTo = s.written
 		if err := s.active.Close(); err != nil {
 			return fmt.Errorf("close spool segment: %w", err)
 		}
@@ -224,11 +283,31 @@ func (s *Spool) replaySegment(seq uint64, fn func([]*schema.Request) error) (int
 	}
 	rd := bufio.NewReaderSize(f, 1<<20)
 	n := 0
+	// Frames are handed to fn in batches of up to s.replayBatch requests
+	// (replayBytes of bodies): an overflowed capture is a frame of one
+	// request, and one store transaction per request would make the
+	// replay far slower than the capture that filled the spool.
+	var pending []*schema.Request
+	var pendingBytes int
+	deliver := func() error {
+		if len(pending) == 0 {
+			return nil
+		}
+		if err := fn(pending); err != nil {
+			return err
+		}
+		n += len(pending)
+		pending, pendingBytes = nil, 0
+		return nil
+	}
 	var hdr [8]byte
 	for {
 		if _, err := io.ReadFull(rd, hdr[:]); err != nil {
 			if !errors.Is(err, io.EOF) {
 				s.log.Warn("torn frame header at spool segment tail; skipped", "segment", seq)
+			}
+			if err := deliver(); err != nil {
+				return n, 0, err
 			}
 			return n, info.Size(), nil
 		}
@@ -236,6 +315,9 @@ func (s *Spool) replaySegment(seq uint64, fn func([]*schema.Request) error) (int
 		payload := make([]byte, size)
 		if _, err := io.ReadFull(rd, payload); err != nil || crc32.Checksum(payload, crcTable) != binary.BigEndian.Uint32(hdr[4:8]) {
 			s.log.Warn("torn or corrupt frame in spool segment; rest of segment skipped", "segment", seq)
+			if err := deliver(); err != nil {
+				return n, 0, err
+			}
 			return n, info.Size(), nil
 		}
 		var batch []*schema.Request
@@ -243,12 +325,20 @@ func (s *Spool) replaySegment(seq uint64, fn func([]*schema.Request) error) (int
 			s.log.Error("undecodable spool frame skipped", "segment", seq, "err", err)
 			continue
 		}
-		if err := fn(batch); err != nil {
-			return n, 0, err
+		pending = append(pending, batch...)
+		for _, r := range batch {
+			pendingBytes += len(r.Body)
 		}
-		n += len(batch)
+		if len(pending) >= s.replayBatch || pendingBytes >= replayBytes {
+			if err := deliver(); err != nil {
+				return n, 0, err
+			}
+		}
 	}
 }
+
+// replayBytes caps the bodies one replayed batch holds in memory.
+const replayBytes = 16 << 20
 
 // Close closes the active segment; its content stays for the next start.
 func (s *Spool) Close() error {
@@ -257,7 +347,11 @@ func (s *Spool) Close() error {
 	if s.active == nil {
 		return nil
 	}
-	err := s.active.Close()
+	err := s.active.Sync()
+	if err == nil {
+		s.rotatedUpTo = s.written
+	}
+	err = errors.Join(err, s.active.Close())
 	s.active = nil
 	return err
 }
