@@ -22,8 +22,9 @@ type wrkResult struct {
 	LatP99US     float64 `json:"lat_p99_us"`
 	LatMaxUS     float64 `json:"lat_max_us"`
 
-	cpuPerReq float64 // server CPU µs per request, filled by the harness
-	sustained float64 // persisted req/s, filled by the harness
+	cpuPerReq      float64 // server CPU µs per request, filled by the harness
+	storeCPUPerReq float64 // clickhouse-server CPU µs per request, when the harness started it
+	sustained      float64 // persisted req/s, filled by the harness
 }
 
 func (w wrkResult) rps() float64 {
@@ -72,6 +73,10 @@ type CaptureRow struct {
 	// /proc/<pid>/stat) per answered request: unlike req/s it hardly depends
 	// on what else the machine runs.
 	CPUUSPerReq Summary `json:"server_cpu_us_per_req"`
+	// StoreCPUUSPerReq is the clickhouse-server process's CPU per answered
+	// request over the same span (only when the harness started it; its
+	// background merges may spill into the next run).
+	StoreCPUUSPerReq *Summary `json:"store_cpu_us_per_req,omitempty"`
 	// RatioToCeiling is persisted req/s / the ceiling's req/s in the same
 	// run (median over runs).
 	RatioToCeiling *Summary `json:"ratio_to_ceiling,omitempty"`
@@ -88,6 +93,9 @@ type captureTarget struct {
 	name string
 	p    *proc
 	bin  string // "" for the ceiling
+	// storePID is the clickhouse-server behind the target when the harness
+	// started it (0 otherwise): its CPU is part of what a request costs.
+	storePID int
 }
 
 func (t captureTarget) url() string {
@@ -128,7 +136,11 @@ func (h *harness) runCapture() ([]CaptureRow, error) {
 			if bin, err := createBin(ch.addr); err != nil {
 				h.note("ClickHouse capture skipped: %v", err)
 			} else {
-				targets = append(targets, captureTarget{name: "clickhouse", p: ch, bin: bin})
+				t := captureTarget{name: "clickhouse", p: ch, bin: bin}
+				if h.ch != nil && h.ch.cmd != nil {
+					t.storePID = h.ch.cmd.Process.Pid
+				}
+				targets = append(targets, t)
 			}
 		}
 	}
@@ -157,6 +169,10 @@ func (h *harness) runCapture() ([]CaptureRow, error) {
 					before = waitPersisted(t.p.addr, t.bin, 1<<62)
 				}
 				cpu0, _ := cpuTime(t.p.pid())
+				var store0 time.Duration
+				if t.storePID != 0 {
+					store0, _ = cpuTime(t.storePID)
+				}
 				t0 := time.Now()
 				r, err := h.wrk(t.url(), c, h.captureDur)
 				if err != nil {
@@ -175,6 +191,10 @@ func (h *harness) runCapture() ([]CaptureRow, error) {
 				}
 				cpu1, _ := cpuTime(t.p.pid())
 				r.cpuPerReq = us(cpu1-cpu0) / float64(max(r.Requests, 1))
+				if t.storePID != 0 {
+					store1, _ := cpuTime(t.storePID)
+					r.storeCPUPerReq = us(store1-store0) / float64(max(r.Requests, 1))
+				}
 				res[k] = append(res[k], r)
 				h.progress("capture run %d/%d c=%-2d %-10s %8.0f req/s (%6.0f persisted/s) p50 %6.0fµs p99 %7.0fµs, server CPU %5.1fµs/req",
 					run+1, h.runs, c, t.name, r.rps(), r.sustained, r.LatP50US, r.LatP99US, r.cpuPerReq)
@@ -187,11 +207,14 @@ func (h *harness) runCapture() ([]CaptureRow, error) {
 		for _, c := range h.conns {
 			rs := res[key{t.name, c}]
 			row := CaptureRow{Target: t.name, Connections: c}
-			var rps, prps, p50, p99, ratio, cpu []float64
+			var rps, prps, p50, p99, ratio, cpu, storeCPU []float64
 			for i, r := range rs {
 				rps = append(rps, r.rps())
 				prps = append(prps, r.sustained)
 				cpu = append(cpu, r.cpuPerReq)
+				if t.storePID != 0 {
+					storeCPU = append(storeCPU, r.storeCPUPerReq)
+				}
 				p50 = append(p50, r.LatP50US)
 				p99 = append(p99, r.LatP99US)
 				row.Non2xx += r.Non2xx
@@ -203,6 +226,10 @@ func (h *harness) runCapture() ([]CaptureRow, error) {
 			}
 			row.RPS, row.P50US, row.P99US, row.CPUUSPerReq = summarize(rps), summarize(p50), summarize(p99), summarize(cpu)
 			row.PersistedRPS = summarize(prps)
+			if len(storeCPU) > 0 {
+				s := summarize(storeCPU)
+				row.StoreCPUUSPerReq = &s
+			}
 			if t.bin != "" {
 				s := summarize(ratio)
 				row.RatioToCeiling = &s
