@@ -390,8 +390,11 @@ type key struct {
 var probeWindows = []time.Duration{time.Minute, 10 * time.Minute, time.Hour, 24 * time.Hour, 16 * 24 * time.Hour}
 
 // textSearchWindows replace probeWindows for q= searches: a text search is
-// costly per row, so one try, then everything.
-var textSearchWindows = []time.Duration{24 * time.Hour}
+// costly per row, so fewer, wider steps. The 10-minute and 1-hour tries
+// cost a miss about 5% of the day's scan, and answer a busy bin's common
+// match from its newest minutes (bench, 10 M rows in 23 h, 0.25% matching:
+// 10 min ~30 ms, 1 h ~200 ms, 24 h ~2.1 s on 18.16).
+var textSearchWindows = []time.Duration{10 * time.Minute, time.Hour, 24 * time.Hour}
 
 // pageKeys returns up to n distinct keys of requests matching q in order.
 // 18.16 reads every granule of the bin for ORDER BY ... LIMIT, so it first
