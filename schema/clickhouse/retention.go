@@ -184,11 +184,25 @@ func (s *Store) PurgeExpired(ctx context.Context, now time.Time) (int, error) {
 	return len(expired), nil
 }
 
-// dropOldPartitions drops the daily partitions of requests whose whole day
-// lies before cutoff.
+// partitionedTables are the tables with daily partitions, rollups first:
+// a failure between drops then leaves the rollups short of a day that is
+// about to go, never counting one already gone.
+var partitionedTables = []string{"request_counts_5m", "request_latency_5m", "requests"}
+
+// dropOldPartitions drops the daily partitions of requests and its stats
+// rollups whose whole day lies before cutoff.
 func (s *Store) dropOldPartitions(ctx context.Context, cutoff time.Time) error {
+	for _, table := range partitionedTables {
+		if err := s.dropOldPartitionsOf(ctx, table, cutoff); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) dropOldPartitionsOf(ctx context.Context, table string, cutoff time.Time) error {
 	rows, err := s.conn.Query(ctx, `SELECT DISTINCT partition FROM system.parts
-		WHERE database = ? AND table = 'requests' AND active`, s.database)
+		WHERE database = ? AND table = ? AND active`, s.database, table)
 	if err != nil {
 		return classify("list partitions", err)
 	}
@@ -209,11 +223,12 @@ func (s *Store) dropOldPartitions(ctx context.Context, cutoff time.Time) error {
 		return classify("list partitions", err)
 	}
 	for _, day := range old {
-		// Partition ids are integers we read from system.parts, not input.
-		if err := s.conn.Exec(ctx, "ALTER TABLE requests DROP PARTITION "+strconv.Itoa(day)); err != nil {
-			return classify(fmt.Sprintf("drop partition %d", day), err)
+		// Table names are constants; partition ids are integers we read
+		// from system.parts, not input.
+		if err := s.conn.Exec(ctx, "ALTER TABLE "+table+" DROP PARTITION "+strconv.Itoa(day)); err != nil {
+			return classify(fmt.Sprintf("drop partition %d of %s", day, table), err)
 		}
-		s.log.Info("dropped partition", "partition", day)
+		s.log.Info("dropped partition", "table", table, "partition", day)
 	}
 	return nil
 }

@@ -92,6 +92,10 @@ type Store struct {
 	// insert the same id.
 	writeMu sync.Mutex
 
+	// rollupAfter is stats_rollup_start.covered_after_us: the stats rollups
+	// hold every request received after it (see migration 0004).
+	rollupAfter int64
+
 	// skipExistingCheck turns off the idempotency check of WriteRequests;
 	// only the benchmark that measures its cost sets it.
 	skipExistingCheck bool
@@ -122,6 +126,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if err := s.seedClock(ctx); err != nil {
 		conn.Close()
 		return nil, err
+	}
+	if err := conn.QueryRow(ctx, `SELECT toInt64(max(covered_after_us)) FROM stats_rollup_start`).Scan(&s.rollupAfter); err != nil {
+		conn.Close()
+		return nil, classify("read stats rollup start", err)
 	}
 	s.log.Info("clickhouse store open", "database", db, "server_version", s.version,
 		"features", fmt.Sprintf("%+v", s.features), "migrations_applied", applied)

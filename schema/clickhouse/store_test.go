@@ -5,7 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -499,6 +502,11 @@ func TestPurgeDropsOldPartitions(t *testing.T) {
 	if err != nil || len(page.Requests) != 2 || page.Requests[0].ID != fresh.ID || page.Requests[1].ID != edge.ID {
 		t.Fatalf("after partition drop: %d requests, %v; want fresh and edge", len(page.Requests), err)
 	}
+	// The stats rollups lose the day with the requests.
+	st, err := s.Stats(ctx, schema.StatsQuery{BinID: "p", Since: now.Add(-96 * time.Hour), Until: now.Add(time.Hour), Step: time.Hour})
+	if err != nil || st.Total != 2 {
+		t.Fatalf("stats after partition drop: total %d, %v; want 2", st.Total, err)
+	}
 }
 
 func TestAlerts(t *testing.T) {
@@ -819,5 +827,153 @@ func TestTrimMutationThreshold(t *testing.T) {
 	}
 	if c, _ := s.CountRequests(ctx, "tm"); c != 10 {
 		t.Fatalf("visible after mutation = %d; want 10", c)
+	}
+}
+
+// scanOnly makes s answer Stats from requests alone, as before the rollups:
+// the reference the rollup answers are compared with.
+func scanOnly(t *testing.T, s *Store) {
+	saved := s.rollupAfter
+	s.rollupAfter = math.MaxInt64 - rollupUS
+	t.Cleanup(func() { s.rollupAfter = saved })
+}
+
+// checkSameStats compares a rollup answer with the scan's: counts exactly,
+// percentiles within the observed range (both are sampled above 8192).
+func checkSameStats(t *testing.T, what string, got, want *schema.Stats) {
+	t.Helper()
+	if got.Total != want.Total || !maps.Equal(got.ByStatus, want.ByStatus) || !maps.Equal(got.ByMethod, want.ByMethod) ||
+		!maps.Equal(got.BySignature, want.BySignature) || !slices.Equal(got.TopSenders, want.TopSenders) {
+		t.Errorf("%s: stats\n%+v\nwant (scan)\n%+v", what, got, want)
+	}
+	if len(got.Series) != len(want.Series) {
+		t.Errorf("%s: %d series points; scan has %d", what, len(got.Series), len(want.Series))
+		return
+	}
+	for i := range want.Series {
+		if !got.Series[i].T.Equal(want.Series[i].T) || got.Series[i].Count != want.Series[i].Count ||
+			got.Series[i].P95LatencyUS != want.Series[i].P95LatencyUS {
+			t.Errorf("%s: series[%d] = %+v; scan %+v", what, i, got.Series[i], want.Series[i])
+		}
+	}
+	if got.LatencyUS != want.LatencyUS {
+		t.Errorf("%s: percentiles %+v; scan %+v", what, got.LatencyUS, want.LatencyUS)
+	}
+}
+
+// TestStatsRollupsMatchScan checks that Stats answers the same from the
+// rollups (whole 5-minute buckets) as from requests alone, for unaligned
+// ranges and after trims, deletions and a re-used bin.
+func TestStatsRollupsMatchScan(t *testing.T) {
+	s := newStore(t)
+	scan := newStore(t) // same writes, same store code, answers from requests only
+	scanOnly(t, scan)
+	ctx := context.Background()
+	both := func(reqs ...*schema.Request) { write(t, s, reqs...); write(t, scan, reqs...) }
+	// 40 minutes, one request every 7 s, mixed fields; under 8192 values,
+	// so percentiles are exact on both paths.
+	var reqs []*schema.Request
+	for i := range 40 * 60 / 7 {
+		reqs = append(reqs, mkReq("r", t0.Add(time.Duration(i)*7*time.Second+123*time.Microsecond), func(r *schema.Request) {
+			r.LatencyUS = int64(1 + (i*37)%1000)
+			r.ResponseStatus = []int{200, 200, 500, 404}[i%4]
+			r.Method = []string{"POST", "GET", "PUT"}[i%3]
+			r.Signature.Status = []schema.SignatureStatus{schema.SigValid, schema.SigInvalid}[i%2]
+			r.RemoteIP = fmt.Sprintf("10.9.0.%d", i%13)
+		}))
+	}
+	both(reqs...)
+	queries := []schema.StatsQuery{
+		{BinID: "r", Since: t0.Add(-time.Hour), Until: t0.Add(time.Hour), Step: 5 * time.Minute},
+		{BinID: "r", Since: t0.Add(2*time.Minute + 30*time.Second), Until: t0.Add(27*time.Minute + 10*time.Second), Step: 5 * time.Minute},
+		{BinID: "r", Since: t0.Add(4 * time.Minute), Until: t0.Add(31 * time.Minute), Step: 15 * time.Minute},
+		{BinID: "r", Until: t0.Add(33 * time.Minute), Step: time.Hour},
+	}
+	compare := func(stage string) {
+		t.Helper()
+		for _, q := range queries {
+			got, err := s.Stats(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := scan.Stats(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkSameStats(t, fmt.Sprintf("%s, %v..%v step %v", stage, q.Since, q.Until, q.Step), got, want)
+		}
+	}
+	compare("fresh")
+	if lo, hi := s.rollupRange(queries[0], nil); hi-lo != 2*time.Hour.Microseconds() {
+		t.Fatalf("rollupRange = %d..%d; want the whole 2 h range", lo, hi)
+	}
+
+	for _, st := range []*Store{s, scan} {
+		if _, err := st.TrimRequests(ctx, "r", 200); err != nil {
+			t.Fatal(err)
+		}
+	}
+	compare("trimmed")
+	// A late request received before the trim's cut is visible.
+	both(mkReq("r", t0.Add(time.Minute), nil))
+	compare("late write after trim")
+
+	for _, st := range []*Store{s, scan} {
+		if err := st.DeleteRequests(ctx, "r"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	compare("deleted")
+	if got, _ := s.Stats(ctx, queries[0]); got.Total != 0 {
+		t.Fatalf("deleted bin stats total %d; want 0", got.Total)
+	}
+	both(mkReq("r", t0.Add(10*time.Minute), nil), mkReq("r", t0.Add(20*time.Minute), nil))
+	compare("re-used")
+}
+
+// TestStatsRollupsAfterUpgrade: requests stored before migration 0004 are
+// not in the rollups; Stats still counts them.
+func TestStatsRollupsAfterUpgrade(t *testing.T) {
+	srv := chtest.Start(t)
+	dsn := srv.Database(t)
+	ctx := context.Background()
+	s, err := Open(ctx, dsn, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// Back to the schema before 0004, then requests, then 0004 again.
+	for _, table := range []string{"request_counts_5m_mv", "request_latency_5m_mv", "stats_rollup_start"} {
+		if err := s.conn.Exec(ctx, "DROP TABLE "+table); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var old []*schema.Request
+	for i := range 30 {
+		old = append(old, mkReq("u", t0.Add(time.Duration(i)*time.Minute), nil))
+	}
+	write(t, s, old...)
+	ms, _ := loadMigrations()
+	stmts, err := render(ms[3], s.features)
+	if err != nil || ms[3].version != 4 {
+		t.Fatalf("migration 4: %v", err)
+	}
+	for _, st := range stmts {
+		if err := s.conn.Exec(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s2, err := Open(ctx, dsn, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if want := schema.Truncate(old[29].ReceivedAt).UnixMicro(); s2.rollupAfter != want {
+		t.Fatalf("rollupAfter = %d; want the newest old request %d", s2.rollupAfter, want)
+	}
+	write(t, s2, mkReq("u", t0.Add(2*time.Hour), nil), mkReq("u", t0.Add(3*time.Hour), nil))
+	st, err := s2.Stats(ctx, schema.StatsQuery{BinID: "u", Since: t0.Add(-time.Hour), Until: t0.Add(4 * time.Hour), Step: 5 * time.Minute})
+	if err != nil || st.Total != 32 || len(st.Series) != 8 {
+		t.Fatalf("stats after upgrade: total %d, %d points, %v; want 32 requests in 8 buckets", st.Total, len(st.Series), err)
 	}
 }
