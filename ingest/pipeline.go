@@ -324,13 +324,18 @@ func jsonError(status int, msg string, id uuid.UUID) Response {
 
 // binCache remembers bin lookups for a short time, including misses, so a
 // flood at an unknown bin id does not reach the store on every request.
+// Concurrent misses of one id share a single store lookup: when an entry
+// expires under load, every connection capturing into that bin misses at
+// once, and without sharing each of them asked the store (on ClickHouse a
+// FINAL read of bins per connection, every TTL).
 type binCache struct {
 	src BinSource
 	ttl time.Duration
 	now func() time.Time
 
-	mu sync.RWMutex
-	m  map[string]binEntry
+	mu       sync.RWMutex
+	m        map[string]binEntry
+	inflight map[string]*binLookup // under mu
 }
 
 type binEntry struct {
@@ -339,8 +344,15 @@ type binEntry struct {
 	at  time.Time
 }
 
+// binLookup is one store lookup that concurrent misses of an id wait for.
+type binLookup struct {
+	done chan struct{}
+	t    *Target
+	err  error
+}
+
 func newBinCache(src BinSource, ttl time.Duration, now func() time.Time) *binCache {
-	return &binCache{src: src, ttl: ttl, now: now, m: make(map[string]binEntry)}
+	return &binCache{src: src, ttl: ttl, now: now, m: make(map[string]binEntry), inflight: make(map[string]*binLookup)}
 }
 
 func (c *binCache) get(ctx context.Context, id string) (*Target, error) {
@@ -351,32 +363,59 @@ func (c *binCache) get(ctx context.Context, id string) (*Target, error) {
 	if ok && now.Sub(e.at) < c.ttl {
 		return e.t, e.err
 	}
+	c.mu.Lock()
+	l, waiting := c.inflight[id]
+	if !waiting {
+		l = &binLookup{done: make(chan struct{})}
+		// The map keeps the key: clone it, since callers may pass strings
+		// that alias a reused request buffer (Fiber's c.Query, c.Params).
+		c.inflight[strings.Clone(id)] = l
+	}
+	c.mu.Unlock()
+	if waiting {
+		select {
+		case <-l.done:
+			return l.t, l.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+
 	b, err := c.src.GetBin(ctx, id)
-	if err != nil && !errors.Is(err, schema.ErrNotFound) {
+	switch {
+	case err != nil && !errors.Is(err, schema.ErrNotFound):
 		// The store is failing (ClickHouse down): keep capturing for bins we
 		// know, so deliveries go to the spool instead of being refused.
 		if ok && e.t != nil {
-			return e.t, nil
+			l.t = e.t
+		} else {
+			l.err = err // do not cache transient failures
 		}
-		return nil, err // do not cache transient failures
-	}
-	var t *Target
-	if err == nil {
-		t = newTarget(b)
+	case err != nil:
+		l.err = err
+	default:
+		l.t = newTarget(b)
 	}
 	c.mu.Lock()
-	if len(c.m) > 100_000 { // bound memory under a flood of random ids
-		clear(c.m)
+	// invalidate drops the lookup from inflight: then its answer may predate
+	// the change and is handed to its waiters only, not cached.
+	if c.inflight[id] == l {
+		delete(c.inflight, id)
+		if err == nil || errors.Is(err, schema.ErrNotFound) {
+			if len(c.m) > 100_000 { // bound memory under a flood of random ids
+				clear(c.m)
+			}
+			c.m[strings.Clone(id)] = binEntry{t: l.t, err: l.err, at: now}
+		}
 	}
-	// The cache keeps the key: clone it, since callers may pass strings that
-	// alias a reused request buffer (Fiber's c.Query, c.Params).
-	c.m[strings.Clone(id)] = binEntry{t: t, err: err, at: now}
 	c.mu.Unlock()
-	return t, err
+	close(l.done)
+	return l.t, l.err
 }
 
 func (c *binCache) invalidate(id string) {
 	c.mu.Lock()
 	delete(c.m, id)
+	delete(c.inflight, id)
 	c.mu.Unlock()
 }
