@@ -39,12 +39,18 @@ const chConfigXML = `<?xml version="1.0"?>
   <default_database>default</default_database>
   <mark_cache_size>268435456</mark_cache_size>
   <max_concurrent_queries>100</max_concurrent_queries>
-</yandex>
+{{logs}}</yandex>
+`
+
+// chLogsXML turns on system.query_log and system.part_log (BENCH_CH_LOGS=1,
+// with -keep: to see where the server's CPU goes; they cost some of it).
+const chLogsXML = `  <query_log><database>system</database><table>query_log</table><flush_interval_milliseconds>1000</flush_interval_milliseconds></query_log>
+  <part_log><database>system</database><table>part_log</table><flush_interval_milliseconds>1000</flush_interval_milliseconds></part_log>
 `
 
 const chUsersXML = `<?xml version="1.0"?>
 <yandex>
-  <profiles><default></default></profiles>
+  <profiles><default>{{log_queries}}</default></profiles>
   <users><default><password></password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default></users>
   <quotas><default></default></quotas>
 </yandex>
@@ -79,11 +85,16 @@ func (h *harness) startClickHouse() (*chServer, error) {
 		return nil, err
 	}
 	port := func(a string) string { return a[strings.LastIndexByte(a, ':')+1:] }
-	r := strings.NewReplacer("{{dir}}", dir, "{{tcp}}", port(tcpAddr), "{{http}}", port(httpAddr))
+	logs, logQueries := "", ""
+	if os.Getenv("BENCH_CH_LOGS") != "" {
+		logs, logQueries = chLogsXML, "<log_queries>1</log_queries>"
+	}
+	r := strings.NewReplacer("{{dir}}", dir, "{{tcp}}", port(tcpAddr), "{{http}}", port(httpAddr),
+		"{{logs}}", logs, "{{log_queries}}", logQueries)
 	if err := os.WriteFile(filepath.Join(dir, "config.xml"), []byte(r.Replace(chConfigXML)), 0o644); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "users.xml"), []byte(chUsersXML), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "users.xml"), []byte(r.Replace(chUsersXML)), 0o644); err != nil {
 		return nil, err
 	}
 	out, err := os.Create(filepath.Join(dir, "log", "stdout.log"))
