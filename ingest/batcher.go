@@ -59,6 +59,9 @@ type Batcher struct {
 
 	flushReq chan chan struct{}
 	done     chan struct{}
+	// failedAt is when the store last refused a write or a replay (only
+	// the run goroutine touches it).
+	failedAt time.Time
 	closed   atomic.Bool
 	closeMu  sync.RWMutex
 }
@@ -255,11 +258,20 @@ func (b *Batcher) run() {
 // spool already holds older batches (order is kept).
 func (b *Batcher) write(batch []*schema.Request) {
 	m := b.opts.Metrics
+	if !b.opts.Spool.Empty() && time.Since(b.failedAt) >= b.opts.RetryInterval {
+		// Older requests wait in the spool (the memory queue overflowed, or
+		// the store failed more than a retry interval ago). Replay them now
+		// rather than at the next retry tick: until the spool is empty
+		// every batch would take the slow way through it (encode, fsync,
+		// read back, decode).
+		b.drainSpool()
+	}
 	if b.opts.Spool.Empty() {
 		err := b.writeStore(batch)
 		if err == nil {
 			return
 		}
+		b.failedAt = time.Now()
 		b.log.Warn("store write failed; spooling batch", "rows", len(batch), "err", err)
 	}
 	b.overflow.Lock()
@@ -298,6 +310,7 @@ func (b *Batcher) drainSpool() {
 		b.log.Info("replayed spooled requests", "rows", n)
 	}
 	if err != nil {
+		b.failedAt = time.Now()
 		b.log.Debug("spool replay stopped", "err", err)
 	}
 }

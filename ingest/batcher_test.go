@@ -346,3 +346,53 @@ func TestSpoolConcurrentAppends(t *testing.T) {
 		t.Fatalf("replayed %d distinct requests, want %d", len(seen), workers*each)
 	}
 }
+
+// gatedWriter holds its first write until open is closed.
+type gatedWriter struct {
+	*memWriter
+	open chan struct{}
+}
+
+func (g gatedWriter) WriteRequests(ctx context.Context, reqs []*schema.Request) error {
+	<-g.open
+	return g.memWriter.WriteRequests(ctx, reqs)
+}
+
+// Requests that overflowed to the spool while the store was healthy (only
+// slow) are replayed with the next batch, not at the next retry tick: until
+// the spool is empty every batch would take the slow way through it.
+func TestOverflowReplaysWithNextBatch(t *testing.T) {
+	w := gatedWriter{newMemWriter(), make(chan struct{})}
+	sp, err := OpenSpool(t.TempDir(), SpoolOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	b, err := NewBatcher(w, BatcherOptions{Spool: sp, QueueLen: 4, MaxBatch: 2, FlushInterval: 5 * time.Millisecond, RetryInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close(context.Background())
+	// The writer is stuck in its first batch: the queue fills, the rest
+	// overflows to the spool.
+	const n = 50
+	for i := range n {
+		if err := b.Enqueue(mkReq(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sp.Empty() {
+		t.Fatal("nothing overflowed: the test needs a spool to replay")
+	}
+	close(w.open)
+	deadline := time.Now().Add(5 * time.Second)
+	for w.count() < n && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := w.count(); got < n {
+		t.Fatalf("stored %d of %d requests without a retry tick", got, n)
+	}
+	if !sp.Empty() {
+		t.Errorf("spool still holds %d bytes", sp.Bytes())
+	}
+}

@@ -231,9 +231,15 @@ func (s *Spool) rotateLocked() error {
 // fn must be idempotent. It returns how many requests fn accepted.
 func (s *Spool) Drain(fn func([]*schema.Request) error) (int, error) {
 	total := 0
+	// Only what is on disk when Drain starts: appends that keep arriving
+	// (overflow under a flood) wait for the next Drain instead of keeping
+	// this one, and the batcher's memory queue behind it, going forever.
+	s.mu.Lock()
+	last := s.actSeq
+	s.mu.Unlock()
 	for {
 		s.mu.Lock()
-		if len(s.seqs) == 0 {
+		if len(s.seqs) == 0 || s.seqs[0] > last {
 			s.mu.Unlock()
 			return total, nil
 		}
