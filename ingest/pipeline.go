@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/hookscope/hookscope/ingest/forward"
 	"github.com/hookscope/hookscope/ingest/signature"
@@ -324,18 +325,21 @@ func jsonError(status int, msg string, id uuid.UUID) Response {
 
 // binCache remembers bin lookups for a short time, including misses, so a
 // flood at an unknown bin id does not reach the store on every request.
-// Concurrent misses of one id share a single store lookup: when an entry
-// expires under load, every connection capturing into that bin misses at
-// once, and without sharing each of them asked the store (on ClickHouse a
-// FINAL read of bins per connection, every TTL).
+// Concurrent misses of one id share a single store lookup (singleflight):
+// when an entry expires under load, every connection capturing into that
+// bin misses at once, and without sharing each of them asked the store (on
+// ClickHouse a FINAL read of bins per connection, every TTL).
 type binCache struct {
-	src BinSource
-	ttl time.Duration
-	now func() time.Time
+	src    BinSource
+	ttl    time.Duration
+	now    func() time.Time
+	flight singleflight.Group
 
-	mu       sync.RWMutex
-	m        map[string]binEntry
-	inflight map[string]*binLookup // under mu
+	mu sync.RWMutex
+	m  map[string]binEntry
+	// epoch counts invalidations: a lookup that spans one may predate the
+	// change, so its answer goes to its callers but is not cached.
+	epoch uint64
 }
 
 type binEntry struct {
@@ -344,15 +348,8 @@ type binEntry struct {
 	at  time.Time
 }
 
-// binLookup is one store lookup that concurrent misses of an id wait for.
-type binLookup struct {
-	done chan struct{}
-	t    *Target
-	err  error
-}
-
 func newBinCache(src BinSource, ttl time.Duration, now func() time.Time) *binCache {
-	return &binCache{src: src, ttl: ttl, now: now, m: make(map[string]binEntry), inflight: make(map[string]*binLookup)}
+	return &binCache{src: src, ttl: ttl, now: now, m: make(map[string]binEntry)}
 }
 
 func (c *binCache) get(ctx context.Context, id string) (*Target, error) {
@@ -363,59 +360,54 @@ func (c *binCache) get(ctx context.Context, id string) (*Target, error) {
 	if ok && now.Sub(e.at) < c.ttl {
 		return e.t, e.err
 	}
-	c.mu.Lock()
-	l, waiting := c.inflight[id]
-	if !waiting {
-		l = &binLookup{done: make(chan struct{})}
-		// The map keeps the key: clone it, since callers may pass strings
-		// that alias a reused request buffer (Fiber's c.Query, c.Params).
-		c.inflight[strings.Clone(id)] = l
+	// The key outlives this call (in the cache, or in the flight when the
+	// caller gives up): clone it, since callers may pass strings that alias
+	// a reused request buffer (Fiber's c.Query, c.Params).
+	key := strings.Clone(id)
+	ch := c.flight.DoChan(key, func() (any, error) { return c.lookup(ctx, key, e, ok, now) })
+	select {
+	case r := <-ch:
+		t, _ := r.Val.(*Target)
+		return t, r.Err
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	c.mu.Unlock()
-	if waiting {
-		select {
-		case <-l.done:
-			return l.t, l.err
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
+}
 
+// lookup asks the store for id and caches the answer; stale is the expired
+// entry, if any.
+func (c *binCache) lookup(ctx context.Context, id string, stale binEntry, haveStale bool, now time.Time) (*Target, error) {
+	c.mu.RLock()
+	epoch := c.epoch
+	c.mu.RUnlock()
 	b, err := c.src.GetBin(ctx, id)
-	switch {
-	case err != nil && !errors.Is(err, schema.ErrNotFound):
+	if err != nil && !errors.Is(err, schema.ErrNotFound) {
 		// The store is failing (ClickHouse down): keep capturing for bins we
 		// know, so deliveries go to the spool instead of being refused.
-		if ok && e.t != nil {
-			l.t = e.t
-		} else {
-			l.err = err // do not cache transient failures
+		if haveStale && stale.t != nil {
+			return stale.t, nil
 		}
-	case err != nil:
-		l.err = err
-	default:
-		l.t = newTarget(b)
+		return nil, err // do not cache transient failures
+	}
+	var t *Target
+	if err == nil {
+		t = newTarget(b)
 	}
 	c.mu.Lock()
-	// invalidate drops the lookup from inflight: then its answer may predate
-	// the change and is handed to its waiters only, not cached.
-	if c.inflight[id] == l {
-		delete(c.inflight, id)
-		if err == nil || errors.Is(err, schema.ErrNotFound) {
-			if len(c.m) > 100_000 { // bound memory under a flood of random ids
-				clear(c.m)
-			}
-			c.m[strings.Clone(id)] = binEntry{t: l.t, err: l.err, at: now}
+	if c.epoch == epoch {
+		if len(c.m) > 100_000 { // bound memory under a flood of random ids
+			clear(c.m)
 		}
+		c.m[id] = binEntry{t: t, err: err, at: now}
 	}
 	c.mu.Unlock()
-	close(l.done)
-	return l.t, l.err
+	return t, err
 }
 
 func (c *binCache) invalidate(id string) {
 	c.mu.Lock()
 	delete(c.m, id)
-	delete(c.inflight, id)
+	c.epoch++
 	c.mu.Unlock()
+	c.flight.Forget(id) // later misses start a fresh lookup
 }
