@@ -101,21 +101,7 @@ func TestQueryPlans(t *testing.T) {
 	where, args := whereFilter(&f)
 	where += " AND (received_at, id) < (?, ?)"
 	args = append(args, int64(1), []byte{1})
-	q := `EXPLAIN QUERY PLAN SELECT ` + requestCols + ` FROM requests WHERE ` + where + ` ORDER BY received_at DESC, id DESC LIMIT 51`
-	rows, err := s.r.QueryContext(t.Context(), q, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var plan string
-	for rows.Next() {
-		var id, parent, notused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan += detail + "\n"
-	}
+	plan := queryPlan(t, s, `SELECT `+requestCols+` FROM requests WHERE `+where+` ORDER BY received_at DESC, id DESC LIMIT 51`, args...)
 	t.Logf("plan:\n%s", plan)
 	if want := "SEARCH requests USING INDEX requests_bin_time (bin_id=? AND (received_at,id)<(?,?))"; !strings.Contains(plan, want) {
 		t.Errorf("newest page plan = %q, want %q", plan, want)
@@ -125,12 +111,10 @@ func TestQueryPlans(t *testing.T) {
 	}
 }
 
-// GetRequest has no index on id alone (migration 0002): the lookup must be
-// an index search on requests_bin_time, bounded by the id's time window.
-func TestGetRequestPlan(t *testing.T) {
-	s := openTemp(t, t.TempDir())
-	defer s.Close()
-	rows, err := s.r.QueryContext(t.Context(), `EXPLAIN QUERY PLAN `+getRequestSQL, "b", int64(1), int64(2), []byte{1})
+// queryPlan is the EXPLAIN QUERY PLAN of q, one detail line per step.
+func queryPlan(t *testing.T, s *Store, q string, args ...any) string {
+	t.Helper()
+	rows, err := s.r.QueryContext(t.Context(), `EXPLAIN QUERY PLAN `+q, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,6 +128,18 @@ func TestGetRequestPlan(t *testing.T) {
 		}
 		plan += detail + "\n"
 	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return plan
+}
+
+// GetRequest has no index on id alone (migration 0002): the lookup must be
+// an index search on requests_bin_time, bounded by the id's time window.
+func TestGetRequestPlan(t *testing.T) {
+	s := openTemp(t, t.TempDir())
+	defer s.Close()
+	plan := queryPlan(t, s, getRequestSQL, "b", int64(1), int64(2), []byte{1})
 	if want := "SEARCH requests USING INDEX requests_bin_time (bin_id=? AND received_at>? AND received_at<?)"; !strings.Contains(plan, want) {
 		t.Errorf("GetRequest plan = %q, want %q", plan, want)
 	}
