@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/hookscope/hookscope/alerts"
+	"github.com/hookscope/hookscope/alerts/slack"
+	"github.com/hookscope/hookscope/alerts/webhook"
 	"github.com/hookscope/hookscope/ingest"
 	"github.com/hookscope/hookscope/ingest/signature"
 	"github.com/hookscope/hookscope/schema"
@@ -58,7 +60,8 @@ func startHookscope(t *testing.T, dir string, logs io.Writer) *hookscope {
 	}
 	base := "http://" + ln.Addr().String()
 	engine := alerts.New(store, store, alerts.Options{Logger: log, PublicURL: base, EvalInterval: 100 * time.Millisecond,
-		RetryInitial: 50 * time.Millisecond})
+		RetryInitial: 50 * time.Millisecond, Notifiers: alerts.Notifiers{
+			alerts.ChannelSlack: slack.New(slack.Options{}), alerts.ChannelWebhook: webhook.New(webhook.Options{})}})
 	pipeline := ingest.NewPipeline(store, batcher, ingest.Options{Logger: log, Observers: []ingest.Observer{engine}})
 	if err := engine.Start(ctx); err != nil {
 		t.Fatal(err)
