@@ -24,7 +24,6 @@ import (
 
 	"github.com/hookscope/hookscope/alerts"
 	"github.com/hookscope/hookscope/ingest"
-	"github.com/hookscope/hookscope/ingest/forward"
 	"github.com/hookscope/hookscope/query"
 	"github.com/hookscope/hookscope/schema"
 	"github.com/hookscope/hookscope/web/live"
@@ -34,7 +33,6 @@ import (
 type Deps struct {
 	Store    schema.Store
 	Pipeline *ingest.Pipeline
-	Batcher  *ingest.Batcher
 	Hub      *live.Hub
 	// Frontend is the built inspector (index.html at its root); nil serves a
 	// plain notice instead.
@@ -47,8 +45,6 @@ type Deps struct {
 	SecretHint func(string) string
 	// Alerts serves /api/v1/alerts (nil: no alert routes).
 	Alerts *alerts.Service
-	// Forwarder sends replays (nil: replay answers 501).
-	Forwarder *forward.Forwarder
 }
 
 // Options configure the server. Zero values take the defaults.
