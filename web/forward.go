@@ -3,15 +3,18 @@ package web
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/hookscope/hookscope/bins"
 	"github.com/hookscope/hookscope/ingest/forward"
 	"github.com/hookscope/hookscope/schema"
+	"github.com/hookscope/hookscope/web/wire"
 )
 
 // ReplayHeader marks a replayed request's record with the original's id.
-const ReplayHeader = "X-Hookscope-Replay-Of"
+const ReplayHeader = wire.ReplayHeader
 
 type replayInput struct {
 	URL *string `json:"url"`
@@ -25,11 +28,12 @@ func (s *Server) replay(c *fiber.Ctx) error {
 	if s.deps.Forwarder == nil {
 		return errorf(501, "forwarding is not enabled on this server")
 	}
-	orig, err := s.loadRequest(c)
+	// Replaying acts for the bin: owner token (or admin) only.
+	orig, err := s.loadRequest(c, ScopeOwner)
 	if err != nil {
 		return err
 	}
-	b, err := s.loadBin(c)
+	b, _, err := s.loadBin(c, ScopeOwner)
 	if err != nil {
 		return err
 	}
@@ -68,8 +72,8 @@ func (s *Server) replay(c *fiber.Ctx) error {
 	sent.Headers = orig.Headers
 	var res forward.Result
 	if in.URL != nil && *in.URL != "" {
-		if err := validateForward(&schema.ForwardConfig{URL: *in.URL}); err != nil {
-			return errorf(400, "url: %s", err.Error())
+		if err := bins.ValidateForward(&schema.ForwardConfig{URL: *in.URL}); err != nil {
+			return &bins.FieldError{Field: "url", Msg: strings.TrimPrefix(err.(*bins.FieldError).Msg, "url: ")}
 		}
 		res = s.deps.Forwarder.Send(c.UserContext(), *in.URL, s.deps.Forwarder.Timeout(fc), &sent, forward.ModeReplay, false)
 	} else {
