@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 
@@ -226,11 +225,4 @@ func parseRawHeaders(raw []byte) []schema.Header {
 		})
 	}
 	return out
-}
-
-func writeJSONError(ctx *fasthttp.RequestCtx, status int, msg string) {
-	ctx.SetStatusCode(status)
-	ctx.SetContentType("application/json")
-	b := append([]byte(`{"error":`), strconv.Quote(msg)...)
-	ctx.SetBody(append(b, '}'))
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/hookscope/hookscope/alerts"
+	"github.com/hookscope/hookscope/bins"
 	"github.com/hookscope/hookscope/frontend"
 	"github.com/hookscope/hookscope/ingest"
 	"github.com/hookscope/hookscope/ingest/forward"
@@ -25,6 +26,7 @@ import (
 	"github.com/hookscope/hookscope/schema/sqlite"
 	"github.com/hookscope/hookscope/web"
 	"github.com/hookscope/hookscope/web/live"
+	"github.com/hookscope/hookscope/web/wire"
 )
 
 // App is a running hookscope: tests start one on 127.0.0.1:0 with a temp
@@ -92,7 +94,7 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return fail(fmt.Errorf("start batcher: %w", err))
 	}
-	a.hub = live.New(live.Options{Logger: log, Encode: web.EncodeLive})
+	a.hub = live.New(live.Options{Logger: log, Encode: wire.EncodeLive})
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -137,21 +139,26 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err := pipe.RecoverForwards(ctx, recovered); err != nil {
 		return fail(err)
 	}
-	a.server = web.New(web.Deps{
-		Store:             st,
-		Pipeline:          pipe,
-		Hub:               a.hub,
-		Frontend:          frontend.Dist(),
-		Gatherer:          reg,
-		Alerts:            alerts.NewService(st, a.engine, a.clock.Now),
+	binSvc := bins.New(st, pipe, bins.Options{
+		Logger:            log,
+		DefaultExpiry:     cfg.DefaultExpiry,
 		ValidateSignature: validateSignature,
-		SecretHint:        secretHint,
+		Now:               a.clock.Now,
+	})
+	a.server = web.New(web.Deps{
+		Store:      st,
+		Bins:       binSvc,
+		Pipeline:   pipe,
+		Hub:        a.hub,
+		Frontend:   frontend.Dist(),
+		Gatherer:   reg,
+		Alerts:     alerts.NewService(st, a.engine, a.clock.Now),
+		SecretHint: secretHint,
 	}, web.Options{
 		Logger:         log,
 		PublicURL:      cfg.PublicURL,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		TrustedProxies: cfg.TrustedProxies,
-		DefaultExpiry:  cfg.DefaultExpiry,
 		ReadTimeout:    cfg.ReadTimeout,
 		MaxHeaderBytes: cfg.MaxHeaderBytes,
 		MaxHeaders:     cfg.Access.MaxHeaders,
