@@ -138,6 +138,7 @@ func New(deps Deps, opts Options) *Server {
 		}
 		fiberHandler(ctx)
 	}
+	s.app.Use(s.checkParams)
 	s.routes()
 	return s
 }
