@@ -92,11 +92,7 @@ type binView struct {
 }
 
 func (s *Server) binURL(c *fiber.Ctx, id string) string {
-	base := s.opts.PublicURL
-	if base == "" {
-		base = c.Protocol() + "://" + c.Hostname()
-	}
-	return base + "/h/" + id
+	return s.captureBase(c) + "/h/" + id
 }
 
 func (s *Server) viewBin(c *fiber.Ctx, b *schema.Bin) binView {

@@ -294,10 +294,7 @@ func (s *Server) share(c *fiber.Ctx) error {
 	if err != nil {
 		return fmt.Errorf("mint share token: %w", err)
 	}
-	base := s.opts.PublicURL
-	if base == "" {
-		base = c.Protocol() + "://" + c.Hostname()
-	}
+	base := s.baseURL(c)
 	return c.Status(201).JSON(fiber.Map{
 		"url":        base + "/bins/" + b.ID + "?token=" + tok,
 		"token":      tok,
