@@ -150,8 +150,11 @@ type bucket struct {
 }
 
 func newKeyedLimiter(perSecond float64, max int) *keyedLimiter {
-	return &keyedLimiter{r: rate.Limit(perSecond), burst: max1(int(math.Ceil(perSecond))), max: max,
-		ll: list.New(), m: make(map[string]*list.Element)}
+	return newKeyedLimiterBurst(rate.Limit(perSecond), max1(int(math.Ceil(perSecond))), max)
+}
+
+func newKeyedLimiterBurst(r rate.Limit, burst, max int) *keyedLimiter {
+	return &keyedLimiter{r: r, burst: max1(burst), max: max, ll: list.New(), m: make(map[string]*list.Element)}
 }
 
 func max1(n int) int {
@@ -190,5 +193,5 @@ func (k *keyedLimiter) allow(key string, now time.Time) (time.Duration, bool) {
 
 // Collectors are the server's own metrics, for the app's registry.
 func (s *Server) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{s.limits.metric, s.conns.refused}
+	return []prometheus.Collector{s.limits.metric, s.conns.refused, s.quotas.refused}
 }

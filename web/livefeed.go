@@ -53,6 +53,9 @@ func (s *Server) liveUpgrade(c *fiber.Ctx) error {
 
 func (s *Server) liveHandler() fiber.Handler {
 	return websocket.New(func(conn *websocket.Conn) {
+		if release, ok := conn.Locals("live_release").(func()); ok {
+			defer release() // the live-feed quota slot (quota.go)
+		}
 		f := conn.Locals("filter").(schema.Filter)
 		after, _ := conn.Locals("after").(*uuid.UUID)
 		s.serveLive(conn, f, after)

@@ -96,7 +96,9 @@ type Options struct {
 	// MaxConnsPerIP caps open connections from one peer address (0: off);
 	// trusted proxies are not capped.
 	MaxConnsPerIP int
-	Now           func() time.Time
+	// Quotas are the per-client API limits (zero value: open).
+	Quotas Quotas
+	Now    func() time.Time
 }
 
 // Server is hookscope's HTTP server.
@@ -107,6 +109,7 @@ type Server struct {
 	log    *slog.Logger
 	auth   *authenticator
 	limits *limits
+	quotas *quotas
 	conns  *connLimiter
 	// captureHost is CaptureURL's host[:port] when it differs from the
 	// public URL's; requests to it are served captures only.
@@ -182,7 +185,8 @@ func New(deps Deps, opts Options) *Server {
 	// with fixed messages instead.
 	s.app.Server().ErrorHandler = s.serverError
 	s.conns = newConnLimiter(opts.MaxConnsPerIP, s.trusted)
-	s.app.Use(s.checkParams)
+	s.quotas = newQuotas(opts.Quotas, opts.Now)
+	s.app.Use(s.checkParams, s.enforceQuotas)
 	s.routes()
 	return s
 }
@@ -346,6 +350,11 @@ func errorf(status int, format string, a ...any) error {
 // one place; internals go to the log only.
 func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	status, msg := s.classify(err)
+	var qe *quotaError
+	if errors.As(err, &qe) {
+		c.Set("Retry-After", retryAfter(qe.retry))
+		return c.Status(status).JSON(fiber.Map{"error": msg, "limit": qe.limit})
+	}
 	if status >= 500 {
 		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
 	}
@@ -356,7 +365,10 @@ func (s *Server) classify(err error) (int, string) {
 	var ae *apiError
 	var pe *query.ParamError
 	var fe *fiber.Error
+	var qe *quotaError
 	switch {
+	case errors.As(err, &qe):
+		return 429, qe.msg
 	case errors.As(err, &ae):
 		return ae.status, ae.msg
 	case errors.As(err, &pe):

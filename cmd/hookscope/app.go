@@ -165,6 +165,7 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		MaxAPIBodyBytes: cfg.Limits.MaxAPIBodyBytes,
 		CaptureURL:      cfg.Limits.CaptureURL,
 		MaxConnsPerIP:   cfg.Limits.MaxConnsPerIP,
+		Quotas:          cfg.Limits.Quotas,
 	})
 	reg.MustRegister(a.server.Collectors()...)
 	return a, nil
