@@ -129,3 +129,70 @@ func TestLogCapAnswers503(t *testing.T) {
 		}
 	})
 }
+
+// TestFullDiskAnswers503: a hookscope whose files cannot grow past 4 MiB
+// (ulimit -f: writes fail with EFBIG, as on a full disk) answers 503 naming
+// the capture log once its segment cannot grow, never a 2xx it did not make
+// durable; restarted with room, every request it answered 2xx is stored
+// exactly once and capture works again.
+func TestFullDiskAnswers503(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a child process")
+	}
+	dir := t.TempDir()
+	child, base, stderr := startCrashChild(t, dir, nil, 8192)
+	var b binResp
+	doJSON(t, "POST", base+"/api/v1/bins", nil, 201, &b)
+	body := strings.Repeat("y", 16<<10)
+	answered := map[string]bool{}
+	var status int
+	var hdr http.Header
+	var msg []byte
+	for i := 0; ; i++ {
+		if i > 2000 {
+			t.Fatalf("32 MB captured with a 4 MiB file limit; child stderr:\n%s", stderr.String())
+		}
+		status, hdr, msg = call(t, "POST", base+"/h/"+b.ID, map[string]string{"Content-Type": "text/plain"}, body)
+		if status != 200 {
+			break
+		}
+		answered[hdr.Get("X-Hookscope-Request-Id")] = true
+	}
+	if status != 503 || hdr.Get("X-Hookscope-Request-Id") != "" || !bytes.Contains(msg, []byte("capture log unavailable")) {
+		t.Fatalf("with the disk full: %d %v %s", status, hdr, msg)
+	}
+	if len(answered) < 100 {
+		t.Fatalf("only %d answered before the limit", len(answered))
+	}
+	// It stays refused while the disk is full.
+	if s, _, _ := call(t, "POST", base+"/h/"+b.ID, nil, body); s != 503 {
+		t.Fatalf("second capture with the disk full: %d", s)
+	}
+	child.Process.Kill()
+	child.Wait()
+
+	a := startApp(t, dir, nil)
+	stored := map[uuid.UUID]int{}
+	pollUntil(t, "every answered request stored", func() bool {
+		clear(stored)
+		l := a.list(t, b.ID, "limit=1000")
+		for _, r := range l.Requests {
+			stored[uuid.MustParse(r.ID)]++
+		}
+		for id := range answered {
+			if stored[uuid.MustParse(id)] == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	for id, n := range stored {
+		if n != 1 {
+			t.Fatalf("request %s listed %d times", id, n)
+		}
+	}
+	if s, _, _ := call(t, "POST", a.base+"/h/"+b.ID, nil, body); s != 200 {
+		t.Fatalf("capture after the restart: %d", s)
+	}
+	t.Logf("%d answered before the disk was full, all stored once after the restart", len(answered))
+}

@@ -142,7 +142,7 @@ func crashRoundsUnderLoad(t *testing.T, dir string, env map[string]string) *answ
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
 	defer client.CloseIdleConnections()
 	for round := range crashRounds {
-		child, base, stderr := startCrashChild(t, dir, env)
+		child, base, stderr := startCrashChild(t, dir, env, 0)
 		if set.bin == "" {
 			var b binResp
 			doJSON(t, "POST", base+"/api/v1/bins", nil, 201, &b)
@@ -203,8 +203,9 @@ func crashRoundsUnderLoad(t *testing.T, dir string, env map[string]string) *answ
 }
 
 // startCrashChild starts hookscope (TestCrashChild) on dir and a free port
-// and waits until it serves.
-func startCrashChild(t *testing.T, dir string, env map[string]string) (*exec.Cmd, string, *lockedWriter) {
+// and waits until it serves. fsizeBlocks > 0 limits the size of every file
+// it writes (ulimit -f, 512-byte blocks): a disk that fills up.
+func startCrashChild(t *testing.T, dir string, env map[string]string, fsizeBlocks int) (*exec.Cmd, string, *lockedWriter) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -213,6 +214,10 @@ func startCrashChild(t *testing.T, dir string, env map[string]string) (*exec.Cmd
 	addr := ln.Addr().String()
 	ln.Close()
 	child := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
+	if fsizeBlocks > 0 {
+		// Go ignores SIGXFSZ: a write past the limit fails with EFBIG.
+		child = exec.Command("sh", "-c", fmt.Sprintf(`ulimit -f %d && exec "$0" "$@"`, fsizeBlocks), os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
+	}
 	child.Env = append(os.Environ(), "HOOKSCOPE_CRASH_CHILD=1", "HOOKSCOPE_ADDR="+addr, "HOOKSCOPE_DATA_DIR="+dir,
 		"HOOKSCOPE_LOG_LEVEL=warn", "HOOKSCOPE_RATE_PER_IP=0")
 	for k, v := range env {
