@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -12,6 +13,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
@@ -160,7 +162,7 @@ func migrate(ctx context.Context, conn driver.Conn, f Features, server string, n
 			return applied, err
 		}
 		for _, st := range stmts {
-			if err := conn.Exec(ctx, st); err != nil {
+			if err := conn.Exec(ctx, st); err != nil && !duplicateColumn(err) {
 				return applied, fmt.Errorf("migration %s: %w", m.name, err)
 			}
 		}
@@ -170,6 +172,17 @@ func migrate(ctx context.Context, conn driver.Conn, f Features, server string, n
 		applied = append(applied, m.name)
 	}
 	return applied, nil
+}
+
+// duplicateColumn: ADD COLUMN of a column that exists ("Cannot add column
+// x: column with this name already exists", code 44 ILLEGAL_COLUMN on 18.16
+// and today; 15 DUPLICATE_COLUMN elsewhere). It stands in for ADD COLUMN IF
+// NOT EXISTS, which 18.16 lacks, so that a migration that added a column
+// but was not recorded can run again.
+func duplicateColumn(err error) bool {
+	var exc *clickhouse.Exception
+	return errors.As(err, &exc) && (exc.Code == 44 || exc.Code == 15) &&
+		strings.Contains(exc.Message, "already exists")
 }
 
 func record(ctx context.Context, conn driver.Conn, m migration, server string, now time.Time) error {
