@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/hookscope/hookscope/alerts"
+	"github.com/hookscope/hookscope/alerts/slack"
+	"github.com/hookscope/hookscope/alerts/webhook"
 	"github.com/hookscope/hookscope/bins"
 	"github.com/hookscope/hookscope/ingest"
 	"github.com/hookscope/hookscope/ingest/signature"
@@ -62,7 +64,8 @@ func startHookscope(t *testing.T, dir string, logs io.Writer) *hookscope {
 	}
 	base := "http://" + ln.Addr().String()
 	engine := alerts.New(store, store, alerts.Options{Logger: log, PublicURL: base, EvalInterval: 100 * time.Millisecond,
-		RetryInitial: 50 * time.Millisecond})
+		RetryInitial: 50 * time.Millisecond, Notifiers: alerts.Notifiers{
+			alerts.ChannelSlack: slack.New(slack.Options{}), alerts.ChannelWebhook: webhook.New(webhook.Options{})}})
 	pipeline := ingest.NewPipeline(store, batcher, ingest.Options{Logger: log, Observers: []ingest.Observer{engine}})
 	if err := engine.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -73,7 +76,7 @@ func startHookscope(t *testing.T, dir string, logs io.Writer) *hookscope {
 		t.Fatal(err)
 	}
 	binSvc := bins.New(store, pipeline, bins.Options{ValidateSignature: signature.ValidateConfig})
-	srv := web.New(web.Deps{Store: store, Pipeline: pipeline, Batcher: batcher, Alerts: alerts.NewService(store, engine, nil),
+	srv := web.New(web.Deps{Store: store, Pipeline: pipeline, Alerts: alerts.NewService(store, engine, nil),
 		Bins: binSvc},
 		web.Options{Logger: log, PublicURL: base, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, JWTKey: key})
 	go func() { _ = srv.Serve(ln) }()

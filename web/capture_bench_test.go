@@ -75,7 +75,7 @@ func BenchmarkCaptureHandler(b *testing.B) {
 	hub := live.New(live.Options{Encode: wire.EncodeLive})
 	defer hub.Close()
 	pipe := ingest.NewPipeline(benchBins{bin}, bat, ingest.Options{Publisher: hub})
-	s := New(Deps{Pipeline: pipe, Batcher: bat, Hub: hub}, Options{})
+	s := New(Deps{Pipeline: pipe, Hub: hub}, Options{})
 
 	raw := benchDelivery(bin.ID)
 	var ctx fasthttp.RequestCtx

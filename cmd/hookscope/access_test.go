@@ -442,7 +442,7 @@ func TestSSRFGuard(t *testing.T) {
 		t.Fatalf("the loopback redirector was reached %d times", len(got))
 	}
 	// The guarded client the alert notifiers get refuses loopback too.
-	if _, err := a.OutboundClient().Get(tg.URL); err == nil || !strings.Contains(err.Error(), "not allowed") {
+	if _, err := a.outbound.Get(tg.URL); err == nil || !strings.Contains(err.Error(), "not allowed") {
 		t.Fatalf("outbound client reached loopback: %v", err)
 	}
 }

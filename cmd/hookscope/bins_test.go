@@ -366,7 +366,9 @@ func TestLiveFeedEndsWithItsAccess(t *testing.T) {
 // PATCH by the owner; a refused setting is a 400 naming the field and
 // changes nothing.
 func TestCustomResponseValidation(t *testing.T) {
-	a := startApp(t, t.TempDir(), nil)
+	// An API body limit above the largest custom response, so that the
+	// response's own bound is what answers.
+	a := startApp(t, t.TempDir(), map[string]string{"HOOKSCOPE_MAX_API_BODY_BYTES": "4194304"})
 	bin := a.newBin(t, nil)
 	api := a.base + "/api/v1/bins/" + bin.ID
 	hdr := func(name, value string) map[string]any {
