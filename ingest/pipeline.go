@@ -58,6 +58,8 @@ type Incoming struct {
 	Body          []byte
 	BodySize      int64
 	BodyTruncated bool
+	// Aborted: the sender stopped mid-body; recorded marked, never answered.
+	Aborted bool
 	// PublicURL is the full URL the sender used, for schemes that sign it.
 	PublicURL string
 	// Start is when the web layer began handling the request.
@@ -200,6 +202,9 @@ func (p *Pipeline) Capture(ctx context.Context, t *Target, in *Incoming) (*schem
 	}
 	if r.Path == "" {
 		r.Path = "/"
+	}
+	if in.Aborted {
+		return p.recordAborted(r, in)
 	}
 	switch {
 	case t.verifier != nil:

@@ -503,3 +503,41 @@ func TestHostileShutdownClosesFeeds1001(t *testing.T) {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// Class 15: an upload the sender abandons is recorded, marked aborted and
+// truncated, with no response status; it is never counted as answered.
+func TestHostileAbortedUpload(t *testing.T) {
+	eachStore(t, nil, func(t *testing.T, a *testApp) {
+		bin := a.newBin(t, map[string]any{"response": map[string]any{"status": 201, "body": "thanks"}}).ID
+		c, err := net.Dial("tcp", a.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(c, "POST /h/%s/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n", bin)
+		if _, err := c.Write(make([]byte, 100<<10)); err != nil {
+			t.Fatal(err)
+		}
+		c.Close() // the sender gives up after 100 KiB of 1 MB
+		l := a.waitCount(t, bin, 1)
+		var full struct {
+			reqResp
+			Aborted bool `json:"aborted"`
+		}
+		doJSON(t, "GET", a.base+"/api/v1/bins/"+bin+"/requests/"+l.Requests[0].ID, nil, 200, &full)
+		if !full.Aborted || !full.BodyTruncated || full.ResponseStatus != 0 || full.BodySize <= 0 || full.BodySize > 100<<10 {
+			t.Fatalf("aborted upload recorded as aborted=%v truncated=%v status=%d size=%d", full.Aborted, full.BodyTruncated, full.ResponseStatus, full.BodySize)
+		}
+		// A complete delivery next to it is answered and recorded normally.
+		if s, _, b := call(t, "POST", a.base+"/h/"+bin, nil, "ok"); s != 201 || string(b) != "thanks" {
+			t.Fatalf("complete delivery: %d %s", s, b)
+		}
+		l = a.waitCount(t, bin, 2)
+		var st struct {
+			ByStatus map[string]int64 `json:"by_status"`
+		}
+		doJSON(t, "GET", a.base+"/api/v1/bins/"+bin+"/stats", nil, 200, &st)
+		if st.ByStatus["201"] != 1 || st.ByStatus["200"] != 0 {
+			t.Errorf("stats by status %v: the aborted upload must not count as answered", st.ByStatus)
+		}
+	})
+}

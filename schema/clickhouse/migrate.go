@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -12,6 +13,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
@@ -160,7 +162,7 @@ func migrate(ctx context.Context, conn driver.Conn, f Features, server string, n
 			return applied, err
 		}
 		for _, st := range stmts {
-			if err := conn.Exec(ctx, st); err != nil {
+			if err := conn.Exec(ctx, st); err != nil && !columnExists(st, err) {
 				return applied, fmt.Errorf("migration %s: %w", m.name, err)
 			}
 		}
@@ -170,6 +172,13 @@ func migrate(ctx context.Context, conn driver.Conn, f Features, server string, n
 		applied = append(applied, m.name)
 	}
 	return applied, nil
+}
+
+// columnExists: an ADD COLUMN that failed because the column is there
+// already (an earlier run stopped between the statement and its record).
+func columnExists(stmt string, err error) bool {
+	var ex *clickhouse.Exception
+	return strings.Contains(stmt, " ADD COLUMN ") && errors.As(err, &ex) && ex.Code == 15 // DUPLICATE_COLUMN
 }
 
 func record(ctx context.Context, conn driver.Conn, m migration, server string, now time.Time) error {

@@ -24,7 +24,7 @@ import (
 const requestColumns = `bin_id, received_us, id, ingest_us, method, path, query,
 	header_names, header_values, remote_ip, content_type, body_size, body_truncated,
 	body_head, body_tail, response_status, latency_us, sig_scheme, sig_status, sig_reason,
-	delivery_lag_ms, has_forward, fwd_url, fwd_mode, fwd_status, fwd_latency_us, fwd_error`
+	delivery_lag_ms, has_forward, fwd_url, fwd_mode, fwd_status, fwd_latency_us, fwd_error, aborted`
 
 const sqlInsertRequests = `INSERT INTO requests (` + requestColumns + `)`
 
@@ -185,7 +185,7 @@ func appendRequest(b appender, r *schema.Request, ingest int64) error {
 		r.BodySize, boolByte(r.BodyTruncated), head, tail, // []byte: copied once, into the column
 		uint16(r.ResponseStatus), r.LatencyUS,
 		r.Signature.Scheme, string(r.Signature.Status), r.Signature.Reason, r.DeliveryLagMS,
-		hasFwd, fwd.URL, fwd.Mode, int32(fwd.Status), fwd.LatencyUS, fwd.Error,
+		hasFwd, fwd.URL, fwd.Mode, int32(fwd.Status), fwd.LatencyUS, fwd.Error, boolByte(r.Aborted),
 	)
 }
 
@@ -204,6 +204,7 @@ func scanRequest(row scanner) (*schema.Request, error) {
 		receivedUS, ingestUS int64
 		names, values        []string
 		truncated, hasFwd    uint8
+		aborted              uint8
 		head, tail           string
 		status               uint16
 		sigStatus            string
@@ -213,7 +214,7 @@ func scanRequest(row scanner) (*schema.Request, error) {
 	err := row.Scan(&r.BinID, &receivedUS, &r.ID, &ingestUS, &r.Method, &r.Path, &r.Query,
 		&names, &values, &r.RemoteIP, &r.ContentType, &r.BodySize, &truncated,
 		&head, &tail, &status, &r.LatencyUS, &r.Signature.Scheme, &sigStatus, &r.Signature.Reason,
-		&r.DeliveryLagMS, &hasFwd, &fwd.URL, &fwd.Mode, &fwdStatus, &fwd.LatencyUS, &fwd.Error)
+		&r.DeliveryLagMS, &hasFwd, &fwd.URL, &fwd.Mode, &fwdStatus, &fwd.LatencyUS, &fwd.Error, &aborted)
 	if err != nil {
 		return nil, err
 	}
@@ -225,6 +226,7 @@ func scanRequest(row scanner) (*schema.Request, error) {
 		}
 	}
 	r.BodyTruncated = truncated == 1
+	r.Aborted = aborted == 1
 	if len(head)+len(tail) > 0 {
 		r.Body = make([]byte, 0, len(head)+len(tail))
 		r.Body = append(append(r.Body, head...), tail...)
