@@ -111,6 +111,8 @@ type Server struct {
 	limits *limits
 	quotas *quotas
 	conns  *connLimiter
+	// inflight counts running handlers (Shutdown waits for them).
+	inflight atomic.Int64
 	// captureHost is CaptureURL's host[:port] when it differs from the
 	// public URL's; requests to it are served captures only.
 	captureHost string
@@ -167,6 +169,8 @@ func New(deps Deps, opts Options) *Server {
 	})
 	fiberHandler := s.app.Server().Handler
 	s.app.Server().Handler = func(ctx *fasthttp.RequestCtx) {
+		s.inflight.Add(1)
+		defer s.inflight.Add(-1)
 		if p := ctx.Path(); len(p) >= 3 && p[0] == '/' && p[1] == 'h' && p[2] == '/' {
 			s.capture(ctx)
 			return
@@ -329,10 +333,22 @@ func (s *Server) serverError(ctx *fasthttp.RequestCtx, err error) {
 	ctx.SetConnectionClose()
 }
 
-// Shutdown stops accepting connections and waits for open requests.
+// Shutdown stops accepting connections and waits for open requests. When
+// ctx ends first, it still waits (up to inflightGrace) for the handlers
+// that are running: a capture may be between recording and answering, and
+// the caller drains the pipeline next.
 func (s *Server) Shutdown(ctx context.Context) error {
-	return s.app.ShutdownWithContext(ctx)
+	err := s.app.ShutdownWithContext(ctx)
+	deadline := time.Now().Add(inflightGrace)
+	for s.inflight.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	return err
 }
+
+// inflightGrace bounds the wait for running handlers after the shutdown
+// deadline: a custom response delays at most 30s.
+const inflightGrace = 35 * time.Second
 
 // apiError is an error with a public message and a status.
 type apiError struct {

@@ -240,15 +240,30 @@ func (a *App) Shutdown(ctx context.Context) error {
 		a.stopJanitor()
 	}
 	a.wg.Wait()
+	// What was answered must be drained even when the caller's deadline
+	// has passed (stopping the listener may have used all of it): the
+	// drain gets its own bound.
+	drainCtx, cancel := drainContext(ctx)
+	defer cancel()
 	// Async forwards still in flight are recorded when they finish, so the
 	// forwarder closes before the batcher drains.
 	if a.forwarder != nil {
-		if err := a.forwarder.Close(ctx); err != nil {
+		if err := a.forwarder.Close(drainCtx); err != nil {
 			errs = append(errs, fmt.Errorf("finish forwards: %w", err))
 		}
 	}
-	errs = append(errs, a.closeParts(ctx))
+	errs = append(errs, a.closeParts(drainCtx))
 	return errors.Join(errs...)
+}
+
+// shutdownDrainTimeout bounds draining after the shutdown deadline passed.
+const shutdownDrainTimeout = 30 * time.Second
+
+func drainContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if ctx.Err() == nil {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), shutdownDrainTimeout)
 }
 
 func (a *App) closeParts(ctx context.Context) error {
@@ -261,9 +276,11 @@ func (a *App) closeParts(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("close forward journal: %w", err))
 		}
 	}
+	drained := true
 	if a.batcher != nil {
 		if err := a.batcher.Close(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("drain batcher: %w", err))
+			drained = false
 		}
 	}
 	if a.hub != nil {
@@ -273,6 +290,14 @@ func (a *App) closeParts(ctx context.Context) error {
 		if err := a.engine.Close(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stop alert engine: %w", err))
 		}
+	}
+	if !drained {
+		// The batcher is still writing: closing the spool and the store
+		// under it would lose what was answered. Leave them open (the
+		// process is stopping; committed data is on disk, the spool's
+		// records are replayed at the next start).
+		a.log.Error("shutdown: the batcher did not drain in time; store left open so nothing answered is lost")
+		return errors.Join(errs...)
 	}
 	if a.spool != nil {
 		if err := a.spool.Close(); err != nil {
