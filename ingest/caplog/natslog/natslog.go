@@ -518,3 +518,14 @@ func (l *Log) record(m jetstream.Msg) (caplog.Record, error) {
 		Time:     md.Timestamp.UTC(),
 	}, nil
 }
+
+// Pending is how many records the durable consumer name has not committed
+// (not yet delivered plus delivered and unacknowledged), across instances.
+func (l *Log) Pending(ctx context.Context, name string) (uint64, error) {
+	c, err := l.stream.Consumer(ctx, name)
+	if err != nil {
+		return 0, unavailable("consumer info "+name, err)
+	}
+	ci := c.CachedInfo()
+	return ci.NumPending + uint64(ci.NumAckPending), nil
+}
