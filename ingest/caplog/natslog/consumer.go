@@ -26,6 +26,12 @@ type consumer struct {
 	mu      sync.Mutex
 	closed  bool
 	pending map[*batchToken]struct{}
+	// stash holds messages that reached a pull request its Fetch had
+	// abandoned (ctx ended); the next Fetch returns them first, so that
+	// one handle still sees its records in order. drained is closed once
+	// the abandoned request ended.
+	stash   []jetstream.Msg
+	drained chan struct{}
 }
 
 // batchToken is Batch.Token: the messages to ack, and the handle that
@@ -65,12 +71,47 @@ func (c *consumer) Fetch(ctx context.Context, max int) (caplog.Batch, error) {
 		if err := ctx.Err(); err != nil {
 			return caplog.Batch{}, err
 		}
+		c.mu.Lock()
+		drained := c.drained
+		c.mu.Unlock()
+		if drained != nil {
+			select {
+			case <-drained:
+			case <-ctx.Done():
+				return caplog.Batch{}, ctx.Err()
+			case <-c.done:
+				return caplog.Batch{}, caplog.ErrClosed
+			}
+		}
+		c.mu.Lock()
+		n := min(len(c.stash), max)
+		stashed := c.stash[:n:n]
+		c.stash = c.stash[n:]
+		c.mu.Unlock()
+		if n > 0 {
+			if b, ok := c.batch(stashed); ok {
+				return b, nil
+			}
+			continue
+		}
 		msgs, err := c.fetchNoWait(max)
+		if transient(err) {
+			if err := c.pause(ctx); err != nil {
+				return caplog.Batch{}, err
+			}
+			continue
+		}
 		if err != nil {
 			return caplog.Batch{}, err
 		}
 		if len(msgs) == 0 {
 			first, err := c.waitOne(ctx)
+			if transient(err) {
+				if err := c.pause(ctx); err != nil {
+					return caplog.Batch{}, err
+				}
+				continue
+			}
 			if err != nil {
 				return caplog.Batch{}, err
 			}
@@ -94,6 +135,25 @@ func (c *consumer) Fetch(ctx context.Context, max int) (caplog.Batch, error) {
 	}
 }
 
+// transient: the consumer has no leader reachable right now (just created
+// in a cluster, a leader election, a reconnect). Fetch waits it out: it
+// promises to block until data, not to fail on the way.
+func transient(err error) bool {
+	return err != nil && (errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrConnectionReconnecting) || errors.Is(err, nats.ErrDisconnected))
+}
+
+func (c *consumer) pause(ctx context.Context) error {
+	select {
+	case <-time.After(50 * time.Millisecond):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.done:
+		return caplog.ErrClosed
+	}
+}
+
 func (c *consumer) fetchNoWait(max int) ([]jetstream.Msg, error) {
 	mb, err := c.jc.FetchNoWait(max)
 	if err != nil {
@@ -114,7 +174,13 @@ func (c *consumer) fetchNoWait(max int) ([]jetstream.Msg, error) {
 // or the handle ends first, a message the server still sends to the
 // abandoned request is nak'ed so that it is delivered again at once.
 func (c *consumer) waitOne(ctx context.Context) (jetstream.Msg, error) {
-	mb, err := c.jc.Fetch(1, jetstream.FetchMaxWait(waitChunk))
+	// A short deadline (the store writer's linger) bounds the pull request
+	// too, so that few requests outlive their caller.
+	wait := waitChunk
+	if d, ok := ctx.Deadline(); ok {
+		wait = max(min(wait, time.Until(d)-5*time.Millisecond), 10*time.Millisecond)
+	}
+	mb, err := c.jc.Fetch(1, jetstream.FetchMaxWait(wait))
 	if err != nil {
 		return nil, c.mapErr("fetch", err)
 	}
@@ -128,18 +194,38 @@ func (c *consumer) waitOne(ctx context.Context) (jetstream.Msg, error) {
 		}
 		return nil, nil
 	case <-ctx.Done():
-		go c.nakAll(mb)
+		c.abandon(mb)
 		return nil, ctx.Err()
 	case <-c.done:
-		go c.nakAll(mb)
+		c.abandon(mb)
 		return nil, caplog.ErrClosed
 	}
 }
 
-func (c *consumer) nakAll(mb jetstream.MessageBatch) {
-	for m := range mb.Messages() {
-		_ = m.Nak()
-	}
+// abandon stashes what still reaches an abandoned pull request (nak'ed
+// instead once the handle is closed).
+func (c *consumer) abandon(mb jetstream.MessageBatch) {
+	done := make(chan struct{})
+	c.mu.Lock()
+	prev := c.drained
+	c.drained = done
+	c.mu.Unlock()
+	go func() {
+		defer close(done)
+		if prev != nil {
+			<-prev
+		}
+		for m := range mb.Messages() {
+			c.mu.Lock()
+			if c.closed {
+				c.mu.Unlock()
+				_ = m.Nak()
+				continue
+			}
+			c.stash = append(c.stash, m)
+			c.mu.Unlock()
+		}
+	}()
 }
 
 func (c *consumer) nak(msgs []jetstream.Msg) {
@@ -247,7 +333,10 @@ func (c *consumer) shut(nak bool) {
 	close(c.done)
 	pending := c.pending
 	c.pending = nil
+	stash := c.stash
+	c.stash = nil
 	c.mu.Unlock()
+	c.nak(stash)
 	if nak {
 		for tok := range pending {
 			c.nak(tok.msgs)

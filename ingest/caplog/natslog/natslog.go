@@ -375,7 +375,11 @@ func (l *Log) Consumer(ctx context.Context, name string, opts caplog.ConsumerOpt
 			MaxDeliver:    -1,
 			FilterSubject: l.opts.Subject + ".>",
 		}
-		if err := applyStart(&cfg.DeliverPolicy, &cfg.OptStartSeq, &cfg.OptStartTime, opts.Start); err != nil {
+		start, serr := l.resolveLatest(ctx, opts.Start)
+		if serr != nil {
+			return nil, serr
+		}
+		if err := applyStart(&cfg.DeliverPolicy, &cfg.OptStartSeq, &cfg.OptStartTime, start); err != nil {
 			return nil, err
 		}
 		jc, err = l.stream.CreateConsumer(ctx, cfg)
@@ -394,6 +398,21 @@ func (l *Log) Consumer(ctx context.Context, name string, opts caplog.ConsumerOpt
 	}
 	l.consumers[c] = struct{}{}
 	return c, nil
+}
+
+// resolveLatest turns StartLatest into "after the stream's last sequence",
+// read from the stream leader: DeliverNew would take the last sequence of
+// whichever replica hosts the consumer, and a follower that has not yet
+// applied the latest acknowledged appends would deliver them as "new".
+func (l *Log) resolveLatest(ctx context.Context, s caplog.Start) (caplog.Start, error) {
+	if s.Policy != caplog.StartLatest {
+		return s, nil
+	}
+	info, err := l.stream.Info(ctx)
+	if err != nil {
+		return s, unavailable("stream info", err)
+	}
+	return caplog.After(caplog.Position(info.State.LastSeq)), nil
 }
 
 func applyStart(p *jetstream.DeliverPolicy, seq *uint64, at **time.Time, s caplog.Start) error {
@@ -444,6 +463,10 @@ func (l *Log) Reader(ctx context.Context, start caplog.Start) (caplog.Reader, er
 		return nil, caplog.ErrClosed
 	}
 	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{l.opts.Subject + ".>"}}
+	start, err := l.resolveLatest(ctx, start)
+	if err != nil {
+		return nil, err
+	}
 	if err := applyStart(&cfg.DeliverPolicy, &cfg.OptStartSeq, &cfg.OptStartTime, start); err != nil {
 		return nil, err
 	}
