@@ -61,6 +61,9 @@ func openNATSLog(ctx context.Context, cfg Config, log *slog.Logger) (openedLog, 
 	lg := log.With("component", "nats")
 	opts = append(opts,
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err == nil {
+				return // our own Close
+			}
 			lg.Warn("nats disconnected: captures answer 503 until it is back", "err", err)
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) { lg.Info("nats reconnected", "url", nc.ConnectedUrlRedacted()) }),
