@@ -78,7 +78,10 @@ func openNATSLog(ctx context.Context, cfg Config, log *slog.Logger) (openedLog, 
 		Replicas: cfg.NATS.Replicas,
 		MaxAge:   cfg.NATS.MaxAge,
 		MaxBytes: cfg.LogMaxBytes,
-		Logger:   log,
+		// A record is the body plus headers and metadata (headers are
+		// bounded far below 1 MiB).
+		MaxRecord: int(cfg.MaxBodyBytes) + 1<<20,
+		Logger:    log,
 	})
 	if err != nil {
 		nc.Close()
