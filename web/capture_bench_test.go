@@ -15,6 +15,7 @@ import (
 	"github.com/hookscope/hookscope/ingest/caplog/disklog"
 	"github.com/hookscope/hookscope/schema"
 	"github.com/hookscope/hookscope/web/live"
+	"github.com/hookscope/hookscope/web/wire"
 )
 
 // benchBins is a bin source with one bin that never expires.
@@ -69,7 +70,7 @@ func BenchmarkCaptureHandler(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer clog.Close()
-	hub := live.New(live.Options{Encode: EncodeLive})
+	hub := live.New(live.Options{Encode: wire.EncodeLive})
 	defer hub.Close()
 	cons, err := ingest.StartConsumers(context.Background(), clog, discardWriter{}, nil, hub, ingest.ConsumerOptions{})
 	if err != nil {
@@ -112,7 +113,7 @@ func BenchmarkEncodeLive(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if len(EncodeLive(r)) == 0 {
+		if len(wire.EncodeLive(r)) == 0 {
 			b.Fatal("empty message")
 		}
 	}

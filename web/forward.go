@@ -17,7 +17,8 @@ type replayInput struct {
 // original path suffix and query), or to exactly the given url, and records
 // the attempt as a new request of the bin (ingest.Pipeline.Replay).
 func (s *Server) replay(c *fiber.Ctx) error {
-	orig, err := s.loadRequest(c)
+	// Replaying acts for the bin: owner token (or admin) only.
+	orig, err := s.loadRequest(c, ScopeOwner)
 	if err != nil {
 		return err
 	}

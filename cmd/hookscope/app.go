@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/hookscope/hookscope/alerts"
+	"github.com/hookscope/hookscope/bins"
 	"github.com/hookscope/hookscope/frontend"
 	"github.com/hookscope/hookscope/ingest"
 	"github.com/hookscope/hookscope/ingest/caplog/disklog"
@@ -26,6 +27,7 @@ import (
 	"github.com/hookscope/hookscope/schema/sqlite"
 	"github.com/hookscope/hookscope/web"
 	"github.com/hookscope/hookscope/web/live"
+	"github.com/hookscope/hookscope/web/wire"
 )
 
 // App is a running hookscope: tests start one on 127.0.0.1:0 with a temp
@@ -90,7 +92,7 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.clog = clog
 	metrics := ingest.NewMetrics()
-	a.hub = live.New(live.Options{Logger: log, Encode: web.EncodeLive})
+	a.hub = live.New(live.Options{Logger: log, Encode: wire.EncodeLive})
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -151,21 +153,26 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return fail(fmt.Errorf("start log consumers: %w", err))
 	}
-	a.server = web.New(web.Deps{
-		Store:             st,
-		Pipeline:          pipe,
-		Hub:               a.hub,
-		Frontend:          frontend.Dist(),
-		Gatherer:          reg,
-		Alerts:            alerts.NewService(st, a.engine, a.clock.Now),
+	binSvc := bins.New(st, pipe, bins.Options{
+		Logger:            log,
+		DefaultExpiry:     cfg.DefaultExpiry,
 		ValidateSignature: validateSignature,
-		SecretHint:        secretHint,
+		Now:               a.clock.Now,
+	})
+	a.server = web.New(web.Deps{
+		Store:      st,
+		Bins:       binSvc,
+		Pipeline:   pipe,
+		Hub:        a.hub,
+		Frontend:   frontend.Dist(),
+		Gatherer:   reg,
+		Alerts:     alerts.NewService(st, a.engine, a.clock.Now),
+		SecretHint: secretHint,
 	}, web.Options{
 		Logger:         log,
 		PublicURL:      cfg.PublicURL,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		TrustedProxies: cfg.TrustedProxies,
-		DefaultExpiry:  cfg.DefaultExpiry,
 		ReadTimeout:    cfg.ReadTimeout,
 		MaxHeaderBytes: cfg.MaxHeaderBytes,
 		MaxHeaders:     cfg.Access.MaxHeaders,
@@ -174,6 +181,11 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		JWTKey:         key,
 		AuthRequired:   cfg.Access.AuthRequired,
 		Now:            a.clock.Now,
+
+		MaxAPIBodyBytes: cfg.Limits.MaxAPIBodyBytes,
+		CaptureURL:      cfg.Limits.CaptureURL,
+		MaxConnsPerIP:   cfg.Limits.MaxConnsPerIP,
+		Quotas:          cfg.Limits.Quotas,
 	})
 	reg.MustRegister(a.server.Collectors()...)
 	return a, nil

@@ -154,8 +154,10 @@ type Log struct {
 	activeSize int64
 	needRotate bool
 
-	pmu      sync.Mutex // serialises writes of the positions file
-	savedGen uint64     // posGen of the last successful write (under pmu)
+	pmu          sync.Mutex // serialises writes of the positions file
+	posFile      *os.File
+	savedGen     uint64 // posGen of the last successful write (under pmu)
+	savedSlotGen uint64 // generation in the newest valid slot (under pmu)
 }
 
 // group is one write+sync: every Append whose frames it carries waits on it.
@@ -228,6 +230,7 @@ func Open(dir string, opts Options) (*Log, error) {
 		if l.active != nil {
 			l.active.Close()
 		}
+		l.posFile.Close()
 		lf.Close()
 		return nil, err
 	}
@@ -731,7 +734,7 @@ func (l *Log) Close() error {
 	if l.active != nil {
 		errs = append(errs, l.active.Close())
 	}
-	errs = append(errs, l.lock.Close())
+	errs = append(errs, l.posFile.Close(), l.lock.Close())
 	return errors.Join(errs...)
 }
 
