@@ -149,10 +149,16 @@ type Log struct {
 
 	wake        chan struct{}
 	flusherDone chan struct{}
-	// Owned by the flusher goroutine.
+	// Owned by the flusher goroutine; active is replaced under syncMu too,
+	// because the fast-mode syncer syncs it.
 	active     *os.File
 	activeSize int64
-	needRotate bool
+	needRotate atomic.Bool // set after a failed write or sync: never append to that file again
+	syncMu     sync.Mutex
+	// Fast mode: the syncer goroutine syncs behind the flusher.
+	syncReq    chan struct{}
+	syncerDone chan struct{}
+	unsynced   atomic.Uint64 // records written since the syncer's last sync
 
 	pmu          sync.Mutex // serialises writes of the positions file
 	posFile      *os.File
@@ -221,6 +227,8 @@ func Open(dir string, opts Options) (*Log, error) {
 		corruptSeen: map[[2]int64]bool{},
 		wake:        make(chan struct{}, 1),
 		flusherDone: make(chan struct{}),
+		syncReq:     make(chan struct{}, 1),
+		syncerDone:  make(chan struct{}),
 	}
 	if err := l.loadPositions(); err != nil {
 		lf.Close()
@@ -235,6 +243,11 @@ func Open(dir string, opts Options) (*Log, error) {
 		return nil, err
 	}
 	go l.flushLoop()
+	if opts.Ack == AckFast {
+		go l.syncLoop()
+	} else {
+		close(l.syncerDone)
+	}
 	l.mu.Lock()
 	l.retainLocked(0)
 	l.mu.Unlock()
@@ -317,7 +330,7 @@ func (l *Log) recover() error {
 		}
 		l.active, l.activeSize = f, s.size.Load()
 		if l.activeSize >= l.opts.SegmentBytes {
-			l.needRotate = true
+			l.needRotate.Store(true)
 		}
 		return nil
 	}
@@ -499,16 +512,27 @@ func (l *Log) createSegment(first uint64) error {
 	}
 	s := &segment{first: first, path: path}
 	s.size.Store(segHeaderLen)
+	l.syncMu.Lock()
 	old := l.active
+	if old != nil && l.opts.Ack == AckFast && !l.needRotate.Load() {
+		// The syncer may be behind: the sealed segment must be durable
+		// before frames go to the next one.
+		if err := fdatasync(old); err != nil {
+			l.log.Error("sync of the sealed segment failed after fast-mode acknowledgements", "err", err)
+		}
+		l.m.SyncedRecords.Add(l.unsynced.Swap(0))
+	}
 	l.mu.Lock()
 	if n := len(l.segs); n > 0 {
 		l.segs[n-1].sealed.Store(true)
 	}
 	l.segs = append(l.segs, s)
 	l.total += segHeaderLen
-	l.active, l.activeSize, l.needRotate = f, segHeaderLen, false
+	l.active, l.activeSize = f, segHeaderLen
+	l.needRotate.Store(false)
 	l.retainLocked(0)
 	l.mu.Unlock()
+	l.syncMu.Unlock()
 	if old != nil {
 		_ = old.Close()
 	}
@@ -641,8 +665,7 @@ func (l *Log) flushLoop() {
 
 // flush writes and syncs one pending write (flusher goroutine only).
 func (l *Log) flush(p pending) {
-	fast := l.opts.Ack == AckFast
-	if l.needRotate || l.activeSize > segHeaderLen && l.activeSize+int64(len(p.buf)) > l.opts.SegmentBytes {
+	if l.needRotate.Load() || l.activeSize > segHeaderLen && l.activeSize+int64(len(p.buf)) > l.opts.SegmentBytes {
 		if err := l.createSegment(p.first); err != nil {
 			l.fail(p, fmt.Errorf("rotate: %w", err))
 			return
@@ -653,37 +676,65 @@ func (l *Log) flush(p pending) {
 		// Cut back any partial write so that the next frame does not
 		// follow garbage; if that fails too, start a fresh segment.
 		if terr := l.active.Truncate(off); terr != nil {
-			l.needRotate = true
+			l.needRotate.Store(true)
 		}
 		l.fail(p, unavailable("write segment", err))
 		return
 	}
 	l.activeSize += int64(len(p.buf))
-	if fast {
+	if l.opts.Ack == AckFast {
+		// Acknowledge now; the syncer covers these frames with its next
+		// fdatasync while the flusher goes on writing.
 		l.publish(p)
 		close(p.g.done)
+		l.unsynced.Add(uint64(p.n))
+		select {
+		case l.syncReq <- struct{}{}:
+		default:
+		}
+		return
 	}
 	err := fdatasync(l.active)
 	l.m.Syncs.Add(1)
 	l.m.SyncedRecords.Add(uint64(p.n))
 	if err != nil {
 		// After a failed sync the file's state is unknown (the kernel may
-		// have dropped the dirty pages): never append to it again.
-		l.needRotate = true
-		l.m.WriteErrors.Add(1)
-		if fast {
-			l.log.Error("sync failed after fast-mode acknowledgements: those records may be lost on a machine crash", "records", p.n, "err", err)
-			return
-		}
-		// Do not publish: the frames stay unreadable in this process,
+		// have dropped the dirty pages): never append to it again. The
+		// frames stay unpublished, so nothing in this process reads them;
 		// the segment is sealed below them at the next rotation.
+		l.needRotate.Store(true)
 		l.activeSize = off
 		l.fail(p, unavailable("sync segment", err))
 		return
 	}
-	if !fast {
-		l.publish(p)
-		close(p.g.done)
+	l.publish(p)
+	close(p.g.done)
+}
+
+// syncLoop is the fast-mode syncer: it fdatasyncs the active segment
+// whenever frames were written since its last sync, so the loss window on a
+// machine crash is about one sync long.
+func (l *Log) syncLoop() {
+	defer close(l.syncerDone)
+	for {
+		_, running := <-l.syncReq
+		l.syncMu.Lock()
+		n := l.unsynced.Swap(0)
+		var err error
+		if n > 0 {
+			err = fdatasync(l.active)
+			l.m.Syncs.Add(1)
+			l.m.SyncedRecords.Add(n)
+		}
+		l.syncMu.Unlock()
+		if err != nil {
+			l.needRotate.Store(true)
+			l.m.WriteErrors.Add(1)
+			l.log.Error("sync failed after fast-mode acknowledgements: those records may be lost on a machine crash", "records", n, "err", err)
+		}
+		if !running {
+			return
+		}
 	}
 }
 
@@ -730,6 +781,8 @@ func (l *Log) Close() error {
 	default:
 	}
 	<-l.flusherDone
+	close(l.syncReq) // the syncer makes a last sync and stops
+	<-l.syncerDone
 	var errs []error
 	if l.active != nil {
 		errs = append(errs, l.active.Close())
