@@ -311,6 +311,10 @@ func (l *Log) recover() error {
 		l.segs = append(l.segs, s)
 		l.total += s.size.Load()
 		maxSeq = max(maxSeq, s.lastSeq, first-min(first, 1))
+		if s.badHead {
+			// A new active segment will follow it: its name must differ.
+			maxSeq = max(maxSeq, first)
+		}
 	}
 	// Never reuse a position: not one a record had, nor one a consumer
 	// committed (in fast mode a consumer can commit past what a machine

@@ -537,3 +537,35 @@ func TestReaderOutlivesRetention(t *testing.T) {
 		t.Fatal("reader did not reach the newest record")
 	}
 }
+
+// A damaged segment header is counted; the frames behind it are still read
+// (the salt is the same in every segment), and the log starts a new active
+// segment instead of appending behind the damage.
+func TestDamagedSegmentHeader(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{SegmentBytes: 8 << 10, MaxBytes: 1 << 20}
+	l := open(t, dir, opts)
+	es := appendN(t, l, 60, 300)
+	l.Close()
+	segs := segFiles(t, dir)
+	last := segs[len(segs)-1]
+	patchFile(t, last, 0, func(b []byte) { b[0] ^= 0xff })
+
+	l = open(t, dir, opts)
+	if l.Metrics().CorruptFrames.Load() != 1 {
+		t.Fatalf("corrupt regions = %d, want 1 (the header)", l.Metrics().CorruptFrames.Load())
+	}
+	if n := len(segFiles(t, dir)); n != len(segs)+1 {
+		t.Fatalf("%d segments after open, want %d (a new active one)", n, len(segs)+1)
+	}
+	more := appendN(t, l, 3, 50)
+	want := append(entryIDs(es), entryIDs(more)...)
+	if got := ids(readAll(t, l)); !slices.Equal(got, want) {
+		t.Fatalf("read %d records, want %d", len(got), len(want))
+	}
+	l.Close()
+	l = open(t, dir, opts)
+	if got := ids(readAll(t, l)); !slices.Equal(got, want) {
+		t.Fatalf("after reopen: read %d records, want %d", len(got), len(want))
+	}
+}
