@@ -18,8 +18,13 @@ import (
 //	go test -run '^$' -bench BenchmarkAppend -benchtime 20000x ./ingest/caplog/disklog
 func BenchmarkAppend(b *testing.B) {
 	for _, disk := range []string{"disk", "tmpfs"} {
-		for _, mode := range []AckMode{AckDurable, AckFast} {
-			b.Run(disk+"/"+mode.String(), func(b *testing.B) {
+		for _, v := range []struct {
+			name     string
+			mode     AckMode
+			prealloc bool
+		}{{"durable", AckDurable, false}, {"durable-prealloc", AckDurable, true}, {"fast", AckFast, false}} {
+			mode := v.mode
+			b.Run(disk+"/"+v.name, func(b *testing.B) {
 				dir := b.TempDir()
 				if disk == "tmpfs" {
 					if _, err := os.Stat("/dev/shm"); err != nil {
@@ -32,14 +37,14 @@ func BenchmarkAppend(b *testing.B) {
 					b.Cleanup(func() { os.RemoveAll(d) })
 					dir = d
 				}
-				benchAppend(b, dir, mode)
+				benchAppend(b, dir, mode, v.prealloc)
 			})
 		}
 	}
 }
 
-func benchAppend(b *testing.B, dir string, mode AckMode) {
-	l, err := Open(dir, Options{Ack: mode, MaxBytes: 8 << 30, SegmentBytes: 64 << 20})
+func benchAppend(b *testing.B, dir string, mode AckMode, prealloc bool) {
+	l, err := Open(dir, Options{Ack: mode, MaxBytes: 8 << 30, SegmentBytes: 32 << 20, Preallocate: prealloc})
 	if err != nil {
 		b.Fatal(err)
 	}
