@@ -631,3 +631,46 @@ func TestPreallocatedSegments(t *testing.T) {
 		t.Fatal("appends after the reopen not read back")
 	}
 }
+
+// Closing a handle that holds uncommitted batches rewinds its consumer name:
+// those records come again (to the other handle), and committing a batch
+// handed out before the rewind fails with ErrStale instead of moving the
+// position past records that were not processed.
+func TestHandleCloseRewinds(t *testing.T) {
+	l := open(t, t.TempDir(), Options{})
+	es := appendN(t, l, 6, 10)
+	h1, _ := l.Consumer(ctx(t), "store", caplog.ConsumerOptions{})
+	h2, _ := l.Consumer(ctx(t), "store", caplog.ConsumerOptions{})
+	b1, err := h1.Fetch(ctx(t), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2, err := h2.Fetch(ctx(t), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h1.Close(); err != nil { // dies with b1 uncommitted
+		t.Fatal(err)
+	}
+	if err := h2.Commit(ctx(t), b2); !errors.Is(err, ErrStale) {
+		t.Fatalf("commit after the rewind: %v, want ErrStale", err)
+	}
+	if p, _ := h2.Position(ctx(t)); p != 0 {
+		t.Fatalf("position %d after a stale commit, want 0", p)
+	}
+	var got []caplog.Record
+	for len(got) < len(es) {
+		b, err := h2.Fetch(ctx(t), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, b.Records...)
+		if err := h2.Commit(ctx(t), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !slices.Equal(ids(got), entryIDs(es)) {
+		t.Fatal("records not all delivered again after the rewind")
+	}
+	_ = b1
+}
