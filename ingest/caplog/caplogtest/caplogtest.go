@@ -62,6 +62,7 @@ func Run(t *testing.T, h Harness) {
 		{"SharedConsumerSplitsWork", testSharedConsumer},
 		{"OutOfOrderCommit", testOutOfOrderCommit},
 		{"ConsumerStartLatest", testConsumerStartLatest},
+		{"ConsumerStartAfterAndSince", testConsumerStartAfterSince},
 		{"ConcurrentAppenders", testConcurrentAppenders},
 		{"DuplicateIDsAtLeastOnce", testDuplicates},
 		{"FetchBlocksUntilData", testFetchBlocks},
