@@ -212,10 +212,10 @@ func unavailable(step string, err error) error {
 // used (read-only, I/O errors, another process holds it).
 func Open(dir string, opts Options) (*Log, error) {
 	opts = opts.withDefaults()
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, unavailable("create log directory", err)
 	}
-	lf, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_RDWR|os.O_CREATE, 0o640)
+	lf, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, unavailable("open lock file", err)
 	}
@@ -530,7 +530,7 @@ func (l *Log) createSegment(first uint64) error {
 	f := l.takeSpare(path)
 	if f == nil {
 		var err error
-		if f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o640); err != nil {
+		if f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600); err != nil {
 			return unavailable("create segment", err)
 		}
 		hdr := append([]byte(segMagic), l.salt...)
@@ -961,7 +961,7 @@ func (l *Log) prepareLoop() {
 
 func (l *Log) makeSpare(n int) (*spare, error) {
 	path := filepath.Join(l.dir, fmt.Sprintf("spare-%d.tmp", n))
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o640)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, err
 	}
