@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -103,21 +102,12 @@ func TestLogCapAnswers503(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer conn.Close()
-		stored := map[uuid.UUID]int{}
+		var stored map[uuid.UUID]int
 		pollUntil(t, "every answered request in ClickHouse", func() bool {
-			clear(stored)
-			rs, err := conn.Query(context.Background(), "SELECT UUIDNumToString(id) FROM hookscope_cap.requests WHERE bin_id = ?", bin.ID)
-			if err != nil {
+			var err error
+			if stored, err = chStoredIDs(conn, "hookscope_cap", bin.ID); err != nil {
 				return false // the restarted server may still be loading the table
 			}
-			for rs.Next() {
-				var id string
-				if err := rs.Scan(&id); err != nil {
-					t.Fatal(err)
-				}
-				stored[uuid.MustParse(id)]++
-			}
-			rs.Close()
 			for id := range answered {
 				if stored[uuid.MustParse(id)] == 0 {
 					return false

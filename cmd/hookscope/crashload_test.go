@@ -90,22 +90,12 @@ func TestCrashUnderLoadClickHouse(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer conn.Close()
-		stored := map[uuid.UUID]int{}
 		var rows, distinct uint64
 		pollUntil(t, "every answered request in ClickHouse", func() bool {
-			clear(stored)
-			rs, err := conn.Query(context.Background(), "SELECT UUIDNumToString(id) FROM "+db+".requests WHERE bin_id = ?", answered.bin)
+			stored, err := chStoredIDs(conn, db, answered.bin)
 			if err != nil {
 				t.Fatal(err)
 			}
-			for rs.Next() {
-				var id string
-				if err := rs.Scan(&id); err != nil {
-					t.Fatal(err)
-				}
-				stored[uuid.MustParse(id)]++
-			}
-			rs.Close()
 			return answered.allIn(stored)
 		})
 		if err := conn.QueryRow(context.Background(), "SELECT count(), uniqExact(id) FROM "+db+".requests WHERE bin_id = ?", answered.bin).Scan(&rows, &distinct); err != nil {
@@ -116,6 +106,24 @@ func TestCrashUnderLoadClickHouse(t *testing.T) {
 		}
 		t.Logf("%d rounds: %d answered 2xx, %d rows in ClickHouse", crashRounds, len(answered.ids), rows)
 	})
+}
+
+// chStoredIDs counts the rows of each request id of bin in db.requests.
+func chStoredIDs(conn clickhouse.Conn, db, bin string) (map[uuid.UUID]int, error) {
+	rs, err := conn.Query(context.Background(), "SELECT UUIDNumToString(id) FROM "+db+".requests WHERE bin_id = ?", bin)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	stored := map[uuid.UUID]int{}
+	for rs.Next() {
+		var id string
+		if err := rs.Scan(&id); err != nil {
+			return nil, err
+		}
+		stored[uuid.MustParse(id)]++
+	}
+	return stored, rs.Err()
 }
 
 // answeredSet is what the load saw answered 2xx, over every round.
