@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -256,5 +257,27 @@ func TestCorruptAndTornLog(t *testing.T) {
 	}
 	if n := metricValue(t, a.base, "hookscope_caplog_torn_truncations_total"); n < 1 {
 		t.Errorf("torn truncations counted: %v", n)
+	}
+}
+
+// TestLogSettings: HOOKSCOPE_ACK and HOOKSCOPE_LOG_MAX_BYTES are read,
+// defaulted and checked; the removed spool setting no longer exists.
+func TestLogSettings(t *testing.T) {
+	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	c, err := parseConfig("x", nil, env(nil), io.Discard)
+	if err != nil || c.Ack != "durable" || c.LogMaxBytes != 1<<30 {
+		t.Fatalf("defaults: %q %d %v", c.Ack, c.LogMaxBytes, err)
+	}
+	c, err = parseConfig("x", nil, env(map[string]string{"HOOKSCOPE_ACK": "fast", "HOOKSCOPE_LOG_MAX_BYTES": "2097152"}), io.Discard)
+	if err != nil || c.Ack != "fast" || c.LogMaxBytes != 2<<20 {
+		t.Fatalf("set: %q %d %v", c.Ack, c.LogMaxBytes, err)
+	}
+	for _, bad := range []map[string]string{{"HOOKSCOPE_ACK": "sometimes"}, {"HOOKSCOPE_LOG_MAX_BYTES": "1000"}, {"HOOKSCOPE_LOG_MAX_BYTES": "x"}} {
+		if _, err := parseConfig("x", nil, env(bad), io.Discard); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+	if _, err := parseConfig("x", []string{"-spool-max-bytes", "1048576"}, env(nil), io.Discard); err == nil {
+		t.Error("-spool-max-bytes still accepted")
 	}
 }
