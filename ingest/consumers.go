@@ -179,7 +179,7 @@ func (c *Consumers) runWriter(cons caplog.Consumer, w Writer) {
 			// The store is unreachable: nothing of ours can be completing
 			// there either once it answers; retry until it does.
 			c.lg.Warn("wait for the store's running writes", "err", err)
-			if !c.sleep(c.opts.RetryInterval) {
+			if c.stop.Err() != nil || !c.sleep(c.opts.RetryInterval) {
 				return
 			}
 		}
@@ -261,6 +261,9 @@ func (c *Consumers) write(w Writer, reqs []*schema.Request) bool {
 		if attempt == 0 || attempt%50 == 0 {
 			c.lg.Warn("store write failed; the log keeps the batch and the writer retries", "rows", len(reqs), "attempt", attempt+1, "err", err)
 		}
+		if c.stop.Err() != nil {
+			return false // closing with the store failing: the log keeps it for the next start
+		}
 		if !c.sleep(pause) {
 			return false
 		}
@@ -268,14 +271,17 @@ func (c *Consumers) write(w Writer, reqs []*schema.Request) bool {
 	}
 }
 
-// sleep pauses for d unless the consumers close first.
-func (c *Consumers) sleep(d time.Duration) bool {
+// sleep pauses the store writer for d unless Close asks it to stop (a
+// failing store is not retried while closing).
+func (c *Consumers) sleep(d time.Duration) bool { return sleepUnless(d, c.stop.Done()) }
+
+func sleepUnless(d time.Duration, done <-chan struct{}) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return true
-	case <-c.run.Done():
+	case <-done:
 		return false
 	}
 }
@@ -318,7 +324,7 @@ func (c *Consumers) runObserver(cons caplog.Consumer, obs Observer) {
 				return
 			}
 			c.lg.Warn("fetch for alerts", "err", err)
-			c.sleep(c.opts.RetryInterval)
+			sleepUnless(c.opts.RetryInterval, c.run.Done())
 		}
 	}
 }
@@ -354,7 +360,7 @@ func (c *Consumers) runLive(rd caplog.Reader, pub Publisher) {
 				return
 			}
 			c.lg.Warn("read for the live feed", "err", err)
-			c.sleep(c.opts.RetryInterval)
+			sleepUnless(c.opts.RetryInterval, c.run.Done())
 		}
 	}
 }
