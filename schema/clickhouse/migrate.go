@@ -76,29 +76,86 @@ func loadMigrations() ([]migration, error) {
 	return ms, nil
 }
 
-// render expands a migration's template for the server's features and
-// splits it into statements.
-func render(m migration, f Features) ([]string, error) {
-	funcs := template.FuncMap{
+// schemaEnv is what a migration template sees: the server's features, and
+// the cluster (empty on a single server) and database the DDL is for.
+type schemaEnv struct {
+	Features
+	Cluster  string
+	Database string
+}
+
+// Template functions of the migrations (see schema/README.md):
+//
+//	{{lc "String"}}                   LowCardinality(String) where supported
+//	{{codec "ZSTD(1)"}}               " CODEC(ZSTD(1))" where supported
+//	{{local "requests"}}              the table holding the rows: requests_local on a cluster
+//	{{on}}                            " ON CLUSTER <name>" on a cluster
+//	{{engine "ReplacingMergeTree(version)" "bins"}}
+//	                                  Replicated...('/clickhouse/tables/{shard}/<db>/bins_local', '{replica}', version) on a cluster
+//	{{distributed "requests" "cityHash64(bin_id)"}}
+//	                                  on a cluster, the whole statement creating the Distributed
+//	                                  table requests over requests_local, sharded by the key; else nothing
+func (e schemaEnv) funcs() template.FuncMap {
+	return template.FuncMap{
 		"lc": func(t string) string {
-			if f.LowCardinality {
+			if e.LowCardinality {
 				return "LowCardinality(" + t + ")"
 			}
 			return t
 		},
 		"codec": func(c string) string {
-			if f.Codecs {
+			if e.Codecs {
 				return " CODEC(" + c + ")"
 			}
 			return ""
 		},
+		"local": e.local,
+		"on":    e.on,
+		"engine": func(engine, table string) string {
+			if e.Cluster == "" {
+				return engine
+			}
+			name, args, _ := strings.Cut(strings.TrimSuffix(engine, ")"), "(")
+			path := fmt.Sprintf("'/clickhouse/tables/{shard}/%s/%s', '{replica}'", e.Database, e.local(table))
+			if args != "" {
+				path += ", " + args
+			}
+			return "Replicated" + name + "(" + path + ")"
+		},
+		"distributed": func(table, key string) string {
+			if e.Cluster == "" {
+				return ""
+			}
+			return fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s%s AS %s ENGINE = Distributed(%s, %s, %s, %s);",
+				table, e.on(), e.local(table), e.Cluster, e.Database, e.local(table), key)
+		},
 	}
+}
+
+func (e schemaEnv) local(table string) string {
+	if e.Cluster == "" {
+		return table
+	}
+	return table + "_local"
+}
+
+func (e schemaEnv) on() string {
+	if e.Cluster == "" {
+		return ""
+	}
+	return " ON CLUSTER " + e.Cluster
+}
+
+// render expands a migration's template for the server and splits it into
+// statements.
+func render(m migration, env schemaEnv) ([]string, error) {
+	funcs := env.funcs()
 	tpl, err := template.New(m.name).Funcs(funcs).Parse(m.body)
 	if err != nil {
 		return nil, fmt.Errorf("parse migration %s: %w", m.name, err)
 	}
 	var buf bytes.Buffer
-	if err := tpl.Execute(&buf, f); err != nil {
+	if err := tpl.Execute(&buf, env); err != nil {
 		return nil, fmt.Errorf("render migration %s: %w", m.name, err)
 	}
 	var stmts []string
@@ -116,22 +173,31 @@ func render(m migration, f Features) ([]string, error) {
 	return stmts, nil
 }
 
-const sqlCreateMigrations = `CREATE TABLE IF NOT EXISTS schema_migrations (
+const sqlCreateMigrations = `CREATE TABLE IF NOT EXISTS schema_migrations%s (
     version    UInt32,
     name       String,
     applied_at DateTime,
     server     String
-) ENGINE = MergeTree ORDER BY version`
+) ENGINE = %s ORDER BY version`
+
+// migrationsEngine: on a cluster every node holds every record (one
+// replica set over the whole cluster), so any node knows what was applied.
+func (e schemaEnv) migrationsEngine() string {
+	if e.Cluster == "" {
+		return "MergeTree"
+	}
+	return fmt.Sprintf("ReplicatedMergeTree('/clickhouse/hookscope/%s/schema_migrations', '{shard}-{replica}')", e.Database)
+}
 
 // migrate applies the migrations not yet recorded in schema_migrations, in
 // order. Each statement is idempotent (IF NOT EXISTS), so a run interrupted
 // between a statement and its record is safe to repeat.
-func migrate(ctx context.Context, conn driver.Conn, f Features, server string, now time.Time) (applied []string, err error) {
+func migrate(ctx context.Context, conn driver.Conn, env schemaEnv, server string, now time.Time) (applied []string, err error) {
 	ms, err := loadMigrations()
 	if err != nil {
 		return nil, err
 	}
-	if err := conn.Exec(ctx, sqlCreateMigrations); err != nil {
+	if err := conn.Exec(ctx, fmt.Sprintf(sqlCreateMigrations, env.on(), env.migrationsEngine())); err != nil {
 		return nil, fmt.Errorf("create schema_migrations: %w", err)
 	}
 	done := map[int]bool{}
@@ -155,7 +221,7 @@ func migrate(ctx context.Context, conn driver.Conn, f Features, server string, n
 		if done[m.version] {
 			continue
 		}
-		stmts, err := render(m, f)
+		stmts, err := render(m, env)
 		if err != nil {
 			return applied, err
 		}

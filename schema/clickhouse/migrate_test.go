@@ -23,24 +23,37 @@ func TestRenderMigrations(t *testing.T) {
 	tests := []struct {
 		name      string
 		v         driver.ServerVersion
+		cluster   string
 		want, not []string
+		stmts     int
 	}{
-		{"18.16", version(18, 16), []string{"received_at     DateTime ALIAS", "method          String,", "body_tail       String,",
+		{"18.16", version(18, 16), "", []string{"received_at     DateTime ALIAS", "method          String,", "body_tail       String,",
 			"sig_status      String,\n    remote_ip       String,\n    requests        UInt64",
 			"CREATE MATERIALIZED VIEW IF NOT EXISTS request_latency_5m_mv TO request_latency_5m AS"},
-			[]string{"LowCardinality", "CODEC", "DateTime64", "INDEX"}},
-		{"24.8", version(24, 8), []string{
+			[]string{"LowCardinality", "CODEC", "DateTime64", "INDEX", "ON CLUSTER", "Replicated", "_local"}, 10},
+		{"24.8", version(24, 8), "", []string{
 			"method          LowCardinality(String)", "header_names    Array(LowCardinality(String))",
 			"received_us     Int64 CODEC(DoubleDelta, ZSTD(1))", "body_tail       String CODEC(ZSTD(3))",
 			"DateTime64(6, 'UTC') ALIAS fromUnixTimestamp64Micro(received_us, 'UTC')",
 			"INDEX idx_remote_ip remote_ip TYPE bloom_filter(0.01) GRANULARITY 4",
-			"sig_status      LowCardinality(String),\n    remote_ip       String,\n    requests        UInt64"}, nil},
+			"sig_status      LowCardinality(String),\n    remote_ip       String,\n    requests        UInt64"}, nil, 10},
+		{"18.16 cluster", version(18, 16), "c1", []string{
+			"CREATE TABLE IF NOT EXISTS requests_local ON CLUSTER c1 (",
+			"ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/hookscope/requests_local', '{replica}')",
+			"CREATE TABLE IF NOT EXISTS requests ON CLUSTER c1 AS requests_local ENGINE = Distributed(c1, hookscope, requests_local, cityHash64(bin_id))",
+			"ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/hookscope/bins_local', '{replica}', version)",
+			"ENGINE = ReplicatedSummingMergeTree('/clickhouse/tables/{shard}/hookscope/request_counts_5m_local', '{replica}', requests)",
+			"ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/hookscope/request_latency_5m_local', '{replica}')",
+			"CREATE MATERIALIZED VIEW IF NOT EXISTS request_counts_5m_mv ON CLUSTER c1 TO request_counts_5m_local AS",
+			"FROM requests_local",
+			"CREATE TABLE IF NOT EXISTS stats_rollup_start ON CLUSTER c1 ENGINE = TinyLog AS"},
+			[]string{"= MergeTree", "= ReplacingMergeTree", "LowCardinality"}, 17},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var all []string
 			for _, m := range ms {
-				stmts, err := render(m, FeaturesOf(tc.v))
+				stmts, err := render(m, schemaEnv{Features: FeaturesOf(tc.v), Cluster: tc.cluster, Database: "hookscope"})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -64,8 +77,8 @@ func TestRenderMigrations(t *testing.T) {
 					t.Errorf("DDL has %q, which this server does not support", n)
 				}
 			}
-			if len(all) != 10 {
-				t.Errorf("%d statements; want 8 tables and 2 views", len(all))
+			if len(all) != tc.stmts {
+				t.Errorf("%d statements; want %d (8 tables and 2 views, and a Distributed table for each of 7 tables on a cluster)", len(all), tc.stmts)
 			}
 		})
 	}
