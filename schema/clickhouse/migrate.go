@@ -88,7 +88,9 @@ type schemaEnv struct {
 //
 //	{{lc "String"}}                   LowCardinality(String) where supported
 //	{{codec "ZSTD(1)"}}               " CODEC(ZSTD(1))" where supported
-//	{{local "requests"}}              the table holding the rows: requests_local on a cluster
+//	{{local "requests"}}              the table holding the rows: <db>.requests_local on a cluster
+//	{{table "requests"}}              the table to read: <db>.requests on a cluster (ON CLUSTER
+//	                                  DDL runs on each node in its default database: qualify)
 //	{{on}}                            " ON CLUSTER <name>" on a cluster
 //	{{engine "ReplacingMergeTree(version)" "bins"}}
 //	                                  Replicated...('/clickhouse/tables/{shard}/<db>/bins_local', '{replica}', version) on a cluster
@@ -110,13 +112,14 @@ func (e schemaEnv) funcs() template.FuncMap {
 			return ""
 		},
 		"local": e.local,
+		"table": e.table,
 		"on":    e.on,
 		"engine": func(engine, table string) string {
 			if e.Cluster == "" {
 				return engine
 			}
 			name, args, _ := strings.Cut(strings.TrimSuffix(engine, ")"), "(")
-			path := fmt.Sprintf("'/clickhouse/tables/{shard}/%s/%s', '{replica}'", e.Database, e.local(table))
+			path := fmt.Sprintf("'/clickhouse/tables/{shard}/%s/%s_local', '{replica}'", e.Database, table)
 			if args != "" {
 				path += ", " + args
 			}
@@ -126,8 +129,8 @@ func (e schemaEnv) funcs() template.FuncMap {
 			if e.Cluster == "" {
 				return ""
 			}
-			return fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s%s AS %s ENGINE = Distributed(%s, %s, %s, %s);",
-				table, e.on(), e.local(table), e.Cluster, e.Database, e.local(table), key)
+			return fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s%s AS %s ENGINE = Distributed(%s, %s, %s_local, %s);",
+				e.table(table), e.on(), e.local(table), e.Cluster, e.Database, table, key)
 		},
 	}
 }
@@ -136,7 +139,14 @@ func (e schemaEnv) local(table string) string {
 	if e.Cluster == "" {
 		return table
 	}
-	return table + "_local"
+	return e.Database + "." + table + "_local"
+}
+
+func (e schemaEnv) table(table string) string {
+	if e.Cluster == "" {
+		return table
+	}
+	return e.Database + "." + table
 }
 
 func (e schemaEnv) on() string {
@@ -173,7 +183,7 @@ func render(m migration, env schemaEnv) ([]string, error) {
 	return stmts, nil
 }
 
-const sqlCreateMigrations = `CREATE TABLE IF NOT EXISTS schema_migrations%s (
+const sqlCreateMigrations = `CREATE TABLE IF NOT EXISTS %s%s (
     version    UInt32,
     name       String,
     applied_at DateTime,
@@ -197,7 +207,7 @@ func migrate(ctx context.Context, conn driver.Conn, env schemaEnv, server string
 	if err != nil {
 		return nil, err
 	}
-	if err := conn.Exec(ctx, fmt.Sprintf(sqlCreateMigrations, env.on(), env.migrationsEngine())); err != nil {
+	if err := conn.Exec(ctx, fmt.Sprintf(sqlCreateMigrations, env.table("schema_migrations"), env.on(), env.migrationsEngine())); err != nil {
 		return nil, fmt.Errorf("create schema_migrations: %w", err)
 	}
 	done := map[int]bool{}

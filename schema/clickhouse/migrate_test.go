@@ -38,15 +38,15 @@ func TestRenderMigrations(t *testing.T) {
 			"INDEX idx_remote_ip remote_ip TYPE bloom_filter(0.01) GRANULARITY 4",
 			"sig_status      LowCardinality(String),\n    remote_ip       String,\n    requests        UInt64"}, nil, 10},
 		{"18.16 cluster", version(18, 16), "c1", []string{
-			"CREATE TABLE IF NOT EXISTS requests_local ON CLUSTER c1 (",
+			"CREATE TABLE IF NOT EXISTS hookscope.requests_local ON CLUSTER c1 (",
 			"ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/hookscope/requests_local', '{replica}')",
-			"CREATE TABLE IF NOT EXISTS requests ON CLUSTER c1 AS requests_local ENGINE = Distributed(c1, hookscope, requests_local, cityHash64(bin_id))",
+			"CREATE TABLE IF NOT EXISTS hookscope.requests ON CLUSTER c1 AS hookscope.requests_local ENGINE = Distributed(c1, hookscope, requests_local, cityHash64(bin_id))",
 			"ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/hookscope/bins_local', '{replica}', version)",
 			"ENGINE = ReplicatedSummingMergeTree('/clickhouse/tables/{shard}/hookscope/request_counts_5m_local', '{replica}', requests)",
 			"ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/hookscope/request_latency_5m_local', '{replica}')",
-			"CREATE MATERIALIZED VIEW IF NOT EXISTS request_counts_5m_mv ON CLUSTER c1 TO request_counts_5m_local AS",
-			"FROM requests_local",
-			"CREATE TABLE IF NOT EXISTS stats_rollup_start ON CLUSTER c1 ENGINE = TinyLog AS"},
+			"CREATE MATERIALIZED VIEW IF NOT EXISTS hookscope.request_counts_5m_mv ON CLUSTER c1 TO hookscope.request_counts_5m_local AS",
+			"FROM hookscope.requests_local",
+			"CREATE TABLE IF NOT EXISTS hookscope.stats_rollup_start ON CLUSTER c1 ENGINE = TinyLog AS\nSELECT toInt64(max(received_us)) AS covered_after_us FROM hookscope.requests"},
 			[]string{"= MergeTree", "= ReplacingMergeTree", "LowCardinality"}, 17},
 	}
 	for _, tc := range tests {

@@ -189,7 +189,11 @@ func StartCluster(t testing.TB, shards, replicas int) *Cluster {
   <interserver_http_host>127.0.0.1</interserver_http_host>
   <interserver_http_port>%d</interserver_http_port>
 `, zhost, zport, ClusterName, remote.String(), ClusterName, s+1, r+1, inter[i])
-		srv, err := Launch(Config{Kind: Legacy, Dir: t.TempDir(), TCPPort: tcp[i], ExtraConfig: extra})
+		// load_balancing in_order: a Distributed read or write goes to the
+		// first healthy replica of the shard, so reads see the writes just
+		// acknowledged (schema/README.md asks the same of real clusters).
+		srv, err := Launch(Config{Kind: Legacy, Dir: t.TempDir(), TCPPort: tcp[i], ExtraConfig: extra,
+			ExtraProfile: "<load_balancing>in_order</load_balancing>"})
 		if err != nil {
 			t.Fatalf("chtest: cluster node %d: %v", i, err)
 		}

@@ -36,13 +36,13 @@ ORDER BY (bin_id, bucket_us);
 -- On a cluster the views read the local table of each node and write its
 -- local (replicated) rollup: a replica that fetches a part does not run the
 -- views again, it fetches the rollup's part too.
-CREATE MATERIALIZED VIEW IF NOT EXISTS request_counts_5m_mv{{on}} TO {{local "request_counts_5m"}} AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS {{table "request_counts_5m_mv"}}{{on}} TO {{local "request_counts_5m"}} AS
 SELECT bin_id, intDiv(received_us, 300000000) * 300000000 AS bucket_us,
     response_status, method, sig_status, remote_ip, count() AS requests
 FROM {{local "requests"}}
 GROUP BY bin_id, bucket_us, response_status, method, sig_status, remote_ip;
 
-CREATE MATERIALIZED VIEW IF NOT EXISTS request_latency_5m_mv{{on}} TO {{local "request_latency_5m"}} AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS {{table "request_latency_5m_mv"}}{{on}} TO {{local "request_latency_5m"}} AS
 SELECT bin_id, intDiv(received_us, 300000000) * 300000000 AS bucket_us,
     countState() AS requests, quantilesState(0.5, 0.95, 0.99)(latency_us) AS latency_us
 FROM {{local "requests"}}
@@ -53,5 +53,5 @@ GROUP BY bin_id, bucket_us;
 -- buckets starting after it are complete. Created after the views, so a
 -- request inserted in between is counted by both the views and this bound.
 -- On a cluster every node computes it from the Distributed requests.
-CREATE TABLE IF NOT EXISTS stats_rollup_start{{on}} ENGINE = TinyLog AS
-SELECT toInt64(max(received_us)) AS covered_after_us FROM requests;
+CREATE TABLE IF NOT EXISTS {{table "stats_rollup_start"}}{{on}} ENGINE = TinyLog AS
+SELECT toInt64(max(received_us)) AS covered_after_us FROM {{table "requests"}};
