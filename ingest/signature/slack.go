@@ -31,15 +31,10 @@ func (f v0Format) verify(v *Verifier, in Input) Result {
 	if i < 0 {
 		return missing("no " + f.sigH + " header")
 	}
-	tsStr, r, ok := single(in.Headers, f.tsH)
+	tsStr, signedAt, r, ok := timestampHeader(in.Headers, f.tsH)
 	if !ok {
 		return r
 	}
-	ts, ok := parseUnix(tsStr)
-	if !ok {
-		return malformed("%s %s is not a Unix timestamp", f.tsH, clip(tsStr))
-	}
-	signedAt := time.Unix(ts, 0)
 	var buf [32]byte
 	var want [64]byte
 	hex.Encode(want[:], v.sum(buf[:], v0Pref, bs(tsStr), colon, in.Body))
