@@ -9,8 +9,6 @@ package web
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -23,9 +21,8 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/hookscope/hookscope/alerts"
+	"github.com/hookscope/hookscope/bins"
 	"github.com/hookscope/hookscope/ingest"
-	"github.com/hookscope/hookscope/ingest/forward"
-	"github.com/hookscope/hookscope/query"
 	"github.com/hookscope/hookscope/schema"
 	"github.com/hookscope/hookscope/web/live"
 )
@@ -34,21 +31,19 @@ import (
 type Deps struct {
 	Store    schema.Store
 	Pipeline *ingest.Pipeline
-	Batcher  *ingest.Batcher
 	Hub      *live.Hub
 	// Frontend is the built inspector (index.html at its root); nil serves a
 	// plain notice instead.
 	Frontend fs.FS
 	// Gatherer serves /metrics; nil disables it.
 	Gatherer prometheus.Gatherer
-	// ValidateSignature checks a bin's signature settings (nil: accept any).
-	ValidateSignature func(*schema.SignatureConfig) error
 	// SecretHint renders a write-only secret for display (nil: last 4 chars).
 	SecretHint func(string) string
 	// Alerts serves /api/v1/alerts (nil: no alert routes).
 	Alerts *alerts.Service
-	// Forwarder sends replays (nil: replay answers 501).
-	Forwarder *forward.Forwarder
+	// Bins is the bin service (CRUD, validation, token generations,
+	// access-change notices). Required.
+	Bins *bins.Service
 }
 
 // Options configure the server. Zero values take the defaults.
@@ -61,8 +56,6 @@ type Options struct {
 	MaxBodyBytes int64
 	// TrustedProxies: peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
-	// DefaultExpiry of new bins (default 7 days).
-	DefaultExpiry time.Duration
 	// ReadTimeout bounds reading one request, headers and body (default 30s):
 	// the slowloris guard.
 	ReadTimeout time.Duration
@@ -98,9 +91,6 @@ func New(deps Deps, opts Options) *Server {
 	}
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 10 << 20
-	}
-	if opts.DefaultExpiry == 0 {
-		opts.DefaultExpiry = 7 * 24 * time.Hour
 	}
 	if opts.ReadTimeout <= 0 {
 		opts.ReadTimeout = 30 * time.Second
@@ -151,51 +141,6 @@ func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
 // Shutdown stops accepting connections and waits for open requests.
 func (s *Server) Shutdown(ctx context.Context) error {
 	return s.app.ShutdownWithContext(ctx)
-}
-
-// apiError is an error with a public message and a status.
-type apiError struct {
-	status int
-	msg    string
-}
-
-func (e *apiError) Error() string { return e.msg }
-
-func errorf(status int, format string, a ...any) error {
-	return &apiError{status: status, msg: fmt.Sprintf(format, a...)}
-}
-
-// handleError maps every error to a status and a fixed public message, in
-// one place; internals go to the log only.
-func (s *Server) handleError(c *fiber.Ctx, err error) error {
-	status, msg := s.classify(err)
-	if status >= 500 {
-		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
-	}
-	return c.Status(status).JSON(fiber.Map{"error": msg})
-}
-
-func (s *Server) classify(err error) (int, string) {
-	var ae *apiError
-	var pe *query.ParamError
-	var fe *fiber.Error
-	switch {
-	case errors.As(err, &ae):
-		return ae.status, ae.msg
-	case errors.As(err, &pe):
-		return 400, pe.Error()
-	case errors.As(err, &fe):
-		return fe.Code, fe.Message
-	case errors.Is(err, schema.ErrNotFound):
-		return 404, "not found"
-	case errors.Is(err, schema.ErrConflict):
-		return 409, "already exists"
-	case errors.Is(err, schema.ErrInvalid):
-		return 400, "invalid request"
-	case errors.Is(err, schema.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
-		return 503, "storage unavailable; retry later"
-	}
-	return 500, "internal error"
 }
 
 func defaultHint(secret string) string {
