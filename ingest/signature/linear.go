@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hookscope/hookscope/ingest/jsontop"
 	"github.com/hookscope/hookscope/schema"
 )
 
@@ -93,32 +94,19 @@ const maxLinearMS = 9e12
 // as JSON.parse would: only the top-level object's own key counts (a nested
 // "webhookTimestamp" does not), and of duplicated keys the last one wins.
 // It validates the whole body first (JSON.parse rejects any syntax error),
-// then walks the top level without decoding nested values: linear time and
-// no allocation except for a key written with escapes.
+// then walks the top level without decoding nested values (ingest/jsontop):
+// linear time and no allocation except for a key written with escapes.
 func linearTimestamp(body []byte) bodyTimestamp {
 	if !json.Valid(body) {
 		return bodyTimestamp{kind: tsNotJSON}
 	}
-	i := skipWS(body, 0)
-	if body[i] != '{' {
-		return bodyTimestamp{kind: tsAbsent}
-	}
 	var val []byte // the last top-level webhookTimestamp value
-	i = skipWS(body, i+1)
-	for body[i] != '}' {
-		kEnd := stringEnd(body, i)
-		key := body[i:kEnd]
-		i = skipWS(body, kEnd)
-		i = skipWS(body, i+1) // ':'
-		vEnd := valueEnd(body, i)
-		if isTimestampKey(key) {
-			val = body[i:vEnd]
+	jsontop.Members(body, func(key, value []byte) bool {
+		if jsontop.KeyIs(key, "webhookTimestamp") {
+			val = value
 		}
-		i = skipWS(body, vEnd)
-		if body[i] == ',' {
-			i = skipWS(body, i+1)
-		}
-	}
+		return true
+	})
 	switch {
 	case val == nil:
 		return bodyTimestamp{kind: tsAbsent}
@@ -141,79 +129,6 @@ func linearTimestamp(body []byte) bodyTimestamp {
 func msTime(ms float64) time.Time {
 	whole := math.Floor(ms)
 	return time.UnixMilli(int64(whole)).Add(time.Duration((ms - whole) * 1e6))
-}
-
-var timestampKey = []byte(`"webhookTimestamp"`)
-
-// isTimestampKey compares a raw JSON string token with "webhookTimestamp",
-// decoding escapes ("webhook\u0054imestamp" is the same key to JSON.parse).
-func isTimestampKey(raw []byte) bool {
-	if string(raw) == string(timestampKey) {
-		return true
-	}
-	if len(raw) > 6*len(timestampKey) || !containsByte(raw, '\\') {
-		return false
-	}
-	var s string
-	return json.Unmarshal(raw, &s) == nil && s == "webhookTimestamp"
-}
-
-func containsByte(b []byte, c byte) bool {
-	for _, x := range b {
-		if x == c {
-			return true
-		}
-	}
-	return false
-}
-
-// The walkers below run only over input json.Valid accepted.
-
-func skipWS(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// stringEnd returns the index after the string token starting at b[i] == '"'.
-func stringEnd(b []byte, i int) int {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return len(b)
-}
-
-// valueEnd returns the index after the value starting at b[i].
-func valueEnd(b []byte, i int) int {
-	switch b[i] {
-	case '"':
-		return stringEnd(b, i)
-	case '{', '[':
-		depth := 0
-		for ; i < len(b); i++ {
-			switch b[i] {
-			case '"':
-				i = stringEnd(b, i) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return i + 1
-				}
-			}
-		}
-		return len(b)
-	}
-	for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] != ' ' && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' {
-		i++
-	}
-	return i
 }
 
 func (v *Verifier) signLinear(body []byte, _ string, _ time.Time) ([]schema.Header, error) {
