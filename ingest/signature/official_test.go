@@ -451,6 +451,17 @@ func officialSpecialCases(t *testing.T, now time.Time) []officialCase {
 	ts, v1, _ := strings.Cut(stSig, ",")
 	out = append(out, officialCase{scheme: "stripe", name: "rolled secret: second v1 matches", cfg: st, libSecret: "whsec_official",
 		headers: hs("Stripe-Signature", ts+",v1="+strings.Repeat("0", 64)+","+v1), body: stBody, now: now})
+	out = append(out, officialCase{scheme: "stripe", name: "element that is not key=value", cfg: st, libSecret: "whsec_official",
+		headers: hs("Stripe-Signature", stSig+",garbage"), body: stBody, now: now,
+		deviation: "hookscope follows stripe-go (every element must be key=value); stripe-node skips the element"})
+	pd := cfg("paddle", "pdl_ntfset_official")
+	pdSig := sign(pd, stBody, "", now)[0].Value
+	out = append(out,
+		officialCase{scheme: "paddle", name: "rotated: second h1 matches", cfg: pd, libSecret: "pdl_ntfset_official",
+			headers: hs("Paddle-Signature", pdSig[:strings.IndexByte(pdSig, ';')]+";h1="+strings.Repeat("0", 64)+pdSig[strings.IndexByte(pdSig, ';'):]), body: stBody, now: now},
+		officialCase{scheme: "paddle", name: "rotated: first h1 matches", cfg: pd, libSecret: "pdl_ntfset_official",
+			headers: hs("Paddle-Signature", pdSig+";h1="+strings.Repeat("0", 64)), body: stBody, now: now,
+			deviation: "hookscope accepts any h1 during a secret rotation (paddle-go-sdk); paddle-node-sdk keeps only the last h1"})
 	sw := cfg("standard-webhooks", swKey)
 	swh := sign(sw, stBody, "", now)
 	for i := range swh {
