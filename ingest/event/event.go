@@ -76,11 +76,17 @@ func Extract(r Request) Info {
 
 func (i Info) empty() bool { return i.Type == "" && i.DeliveryID == "" && i.Attempt == 0 }
 
+// topKeys are the top-level members any rule reads. The body's top level
+// is walked once and the last value of each is kept, so that a rule asking
+// for several fields costs one pass over a large body, not one per field.
+var topKeys = [...]string{"type", "action", "id", "event", "event_type", "eventType", "event_id", "eventId", "topic", "object_kind", "token"}
+
 // req is a request with its body parsed at most once, on demand.
 type req struct {
 	Request
 	jsonDone, isJSON bool
 	formDone, isForm bool
+	top              [len(topKeys)][]byte // raw values of topKeys, after json()
 }
 
 // header returns the first value of header name, clipped; "" when absent.
@@ -109,16 +115,33 @@ func (q *req) json() ([]byte, bool) {
 	if !q.jsonDone {
 		q.jsonDone = true
 		q.isJSON = len(q.Body) <= MaxBody && json.Valid(q.Body)
+		if q.isJSON {
+			jsontop.Members(q.Body, func(k, v []byte) bool {
+				for i, name := range topKeys {
+					if jsontop.KeyIs(k, name) {
+						q.top[i] = v
+						break
+					}
+				}
+				return true
+			})
+		}
 	}
 	return q.Body, q.isJSON
 }
 
 // field returns the raw value of the body's top-level member name (the last
-// one when repeated, as JSON.parse keeps it), or nil.
+// one when repeated, as JSON.parse keeps it), or nil. A name outside
+// topKeys costs a walk of its own.
 func (q *req) field(name string) []byte {
 	body, ok := q.json()
 	if !ok {
 		return nil
+	}
+	for i, k := range topKeys {
+		if k == name {
+			return q.top[i]
+		}
 	}
 	return member(body, name)
 }
