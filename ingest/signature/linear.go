@@ -24,6 +24,10 @@ func (v *Verifier) verifyLinear(in Input) Result {
 	if i < 0 {
 		return missing("no Linear-Signature header")
 	}
+	if len(in.Body) > linearMaxBody {
+		// Also bounds the JSON walk below.
+		return invalid("body larger than 5 MiB, the most @linear/sdk accepts")
+	}
 	ts := linearTimestamp(in.Body)
 	var signedAt time.Time
 	if ts.kind == tsNumber {
@@ -69,6 +73,10 @@ func (v *Verifier) linearTime(ts bodyTimestamp, now time.Time) Result {
 	}
 	return v.validAt(ts.at, now)
 }
+
+// linearMaxBody is @linear/sdk's LINEAR_WEBHOOK_DEFAULT_MAX_BODY_BYTES: its
+// handler answers 413 to a larger body.
+const linearMaxBody = 5 << 20
 
 type tsKind uint8
 

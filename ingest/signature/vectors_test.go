@@ -304,6 +304,7 @@ func TestShopifyLinearGitLabHMACVectors(t *testing.T) {
 		linCase("fractional timestamp", `{"webhookTimestamp":1700000000123.0}`, now, schema.SigValid, "", 1700000000123),
 		linCase("huge timestamp", `{"webhookTimestamp":1e300}`, now, schema.SigInvalid, `webhookTimestamp "1e300" is outside the tolerance 60s`, 0),
 		linCase("not JSON", `webhookTimestamp=1700000000123`, now, schema.SigInvalid, "signed body is not JSON: webhookTimestamp cannot be read", 0),
+		linCase("body over the SDK's 5 MiB", `{"webhookTimestamp":1700000000123,"pad":"`+strings.Repeat("x", 5<<20)+`"}`, now, schema.SigInvalid, "body larger than 5 MiB, the most @linear/sdk accepts", 0),
 		linCase("array body", `[{"webhookTimestamp":1700000000123}]`, now, schema.SigInvalid, "webhookTimestamp missing from the signed body", 0),
 		linCase("within 60s ahead", `{"webhookTimestamp":1700000060123}`, now, schema.SigValid, "", 1700000060123),
 		func() vcase {
