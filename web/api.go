@@ -62,15 +62,13 @@ const cspPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 
 // ---- bins ----
 
-func (s *Server) baseURL(c *fiber.Ctx) string {
-	if s.opts.PublicURL != "" {
-		return s.opts.PublicURL
-	}
-	return c.Protocol() + "://" + c.Hostname()
+// binURL is a bin's capture URL: on the capture origin when one is set.
+func (s *Server) binURL(c *fiber.Ctx, id string) string {
+	return s.captureBase(c) + "/h/" + id
 }
 
 func (s *Server) viewBin(c *fiber.Ctx, b *schema.Bin) wire.Bin {
-	return wire.ViewBin(b, s.baseURL(c)+"/h/"+b.ID, s.deps.SecretHint)
+	return wire.ViewBin(b, s.binURL(c, b.ID), s.deps.SecretHint)
 }
 
 // decodeJSON decodes an API body once, strictly: unknown fields and

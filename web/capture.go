@@ -25,6 +25,7 @@ const maxDrainBytes = 1 << 30
 // capture handles ANY /h/{bin} and /h/{bin}/{path...}. It copies everything
 // it keeps out of fasthttp's buffers, which are reused after return.
 func (s *Server) capture(ctx *fasthttp.RequestCtx) {
+	defer sandbox(ctx)
 	raw := ctx.URI().PathOriginal() // as sent, percent-encoding kept
 	rest := raw[len("/h/"):]
 	binID, path := rest, []byte("/")
@@ -88,6 +89,22 @@ func (s *Server) capture(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.Set("Retry-After", "1")
 	}
 	ctx.SetBody(resp.Body)
+}
+
+// captureCSP makes whatever a capture answers (a bin's custom response, a
+// proxied target's answer) a document with an opaque origin: no script,
+// no storage, no cookies of the origin it was served from.
+const captureCSP = "sandbox; default-src 'none'; frame-ancestors 'none'"
+
+// sandbox sets the capture answer's protective headers last, replacing any
+// a custom response or a proxied target set.
+func sandbox(ctx *fasthttp.RequestCtx) {
+	h := &ctx.Response.Header
+	h.Del("Content-Security-Policy")
+	h.Del("Content-Security-Policy-Report-Only")
+	h.Del("X-Content-Type-Options")
+	h.Set("Content-Security-Policy", captureCSP)
+	h.Set("X-Content-Type-Options", "nosniff")
 }
 
 // readBody copies at most MaxBodyBytes of the body and counts the rest.
@@ -167,7 +184,12 @@ func (s *Server) trusted(a netip.Addr) bool {
 // publicURL is the URL the sender used, for URL-signing schemes (Twilio).
 func (s *Server) publicURL(ctx *fasthttp.RequestCtx, rawPath []byte) string {
 	base := s.opts.PublicURL
-	if base == "" {
+	switch {
+	case s.captureHost != "" && strings.EqualFold(string(ctx.Host()), s.captureHost):
+		base = s.opts.CaptureURL
+	case base == "":
+		// The sender's own Host: this URL is only compared with what the
+		// sender signed, never shown to anyone else.
 		base = "http://" + string(ctx.Host())
 	}
 	u := base + string(rawPath)

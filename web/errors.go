@@ -40,8 +40,11 @@ func mapError(err error) (status int, msg string) {
 		fe *bins.FieldError
 		pe *query.ParamError
 		fb *fiber.Error
+		qe *quotaError
 	)
 	switch {
+	case errors.As(err, &qe):
+		return 429, qe.msg
 	case errors.As(err, &ae):
 		return ae.status, ae.msg
 	case errors.As(err, &fe):
@@ -71,6 +74,11 @@ func mapError(err error) (status int, msg string) {
 // mapError.
 func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	status, msg := mapError(err)
+	var qe *quotaError
+	if errors.As(err, &qe) {
+		c.Set("Retry-After", retryAfter(qe.retry))
+		return c.Status(status).JSON(wire.Error{Error: msg, Limit: qe.limit})
+	}
 	if status >= 500 {
 		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
 	}

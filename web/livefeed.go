@@ -55,6 +55,9 @@ func (s *Server) liveUpgrade(c *fiber.Ctx) error {
 
 func (s *Server) liveHandler() fiber.Handler {
 	return websocket.New(func(conn *websocket.Conn) {
+		if release, ok := conn.Locals("live_release").(func()); ok {
+			defer release() // the live-feed quota slot (quota.go)
+		}
 		f := conn.Locals("filter").(schema.Filter)
 		after, _ := conn.Locals("after").(*uuid.UUID)
 		cl, _ := conn.Locals("claims").(*tokenClaims)
@@ -90,6 +93,9 @@ func (s *Server) serveLive(conn *websocket.Conn, f schema.Filter, after *uuid.UU
 	sub, recent := hub.Subscribe(f.BinID, match)
 	defer hub.Unsubscribe(sub)
 
+	// Clients only send pings and close frames: a larger frame is an
+	// attack, answered with close 1009 by the websocket library.
+	conn.SetReadLimit(s.opts.LiveReadLimit)
 	// A reader goroutine notices the client closing (and answers pings).
 	closed := make(chan struct{})
 	go func() {
@@ -126,11 +132,14 @@ func (s *Server) serveLive(conn *websocket.Conn, f schema.Filter, after *uuid.UU
 		select {
 		case ev, ok := <-sub.C:
 			if !ok {
+				// Cut off for lagging (1013, resume with after=), or the hub
+				// closed because the server is going away (1001).
+				msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down")
 				if sub.Lagged() {
 					_ = write(laggedMsg)
+					msg = websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "lagged")
 				}
-				_ = conn.WriteControl(websocket.CloseMessage,
-					websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "lagged"), time.Now().Add(time.Second))
+				_ = conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
 				return
 			}
 			if _, dup := sent[ev.Req.ID]; dup {

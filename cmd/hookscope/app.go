@@ -167,6 +167,11 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		JWTKey:         key,
 		AuthRequired:   cfg.Access.AuthRequired,
 		Now:            a.clock.Now,
+
+		MaxAPIBodyBytes: cfg.Limits.MaxAPIBodyBytes,
+		CaptureURL:      cfg.Limits.CaptureURL,
+		MaxConnsPerIP:   cfg.Limits.MaxConnsPerIP,
+		Quotas:          cfg.Limits.Quotas,
 	})
 	reg.MustRegister(a.server.Collectors()...)
 	return a, nil

@@ -41,6 +41,8 @@ func startApp(t *testing.T, dir string, env map[string]string) *testApp {
 			return "5ms"
 		case "HOOKSCOPE_RATE_PER_IP":
 			return "0" // tests send thousands of requests from 127.0.0.1; limits_test sets its own
+		case "HOOKSCOPE_QUOTAS":
+			return "open" // likewise; quota_test and hostile_test set their own
 		}
 		return ""
 	}

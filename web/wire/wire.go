@@ -230,4 +230,6 @@ type Share struct {
 // Error is every API error's body.
 type Error struct {
 	Error string `json:"error"`
+	// Limit names the quota or rate limit that refused the request (429).
+	Limit string `json:"limit,omitempty"`
 }
