@@ -236,6 +236,15 @@ func TestDocumentedExamples(t *testing.T) {
 			if got := Extract(c.req); got != c.want {
 				t.Fatalf("Extract = %+v, want %+v (example: %s)", got, c.want, c.source)
 			}
+			// In a bin whose signature scheme is the provider's, the
+			// scheme picks the same rules.
+			if providerFor(c.want.Source) != nil {
+				r := c.req
+				r.Scheme = c.want.Source
+				if got := Extract(r); got != c.want {
+					t.Fatalf("with scheme %s: Extract = %+v, want %+v", r.Scheme, got, c.want)
+				}
+			}
 		})
 	}
 }
