@@ -78,6 +78,8 @@ const (
 	twBodyHex = "0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620"
 	twJSON    = `{"property": "value", "boolean": true}`
 	twJSONSig = "a9nBmqA0ju/hNViExpshrM61xv4="
+	// twilio-node 6.3.1 getExpectedTwilioSignature("12345", twURL, querystring.parse(twForm), "HMAC_SHA256").
+	twSig256 = "033hgUJA9M/hXIZsYjwkerEP/DBm35nEri5FhCYjA5s="
 
 	// github.com/sendgrid/sendgrid-go helpers/eventwebhook/eventwebhook_test.go
 	// (payload = json.Marshal of its map, keys sorted).
@@ -370,6 +372,11 @@ func TestTwilioVectors(t *testing.T) {
 		{"no public URL", c, form(twSig), twForm, "", now, schema.SigInvalid, "public URL unknown: cannot check a Twilio signature (set HOOKSCOPE_PUBLIC_URL)", 0},
 		{"bad form", c, form(twSig), "a=%zz", twURL, now, schema.SigInvalid, "malformed form body: *", 0},
 		{"malformed header", c, form("not base64!"), twForm, twURL, now, schema.SigInvalid, "malformed header: X-Twilio-Signature is not a base64 SHA-1 HMAC", 0},
+		// SharedKey webhooks (twilio-node 6 webhooks.ts): the settings header names HMAC_SHA256.
+		{"twilio-node vector: HMAC_SHA256", c, append(form(twSig256), hs(twilioSettings, "key=webhooks_sharedkey_1,algorithm=HMAC_SHA256")...), twForm, twURL, now, schema.SigValid, "", 0},
+		{"HMAC_SHA256 signature without the settings header", c, form(twSig256), twForm, twURL, now, schema.SigInvalid, "malformed header: X-Twilio-Signature is not a base64 SHA-1 HMAC", 0},
+		{"HMAC_SHA256 altered param", c, append(form(twSig256), hs(twilioSettings, "algorithm=HMAC_SHA256")...), strings.Replace(twForm, "1234&", "1235&", 1), twURL, now, schema.SigInvalid, "HMAC-SHA256 signature (X-Twilio-Webhooks-Signature-Settings) does not match the URL and form parameters", 0},
+		{"unsupported algorithm", c, append(form(twSig), hs(twilioSettings, "algorithm=HMAC_SHA512")...), twForm, twURL, now, schema.SigInvalid, `malformed header: X-Twilio-Webhooks-Signature-Settings names algorithm "HMAC_SHA512", not HMAC_SHA1 or HMAC_SHA256`, 0},
 	})
 }
 
