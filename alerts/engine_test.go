@@ -107,12 +107,12 @@ func newTestEngine(t *testing.T, st *memStore, rec *recNotifier, logs *bytes.Buf
 	}
 	e := New(st, st, Options{Logger: slog.New(h), PublicURL: "http://hookscope.test/",
 		Notifiers: map[string]notify.Notifier{ChannelSlack: rec, ChannelWebhook: rec}})
-	return e, NewService(st, e, nil)
+	return e, NewService(st, e, ServiceOptions{})
 }
 
 func mustCreate(t *testing.T, s *Service, body string) *Rule {
 	t.Helper()
-	r, err := s.CreateRule(t.Context(), []byte(body))
+	r, err := createJSON(t.Context(), s, []byte(body))
 	if err != nil {
 		t.Fatalf("create rule: %v", err)
 	}
@@ -326,7 +326,7 @@ func TestEngineRecoversFromHistory(t *testing.T) {
 			at := now.Add(-20*time.Second + time.Duration(i)*500*time.Millisecond)
 			st.addRequests(req("b1", at, 500, "", "192.0.2.1"), req("b2", at, 500, "", "192.0.2.2"))
 		}
-		svc0 := NewService(st, nil, nil)
+		svc0 := NewService(st, nil, ServiceOptions{})
 		r := mustCreate(t, svc0, `{"name":"f","bin_id":null,"kind":"failure_spike","params":{"window":"30s","min_count":5},
 			"channels":[{"type":"slack","url":"`+secretURL+`"}]}`)
 		doc, _ := json.Marshal(EventDoc{Notification: &notify.Notification{State: "firing", EpisodeID: "ep-before"}})

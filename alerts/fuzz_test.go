@@ -24,8 +24,8 @@ func FuzzCreateRule(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		svc := NewService(newMemStore(), nil, nil)
-		r, err := svc.CreateRule(t.Context(), body)
+		svc := NewService(newMemStore(), nil, ServiceOptions{})
+		r, err := createJSON(t.Context(), svc, body)
 		if err != nil {
 			if !errors.Is(err, schema.ErrInvalid) {
 				t.Fatalf("error not ErrInvalid: %v", err)

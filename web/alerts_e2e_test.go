@@ -66,7 +66,7 @@ func startHookscope(t *testing.T, dir string, logs io.Writer) *hookscope {
 	if err := engine.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	srv := web.New(web.Deps{Store: store, Pipeline: pipeline, Batcher: batcher, Alerts: alerts.NewService(store, engine, nil),
+	srv := web.New(web.Deps{Store: store, Pipeline: pipeline, Batcher: batcher, Alerts: alerts.NewService(store, engine, alerts.ServiceOptions{Bins: store}),
 		ValidateSignature: signature.ValidateConfig},
 		web.Options{Logger: log, PublicURL: base, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
 	go func() { _ = srv.Serve(ln) }()

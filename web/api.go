@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -132,7 +133,8 @@ func decodeJSON(body []byte, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return errorf(400, "invalid JSON body: %s", strings.TrimPrefix(err.Error(), "json: "))
 	}
-	if dec.More() {
+	// dec.More is false before a stray '}' or ']': only EOF ends a body.
+	if _, err := dec.Token(); err != io.EOF {
 		return errorf(400, "invalid JSON body: trailing data")
 	}
 	return nil

@@ -18,8 +18,9 @@ import (
 	"time"
 )
 
-// URL is a notifier destination. Incoming-webhook URLs carry their credential
-// in the path, so a URL never prints, marshals or logs as itself: only Reveal
+// URL is a notifier's secret destination: an incoming-webhook URL, or a
+// PagerDuty routing key. Incoming-webhook URLs carry their credential in the
+// path, so a URL never prints, marshals or logs as itself: only Reveal
 // returns it, and Hint gives something safe to show.
 type URL struct{ s string }
 
@@ -60,6 +61,11 @@ func (u URL) Hint() string {
 	}
 	p, err := url.Parse(u.s)
 	if err != nil || p.Host == "" {
+		// Not a URL (a routing key): only the last four characters of a
+		// long one.
+		if len(u.s) >= 16 && !strings.ContainsAny(u.s, "/:@") {
+			return "…" + u.s[len(u.s)-4:]
+		}
 		return "…"
 	}
 	rest := strings.TrimSuffix(p.EscapedPath()+"?"+p.RawQuery, "?")

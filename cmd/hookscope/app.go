@@ -143,7 +143,7 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Hub:               a.hub,
 		Frontend:          frontend.Dist(),
 		Gatherer:          reg,
-		Alerts:            alerts.NewService(st, a.engine, a.clock.Now),
+		Alerts:            alerts.NewService(st, a.engine, alerts.ServiceOptions{Now: a.clock.Now, Bins: st, MaxRulesPerBin: cfg.Alerts.MaxRulesPerBin}),
 		ValidateSignature: validateSignature,
 		SecretHint:        secretHint,
 		Forwarder:         a.forwarder,

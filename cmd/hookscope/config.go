@@ -31,6 +31,7 @@ type Config struct {
 	MaxHeaderBytes  int
 	RetentionPeriod time.Duration
 	Access          AccessConfig
+	Alerts          AlertsConfig
 }
 
 // setting is one flag with its environment variable.
@@ -113,7 +114,7 @@ func settings() []setting {
 			return nil
 		}},
 		{"purge-interval", "HOOKSCOPE_PURGE_INTERVAL", "1m", "how often expired bins and their data are removed", durationInto(func(c *Config) *time.Duration { return &c.RetentionPeriod })},
-	}, accessSettings()...)
+	}, append(accessSettings(), alertSettings()...)...)
 }
 
 func durationInto(field func(c *Config) *time.Duration) func(c *Config, v string) error {
