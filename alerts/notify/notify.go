@@ -229,3 +229,61 @@ func PostJSON(ctx context.Context, client *http.Client, dest URL, body []byte) (
 	retry = resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500
 	return retry, he
 }
+
+// Truncate cuts s to at most n runes, ending in "…" when it cut; providers
+// count their limits in characters and refuse the whole message over one.
+func Truncate(s string, n int) string {
+	if n <= 0 {
+		return ""
+	}
+	i := 0
+	for j := range s {
+		if i == n-1 {
+			if len([]rune(s[j:])) > 1 {
+				return s[:j] + "…"
+			}
+			return s
+		}
+		i++
+	}
+	return s
+}
+
+// Title is the one-line headline of a notification.
+func Title(n *Notification) string {
+	switch n.State {
+	case StateResolved:
+		return fmt.Sprintf("Resolved: %s on bin %s", n.RuleName, n.BinID)
+	case StateTest:
+		return fmt.Sprintf("Test: %s on bin %s", n.RuleName, n.BinID)
+	}
+	return fmt.Sprintf("Firing [%s]: %s on bin %s", n.Severity, n.RuleName, n.BinID)
+}
+
+// FormatValue prints an observed value or threshold in its unit.
+func FormatValue(v float64, unit string) string {
+	switch unit {
+	case "share":
+		return fmt.Sprintf("%.1f%%", v*100)
+	case "ms":
+		return fmt.Sprintf("%.1f ms", v)
+	case "":
+		return fmt.Sprintf("%g", v)
+	}
+	return fmt.Sprintf("%g %s", v, unit)
+}
+
+// ScrubError returns err with every occurrence of dest's secret removed from
+// its text, keeping an *HTTPError (and so its Retry-After) when err is one.
+func ScrubError(dest URL, err error) error {
+	if err == nil {
+		return nil
+	}
+	var he *HTTPError
+	if errors.As(err, &he) {
+		c := *he
+		c.Body = dest.Scrub(c.Body)
+		return &c
+	}
+	return errors.New(dest.Scrub(err.Error()))
+}

@@ -102,15 +102,7 @@ func Color(n *notify.Notification) string {
 
 // Build renders n as a Slack message.
 func Build(n *notify.Notification) *Message {
-	var title string
-	switch n.State {
-	case notify.StateResolved:
-		title = fmt.Sprintf("Resolved: %s on bin %s", n.RuleName, n.BinID)
-	case notify.StateTest:
-		title = fmt.Sprintf("Test: %s on bin %s", n.RuleName, n.BinID)
-	default:
-		title = fmt.Sprintf("Firing [%s]: %s on bin %s", n.Severity, n.RuleName, n.BinID)
-	}
+	title := notify.Title(n)
 	text := title + " — " + n.Summary
 	summary := "*" + escape(n.Summary) + "*"
 	if n.BinURL != "" {
@@ -123,8 +115,8 @@ func Build(n *notify.Notification) *Message {
 	fields := []*Text{
 		mrkdwn("*Rule*\n" + escape(n.RuleName) + " (`" + n.Kind + "`)"),
 		mrkdwn("*Bin*\n`" + escape(n.BinID) + "`"),
-		mrkdwn(fmt.Sprintf("*Observed*\n%s", formatValue(n.Observed, n.Unit))),
-		mrkdwn(fmt.Sprintf("*Threshold*\n%s", formatValue(n.Threshold, n.Unit))),
+		mrkdwn(fmt.Sprintf("*Observed*\n%s", notify.FormatValue(n.Observed, n.Unit))),
+		mrkdwn(fmt.Sprintf("*Threshold*\n%s", notify.FormatValue(n.Threshold, n.Unit))),
 		mrkdwn("*Window*\n" + n.Window),
 		mrkdwn("*Severity*\n" + string(n.Severity)),
 	}
@@ -156,18 +148,6 @@ func Build(n *notify.Notification) *Message {
 		Blocks:      blocks,
 		Attachments: []Attachment{{Color: Color(n), Blocks: detail}},
 	}
-}
-
-func formatValue(v float64, unit string) string {
-	switch unit {
-	case "share":
-		return fmt.Sprintf("%.1f%%", v*100)
-	case "ms":
-		return fmt.Sprintf("%.1f ms", v)
-	case "":
-		return fmt.Sprintf("%g", v)
-	}
-	return fmt.Sprintf("%g %s", v, unit)
 }
 
 // Notify posts n to the webhook at dest.
