@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -30,13 +29,9 @@ func (s *Server) alertRoutes(api fiber.Router) {
 	g.Get("/events", s.listAlertEvents)
 }
 
-// alertErr turns the service's ErrInvalid into a 400 carrying its message
-// (written for API users and free of channel URLs); everything else goes to
-// the central mapping.
+// alertErr names what was not found; everything else (the service's
+// ErrInvalid messages included) goes to mapError, the one mapping.
 func alertErr(err error) error {
-	if errors.Is(err, schema.ErrInvalid) {
-		return errorf(400, "%s", strings.TrimPrefix(err.Error(), schema.ErrInvalid.Error()+": "))
-	}
 	if errors.Is(err, schema.ErrNotFound) {
 		return errorf(404, "alert rule not found")
 	}
@@ -62,24 +57,26 @@ func (s *Server) listAlertRules(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"rules": rules})
 }
 
-// authorizeAlertBin authorises managing the alert rules of bin ("" = every
-// bin) with the access rules of the bin itself: the handlers call it with
-// the value they act on (the decoded body, the stored rule), never with a
-// second parse of the request. Every-bin rules are left to the middleware
+// authorizeAlertBin authorises managing (or, for GET, reading) the alert
+// rules of bin ("" = every bin) with the bin's own access rule
+// (AuthorizeBinID: the owner token or an admin token to change, a read
+// token for a private bin's reads). The handlers call it with the value
+// they act on (the decoded body, the stored rule), never with a second
+// parse of the request. Every-bin rules are left to the middleware
 // (HOOKSCOPE_AUTH=required asks for an admin token there). An unknown bin
 // passes: the service refuses a rule naming it.
 func (s *Server) authorizeAlertBin(c *fiber.Ctx, bin string) error {
 	if bin == "" {
 		return nil
 	}
-	b, err := s.deps.Store.GetBin(c.UserContext(), bin)
-	if errors.Is(err, schema.ErrNotFound) {
-		return nil
+	need := ScopeOwner
+	if c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead {
+		need = ScopeRead
 	}
-	if err != nil {
-		return fmt.Errorf("authorize alert rule: %w", err)
+	if err := s.AuthorizeBinID(c, bin, need); err != nil && !errors.Is(err, schema.ErrNotFound) {
+		return err
 	}
-	return s.authorizeBin(c, b)
+	return nil
 }
 
 // storedRule loads a rule and authorises its bin.

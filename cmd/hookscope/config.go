@@ -31,6 +31,7 @@ type Config struct {
 	MaxHeaderBytes  int
 	RetentionPeriod time.Duration
 	Access          AccessConfig
+	Limits          LimitConfig
 	Alerts          AlertsConfig
 }
 
@@ -114,7 +115,7 @@ func settings() []setting {
 			return nil
 		}},
 		{"purge-interval", "HOOKSCOPE_PURGE_INTERVAL", "1m", "how often expired bins and their data are removed", durationInto(func(c *Config) *time.Duration { return &c.RetentionPeriod })},
-	}, append(accessSettings(), alertSettings()...)...)
+	}, append(append(accessSettings(), limitSettings()...), alertSettings()...)...)
 }
 
 func durationInto(field func(c *Config) *time.Duration) func(c *Config, v string) error {
@@ -143,7 +144,11 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 		values[s.name] = fs.String(s.name, def, fmt.Sprintf("%s (env %s)", s.help, s.env))
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: %s [serve|migrate|send|tail|forward|token] [flags]\n\nServe flags (each also read from its environment variable):\n", name)
+		if name == "hookscope migrate" {
+			fmt.Fprintf(out, "Usage: hookscope migrate [flags]\n\nApplies the pending storage migrations of the configured store (ClickHouse when -clickhouse-url is set, else the embedded store in -data-dir) and exits.\nIt reads the same flags and environment variables as serve; the store's are the ones that matter:\n")
+		} else {
+			fmt.Fprintf(out, "Usage: %s [serve|migrate|send|tail|forward|token] [flags]\n\nServe flags (each also read from its environment variable):\n", name)
+		}
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
