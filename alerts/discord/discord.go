@@ -11,8 +11,6 @@
 package discord
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -30,23 +28,19 @@ type Options struct {
 	Username string
 }
 
-// Notifier posts to Discord webhooks.
-type Notifier struct {
-	client   *http.Client
-	username string
-}
+// Notifier posts to Discord webhooks. Discord answers 204 (200 with
+// ?wait=true); 429 carries Retry-After, which the engine honours.
+type Notifier struct{ notify.JSONNotifier }
 
 var _ notify.Notifier = (*Notifier)(nil)
 
 // New returns a Discord notifier.
 func New(opt Options) *Notifier {
-	if opt.Client == nil {
-		opt.Client = &http.Client{Timeout: 10 * time.Second}
-	}
 	if opt.Username == "" {
 		opt.Username = "hookscope"
 	}
-	return &Notifier{client: opt.Client, username: opt.Username}
+	return &Notifier{notify.JSONNotifier{Provider: "discord", Client: opt.Client,
+		Render: func(n *notify.Notification) any { return Build(n, opt.Username) }}}
 }
 
 // Embed colours (0xRRGGBB) by severity and state, as Slack's bar.
@@ -106,16 +100,7 @@ type Footer struct {
 
 // Color picks the embed colour for n.
 func Color(n *notify.Notification) int {
-	if n.State == notify.StateResolved {
-		return ColorResolved
-	}
-	switch n.Severity {
-	case notify.SeverityCritical:
-		return ColorCritical
-	case notify.SeverityWarning:
-		return ColorWarning
-	}
-	return ColorInfo
+	return notify.BySeverity(n, ColorCritical, ColorWarning, ColorInfo, ColorResolved)
 }
 
 // escape backslash-escapes Discord markdown so captured content (paths,
@@ -195,18 +180,4 @@ func embedChars(e Embed) int {
 		n += len([]rune(e.Footer.Text))
 	}
 	return n
-}
-
-// Notify posts n to the webhook at dest. Discord answers 204 (200 with
-// ?wait=true); 429 carries Retry-After, honoured by the engine.
-func (d *Notifier) Notify(ctx context.Context, dest notify.URL, n *notify.Notification) (bool, error) {
-	body, err := json.Marshal(Build(n, d.username))
-	if err != nil {
-		return false, fmt.Errorf("discord: encode message: %w", err)
-	}
-	retry, err := notify.PostJSON(ctx, d.client, dest, body)
-	if err != nil {
-		return retry, fmt.Errorf("discord: %w", err)
-	}
-	return false, nil
 }

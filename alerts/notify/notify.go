@@ -7,6 +7,7 @@ package notify
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -286,4 +287,53 @@ func ScrubError(dest URL, err error) error {
 		return &c
 	}
 	return errors.New(dest.Scrub(err.Error()))
+}
+
+// BySeverity picks one of four values for n: resolved when n announces a
+// resolution, else the one of its severity (info for anything unknown).
+// Notifiers colour their messages with it.
+func BySeverity[T any](n *Notification, critical, warning, info, resolved T) T {
+	if n.State == StateResolved {
+		return resolved
+	}
+	switch n.Severity {
+	case SeverityCritical:
+		return critical
+	case SeverityWarning:
+		return warning
+	}
+	return info
+}
+
+// HTTPOptions configures a notifier that only needs an HTTP client.
+type HTTPOptions struct {
+	// Client sends the request; plug an SSRF-guarded client here. Default:
+	// a client with a 10 s timeout.
+	Client *http.Client
+}
+
+// JSONNotifier is the shape of every webhook-style provider (Slack,
+// Discord, Teams, the generic webhook): render the notification into the
+// provider's document and PostJSON it to the destination.
+type JSONNotifier struct {
+	Provider string                  // prefixes errors: "slack: receiver answered 404"
+	Client   *http.Client            // plug an SSRF-guarded client here; nil: 10 s timeout
+	Render   func(*Notification) any // the provider's document
+}
+
+// Notify implements Notifier.
+func (j JSONNotifier) Notify(ctx context.Context, dest URL, n *Notification) (bool, error) {
+	body, err := json.Marshal(j.Render(n))
+	if err != nil {
+		return false, fmt.Errorf("%s: encode message: %w", j.Provider, err)
+	}
+	client := j.Client
+	if client == nil {
+		client = &http.Client{Timeout: 10 * time.Second}
+	}
+	retry, err := PostJSON(ctx, client, dest, body)
+	if err != nil {
+		return retry, fmt.Errorf("%s: %w", j.Provider, err)
+	}
+	return false, nil
 }

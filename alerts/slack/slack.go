@@ -5,34 +5,23 @@
 package slack
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"strings"
-	"time"
 
 	"github.com/hookscope/hookscope/alerts/notify"
 )
 
-// Options configures the notifier.
-type Options struct {
-	// Client sends the webhook; plug an SSRF-guarded client here. Default:
-	// a client with a 10 s timeout.
-	Client *http.Client
-}
+// Options configures the notifier: its HTTP client.
+type Options = notify.HTTPOptions
 
 // Notifier posts to Slack incoming webhooks.
-type Notifier struct{ client *http.Client }
+type Notifier struct{ notify.JSONNotifier }
 
 var _ notify.Notifier = (*Notifier)(nil)
 
-// New returns a Slack notifier.
+// New returns the notifier.
 func New(opt Options) *Notifier {
-	if opt.Client == nil {
-		opt.Client = &http.Client{Timeout: 10 * time.Second}
-	}
-	return &Notifier{client: opt.Client}
+	return &Notifier{notify.JSONNotifier{Provider: "slack", Client: opt.Client, Render: func(n *notify.Notification) any { return Build(n) }}}
 }
 
 // Colours of the attachment bar by severity and state.
@@ -88,16 +77,7 @@ func escape(s string) string {
 
 // Color picks the attachment colour for n.
 func Color(n *notify.Notification) string {
-	if n.State == notify.StateResolved {
-		return ColorResolved
-	}
-	switch n.Severity {
-	case notify.SeverityCritical:
-		return ColorCritical
-	case notify.SeverityWarning:
-		return ColorWarning
-	}
-	return ColorInfo
+	return notify.BySeverity(n, ColorCritical, ColorWarning, ColorInfo, ColorResolved)
 }
 
 // Build renders n as a Slack message.
@@ -148,17 +128,4 @@ func Build(n *notify.Notification) *Message {
 		Blocks:      blocks,
 		Attachments: []Attachment{{Color: Color(n), Blocks: detail}},
 	}
-}
-
-// Notify posts n to the webhook at dest.
-func (s *Notifier) Notify(ctx context.Context, dest notify.URL, n *notify.Notification) (bool, error) {
-	body, err := json.Marshal(Build(n))
-	if err != nil {
-		return false, fmt.Errorf("slack: encode message: %w", err)
-	}
-	retry, err := notify.PostJSON(ctx, s.client, dest, body)
-	if err != nil {
-		return retry, fmt.Errorf("slack: %w", err)
-	}
-	return false, nil
 }

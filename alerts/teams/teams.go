@@ -14,34 +14,23 @@
 package teams
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"strings"
-	"time"
 
 	"github.com/hookscope/hookscope/alerts/notify"
 )
 
-// Options configures the notifier.
-type Options struct {
-	// Client sends the webhook; plug an SSRF-guarded client here. Default:
-	// a client with a 10 s timeout.
-	Client *http.Client
-}
+// Options configures the notifier: its HTTP client.
+type Options = notify.HTTPOptions
 
-// Notifier posts Adaptive Cards to Teams webhooks.
-type Notifier struct{ client *http.Client }
+// Notifier posts Adaptive Cards to Teams webhooks (Workflows answer 202 Accepted).
+type Notifier struct{ notify.JSONNotifier }
 
 var _ notify.Notifier = (*Notifier)(nil)
 
-// New returns a Teams notifier.
+// New returns the notifier.
 func New(opt Options) *Notifier {
-	if opt.Client == nil {
-		opt.Client = &http.Client{Timeout: 10 * time.Second}
-	}
-	return &Notifier{client: opt.Client}
+	return &Notifier{notify.JSONNotifier{Provider: "teams", Client: opt.Client, Render: func(n *notify.Notification) any { return Build(n) }}}
 }
 
 // ContentType of an Adaptive Card attachment.
@@ -98,16 +87,7 @@ type Action struct {
 
 // Color is the title colour for n (Adaptive Card colour names).
 func Color(n *notify.Notification) string {
-	if n.State == notify.StateResolved {
-		return "good"
-	}
-	switch n.Severity {
-	case notify.SeverityCritical:
-		return "attention"
-	case notify.SeverityWarning:
-		return "warning"
-	}
-	return "accent"
+	return notify.BySeverity(n, "attention", "warning", "accent", "good")
 }
 
 // escape backslash-escapes the Markdown subset TextBlocks render, so
@@ -161,17 +141,4 @@ func Build(n *notify.Notification) *Message {
 		card.Actions = []Action{{Type: "Action.OpenUrl", Title: "Open bin " + n.BinID, URL: n.BinURL}}
 	}
 	return &Message{Type: "message", Attachments: []Attachment{{ContentType: ContentType, Content: card}}}
-}
-
-// Notify posts n to the webhook at dest. Workflows answer 202 Accepted.
-func (t *Notifier) Notify(ctx context.Context, dest notify.URL, n *notify.Notification) (bool, error) {
-	body, err := json.Marshal(Build(n))
-	if err != nil {
-		return false, fmt.Errorf("teams: encode message: %w", err)
-	}
-	retry, err := notify.PostJSON(ctx, t.client, dest, body)
-	if err != nil {
-		return retry, fmt.Errorf("teams: %w", err)
-	}
-	return false, nil
 }
