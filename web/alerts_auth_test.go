@@ -117,3 +117,42 @@ func TestAlertRulesPerBinCap(t *testing.T) {
 		t.Errorf("bin has %d rules, want the cap %d", n, alerts.DefaultMaxRulesPerBin)
 	}
 }
+
+// TestAlertChannelKindsAPI: the channel kinds through the API. A
+// PagerDuty routing key is write-only like a URL; e-mail, not configured on
+// this server, is a 400 naming the field; a key that does not belong to the
+// type and an unknown key are 400s; nothing secret comes back.
+func TestAlertChannelKindsAPI(t *testing.T) {
+	h := startHookscope(t, t.TempDir(), io.Discard)
+	bin := h.call(t, "POST", "/api/v1/bins", nil, 201)["id"].(string)
+	const key = "R0UTINGsecretKEY0123456789abwxyz"
+	r := h.call(t, "POST", "/api/v1/alerts/rules", map[string]any{"name": "page", "bin_id": bin, "kind": "failure_spike",
+		"channels": []map[string]any{{"type": "pagerduty", "routing_key": key}, {"type": "discord", "url": "https://discord.com/api/webhooks/1/SECRETtok"}}}, 201)
+	raw, _ := json.Marshal(r)
+	if strings.Contains(string(raw), "R0UTING") || strings.Contains(string(raw), "SECRETtok") || !strings.Contains(string(raw), `"url_hint":"…wxyz"`) {
+		t.Errorf("rule view leaks or lacks the hint: %s", raw)
+	}
+	stored, err := h.store.GetRule(t.Context(), r["id"].(string))
+	if err != nil || !strings.Contains(string(stored.Doc), key) {
+		t.Errorf("stored rule lacks the routing key: %v", err)
+	}
+	// A patch naming the channel without its key keeps the key.
+	h.call(t, "PATCH", "/api/v1/alerts/rules/"+r["id"].(string), map[string]any{"channels": []map[string]any{{"type": "pagerduty"}}}, 200)
+	if stored, _ = h.store.GetRule(t.Context(), r["id"].(string)); !strings.Contains(string(stored.Doc), key) {
+		t.Errorf("patch lost the routing key: %s", stored.Doc)
+	}
+	for _, tt := range []struct {
+		channel map[string]any
+		want    string
+	}{
+		{map[string]any{"type": "email", "to": []string{"ops@example.test"}}, "channels[0].type: email is not configured"},
+		{map[string]any{"type": "pagerduty", "url": "https://SECRET.test/x"}, "url does not apply"},
+		{map[string]any{"type": "slack", "url": "https://hooks.slack.com/x", "colour": "red"}, `unknown field "colour"`},
+		{map[string]any{"type": "pagerduty", "routing_key": "has space SECRET"}, "channels[0].routing_key"},
+	} {
+		e := h.call(t, "POST", "/api/v1/alerts/rules", map[string]any{"name": "x", "bin_id": bin, "kind": "failure_spike", "channels": []any{tt.channel}}, 400)
+		if msg := fmt.Sprint(e["error"]); !strings.Contains(msg, tt.want) || strings.Contains(msg, "SECRET") {
+			t.Errorf("%v: error %q, want %q without the secret", tt.channel, msg, tt.want)
+		}
+	}
+}

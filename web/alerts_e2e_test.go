@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/hookscope/hookscope/alerts"
+	"github.com/hookscope/hookscope/alerts/discord"
+	"github.com/hookscope/hookscope/alerts/pagerduty"
 	"github.com/hookscope/hookscope/alerts/slack"
 	"github.com/hookscope/hookscope/alerts/webhook"
 	"github.com/hookscope/hookscope/bins"
@@ -65,7 +67,8 @@ func startHookscope(t *testing.T, dir string, logs io.Writer) *hookscope {
 	base := "http://" + ln.Addr().String()
 	engine := alerts.New(store, store, alerts.Options{Logger: log, PublicURL: base, EvalInterval: 100 * time.Millisecond,
 		RetryInitial: 50 * time.Millisecond, Notifiers: alerts.Notifiers{
-			alerts.ChannelSlack: slack.New(slack.Options{}), alerts.ChannelWebhook: webhook.New(webhook.Options{})}})
+			alerts.ChannelSlack: slack.New(slack.Options{}), alerts.ChannelWebhook: webhook.New(webhook.Options{}),
+			alerts.ChannelPagerDuty: pagerduty.New(pagerduty.Options{}), alerts.ChannelDiscord: discord.New(discord.Options{})}})
 	pipeline := ingest.NewPipeline(store, batcher, ingest.Options{Logger: log, Observers: []ingest.Observer{engine}})
 	if err := engine.Start(ctx); err != nil {
 		t.Fatal(err)
