@@ -50,7 +50,7 @@ func TestRenderMigrations(t *testing.T) {
 						// the runner treats DUPLICATE_COLUMN as done (columnExists)
 						(strings.HasPrefix(st, "ALTER TABLE ") && strings.Contains(st, " ADD COLUMN "))
 					if !idempotent || strings.Contains(st, ";") {
-						t.Errorf("statement of %s is not one idempotent CREATE:\n%s", m.name, st)
+						t.Errorf("statement of %s is not one idempotent CREATE or ADD COLUMN:\n%s", m.name, st)
 					}
 				}
 				all = append(all, stmts...)
