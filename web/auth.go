@@ -261,14 +261,16 @@ func (s *Server) unauthenticated(c *fiber.Ctx) error {
 func (s *Server) authorizeBin(c *fiber.Ctx, b *schema.Bin, need string) (*tokenClaims, error) {
 	read := need == ScopeRead
 	cl, err := s.token(c, read)
+	if read && !b.Private && (err != nil || cl == nil || !cl.grants(b, need)) {
+		// A public bin is readable without a token; a token that does not
+		// cover it (invalid, expired, another bin's, an old generation's:
+		// a browser keeps tokens after a revoke) is ignored rather than
+		// refused, and grants nothing that could outlive it.
+		c.Response().Header.Del(fiber.HeaderWWWAuthenticate)
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
-	}
-	if read && !b.Private && (cl == nil || !cl.grants(b, need)) {
-		// A public bin is readable without a token; a token that does not
-		// cover it (another bin's, an old generation's) is ignored rather
-		// than refused, and grants nothing that could outlive it.
-		return nil, nil
 	}
 	switch {
 	case cl == nil:
