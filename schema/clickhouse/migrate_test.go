@@ -66,8 +66,8 @@ func TestRenderMigrations(t *testing.T) {
 					t.Errorf("DDL has %q, which this server does not support", n)
 				}
 			}
-			if len(all) != 11 {
-				t.Errorf("%d statements; want 8 tables, 2 views and 1 added column", len(all))
+			if len(all) != 12 {
+				t.Errorf("%d statements; want 8 tables, 2 views and 2 added columns", len(all))
 			}
 		})
 	}
