@@ -195,9 +195,6 @@ func (b *Batcher) Close(ctx context.Context) error {
 	}
 }
 
-// Metrics returns the batcher's counters.
-func (b *Batcher) Metrics() *Metrics { return b.opts.Metrics }
-
 func (b *Batcher) run() {
 	defer close(b.done)
 	batch := make([]*schema.Request, 0, b.opts.MaxBatch)

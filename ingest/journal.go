@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -203,4 +204,28 @@ func (j *Journal) Close() error {
 	err := j.f.Close()
 	j.f = nil
 	return err
+}
+
+// RecoverForwards records the async forwards a previous process left in the
+// journal (OpenJournal's recovered list) and, once they are written to the
+// store, clears them from the journal. Call it before capture starts.
+func (p *Pipeline) RecoverForwards(ctx context.Context, recovered []*schema.Request) error {
+	if len(recovered) == 0 || p.opts.Journal == nil {
+		return nil
+	}
+	for _, r := range recovered {
+		if err := p.batcher.Enqueue(r); err != nil {
+			return fmt.Errorf("recover interrupted forwards: %w", err)
+		}
+	}
+	if err := p.batcher.Flush(ctx); err != nil {
+		return fmt.Errorf("recover interrupted forwards: %w", err)
+	}
+	for _, r := range recovered {
+		if err := p.opts.Journal.Done(r.ID); err != nil {
+			return fmt.Errorf("recover interrupted forwards: %w", err)
+		}
+	}
+	p.log.Warn("recorded async forwards interrupted by the previous stop", "requests", len(recovered))
+	return nil
 }

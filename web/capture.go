@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +15,9 @@ import (
 	"github.com/hookscope/hookscope/schema"
 )
 
+// errRefused: admit refused the capture and answered the sender.
+var errRefused = errors.New("capture refused")
+
 // maxDrainBytes bounds how much of an oversize body we read (and discard)
 // to count it; past that the connection is closed.
 const maxDrainBytes = 1 << 30
@@ -23,7 +25,6 @@ const maxDrainBytes = 1 << 30
 // capture handles ANY /h/{bin} and /h/{bin}/{path...}. It copies everything
 // it keeps out of fasthttp's buffers, which are reused after return.
 func (s *Server) capture(ctx *fasthttp.RequestCtx) {
-	start := time.Now()
 	defer sandbox(ctx)
 	raw := ctx.URI().PathOriginal() // as sent, percent-encoding kept
 	rest := raw[len("/h/"):]
@@ -40,46 +41,44 @@ func (s *Server) capture(ctx *fasthttp.RequestCtx) {
 	// later by their own goroutines; so capture runs on a context of its own
 	// (found by the race detector: a store lookup's cancel watcher read the
 	// recycled RequestCtx).
-	cctx := context.Background()
-	target, err := s.deps.Pipeline.Bin(cctx, string(binID))
-	if err != nil {
-		if errors.Is(err, ingest.ErrUnknownBin) {
-			s.drainBody(ctx)
-			writeJSONError(ctx, 404, "bin not found")
+	ip := s.remoteIP(ctx)
+	resp, err := s.deps.Pipeline.Capture(context.Background(), string(binID), &ingest.Incoming{
+		Method:      string(ctx.Method()),
+		Path:        string(path),
+		Query:       string(ctx.URI().QueryString()),
+		Headers:     parseRawHeaders(ctx.Request.Header.RawHeaders()),
+		RemoteIP:    ip,
+		ContentType: string(ctx.Request.Header.ContentType()),
+		Admit: func(bin *schema.Bin) error {
+			if !s.admit(ctx, bin.ID, ip) {
+				return errRefused
+			}
+			return nil
+		},
+		ReadBody: func() ([]byte, int64, bool, error) {
+			body, size, truncated, aborted := s.readBody(ctx)
+			if aborted {
+				return body, size, truncated, ingest.ErrAborted
+			}
+			return body, size, truncated, nil
+		},
+		PublicURL: func() string { return s.publicURL(ctx, raw) },
+	})
+	switch {
+	case errors.Is(err, errRefused):
+		return // admit answered
+	case errors.Is(err, ingest.ErrUnknownBin):
+		s.drainBody(ctx)
+		writeJSONError(ctx, 404, "bin not found")
+		return
+	case err != nil && !errors.Is(err, ingest.ErrOverloaded) && !errors.Is(err, ingest.ErrAborted):
+		s.log.Error("capture", "err", err)
+		if resp.Status == 0 { // the bin lookup failed: nothing was read or recorded
+			writeJSONError(ctx, 503, "storage unavailable; retry later")
 			return
 		}
-		s.log.Error("capture: bin lookup", "err", err)
-		writeJSONError(ctx, 503, "storage unavailable; retry later")
-		return
 	}
-
-	ip := s.remoteIP(ctx)
-	if !s.admit(ctx, target.Bin.ID, ip) {
-		return
-	}
-	body, size, truncated, aborted := s.readBody(ctx)
-	in := &ingest.Incoming{
-		BinID:         target.Bin.ID,
-		Method:        string(ctx.Method()),
-		Path:          string(path),
-		Query:         string(ctx.URI().QueryString()),
-		Headers:       parseRawHeaders(ctx.Request.Header.RawHeaders()),
-		RemoteIP:      ip,
-		ContentType:   string(ctx.Request.Header.ContentType()),
-		Body:          body,
-		BodySize:      size,
-		BodyTruncated: truncated,
-		Aborted:       aborted,
-		Start:         start,
-	}
-	if target.NeedsPublicURL() {
-		in.PublicURL = s.publicURL(ctx, raw)
-	}
-	_, resp, err := s.deps.Pipeline.Capture(cctx, target, in)
-	if err != nil && !errors.Is(err, ingest.ErrOverloaded) {
-		s.log.Error("capture", "err", err)
-	}
-	if aborted {
+	if errors.Is(err, ingest.ErrAborted) {
 		// Recorded, marked; the connection is gone, nobody to answer.
 		ctx.SetConnectionClose()
 		return
@@ -270,11 +269,4 @@ func parseRawHeaders(raw []byte) []schema.Header {
 		})
 	}
 	return out
-}
-
-func writeJSONError(ctx *fasthttp.RequestCtx, status int, msg string) {
-	ctx.SetStatusCode(status)
-	ctx.SetContentType("application/json")
-	b := append([]byte(`{"error":`), strconv.Quote(msg)...)
-	ctx.SetBody(append(b, '}'))
 }

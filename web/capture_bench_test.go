@@ -14,6 +14,7 @@ import (
 	"github.com/hookscope/hookscope/ingest"
 	"github.com/hookscope/hookscope/schema"
 	"github.com/hookscope/hookscope/web/live"
+	"github.com/hookscope/hookscope/web/wire"
 )
 
 // benchBins is a bin source with one bin that never expires.
@@ -71,10 +72,10 @@ func BenchmarkCaptureHandler(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer bat.Close(context.Background())
-	hub := live.New(live.Options{Encode: EncodeLive})
+	hub := live.New(live.Options{Encode: wire.EncodeLive})
 	defer hub.Close()
 	pipe := ingest.NewPipeline(benchBins{bin}, bat, ingest.Options{Publisher: hub})
-	s := New(Deps{Pipeline: pipe, Batcher: bat, Hub: hub}, Options{})
+	s := New(Deps{Pipeline: pipe, Hub: hub}, Options{})
 
 	raw := benchDelivery(bin.ID)
 	var ctx fasthttp.RequestCtx
@@ -109,7 +110,7 @@ func BenchmarkEncodeLive(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if len(EncodeLive(r)) == 0 {
+		if len(wire.EncodeLive(r)) == 0 {
 			b.Fatal("empty message")
 		}
 	}

@@ -47,6 +47,7 @@ var paramTable = []routeParams{
 	{method: "POST", pattern: split("/api/v1/bins/*/requests/*/replay")},
 	{method: "GET", pattern: split("/api/v1/bins/*/stats"), allowed: [][]string{query.StatsParams, tokenParam}},
 	{method: "POST", pattern: split("/api/v1/bins/*/share")},
+	{method: "POST", pattern: split("/api/v1/bins/*/tokens/revoke")},
 	{method: "GET", pattern: split("/api/v1/bins/*/live"), allowed: [][]string{query.LiveParams, tokenParam}},
 	{method: "GET", pattern: split("/api/v1/alerts/rules"), allowed: [][]string{alertRuleList, tokenParam}},
 	{method: "POST", pattern: split("/api/v1/alerts/rules")},

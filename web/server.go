@@ -10,7 +10,6 @@ package web
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -27,9 +26,8 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/hookscope/hookscope/alerts"
+	"github.com/hookscope/hookscope/bins"
 	"github.com/hookscope/hookscope/ingest"
-	"github.com/hookscope/hookscope/ingest/forward"
-	"github.com/hookscope/hookscope/query"
 	"github.com/hookscope/hookscope/schema"
 	"github.com/hookscope/hookscope/web/live"
 )
@@ -38,21 +36,19 @@ import (
 type Deps struct {
 	Store    schema.Store
 	Pipeline *ingest.Pipeline
-	Batcher  *ingest.Batcher
 	Hub      *live.Hub
 	// Frontend is the built inspector (index.html at its root); nil serves a
 	// plain notice instead.
 	Frontend fs.FS
 	// Gatherer serves /metrics; nil disables it.
 	Gatherer prometheus.Gatherer
-	// ValidateSignature checks a bin's signature settings (nil: accept any).
-	ValidateSignature func(*schema.SignatureConfig) error
 	// SecretHint renders a write-only secret for display (nil: last 4 chars).
 	SecretHint func(string) string
 	// Alerts serves /api/v1/alerts (nil: no alert routes).
 	Alerts *alerts.Service
-	// Forwarder sends replays (nil: replay answers 501).
-	Forwarder *forward.Forwarder
+	// Bins is the bin service (CRUD, validation, token generations,
+	// access-change notices). Required.
+	Bins *bins.Service
 }
 
 // Options configure the server. Zero values take the defaults.
@@ -65,8 +61,6 @@ type Options struct {
 	MaxBodyBytes int64
 	// TrustedProxies: peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
-	// DefaultExpiry of new bins (default 7 days).
-	DefaultExpiry time.Duration
 	// ReadTimeout bounds reading one request, headers and body (default 30s):
 	// the slowloris guard.
 	ReadTimeout time.Duration
@@ -128,9 +122,6 @@ func New(deps Deps, opts Options) *Server {
 	}
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 10 << 20
-	}
-	if opts.DefaultExpiry == 0 {
-		opts.DefaultExpiry = 7 * 24 * time.Hour
 	}
 	if opts.ReadTimeout <= 0 {
 		opts.ReadTimeout = 30 * time.Second
@@ -349,59 +340,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // inflightGrace bounds the wait for running handlers after the shutdown
 // deadline: a custom response delays at most 30s.
 const inflightGrace = 35 * time.Second
-
-// apiError is an error with a public message and a status.
-type apiError struct {
-	status int
-	msg    string
-}
-
-func (e *apiError) Error() string { return e.msg }
-
-func errorf(status int, format string, a ...any) error {
-	return &apiError{status: status, msg: fmt.Sprintf(format, a...)}
-}
-
-// handleError maps every error to a status and a fixed public message, in
-// one place; internals go to the log only.
-func (s *Server) handleError(c *fiber.Ctx, err error) error {
-	status, msg := s.classify(err)
-	var qe *quotaError
-	if errors.As(err, &qe) {
-		c.Set("Retry-After", retryAfter(qe.retry))
-		return c.Status(status).JSON(fiber.Map{"error": msg, "limit": qe.limit})
-	}
-	if status >= 500 {
-		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
-	}
-	return c.Status(status).JSON(fiber.Map{"error": msg})
-}
-
-func (s *Server) classify(err error) (int, string) {
-	var ae *apiError
-	var pe *query.ParamError
-	var fe *fiber.Error
-	var qe *quotaError
-	switch {
-	case errors.As(err, &qe):
-		return 429, qe.msg
-	case errors.As(err, &ae):
-		return ae.status, ae.msg
-	case errors.As(err, &pe):
-		return 400, pe.Error()
-	case errors.As(err, &fe):
-		return fe.Code, fe.Message
-	case errors.Is(err, schema.ErrNotFound):
-		return 404, "not found"
-	case errors.Is(err, schema.ErrConflict):
-		return 409, "already exists"
-	case errors.Is(err, schema.ErrInvalid):
-		return 400, "invalid request"
-	case errors.Is(err, schema.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
-		return 503, "storage unavailable; retry later"
-	}
-	return 500, "internal error"
-}
 
 // hostOf returns capture's host[:port] when capture is set and names
 // another host than public.

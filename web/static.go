@@ -20,7 +20,7 @@ var openAPI []byte
 // count senders).
 func (s *Server) metrics(c *fiber.Ctx) error {
 	if s.auth.required {
-		if err := s.check(c, false, "", false); err != nil {
+		if err := s.requireAdmin(c, false); err != nil {
 			return err
 		}
 	}

@@ -137,8 +137,8 @@ func (h *harness) runCapture() ([]CaptureRow, error) {
 				h.note("ClickHouse capture skipped: %v", err)
 			} else {
 				t := captureTarget{name: "clickhouse", p: ch, bin: bin}
-				if h.ch != nil && h.ch.cmd != nil {
-					t.storePID = h.ch.cmd.Process.Pid
+				if h.ch != nil {
+					t.storePID = h.ch.PID()
 				}
 				targets = append(targets, t)
 			}

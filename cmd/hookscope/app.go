@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/hookscope/hookscope/alerts"
+	"github.com/hookscope/hookscope/bins"
 	"github.com/hookscope/hookscope/frontend"
 	"github.com/hookscope/hookscope/ingest"
 	"github.com/hookscope/hookscope/ingest/forward"
@@ -25,6 +26,7 @@ import (
 	"github.com/hookscope/hookscope/schema/sqlite"
 	"github.com/hookscope/hookscope/web"
 	"github.com/hookscope/hookscope/web/live"
+	"github.com/hookscope/hookscope/web/wire"
 )
 
 // App is a running hookscope: tests start one on 127.0.0.1:0 with a temp
@@ -92,7 +94,7 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return fail(fmt.Errorf("start batcher: %w", err))
 	}
-	a.hub = live.New(live.Options{Logger: log, Encode: web.EncodeLive})
+	a.hub = live.New(live.Options{Logger: log, Encode: wire.EncodeLive})
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -109,20 +111,18 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	// through the SSRF guard.
 	a.outbound = netguard.New(netguard.Options{AllowPrivate: cfg.Access.AllowPrivateTargets}).Client()
 	// Async forwards in flight when the previous process died are recorded
-	// now (with an error saying so), before anything new is captured.
+	// (with an error saying so) by the pipeline, before anything new is
+	// captured.
 	journal, recovered, err := ingest.OpenJournal(filepath.Join(cfg.DataDir, "forward-inflight.jsonl"), 0)
 	if err != nil {
 		return fail(err)
 	}
 	a.journal = journal
-	if err := a.recoverForwards(ctx, recovered); err != nil {
-		return fail(err)
-	}
 	a.forwarder = forward.New(forward.Options{Logger: log, Client: a.outbound, Workers: cfg.Access.ForwardWorkers, Now: a.clock.Now})
 
 	// The alert engine watches every capture and recovers its windows from
 	// history at start, through the same store.
-	a.engine = alerts.New(st, st, alerts.Options{Logger: log, PublicURL: linkBase(cfg), Now: a.clock.Now, HTTPClient: a.outbound})
+	a.engine = alerts.New(st, st, alerts.Options{Logger: log, PublicURL: linkBase(cfg), Now: a.clock.Now, Notifiers: alertNotifiers(a.outbound)})
 	if err := a.engine.Start(ctx); err != nil {
 		return fail(fmt.Errorf("start alert engine: %w", err))
 	}
@@ -136,23 +136,29 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Journal:   a.journal,
 		Now:       a.clock.Now,
 	})
-	a.server = web.New(web.Deps{
-		Store:             st,
-		Pipeline:          pipe,
-		Batcher:           a.batcher,
-		Hub:               a.hub,
-		Frontend:          frontend.Dist(),
-		Gatherer:          reg,
-		Alerts:            alerts.NewService(st, a.engine, a.clock.Now),
+	if err := pipe.RecoverForwards(ctx, recovered); err != nil {
+		return fail(err)
+	}
+	binSvc := bins.New(st, pipe, bins.Options{
+		Logger:            log,
+		DefaultExpiry:     cfg.DefaultExpiry,
 		ValidateSignature: validateSignature,
-		SecretHint:        secretHint,
-		Forwarder:         a.forwarder,
+		Now:               a.clock.Now,
+	})
+	a.server = web.New(web.Deps{
+		Store:      st,
+		Bins:       binSvc,
+		Pipeline:   pipe,
+		Hub:        a.hub,
+		Frontend:   frontend.Dist(),
+		Gatherer:   reg,
+		Alerts:     alerts.NewService(st, a.engine, a.clock.Now),
+		SecretHint: secretHint,
 	}, web.Options{
 		Logger:         log,
 		PublicURL:      cfg.PublicURL,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		TrustedProxies: cfg.TrustedProxies,
-		DefaultExpiry:  cfg.DefaultExpiry,
 		ReadTimeout:    cfg.ReadTimeout,
 		MaxHeaderBytes: cfg.MaxHeaderBytes,
 		MaxHeaders:     cfg.Access.MaxHeaders,
@@ -183,7 +189,9 @@ func (a *App) Start() error {
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		a.janitor(jctx)
+		ingest.RunRetention(jctx, a.store, ingest.RetentionOptions{
+			Logger: a.log, Interval: a.cfg.RetentionPeriod, MaxRequestsPerBin: a.cfg.Access.MaxRequestsPerBin, Now: a.clock.Now,
+		})
 	}()
 	go func() { a.served <- a.server.Serve(ln) }()
 	a.log.Info("hookscope listening", "addr", ln.Addr().String(), "store", a.storeName())
@@ -199,26 +207,6 @@ func (a *App) storeName() string {
 
 // Addr is the address the app listens on.
 func (a *App) Addr() string { return a.ln.Addr().String() }
-
-// janitor removes expired bins and their data.
-func (a *App) janitor(ctx context.Context) {
-	t := time.NewTicker(a.cfg.RetentionPeriod)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			n, err := a.store.PurgeExpired(ctx, a.clock.Now())
-			if err != nil {
-				a.log.Warn("purge expired bins", "err", err)
-			} else if n > 0 {
-				a.log.Info("purged expired bins", "bins", n)
-			}
-			a.trimBins(ctx)
-		}
-	}
-}
 
 // Shutdown stops in reverse order of the data flow: stop accepting
 // requests, drain the batcher (to the store, else the spool), stop the
@@ -311,56 +299,6 @@ func (a *App) closeParts(ctx context.Context) error {
 	}
 	return errors.Join(errs...)
 }
-
-// recoverForwards records the journal's interrupted forwards and, once
-// they are written, clears them from the journal.
-func (a *App) recoverForwards(ctx context.Context, recovered []*schema.Request) error {
-	if len(recovered) == 0 {
-		return nil
-	}
-	for _, r := range recovered {
-		if err := a.batcher.Enqueue(r); err != nil {
-			return fmt.Errorf("recover interrupted forwards: %w", err)
-		}
-	}
-	if err := a.batcher.Flush(ctx); err != nil {
-		return fmt.Errorf("recover interrupted forwards: %w", err)
-	}
-	for _, r := range recovered {
-		if err := a.journal.Done(r.ID); err != nil {
-			return fmt.Errorf("recover interrupted forwards: %w", err)
-		}
-	}
-	a.log.Warn("recorded async forwards interrupted by the previous stop", "requests", len(recovered))
-	return nil
-}
-
-// trimBins keeps at most MaxRequestsPerBin requests in every bin.
-func (a *App) trimBins(ctx context.Context) {
-	keep := a.cfg.Access.MaxRequestsPerBin
-	if keep <= 0 {
-		return
-	}
-	bins, err := a.store.ListBins(ctx)
-	if err != nil {
-		a.log.Warn("trim bins: list", "err", err)
-		return
-	}
-	for _, b := range bins {
-		n, err := a.store.TrimRequests(ctx, b.ID, keep)
-		if err != nil {
-			a.log.Warn("trim bin", "bin", b.ID, "err", err)
-			continue
-		}
-		if n > 0 {
-			a.log.Debug("trimmed bin", "bin", b.ID, "removed", n)
-		}
-	}
-}
-
-// OutboundClient is the SSRF-guarded client for requests to user-supplied
-// URLs; the alert notifiers get it too.
-func (a *App) OutboundClient() *http.Client { return a.outbound }
 
 // clock is the app's time source; tests move it forward to expire bins.
 type clock struct{ override atomic.Pointer[time.Time] }

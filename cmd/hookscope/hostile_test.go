@@ -128,11 +128,12 @@ func TestHostileStatsSpan(t *testing.T) {
 // DELETE .../requests?method=GET used to clear the whole bin.
 func TestHostileUnknownParams(t *testing.T) {
 	eachStore(t, nil, func(t *testing.T, a *testApp) {
-		bin := a.newBin(t, nil).ID
+		nb := a.newBin(t, nil)
+		bin, owner := nb.ID, map[string]string{"Authorization": "Bearer " + nb.Token}
 		captureN(t, a, bin, 4)
 		a.waitCount(t, bin, 4)
 		for _, u := range []string{"/requests?method=GET", "/requests?status=2xx", "/requests?q=x", "/requests?everything=1"} {
-			if s, _, b := call(t, "DELETE", a.base+"/api/v1/bins/"+bin+u, nil, ""); s != 400 {
+			if s, _, b := call(t, "DELETE", a.base+"/api/v1/bins/"+bin+u, owner, ""); s != 400 {
 				t.Fatalf("DELETE %s: %d %s, want 400", u, s, b)
 			}
 		}
@@ -142,7 +143,7 @@ func TestHostileUnknownParams(t *testing.T) {
 				t.Errorf("GET %s: %d %s, want 400", u, s, b)
 			}
 		}
-		if s, _, _ := call(t, "DELETE", a.base+"/api/v1/bins/"+bin+"/requests", nil, ""); s != 204 {
+		if s, _, _ := call(t, "DELETE", a.base+"/api/v1/bins/"+bin+"/requests", owner, ""); s != 204 {
 			t.Fatalf("plain clear: %d", s)
 		}
 		a.waitCount(t, bin, 0)
@@ -329,6 +330,7 @@ func TestHostileHostHeader(t *testing.T) {
 		if err := jsonUnmarshal(b, &bin); err != nil || resp.StatusCode != 201 {
 			t.Fatalf("create: %d %s", resp.StatusCode, b)
 		}
+		hdr["Authorization"] = "Bearer " + bin.Token
 		s, _, sb := call(t, "POST", a.base+"/api/v1/bins/"+bin.ID+"/share", hdr, "{}")
 		var sh struct{ URL string }
 		if err := jsonUnmarshal(sb, &sh); err != nil || s != 201 {

@@ -59,36 +59,36 @@ func TestQuotaRates(t *testing.T) {
 	tests := []struct {
 		name, env, val string
 		limit          string
-		do             func(t *testing.T, a *testApp, bin string) (int, http.Header, []byte)
+		do             func(t *testing.T, a *testApp, bin binResp) (int, http.Header, []byte)
 		allowed        int
 		window         time.Duration // after which one more is allowed
 		lo, hi         int           // Retry-After bounds
 	}{
 		{name: "bin creation", env: "HOOKSCOPE_QUOTA_CREATE_RATE", val: "3/m", limit: "rate_create", allowed: 3, window: 20 * time.Second, lo: 19, hi: 21,
-			do: func(t *testing.T, a *testApp, _ string) (int, http.Header, []byte) {
+			do: func(t *testing.T, a *testApp, _ binResp) (int, http.Header, []byte) {
 				return call(t, "POST", a.base+"/api/v1/bins", nil, "{}")
 			}},
 		{name: "bins per day", env: "HOOKSCOPE_QUOTA_BINS_PER_DAY", val: "2", limit: "bins_per_day", allowed: 2, window: 12 * time.Hour, lo: 43199, hi: 43201,
-			do: func(t *testing.T, a *testApp, _ string) (int, http.Header, []byte) {
+			do: func(t *testing.T, a *testApp, _ binResp) (int, http.Header, []byte) {
 				return call(t, "POST", a.base+"/api/v1/bins", nil, "{}")
 			}},
 		{name: "writes", env: "HOOKSCOPE_QUOTA_WRITE_RATE", val: "2/s", limit: "rate_write", allowed: 2, window: 500 * time.Millisecond, lo: 1, hi: 1,
-			do: func(t *testing.T, a *testApp, bin string) (int, http.Header, []byte) {
-				return call(t, "PATCH", a.base+"/api/v1/bins/"+bin, nil, `{"name":"x"}`)
+			do: func(t *testing.T, a *testApp, bin binResp) (int, http.Header, []byte) {
+				return call(t, "PATCH", a.base+"/api/v1/bins/"+bin.ID, ownerOf(bin), `{"name":"x"}`)
 			}},
 		{name: "reads", env: "HOOKSCOPE_QUOTA_READ_RATE", val: "5/s", limit: "rate_read", allowed: 5, window: 200 * time.Millisecond, lo: 1, hi: 1,
-			do: func(t *testing.T, a *testApp, bin string) (int, http.Header, []byte) {
-				return call(t, "GET", a.base+"/api/v1/bins/"+bin+"/requests", nil, "")
+			do: func(t *testing.T, a *testApp, bin binResp) (int, http.Header, []byte) {
+				return call(t, "GET", a.base+"/api/v1/bins/"+bin.ID+"/requests", nil, "")
 			}},
 		{name: "share links per bin", env: "HOOKSCOPE_QUOTA_SHARES_PER_BIN", val: "2", limit: "shares_per_bin", allowed: 2, window: 12 * time.Hour, lo: 43199, hi: 43201,
-			do: func(t *testing.T, a *testApp, bin string) (int, http.Header, []byte) {
-				return call(t, "POST", a.base+"/api/v1/bins/"+bin+"/share", nil, "{}")
+			do: func(t *testing.T, a *testApp, bin binResp) (int, http.Header, []byte) {
+				return call(t, "POST", a.base+"/api/v1/bins/"+bin.ID+"/share", ownerOf(bin), "{}")
 			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a, advance := quotaApp(t, map[string]string{tt.env: tt.val})
-			bin := a.newBin(t, nil).ID // with every other limit open, creating the bin is free
+			bin := a.newBin(t, nil) // with every other limit open, creating the bin is free
 			if strings.Contains(tt.env, "CREATE") || strings.Contains(tt.env, "BINS") {
 				advance(24 * time.Hour) // refill what creating the bin took
 			}
@@ -195,4 +195,9 @@ func TestQuotaLiveFeeds(t *testing.T) {
 			}
 		})
 	}
+}
+
+// ownerOf is the Authorization header of a bin's owner token.
+func ownerOf(b binResp) map[string]string {
+	return map[string]string{"Authorization": "Bearer " + b.Token}
 }

@@ -126,8 +126,10 @@ const sqlCreateMigrations = `CREATE TABLE IF NOT EXISTS schema_migrations (
 ) ENGINE = MergeTree ORDER BY version`
 
 // migrate applies the migrations not yet recorded in schema_migrations, in
-// order. Each statement is idempotent (IF NOT EXISTS), so a run interrupted
-// between a statement and its record is safe to repeat.
+// order. Each statement is idempotent (CREATE ... IF NOT EXISTS; an ALTER
+// TABLE ... ADD COLUMN whose column exists counts as done, since 18.16 does
+// not parse ADD COLUMN IF NOT EXISTS), so a run interrupted between a
+// statement and its record is safe to repeat.
 func migrate(ctx context.Context, conn driver.Conn, f Features, server string, now time.Time) (applied []string, err error) {
 	ms, err := loadMigrations()
 	if err != nil {
@@ -174,13 +176,6 @@ func migrate(ctx context.Context, conn driver.Conn, f Features, server string, n
 	return applied, nil
 }
 
-// columnExists: an ADD COLUMN that failed because the column is there
-// already (an earlier run stopped between the statement and its record).
-func columnExists(stmt string, err error) bool {
-	var ex *clickhouse.Exception
-	return strings.Contains(stmt, " ADD COLUMN ") && errors.As(err, &ex) && ex.Code == 15 // DUPLICATE_COLUMN
-}
-
 func record(ctx context.Context, conn driver.Conn, m migration, server string, now time.Time) error {
 	batch, err := conn.PrepareBatch(ctx, "INSERT INTO schema_migrations (version, name, applied_at, server)")
 	if err != nil {
@@ -191,4 +186,13 @@ func record(ctx context.Context, conn driver.Conn, m migration, server string, n
 		return err
 	}
 	return batch.Send()
+}
+
+// columnExists reports whether err is ClickHouse's DUPLICATE_COLUMN (15)
+// answering an ADD COLUMN statement: a repeat of a migration that was
+// applied but not recorded.
+func columnExists(stmt string, err error) bool {
+	var exc *clickhouse.Exception
+	return strings.HasPrefix(stmt, "ALTER TABLE ") && strings.Contains(stmt, " ADD COLUMN ") &&
+		errors.As(err, &exc) && exc.Code == 15
 }
