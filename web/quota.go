@@ -59,7 +59,7 @@ func newQuotas(q Quotas, now func() time.Time) *quotas {
 	qs := &quotas{q: q, now: now, liveIP: map[string]int{}, liveBin: map[string]int{},
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hookscope_quota_refused_total",
-			Help: "API requests refused by a quota, by limit (rate_create, rate_write, rate_read, bins_per_day, live_per_ip, live_per_bin, shares_per_bin).",
+			Help: "Requests refused by a quota, by limit (rate_create, rate_write, rate_read, bins_per_day, live_per_ip, live_per_bin, shares_per_bin); bytes_per_bin counts stored requests dropped by the byte quota.",
 		}, []string{"limit"})}
 	perSecond := func(r float64, burst int) *keyedLimiter {
 		if r <= 0 || burst <= 0 {
@@ -192,6 +192,12 @@ func (s *Server) liveSlot(c *fiber.Ctx, key, bin string) error {
 		release()
 	}
 	return err
+}
+
+// CountQuotaDrop counts requests a storage quota removed (the retention
+// sweep applies them), in the same metric as the refusals.
+func (s *Server) CountQuotaDrop(limit string, n int64) {
+	s.quotas.refused.WithLabelValues(limit).Add(float64(n))
 }
 
 // liveOpen reports the open live feeds of an address and a bin (tests).

@@ -17,7 +17,13 @@ type LimitConfig struct {
 	MaxConnsPerIP   int
 	// Quotas (issue 21): a preset, then each limit's override.
 	Quotas web.Quotas
+	// BytesPerBin is the stored-bytes quota of a bin (0: off); the oldest
+	// requests are dropped by the retention sweep.
+	BytesPerBin int64
 }
+
+// publicBytesPerBin is the public preset's stored-bytes quota per bin.
+const publicBytesPerBin = 256 << 20
 
 func limitSettings() []setting {
 	return []setting{
@@ -44,8 +50,10 @@ func limitSettings() []setting {
 			switch v {
 			case "public":
 				c.Limits.Quotas = web.PublicQuotas
+				c.Limits.BytesPerBin = publicBytesPerBin
 			case "open":
 				c.Limits.Quotas = web.Quotas{}
+				c.Limits.BytesPerBin = 0
 			default:
 				return errors.New(`must be "public" or "open"`)
 			}
@@ -58,6 +66,17 @@ func limitSettings() []setting {
 		{"quota-live-per-ip", "HOOKSCOPE_QUOTA_LIVE_PER_IP", "", "open live feeds per client address (public: 32; 0 = off)", countOverride(func(q *web.Quotas) *int { return &q.LivePerIP })},
 		{"quota-live-per-bin", "HOOKSCOPE_QUOTA_LIVE_PER_BIN", "", "open live feeds per bin (public: 64; 0 = off)", countOverride(func(q *web.Quotas) *int { return &q.LivePerBin })},
 		{"quota-shares-per-bin", "HOOKSCOPE_QUOTA_SHARES_PER_BIN", "", "share links minted per bin per 24 hours (public: 50; 0 = off)", countOverride(func(q *web.Quotas) *int { return &q.SharesPerBinPerDay })},
+		{"quota-bytes-per-bin", "HOOKSCOPE_QUOTA_BYTES_PER_BIN", "", "stored bytes per bin; the oldest requests are dropped every purge interval, capture is never refused for it (public: 268435456; 0 = off)", func(c *Config, v string) error {
+			if v == "" {
+				return nil
+			}
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || (n != 0 && n < 1024) {
+				return errors.New("must be 0 (off) or a byte count of at least 1024")
+			}
+			c.Limits.BytesPerBin = n
+			return nil
+		}},
 		{"max-conns-per-ip", "HOOKSCOPE_MAX_CONNS_PER_IP", "256", "open connections per client address (trusted proxies exempt); 0 = unlimited", intInto(func(c *Config) *int { return &c.Limits.MaxConnsPerIP }, 0, 1_000_000)},
 	}
 }

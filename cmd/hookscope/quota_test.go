@@ -201,3 +201,42 @@ func TestQuotaLiveFeeds(t *testing.T) {
 func ownerOf(b binResp) map[string]string {
 	return map[string]string{"Authorization": "Bearer " + b.Token}
 }
+
+// TestQuotaBytesPerBin: past the stored-bytes quota the oldest requests are
+// dropped (capture is never refused for it), and the drops are counted.
+func TestQuotaBytesPerBin(t *testing.T) {
+	a := startApp(t, t.TempDir(), map[string]string{"HOOKSCOPE_QUOTA_BYTES_PER_BIN": "10000", "HOOKSCOPE_PURGE_INTERVAL": "20ms"})
+	bin := a.newBin(t, nil).ID
+	var ids []string
+	for i := 0; i < 10; i++ {
+		s, h, b := call(t, "POST", a.base+"/h/"+bin, nil, strings.Repeat("x", 3000))
+		if s != 200 {
+			t.Fatalf("capture %d refused: %d %s", i, s, b)
+		}
+		ids = append(ids, h.Get("X-Hookscope-Request-Id"))
+	}
+	// Each request stores ~3.1 KB: three fit in 10000 bytes. Batches land
+	// while the sweep runs, so wait for the settled state.
+	want := fmt.Sprint(ids[9], ids[8], ids[7])
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		l := a.list(t, bin, "limit=100")
+		var got []any
+		for _, r := range l.Requests {
+			got = append(got, r.ID)
+		}
+		if fmt.Sprint(got...) == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("kept %v, want the newest three %v", got, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for metricValue(t, a, `hookscope_quota_refused_total{limit="bytes_per_bin"}`) != "7" {
+		if time.Now().After(deadline) {
+			t.Fatalf("drops counted: %q, want 7", metricValue(t, a, `hookscope_quota_refused_total{limit="bytes_per_bin"}`))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
