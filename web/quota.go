@@ -22,6 +22,10 @@ type Quotas struct {
 	CreatePerMinute float64
 	WritePerSecond  float64
 	ReadPerSecond   float64
+	// Bursts of the three budgets (0: one minute's worth of creations,
+	// one second's worth of writes and reads). A rate given per hour
+	// ("20/h") sets its burst to the hour's count.
+	CreateBurst, WriteBurst, ReadBurst int
 	// BinsPerDay: bins one client may create in 24 hours (a bucket that
 	// refills at BinsPerDay/24h, so it also holds over any sliding day).
 	BinsPerDay int
@@ -36,9 +40,11 @@ type Quotas struct {
 var PublicQuotas = Quotas{CreatePerMinute: 20, WritePerSecond: 20, ReadPerSecond: 100, BinsPerDay: 200,
 	LivePerIP: 32, LivePerBin: 64, SharesPerBinPerDay: 50}
 
-// quotas enforces Quotas. Clients are keyed by their token's bin when they
-// present a valid bin token, else by address (X-Forwarded-For only through
-// trusted proxies); admin tokens are exempt from everything.
+// quotas enforces Quotas. Reads and writes are keyed by the token's bin
+// when the client presents a valid bin token (many users behind one NAT
+// keep their own budgets), else by address (X-Forwarded-For only through
+// trusted proxies); bin creation and live feeds are always keyed by
+// address; admin tokens are exempt from everything.
 type quotas struct {
 	q   Quotas
 	now func() time.Time
@@ -67,9 +73,15 @@ func newQuotas(q Quotas, now func() time.Time) *quotas {
 		}
 		return newKeyedLimiterBurst(rate.Limit(r), burst, maxLimiters)
 	}
-	qs.create = perSecond(q.CreatePerMinute/60, int(math.Ceil(q.CreatePerMinute)))
-	qs.write = perSecond(q.WritePerSecond, int(math.Ceil(q.WritePerSecond)))
-	qs.read = perSecond(q.ReadPerSecond, int(math.Ceil(q.ReadPerSecond)))
+	burst := func(b int, window float64) int {
+		if b > 0 {
+			return b
+		}
+		return max(1, int(math.Ceil(window)))
+	}
+	qs.create = perSecond(q.CreatePerMinute/60, burst(q.CreateBurst, q.CreatePerMinute))
+	qs.write = perSecond(q.WritePerSecond, burst(q.WriteBurst, q.WritePerSecond))
+	qs.read = perSecond(q.ReadPerSecond, burst(q.ReadBurst, q.ReadPerSecond))
 	day := 24 * time.Hour.Seconds()
 	qs.binsDay = perSecond(float64(q.BinsPerDay)/day, q.BinsPerDay)
 	qs.sharesDay = perSecond(float64(q.SharesPerBinPerDay)/day, q.SharesPerBinPerDay)
@@ -119,10 +131,14 @@ func (s *Server) enforceQuotas(c *fiber.Ctx) error {
 			return s.liveSlot(c, key, segs[3])
 		}
 	case method == fiber.MethodPost && len(segs) == 3 && segs[2] == "bins":
-		if err := qs.take(qs.create, key, "rate_create", "too many bins created; retry later"); err != nil {
+		// Creation is always keyed by address: every bin comes with an
+		// owner token, so keying it by token would let each new bin's token
+		// open a fresh budget.
+		ip := "ip:" + s.remoteIP(c.Context())
+		if err := qs.take(qs.create, ip, "rate_create", "too many bins created; retry later"); err != nil {
 			return err
 		}
-		if err := qs.take(qs.binsDay, key, "bins_per_day", "daily bin quota for your address reached; retry later"); err != nil {
+		if err := qs.take(qs.binsDay, ip, "bins_per_day", "daily bin quota for your address reached; retry later"); err != nil {
 			return err
 		}
 	default:

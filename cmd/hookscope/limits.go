@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"math"
 	"net/url"
 	"strconv"
 	"strings"
@@ -59,9 +60,15 @@ func limitSettings() []setting {
 			}
 			return nil
 		}},
-		{"quota-create-rate", "HOOKSCOPE_QUOTA_CREATE_RATE", "", "bin creations per client, like 20/m (public: 20/m; 0 = off)", rateOverride(func(q *web.Quotas, perSecond float64) { q.CreatePerMinute = perSecond * 60 })},
-		{"quota-write-rate", "HOOKSCOPE_QUOTA_WRITE_RATE", "", "API writes per client, like 20/s (public: 20/s; 0 = off)", rateOverride(func(q *web.Quotas, perSecond float64) { q.WritePerSecond = perSecond })},
-		{"quota-read-rate", "HOOKSCOPE_QUOTA_READ_RATE", "", "API reads per client, like 100/s (public: 100/s; 0 = off)", rateOverride(func(q *web.Quotas, perSecond float64) { q.ReadPerSecond = perSecond })},
+		{"quota-create-rate", "HOOKSCOPE_QUOTA_CREATE_RATE", "", "bin creations per client, like 20/m (public: 20/m; 0 = off)", rateOverride(func(q *web.Quotas, perSecond float64, burst int) {
+			q.CreatePerMinute, q.CreateBurst = perSecond*60, burst
+		})},
+		{"quota-write-rate", "HOOKSCOPE_QUOTA_WRITE_RATE", "", "API writes per client, like 20/s (public: 20/s; 0 = off)", rateOverride(func(q *web.Quotas, perSecond float64, burst int) {
+			q.WritePerSecond, q.WriteBurst = perSecond, burst
+		})},
+		{"quota-read-rate", "HOOKSCOPE_QUOTA_READ_RATE", "", "API reads per client, like 100/s (public: 100/s; 0 = off)", rateOverride(func(q *web.Quotas, perSecond float64, burst int) {
+			q.ReadPerSecond, q.ReadBurst = perSecond, burst
+		})},
 		{"quota-bins-per-day", "HOOKSCOPE_QUOTA_BINS_PER_DAY", "", "bins one client may create per 24 hours (public: 200; 0 = off)", countOverride(func(q *web.Quotas) *int { return &q.BinsPerDay })},
 		{"quota-live-per-ip", "HOOKSCOPE_QUOTA_LIVE_PER_IP", "", "open live feeds per client address (public: 32; 0 = off)", countOverride(func(q *web.Quotas) *int { return &q.LivePerIP })},
 		{"quota-live-per-bin", "HOOKSCOPE_QUOTA_LIVE_PER_BIN", "", "open live feeds per bin (public: 64; 0 = off)", countOverride(func(q *web.Quotas) *int { return &q.LivePerBin })},
@@ -82,14 +89,15 @@ func limitSettings() []setting {
 }
 
 // rateOverride parses "N/s", "N/m" or "N/h" ("0" = off); "" keeps the
-// preset.
-func rateOverride(set func(q *web.Quotas, perSecond float64)) func(c *Config, v string) error {
+// preset. The burst is N: a client may use a whole window's count at once.
+func rateOverride(set func(q *web.Quotas, perSecond float64, burst int)) func(c *Config, v string) error {
 	return func(c *Config, v string) error {
 		if v == "" {
 			return nil
 		}
 		n, unit, _ := strings.Cut(v, "/")
 		f, err := strconv.ParseFloat(n, 64)
+		burst := int(math.Ceil(f))
 		if err != nil || f < 0 || f > 1e6 {
 			return errors.New(`must be a rate like "20/s", "20/m" or "20/h" (0 = off)`)
 		}
@@ -102,7 +110,7 @@ func rateOverride(set func(q *web.Quotas, perSecond float64)) func(c *Config, v 
 		default:
 			return errors.New(`must be a rate like "20/s", "20/m" or "20/h" (0 = off)`)
 		}
-		set(&c.Limits.Quotas, f)
+		set(&c.Limits.Quotas, f, burst)
 		return nil
 	}
 }

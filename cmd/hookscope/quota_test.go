@@ -136,6 +136,20 @@ func TestQuotaKeying(t *testing.T) {
 			t.Fatalf("X-Forwarded-For from an untrusted peer changed the key: %d %d", s1, s2)
 		}
 	})
+	t.Run("creation keyed by address even with a bin token", func(t *testing.T) {
+		a, _ := quotaApp(t, map[string]string{"HOOKSCOPE_QUOTA_CREATE_RATE": "2/h"})
+		var b struct{ Token string }
+		doJSON(t, "POST", a.base+"/api/v1/bins", nil, 201, &b)
+		if b.Token == "" {
+			t.Skip("bins carry no owner token on this branch")
+		}
+		if s, _, _ := call(t, "POST", a.base+"/api/v1/bins", bearerHdr(b.Token), "{}"); s != 201 {
+			t.Fatalf("second create: %d", s)
+		}
+		if s, _, _ := call(t, "POST", a.base+"/api/v1/bins", bearerHdr(b.Token), "{}"); s != 429 {
+			t.Fatalf("a bin's owner token opened a fresh creation budget: %d", s)
+		}
+	})
 	t.Run("admin exempt", func(t *testing.T) {
 		dir := t.TempDir()
 		a := startApp(t, dir, map[string]string{"HOOKSCOPE_QUOTAS": "public", "HOOKSCOPE_QUOTA_CREATE_RATE": "1/h", "HOOKSCOPE_QUOTA_READ_RATE": "1/h"})
