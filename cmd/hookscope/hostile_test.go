@@ -607,3 +607,32 @@ func TestHostileShutdownOverrunKeepsAnswered(t *testing.T) {
 	}
 	t.Logf("%d answered, all kept", len(answered))
 }
+
+// Class 17 (issue 21): one address creating bins as fast as it can on a
+// default (public) instance gets its burst and then 429s; only what was
+// answered 201 exists.
+func TestHostileBinCreationFlood(t *testing.T) {
+	a := startApp(t, t.TempDir(), map[string]string{"HOOKSCOPE_QUOTAS": "public"})
+	created, refused := 0, 0
+	for i := 0; i < 300; i++ {
+		s, h, _ := call(t, "POST", a.base+"/api/v1/bins", nil, "{}")
+		switch s {
+		case 201:
+			created++
+		case 429:
+			refused++
+			if h.Get("Retry-After") == "" {
+				t.Fatal("429 without Retry-After")
+			}
+		default:
+			t.Fatalf("create %d: %d", i, s)
+		}
+	}
+	if created > int(web.PublicQuotas.CreatePerMinute)+1 || refused == 0 {
+		t.Fatalf("%d created, %d refused; want at most the burst of %v", created, refused, web.PublicQuotas.CreatePerMinute)
+	}
+	bins, err := a.store.ListBins(t.Context())
+	if err != nil || len(bins) != created {
+		t.Fatalf("%d bins stored, %d answered 201 (%v)", len(bins), created, err)
+	}
+}
