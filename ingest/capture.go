@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/hookscope/hookscope/ingest/caplog"
 	"github.com/hookscope/hookscope/ingest/forward"
 	"github.com/hookscope/hookscope/ingest/signature"
 	"github.com/hookscope/hookscope/schema"
@@ -35,11 +36,10 @@ type Incoming struct {
 	// and nothing is recorded.
 	Admit func(bin *schema.Bin) error
 	// ReadBody, when set, reads the body after Admit: a delivery to an
-	// unknown bin is never buffered. ErrAborted (the sender stopped
-	// mid-body; what arrived is returned with it) records the request
-	// marked aborted and Capture returns ErrAborted: nobody is answered.
-	// Any other error stops the capture: nothing is recorded and Capture
-	// returns the error.
+	// unknown bin is never buffered. An error wrapping ErrAborted (the
+	// sender stopped mid-body) records what arrived, marked aborted, and
+	// Capture returns ErrAborted: nobody is answered. Any other error stops
+	// the capture: nothing is recorded and Capture returns the error.
 	ReadBody func() (body []byte, size int64, truncated bool, err error)
 	// PublicURL returns the full URL the sender used. It is asked only
 	// when the bin's signature scheme signs the URL (Twilio).
@@ -61,8 +61,10 @@ type Response struct {
 // time, signature verdict, forwarding (loop check, proxy or async), the
 // bin's answer, latency, record.
 //
+// A 2xx is returned only once the record is durable in the capture log.
+//
 // Errors: ErrUnknownBin (the caller answers 404), ErrOverloaded (the
-// returned Response is the 503 to send; nothing was recorded), Admit's and
+// returned Response is the 503 to send; nothing was answered), Admit's and
 // ReadBody's errors unchanged, else a failed bin lookup (the store is down
 // and the bin is not cached). It never waits for storage.
 func (p *Pipeline) Capture(ctx context.Context, binID string, in *Incoming) (Response, error) {
@@ -80,10 +82,9 @@ func (p *Pipeline) Capture(ctx context.Context, binID string, in *Incoming) (Res
 	aborted := false
 	if in.ReadBody != nil {
 		in.Body, in.BodySize, in.BodyTruncated, err = in.ReadBody()
-		switch {
-		case errors.Is(err, ErrAborted):
-			aborted = true // recorded, marked (recordAborted)
-		case err != nil:
+		if errors.Is(err, ErrAborted) {
+			aborted = true
+		} else if err != nil {
 			return Response{}, err
 		}
 	}
@@ -107,7 +108,7 @@ func (p *Pipeline) Capture(ctx context.Context, binID string, in *Incoming) (Res
 		r.Path = "/"
 	}
 	if aborted {
-		return p.recordAborted(r, start)
+		return Response{}, p.recordAborted(ctx, r, p.opts.Now().Sub(start).Microseconds())
 	}
 	r.Signature, r.DeliveryLagMS = p.verdict(t, in, at)
 
@@ -133,12 +134,16 @@ func (p *Pipeline) Capture(ctx context.Context, binID string, in *Incoming) (Res
 	r.LatencyUS = max(p.opts.Now().Sub(start).Microseconds(), 0)
 
 	if fc != nil && fc.Mode != forward.ModeProxy {
-		err = p.forwardAsync(*fc, r)
+		err = p.forwardAsync(ctx, *fc, r)
 	} else {
-		err = p.record(r)
+		err = p.record(ctx, r)
 	}
 	if err != nil {
-		return jsonError(503, "hookscope is overloaded; retry later", uuid.Nil), err
+		msg := "capture log unavailable (disk full or unwritable); retry later"
+		if errors.Is(err, caplog.ErrFull) {
+			msg = "capture log full: the store is behind; retry later"
+		}
+		return jsonError(503, msg, uuid.Nil), err
 	}
 	resp.RequestID = r.ID.String()
 	return resp, nil
@@ -197,35 +202,37 @@ func (p *Pipeline) proxy(ctx context.Context, fc schema.ForwardConfig, r *schema
 }
 
 // forwardAsync relays r in the forwarder's worker pool; the record goes to
-// the batcher (and the live feed and observers) once the forward finished,
-// so the stored record carries its outcome.
+// the capture log once the forward finished, so the stored record carries
+// its outcome and there is one record per id (the log has no updates).
 //
 // Durability: between the answer to the sender and the end of the forward
-// (at most the forward timeout, plus queueing) the record is not in the
-// batcher. With a Journal it is on disk meanwhile, and a crash recovers it
-// on the next start (RecoverForwards: recorded with forward.error
-// JournalInterrupted); without one a crash loses it. A clean shutdown waits
-// for it either way (the app closes the forwarder before the batcher). When
-// the pool is saturated the request is recorded at once with the error
+// (at most the forward timeout, plus queueing) the record is in the forward
+// Journal (fsynced before the answer in durable ack mode), not in the log;
+// a crash recovers it on the next start (RecoverForwards: recorded with
+// forward.error JournalInterrupted). A journal that cannot take it fails
+// the capture (503) before anything is forwarded. A clean shutdown waits
+// for the forward (the app closes the forwarder before the log). When the
+// pool is saturated the request is recorded at once with the error
 // "forward queue full; not forwarded", so overload never loses a capture.
-func (p *Pipeline) forwardAsync(fc schema.ForwardConfig, r *schema.Request) error {
+func (p *Pipeline) forwardAsync(ctx context.Context, fc schema.ForwardConfig, r *schema.Request) error {
 	pending := schema.Forward{URL: fc.URL, Mode: forward.ModeAsync}
 	r.Forward = &pending
 	j := p.opts.Journal
 	if j != nil {
 		if err := j.Add(r); err != nil {
-			p.log.Warn("forward journal", "bin", r.BinID, "request_id", r.ID, "err", err)
+			p.metrics.Refused.WithLabelValues("unavailable").Inc()
+			return fmt.Errorf("%w: %w: forward journal: %w", ErrOverloaded, caplog.ErrUnavailable, err)
 		}
 	}
 	err := p.opts.Forwarder.Submit(fc, r, func(fw schema.Forward) {
 		r.Forward = &fw
-		if err := p.record(r); err != nil {
-			p.log.Error("record forwarded request", "bin", r.BinID, "request_id", r.ID, "err", err)
+		if err := p.record(context.Background(), r); err != nil {
+			p.lg.Error("record forwarded request", "bin", r.BinID, "request_id", r.ID, "err", err)
 			return // stays in the journal: recovered on the next start
 		}
 		if j != nil {
 			if err := j.Done(r.ID); err != nil {
-				p.log.Warn("forward journal", "err", err)
+				p.lg.Warn("forward journal", "err", err)
 			}
 		}
 	})
@@ -237,7 +244,7 @@ func (p *Pipeline) forwardAsync(fc schema.ForwardConfig, r *schema.Request) erro
 	} else {
 		pending.Error = fmt.Sprintf("not forwarded: %v", err)
 	}
-	if err := p.record(r); err != nil {
+	if err := p.record(ctx, r); err != nil {
 		return err
 	}
 	if j != nil {

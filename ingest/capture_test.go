@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/hookscope/hookscope/schema"
 )
 
@@ -40,9 +42,14 @@ func (o oneBin) GetBin(_ context.Context, id string) (*schema.Bin, error) {
 // recorded latency is measured on the pipeline's clock.
 func TestCaptureWalk(t *testing.T) {
 	w := newMemWriter()
-	b := newTestBatcher(t, w, t.TempDir(), BatcherOptions{FlushInterval: time.Millisecond})
+	l := openTestLog(t, t.TempDir(), 0)
+	c, err := StartConsumers(context.Background(), l, w, nil, nil, ConsumerOptions{FlushInterval: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
 	clk := &steppingClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), step: time.Millisecond}
-	p := NewPipeline(oneBin{"b1"}, b, Options{Now: clk.Now})
+	p := NewPipeline(oneBin{"b1"}, l, Options{Now: clk.Now})
 	ctx := context.Background()
 
 	var admitted, read int
@@ -67,9 +74,10 @@ func TestCaptureWalk(t *testing.T) {
 	if err != nil || resp.Status != 200 || resp.RequestID == "" || admitted != 1 || read != 1 {
 		t.Fatalf("capture: %+v %v admitted %d read %d", resp, err, admitted, read)
 	}
-	if err := b.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
+	// The log is written in order: once the answered capture is stored,
+	// a refused one recorded before it would be stored too.
+	id := uuid.MustParse(resp.RequestID)
+	waitUntil(t, "the capture stored", func() bool { w.mu.Lock(); defer w.mu.Unlock(); return w.rows[id] != nil })
 	if w.count() != 1 {
 		t.Fatalf("stored %d, want 1 (the refused capture is not recorded)", w.count())
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/hookscope/hookscope/ingest/caplog"
 	"github.com/hookscope/hookscope/ingest/forward"
 	"github.com/hookscope/hookscope/schema"
 )
@@ -24,9 +25,11 @@ import (
 // ErrUnknownBin is returned by Capture for a bin that does not exist or expired.
 var ErrUnknownBin = errors.New("unknown or expired bin")
 
-// ErrOverloaded is returned when the in-memory queue and the spool are both
-// full: the caller answers 503 so the sender retries.
-var ErrOverloaded = errors.New("capture queue and spool are full")
+// ErrOverloaded is returned when the capture log refused a record (it is
+// at its size cap because the store writer fell behind, or the disk failed):
+// nothing was answered 2xx, the caller answers 503 so the sender retries.
+// It wraps the log's error (caplog.ErrFull or caplog.ErrUnavailable).
+var ErrOverloaded = errors.New("capture log refused the request")
 
 // Publisher receives every captured request as soon as it is recorded (the
 // live feed). It must not block.
@@ -51,16 +54,17 @@ type RequestSource interface {
 
 // Options configure a Pipeline. Zero values take the defaults.
 type Options struct {
-	Logger    *slog.Logger
-	Publisher Publisher
-	Observers []Observer
+	Logger *slog.Logger
+	// Metrics, when set, counts refused captures and the writer's backlog.
+	Metrics *Metrics
 	// BinCacheTTL bounds how long a bin lookup is reused (default 2s). The web
 	// layer invalidates explicitly on change; the TTL covers other processes.
 	BinCacheTTL time.Duration
 	// Forwarder relays captures of bins with a forward setting and sends
 	// replays (nil: no forwarding, Replay returns ErrForwardingDisabled).
 	Forwarder *forward.Forwarder
-	// Journal keeps async forwards in flight on disk (nil: in memory only).
+	// Journal keeps async forwards in flight on disk until their record is
+	// in the log (nil: in memory only; a crash loses them).
 	Journal *Journal
 	// Now is the pipeline's one clock: receive times, bin expiry and the
 	// capture latency (start and end) all read it.
@@ -70,16 +74,17 @@ type Options struct {
 // Pipeline is the capture path. It is safe for concurrent use.
 type Pipeline struct {
 	bins    *binCache
-	batcher *Batcher
+	log     caplog.Appender
+	metrics *Metrics
 	opts    Options
-	log     *slog.Logger
+	lg      *slog.Logger
 
 	idMu   sync.Mutex
 	lastAt time.Time
 }
 
-// NewPipeline wires a pipeline over a bin source and a running batcher.
-func NewPipeline(bins BinSource, b *Batcher, opts Options) *Pipeline {
+// NewPipeline wires a pipeline over a bin source and the capture log.
+func NewPipeline(bins BinSource, l caplog.Appender, opts Options) *Pipeline {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -89,11 +94,15 @@ func NewPipeline(bins BinSource, b *Batcher, opts Options) *Pipeline {
 	if opts.BinCacheTTL == 0 {
 		opts.BinCacheTTL = 2 * time.Second
 	}
+	if opts.Metrics == nil {
+		opts.Metrics = NewMetrics()
+	}
 	return &Pipeline{
 		bins:    newBinCache(bins, opts.BinCacheTTL, opts.Now),
-		batcher: b,
+		log:     l,
+		metrics: opts.Metrics,
 		opts:    opts,
-		log:     opts.Logger.With("component", "ingest"),
+		lg:      opts.Logger.With("component", "ingest"),
 	}
 }
 
@@ -136,17 +145,38 @@ func (p *Pipeline) newID() (uuid.UUID, time.Time) {
 	return id, at
 }
 
-// record hands a finished record to the batcher, the live feed and the
-// observers. ErrOverloaded means it was NOT recorded.
-func (p *Pipeline) record(r *schema.Request) error {
-	if err := p.batcher.Enqueue(r); err != nil {
-		return err
+// record appends a finished record to the capture log and returns once it
+// is durable (in fast ack mode: written to the OS). The store writer, the
+// live feed and the alert engine read it from there. An error wraps
+// ErrOverloaded: the record may or may not reach the log (an fsync that
+// failed after the write), so the caller answers 503 and the sender retries
+// under a new id; never a 2xx for what is not durable.
+func (p *Pipeline) record(ctx context.Context, r *schema.Request) error {
+	bp := entryBufs.Get().(*[]byte)
+	e, err := caplog.RequestEntry(*bp, r)
+	if err != nil {
+		entryBufs.Put(bp)
+		return fmt.Errorf("encode record: %w", err)
 	}
-	if p.opts.Publisher != nil {
-		p.opts.Publisher.Publish(r)
+	err = p.log.Append(ctx, e)
+	if cap(e.Data) <= maxPooledEntry { // the log keeps no reference to Data
+		*bp = e.Data[:0]
+		entryBufs.Put(bp)
 	}
-	for _, o := range p.opts.Observers {
-		o.Observe(r)
+	if err != nil {
+		reason := "unavailable"
+		if errors.Is(err, caplog.ErrFull) {
+			reason = "full"
+		}
+		p.metrics.Refused.WithLabelValues(reason).Inc()
+		return fmt.Errorf("%w: %w", ErrOverloaded, err)
 	}
+	p.metrics.appended.Add(1)
 	return nil
 }
+
+// maxPooledEntry: encode buffers up to this size are reused; a rare 10 MiB
+// body's buffer is left to the GC rather than pinned in the pool.
+const maxPooledEntry = 64 << 10
+
+var entryBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}

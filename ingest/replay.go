@@ -95,7 +95,7 @@ func (p *Pipeline) Replay(ctx context.Context, in ReplayInput) (*schema.Request,
 		r.ResponseStatus = 502
 	}
 	r.LatencyUS = res.Forward.LatencyUS
-	if err := p.record(r); err != nil {
+	if err := p.record(ctx, r); err != nil {
 		return nil, fmt.Errorf("record replay: %w", err)
 	}
 	return r, nil

@@ -23,6 +23,7 @@ import (
 	"github.com/hookscope/hookscope/alerts/webhook"
 	"github.com/hookscope/hookscope/bins"
 	"github.com/hookscope/hookscope/ingest"
+	"github.com/hookscope/hookscope/ingest/caplog/disklog"
 	"github.com/hookscope/hookscope/ingest/signature"
 	"github.com/hookscope/hookscope/schema"
 	"github.com/hookscope/hookscope/schema/sqlite"
@@ -30,7 +31,7 @@ import (
 )
 
 // hookscope is a real hookscope assembled like cmd/hookscope: SQLite store,
-// batcher with spool, capture pipeline with signature verification and the
+// capture log with its consumers, capture pipeline with signature verification and the
 // alert engine as observer, the Fiber server on a loopback port.
 type hookscope struct {
 	base   string
@@ -50,11 +51,7 @@ func startHookscope(t *testing.T, dir string, logs io.Writer) *hookscope {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spool, err := ingest.OpenSpool(filepath.Join(dir, "spool"), ingest.SpoolOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	batcher, err := ingest.NewBatcher(store, ingest.BatcherOptions{Spool: spool, FlushInterval: 20 * time.Millisecond})
+	clog, err := disklog.Open(filepath.Join(dir, "log"), disklog.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +63,7 @@ func startHookscope(t *testing.T, dir string, logs io.Writer) *hookscope {
 	engine := alerts.New(store, store, alerts.Options{Logger: log, PublicURL: base, EvalInterval: 100 * time.Millisecond,
 		RetryInitial: 50 * time.Millisecond, Notifiers: alerts.Notifiers{
 			alerts.ChannelSlack: slack.New(slack.Options{}), alerts.ChannelWebhook: webhook.New(webhook.Options{})}})
-	pipeline := ingest.NewPipeline(store, batcher, ingest.Options{Logger: log, Observers: []ingest.Observer{engine}})
+	pipeline := ingest.NewPipeline(store, clog, ingest.Options{Logger: log})
 	if err := engine.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -76,6 +73,10 @@ func startHookscope(t *testing.T, dir string, logs io.Writer) *hookscope {
 		t.Fatal(err)
 	}
 	binSvc := bins.New(store, pipeline, bins.Options{ValidateSignature: signature.ValidateConfig})
+	consumers, err := ingest.StartConsumers(ctx, clog, store, engine, nil, ingest.ConsumerOptions{Logger: log, FlushInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := web.New(web.Deps{Store: store, Pipeline: pipeline, Alerts: alerts.NewService(store, engine, nil),
 		Bins: binSvc},
 		web.Options{Logger: log, PublicURL: base, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, JWTKey: key})
@@ -85,8 +86,9 @@ func startHookscope(t *testing.T, dir string, logs io.Writer) *hookscope {
 	h.stop = func() {
 		once.Do(func() { // the shutdown order of cmd/hookscope
 			_ = srv.Shutdown(ctx)
-			_ = batcher.Close(ctx)
+			_ = consumers.Close(ctx)
 			_ = engine.Close(ctx)
+			_ = clog.Close()
 			_ = store.Close()
 		})
 	}

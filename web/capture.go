@@ -67,21 +67,24 @@ func (s *Server) capture(ctx *fasthttp.RequestCtx) {
 	switch {
 	case errors.Is(err, errRefused):
 		return // admit answered
+	case errors.Is(err, ingest.ErrAborted):
+		// Recorded, marked (unless the log failed: then logged); the
+		// connection is gone, nobody to answer.
+		if err != ingest.ErrAborted {
+			s.log.Error("capture: aborted upload", "err", err)
+		}
+		ctx.SetConnectionClose()
+		return
 	case errors.Is(err, ingest.ErrUnknownBin):
 		s.drainBody(ctx)
 		writeJSONError(ctx, 404, "bin not found")
 		return
-	case err != nil && !errors.Is(err, ingest.ErrOverloaded) && !errors.Is(err, ingest.ErrAborted):
+	case err != nil && !errors.Is(err, ingest.ErrOverloaded):
 		s.log.Error("capture", "err", err)
 		if resp.Status == 0 { // the bin lookup failed: nothing was read or recorded
 			writeJSONError(ctx, 503, "storage unavailable; retry later")
 			return
 		}
-	}
-	if errors.Is(err, ingest.ErrAborted) {
-		// Recorded, marked; the connection is gone, nobody to answer.
-		ctx.SetConnectionClose()
-		return
 	}
 	if resp.Delay > 0 {
 		time.Sleep(resp.Delay)

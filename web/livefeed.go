@@ -106,6 +106,13 @@ func (s *Server) serveLive(conn *websocket.Conn, f schema.Filter, after *uuid.UU
 			}
 		}
 	}()
+	// The reader must be done before the handler returns: fasthttp reuses
+	// the hijacked connection's buffered reader afterwards (a data race the
+	// race detector shows when the server ends a feed).
+	defer func() {
+		_ = conn.Close()
+		<-closed
+	}()
 
 	write := func(msg []byte) error {
 		_ = conn.SetWriteDeadline(time.Now().Add(liveWriteWait))

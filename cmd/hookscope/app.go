@@ -20,6 +20,7 @@ import (
 	"github.com/hookscope/hookscope/bins"
 	"github.com/hookscope/hookscope/frontend"
 	"github.com/hookscope/hookscope/ingest"
+	"github.com/hookscope/hookscope/ingest/caplog/disklog"
 	"github.com/hookscope/hookscope/ingest/forward"
 	"github.com/hookscope/hookscope/ingest/netguard"
 	"github.com/hookscope/hookscope/schema"
@@ -32,15 +33,17 @@ import (
 // App is a running hookscope: tests start one on 127.0.0.1:0 with a temp
 // data dir. Only this package wires concrete parts together.
 type App struct {
-	cfg     Config
-	log     *slog.Logger
-	store   schema.Store
-	spool   *ingest.Spool
-	batcher *ingest.Batcher
-	hub     *live.Hub
-	engine  *alerts.Engine
-	server  *web.Server
-	ln      net.Listener
+	cfg   Config
+	log   *slog.Logger
+	store schema.Store
+	// clog is the capture log: capture appends, the consumers (store
+	// writer, alerts, live) read it back.
+	clog      *disklog.Log
+	consumers *ingest.Consumers
+	hub       *live.Hub
+	engine    *alerts.Engine
+	server    *web.Server
+	ln        net.Listener
 
 	// outbound is the SSRF-guarded client for every request to a
 	// user-supplied URL (forwarding, replay, alert notifiers).
@@ -83,24 +86,20 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 
-	a.spool, err = ingest.OpenSpool(filepath.Join(cfg.DataDir, "spool"), ingest.SpoolOptions{Logger: log, MaxBytes: cfg.SpoolMaxBytes})
+	clog, err := openLog(cfg, log)
 	if err != nil {
-		return fail(fmt.Errorf("open spool: %w", err))
+		return fail(err)
 	}
+	a.clog = clog
 	metrics := ingest.NewMetrics()
-	a.batcher, err = ingest.NewBatcher(st, ingest.BatcherOptions{
-		Logger: log, MaxBatch: cfg.BatchSize, FlushInterval: cfg.FlushInterval, Spool: a.spool, Metrics: metrics,
-	})
-	if err != nil {
-		return fail(fmt.Errorf("start batcher: %w", err))
-	}
 	a.hub = live.New(live.Options{Logger: log, Encode: wire.EncodeLive})
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if err := metrics.Register(reg, a.spool); err != nil {
+	if err := metrics.Register(reg, writerBacklog(a.clog)); err != nil {
 		return fail(fmt.Errorf("register metrics: %w", err))
 	}
+	reg.MustRegister(a.clog.Collector())
 	reg.MustRegister(a.hub.Collectors()...)
 
 	key, err := jwtKey(cfg)
@@ -113,7 +112,7 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	// Async forwards in flight when the previous process died are recorded
 	// (with an error saying so) by the pipeline, before anything new is
 	// captured.
-	journal, recovered, err := ingest.OpenJournal(filepath.Join(cfg.DataDir, "forward-inflight.jsonl"), 0)
+	journal, recovered, err := ingest.OpenJournal(filepath.Join(cfg.DataDir, "forward-inflight.jsonl"), ingest.JournalOptions{Sync: cfg.Ack == ackDurable})
 	if err != nil {
 		return fail(err)
 	}
@@ -128,16 +127,31 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	reg.MustRegister(a.engine.Collectors()...)
 
-	pipe := ingest.NewPipeline(st, a.batcher, ingest.Options{
+	pipe := ingest.NewPipeline(st, a.clog, ingest.Options{
 		Logger:    log,
-		Publisher: a.hub,
-		Observers: []ingest.Observer{a.engine},
+		Metrics:   metrics,
 		Forwarder: a.forwarder,
 		Journal:   a.journal,
 		Now:       a.clock.Now,
 	})
 	if err := pipe.RecoverForwards(ctx, recovered); err != nil {
 		return fail(err)
+	}
+	// An older version's spool (answered requests its store had not taken)
+	// moves into the log once; the store writer takes it from there.
+	if n, err := ingest.MigrateSpool(ctx, filepath.Join(cfg.DataDir, "spool"), a.clog, log); err != nil {
+		return fail(err)
+	} else if n > 0 {
+		log.Warn("moved the previous version's spool into the capture log", "requests", n)
+	}
+	// The consumers read the log from their persisted positions: the store
+	// writer catches up on whatever the previous process answered and did
+	// not store yet.
+	a.consumers, err = ingest.StartConsumers(ctx, a.clog, st, a.engine, a.hub, ingest.ConsumerOptions{
+		Logger: log, MaxBatch: cfg.BatchSize, FlushInterval: cfg.FlushInterval, Metrics: metrics,
+	})
+	if err != nil {
+		return fail(fmt.Errorf("start log consumers: %w", err))
 	}
 	binSvc := bins.New(st, pipe, bins.Options{
 		Logger:            log,
@@ -211,8 +225,9 @@ func (a *App) storeName() string {
 func (a *App) Addr() string { return a.ln.Addr().String() }
 
 // Shutdown stops in reverse order of the data flow: stop accepting
-// requests, drain the batcher (to the store, else the spool), stop the
-// live hub, close the store.
+// requests, finish async forwards (their records go to the log), let the
+// store writer catch up with the log (what it does not write stays in the
+// log), stop the live hub and the alert engine, close the log and the store.
 func (a *App) Shutdown(ctx context.Context) error {
 	var errs []error
 	if a.outbound != nil {
@@ -236,7 +251,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 	drainCtx, cancel := drainContext(ctx)
 	defer cancel()
 	// Async forwards still in flight are recorded when they finish, so the
-	// forwarder closes before the batcher drains.
+	// forwarder closes before the log.
 	if a.forwarder != nil {
 		if err := a.forwarder.Close(drainCtx); err != nil {
 			errs = append(errs, fmt.Errorf("finish forwards: %w", err))
@@ -266,11 +281,9 @@ func (a *App) closeParts(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("close forward journal: %w", err))
 		}
 	}
-	drained := true
-	if a.batcher != nil {
-		if err := a.batcher.Close(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("drain batcher: %w", err))
-			drained = false
+	if a.consumers != nil {
+		if err := a.consumers.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop log consumers: %w", err))
 		}
 	}
 	if a.hub != nil {
@@ -281,17 +294,9 @@ func (a *App) closeParts(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("stop alert engine: %w", err))
 		}
 	}
-	if !drained {
-		// The batcher is still writing: closing the spool and the store
-		// under it would lose what was answered. Leave them open (the
-		// process is stopping; committed data is on disk, the spool's
-		// records are replayed at the next start).
-		a.log.Error("shutdown: the batcher did not drain in time; store left open so nothing answered is lost")
-		return errors.Join(errs...)
-	}
-	if a.spool != nil {
-		if err := a.spool.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("close spool: %w", err))
+	if a.clog != nil {
+		if err := a.clog.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close capture log: %w", err))
 		}
 	}
 	if a.store != nil {

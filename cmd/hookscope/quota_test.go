@@ -44,17 +44,6 @@ func expect429(t *testing.T, what string, status int, h http.Header, body []byte
 	}
 }
 
-func metricValue(t *testing.T, a *testApp, series string) string {
-	t.Helper()
-	_, _, m := call(t, "GET", a.base+"/metrics", nil, "")
-	for _, line := range strings.Split(string(m), "\n") {
-		if v, ok := strings.CutPrefix(line, series+" "); ok {
-			return v
-		}
-	}
-	return ""
-}
-
 func TestQuotaRates(t *testing.T) {
 	tests := []struct {
 		name, env, val string
@@ -108,8 +97,8 @@ func TestQuotaRates(t *testing.T) {
 			if s, _, b := tt.do(t, a, bin); s >= 300 {
 				t.Fatalf("after the window: %d %s", s, b)
 			}
-			if v := metricValue(t, a, fmt.Sprintf(`hookscope_quota_refused_total{limit=%q}`, tt.limit)); v != "2" {
-				t.Errorf("refusal metric %q, want 2", v)
+			if v := metricValue(t, a.base, fmt.Sprintf(`hookscope_quota_refused_total{limit=%q}`, tt.limit)); v != 2 {
+				t.Errorf("refusal metric %v, want 2", v)
 			}
 		})
 	}
@@ -247,10 +236,23 @@ func TestQuotaBytesPerBin(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	for metricValue(t, a, `hookscope_quota_refused_total{limit="bytes_per_bin"}`) != "7" {
+	for metricOr0(t, a.base, `hookscope_quota_refused_total{limit="bytes_per_bin"}`) != 7 {
 		if time.Now().After(deadline) {
-			t.Fatalf("drops counted: %q, want 7", metricValue(t, a, `hookscope_quota_refused_total{limit="bytes_per_bin"}`))
+			t.Fatalf("drops counted: %v, want 7", metricOr0(t, a.base, `hookscope_quota_refused_total{limit="bytes_per_bin"}`))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// metricOr0 is metricValue for a series that may not exist yet.
+func metricOr0(t *testing.T, base, series string) float64 {
+	t.Helper()
+	_, _, m := call(t, "GET", base+"/metrics", nil, "")
+	for _, line := range strings.Split(string(m), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	return 0
 }

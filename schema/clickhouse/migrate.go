@@ -188,11 +188,13 @@ func record(ctx context.Context, conn driver.Conn, m migration, server string, n
 	return batch.Send()
 }
 
-// columnExists reports whether err is ClickHouse's DUPLICATE_COLUMN (15)
-// answering an ADD COLUMN statement: a repeat of a migration that was
-// applied but not recorded.
+// columnExists reports whether err answers an ADD COLUMN statement with
+// "column already exists": a repeat of a migration that was applied but not
+// recorded. 18.16 (and current servers) say so with code 44 ILLEGAL_COLUMN
+// ("Cannot add column x: column with this name already exists"; measured,
+// bins_gen_test.go), others with 15 DUPLICATE_COLUMN.
 func columnExists(stmt string, err error) bool {
 	var exc *clickhouse.Exception
 	return strings.HasPrefix(stmt, "ALTER TABLE ") && strings.Contains(stmt, " ADD COLUMN ") &&
-		errors.As(err, &exc) && exc.Code == 15
+		errors.As(err, &exc) && (exc.Code == 15 || (exc.Code == 44 && strings.Contains(exc.Message, "already exists")))
 }
