@@ -127,8 +127,16 @@ func (s *Server) enforceQuotas(c *fiber.Ctx) error {
 		if err := qs.take(qs.read, key, "rate_read", "too many reads; retry later"); err != nil {
 			return err
 		}
-		if len(segs) == 5 && segs[2] == "bins" && segs[4] == "live" && websocket.IsWebSocketUpgrade(c) {
-			return s.liveSlot(c, key, segs[3])
+		if len(segs) == 5 && segs[2] == "bins" && segs[4] == "live" {
+			if websocket.IsWebSocketUpgrade(c) {
+				return s.liveSlot(c, key, segs[3])
+			}
+			// A browser cannot read why a websocket handshake failed: the
+			// inspector asks with a plain GET, which answers the refusal a
+			// feed would get now (else 426 from the route).
+			if err := qs.liveRefusal("ip:"+s.remoteIP(c.Context()), segs[3]); err != nil {
+				return err
+			}
 		}
 	case method == fiber.MethodPost && len(segs) == 3 && segs[2] == "bins":
 		// Creation is always keyed by address: every bin comes with an
@@ -176,15 +184,10 @@ func (s *Server) liveSlot(c *fiber.Ctx, key, bin string) error {
 	ip := "ip:" + s.remoteIP(c.Context())
 	_ = key // live feeds are capped per address even with a token: sockets cost the server per connection
 	qs.mu.Lock()
-	switch {
-	case qs.q.LivePerIP > 0 && qs.liveIP[ip] >= qs.q.LivePerIP:
+	if err := qs.liveRefusalLocked(ip, bin); err != nil {
 		qs.mu.Unlock()
-		qs.refused.WithLabelValues("live_per_ip").Inc()
-		return &quotaError{limit: "live_per_ip", msg: "too many live feeds open from your address (limit " + strconv.Itoa(qs.q.LivePerIP) + "); close one", retry: 5 * time.Second}
-	case qs.q.LivePerBin > 0 && qs.liveBin[bin] >= qs.q.LivePerBin:
-		qs.mu.Unlock()
-		qs.refused.WithLabelValues("live_per_bin").Inc()
-		return &quotaError{limit: "live_per_bin", msg: "too many live feeds open on this bin (limit " + strconv.Itoa(qs.q.LivePerBin) + "); retry later", retry: 5 * time.Second}
+		qs.refused.WithLabelValues(err.limit).Inc()
+		return err
 	}
 	qs.liveIP[ip]++
 	qs.liveBin[bin]++
@@ -208,6 +211,27 @@ func (s *Server) liveSlot(c *fiber.Ctx, key, bin string) error {
 		release()
 	}
 	return err
+}
+
+// liveRefusal is the refusal a new live feed from ip to bin would get now
+// (nil: none). It takes no slot and counts nothing.
+func (qs *quotas) liveRefusal(ip, bin string) error {
+	qs.mu.Lock()
+	defer qs.mu.Unlock()
+	if err := qs.liveRefusalLocked(ip, bin); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (qs *quotas) liveRefusalLocked(ip, bin string) *quotaError {
+	switch {
+	case qs.q.LivePerIP > 0 && qs.liveIP[ip] >= qs.q.LivePerIP:
+		return &quotaError{limit: "live_per_ip", msg: "too many live feeds open from your address (limit " + strconv.Itoa(qs.q.LivePerIP) + "); close one", retry: 5 * time.Second}
+	case qs.q.LivePerBin > 0 && qs.liveBin[bin] >= qs.q.LivePerBin:
+		return &quotaError{limit: "live_per_bin", msg: "too many live feeds open on this bin (limit " + strconv.Itoa(qs.q.LivePerBin) + "); retry later", retry: 5 * time.Second}
+	}
+	return nil
 }
 
 // CountQuotaDrop counts requests a storage quota removed (the retention

@@ -183,6 +183,9 @@ func TestQuotaLiveFeeds(t *testing.T) {
 			b := make([]byte, 512)
 			n, _ := resp.Body.Read(b)
 			expect429(t, "third feed", resp.StatusCode, resp.Header, b[:n], tc.limit, 1, 10)
+			// A browser cannot read a failed handshake: a plain GET tells why.
+			s, h, body := call(t, "GET", a.base+"/api/v1/bins/"+bin+"/live", nil, "")
+			expect429(t, "plain GET while full", s, h, body, tc.limit, 1, 10)
 			c1.Close()
 			deadline := time.Now().Add(10 * time.Second)
 			for {
@@ -193,6 +196,18 @@ func TestQuotaLiveFeeds(t *testing.T) {
 				}
 				if time.Now().After(deadline) {
 					t.Fatalf("no slot after a feed closed: %v", err)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			// With a slot free (the probe's feed closed), the plain GET is
+			// the route's own 426.
+			for {
+				s, _, _ := call(t, "GET", a.base+"/api/v1/bins/"+bin+"/live", nil, "")
+				if s == 426 {
+					break
+				}
+				if s != 429 || time.Now().After(deadline) {
+					t.Fatalf("plain GET with a slot free: %d, want 426", s)
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
