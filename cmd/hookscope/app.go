@@ -209,6 +209,8 @@ func (a *App) Start() error {
 		defer a.wg.Done()
 		ingest.RunRetention(jctx, a.store, ingest.RetentionOptions{
 			Logger: a.log, Interval: a.cfg.RetentionPeriod, MaxRequestsPerBin: a.cfg.Access.MaxRequestsPerBin, Now: a.clock.Now,
+			MaxBytesPerBin: a.cfg.Limits.BytesPerBin, MaxBodyBytes: a.cfg.MaxBodyBytes,
+			Dropped: func(n int64) { a.server.CountQuotaDrop("bytes_per_bin", n) },
 		})
 	}()
 	go func() { a.served <- a.server.Serve(ln) }()
