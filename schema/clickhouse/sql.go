@@ -75,6 +75,19 @@ const (
 	OR (body_tail != '' AND positionCaseInsensitive(concat(substring(body_head, ?), substring(body_tail, 1, ?)), ?) > 0)`
 )
 
+// sqlSearchExpr is the expression of the idx_search skip index (migration
+// 0010, which spells it out the same way; a test checks): every field q=
+// searches, ASCII lower-cased like positionCaseInsensitive compares.
+const sqlSearchExpr = `lower(concat(path, '\n', query, '\n', arrayStringConcat(header_names, '\n'), '\n', arrayStringConcat(header_values, '\n'), '\n', body_head, body_tail))`
+
+// condSearchIndex is a necessary condition of condTextSearch that the
+// index can answer (LIKE on the indexed expression): a granule whose n-gram
+// filter lacks the needle is skipped. Arg: %needle% lower-cased, escaped.
+const condSearchIndex = sqlSearchExpr + ` LIKE ?`
+
+// sqlHasSearchIndex tells whether the requests table has idx_search.
+const sqlHasSearchIndex = `SELECT count() FROM system.data_skipping_indices WHERE database = ? AND table = ? AND name = 'idx_search'`
+
 // Stats: each statement unites the rollup buckets (%[1]s, the rollup WHERE
 // clause) with a scan of the rest of the range in requests (%[2]s).
 const (

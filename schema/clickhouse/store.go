@@ -103,6 +103,10 @@ type Store struct {
 	// hold every request received after it (see migration 0004).
 	rollupAfter int64
 
+	// searchIndex: requests has idx_search (migration 0010), so q= adds
+	// the condition it answers.
+	searchIndex bool
+
 	// applied names the migrations Open applied.
 	applied []string
 
@@ -134,6 +138,14 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		conn.Close()
 		return nil, classify("migrate", err)
 	}
+	if s.features.SkipIndexes {
+		var n uint64
+		table := strings.TrimPrefix(s.env.local("requests"), db+".")
+		if err := conn.QueryRow(ctx, sqlHasSearchIndex, db, table).Scan(&n); err != nil {
+			s.log.Warn("cannot tell whether the search index exists; q= scans", "err", err)
+		}
+		s.searchIndex = n > 0
+	}
 	if err := s.seedClock(ctx); err != nil {
 		conn.Close()
 		return nil, err
@@ -143,7 +155,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		return nil, classify("read stats rollup start", err)
 	}
 	s.log.Info("clickhouse store open", "database", db, "cluster", opts.Cluster, "server_version", s.version,
-		"features", fmt.Sprintf("%+v", s.features), "migrations_applied", s.applied)
+		"features", fmt.Sprintf("%+v", s.features), "search_index", s.searchIndex, "migrations_applied", s.applied)
 	return s, nil
 }
 
