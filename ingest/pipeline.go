@@ -1,10 +1,12 @@
 // Package ingest owns every capture flow: Capture (a delivery to a bin:
 // lookup, signature verdict, forwarding, the answer, the record), Replay (a
 // stored request sent again), the recovery of async forwards a crash
-// interrupted, and retention. It hands finished records to the batcher, the
-// live feed and the alert engine without waiting for any of them, and it
-// imports no web framework: the web layer copies a request out of its
-// buffers into an Incoming and writes back the Response.
+// interrupted, and retention. A capture is answered once its record is
+// durable in the capture log (ingest/caplog); the store writer, the live
+// feed and the alert engine read the log at their own pace (consumers.go),
+// so none of them is waited for. It imports no web framework: the web layer
+// copies a request out of its buffers into an Incoming and writes back the
+// Response.
 package ingest
 
 import (
