@@ -247,15 +247,30 @@ func (a *App) Shutdown(ctx context.Context) error {
 		a.stopJanitor()
 	}
 	a.wg.Wait()
+	// What was answered must be drained even when the caller's deadline
+	// has passed (stopping the listener may have used all of it): the
+	// drain gets its own bound.
+	drainCtx, cancel := drainContext(ctx)
+	defer cancel()
 	// Async forwards still in flight are recorded when they finish, so the
 	// forwarder closes before the log.
 	if a.forwarder != nil {
-		if err := a.forwarder.Close(ctx); err != nil {
+		if err := a.forwarder.Close(drainCtx); err != nil {
 			errs = append(errs, fmt.Errorf("finish forwards: %w", err))
 		}
 	}
-	errs = append(errs, a.closeParts(ctx))
+	errs = append(errs, a.closeParts(drainCtx))
 	return errors.Join(errs...)
+}
+
+// shutdownDrainTimeout bounds draining after the shutdown deadline passed.
+const shutdownDrainTimeout = 30 * time.Second
+
+func drainContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if ctx.Err() == nil {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), shutdownDrainTimeout)
 }
 
 func (a *App) closeParts(ctx context.Context) error {

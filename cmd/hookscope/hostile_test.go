@@ -8,6 +8,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -505,3 +506,104 @@ func TestHostileShutdownClosesFeeds1001(t *testing.T) {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// Class 15: an upload the sender abandons is recorded, marked aborted and
+// truncated, with no response status; it is never counted as answered.
+func TestHostileAbortedUpload(t *testing.T) {
+	eachStore(t, nil, func(t *testing.T, a *testApp) {
+		bin := a.newBin(t, map[string]any{"response": map[string]any{"status": 201, "body": "thanks"}}).ID
+		c, err := net.Dial("tcp", a.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(c, "POST /h/%s/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n", bin)
+		if _, err := c.Write(make([]byte, 100<<10)); err != nil {
+			t.Fatal(err)
+		}
+		c.Close() // the sender gives up after 100 KiB of 1 MB
+		l := a.waitCount(t, bin, 1)
+		var full struct {
+			reqResp
+			Aborted bool `json:"aborted"`
+		}
+		doJSON(t, "GET", a.base+"/api/v1/bins/"+bin+"/requests/"+l.Requests[0].ID, nil, 200, &full)
+		if !full.Aborted || !full.BodyTruncated || full.ResponseStatus != 0 || full.BodySize <= 0 || full.BodySize > 100<<10 {
+			t.Fatalf("aborted upload recorded as aborted=%v truncated=%v status=%d size=%d", full.Aborted, full.BodyTruncated, full.ResponseStatus, full.BodySize)
+		}
+		// A complete delivery next to it is answered and recorded normally.
+		if s, _, b := call(t, "POST", a.base+"/h/"+bin, nil, "ok"); s != 201 || string(b) != "thanks" {
+			t.Fatalf("complete delivery: %d %s", s, b)
+		}
+		l = a.waitCount(t, bin, 2)
+		var st struct {
+			ByStatus map[string]int64 `json:"by_status"`
+		}
+		doJSON(t, "GET", a.base+"/api/v1/bins/"+bin+"/stats", nil, 200, &st)
+		if st.ByStatus["201"] != 1 || st.ByStatus["200"] != 0 {
+			t.Errorf("stats by status %v: the aborted upload must not count as answered", st.ByStatus)
+		}
+	})
+}
+
+// Class 16: a shutdown that overruns its deadline still drains what was
+// answered: every request that got its answer is there after a restart.
+func TestHostileShutdownOverrunKeepsAnswered(t *testing.T) {
+	// A proxy bin records after its target answers: these records enter the
+	// pipeline after the shutdown deadline has passed.
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(700 * time.Millisecond)
+		w.WriteHeader(202)
+	}))
+	defer target.Close()
+	dir := t.TempDir()
+	a := startApp(t, dir, map[string]string{"HOOKSCOPE_ALLOW_PRIVATE_TARGETS": "true"})
+	slow := a.newBin(t, map[string]any{"forward": map[string]any{"url": target.URL, "mode": "proxy", "timeout": "5s"}}).ID
+	fast := a.newBin(t, nil).ID
+	type answer struct {
+		status int
+		id     string
+	}
+	answers := make(chan answer, 40)
+	for i := 0; i < 20; i++ {
+		go func(bin string) {
+			resp, err := http.Post(a.base+"/h/"+bin, "text/plain", strings.NewReader("x"))
+			if err != nil {
+				answers <- answer{}
+				return
+			}
+			resp.Body.Close()
+			answers <- answer{resp.StatusCode, resp.Header.Get("X-Hookscope-Request-Id")}
+		}(map[bool]string{true: slow, false: fast}[i%2 == 0])
+	}
+	time.Sleep(200 * time.Millisecond) // the slow ones are inside their delay
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_ = a.Shutdown(ctx) // overruns: the slow answers take 700ms
+	a.App = nil
+	var answered []string
+	statuses := map[int]int{}
+	for i := 0; i < 20; i++ {
+		an := <-answers
+		statuses[an.status]++
+		if an.status >= 200 && an.status < 300 && an.id != "" {
+			answered = append(answered, an.id)
+		}
+	}
+	// Requests in flight at the deadline are finished, not refused.
+	if statuses[202] != 10 || statuses[200] != 10 {
+		t.Fatalf("answers by status %v, want 10 x 202 (proxied) and 10 x 200", statuses)
+	}
+	b := startApp(t, dir, nil)
+	for _, id := range answered {
+		found := false
+		for _, bin := range []string{slow, fast} {
+			if s, _, _ := call(t, "GET", b.base+"/api/v1/bins/"+bin+"/requests/"+id, nil, ""); s == 200 {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("answered request %s lost", id)
+		}
+	}
+	t.Logf("%d answered, all kept", len(answered))
+}

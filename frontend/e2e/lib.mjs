@@ -49,6 +49,7 @@ export class Hookscope {
       HOOKSCOPE_LOG_LEVEL: process.env.HOOKSCOPE_LOG_LEVEL || "warn",
       // The tests seed thousands of requests from 127.0.0.1.
       HOOKSCOPE_RATE_PER_IP: "0",
+      HOOKSCOPE_QUOTAS: "open", // likewise for the API quotas (issue 21)
       ...this.extraEnv,
     };
     const p = spawn(this.bin, [], { env, stdio: ["ignore", "pipe", "pipe"] });

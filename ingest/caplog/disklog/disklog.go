@@ -196,10 +196,10 @@ func unavailable(step string, err error) error {
 // used (read-only, I/O errors, another process holds it).
 func Open(dir string, opts Options) (*Log, error) {
 	opts = opts.withDefaults()
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, unavailable("create log directory", err)
 	}
-	lf, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_RDWR|os.O_CREATE, 0o640)
+	lf, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, unavailable("open lock file", err)
 	}
@@ -477,7 +477,7 @@ func (l *Log) reportCorrupt(s *segment, off, n int64, cause error) {
 // Only recover and the flusher call it.
 func (l *Log) createSegment(first uint64) error {
 	path := filepath.Join(l.dir, segName(first))
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o640)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return unavailable("create segment", err)
 	}
