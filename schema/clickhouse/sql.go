@@ -110,8 +110,9 @@ const (
 // Retention: tombstones hide at once, mutations remove in the background.
 const (
 	sqlInsertTombstone = `INSERT INTO request_tombstones (bin_id, cut_ingest_us, upto_us, upto_id, created_us)`
-	// sqlDeleteBinsMutation removes what the whole-bin tombstones hide.
-	sqlDeleteBinsMutation = `ALTER TABLE requests DELETE WHERE bin_id IN ? AND ingest_us <= ?`
+	// sqlDeleteBinsMutation removes what the whole-bin tombstones hide;
+	// %s is the table (Store.alterTable).
+	sqlDeleteBinsMutation = `ALTER TABLE %s DELETE WHERE bin_id IN ? AND ingest_us <= ?`
 	// sqlTrimCut finds the newest request a trim drops: %s the WHERE
 	// clause; the argument after its own is how many to keep.
 	sqlTrimCut = `SELECT received_us, id FROM requests WHERE %s
@@ -121,8 +122,13 @@ const (
 	// sqlCountTrimmedOnDisk counts the rows a trim tombstone hides:
 	// args bin, cut, then condUpTo's.
 	sqlCountTrimmedOnDisk = `SELECT count() FROM requests WHERE bin_id = ? AND ingest_us <= ? AND ` + condUpTo
-	// sqlTrimMutation removes them.
-	sqlTrimMutation = `ALTER TABLE requests DELETE WHERE bin_id = ? AND ingest_us <= ? AND ` + condUpTo
+	// sqlTrimMutation removes them; %s is the table (Store.alterTable).
+	sqlTrimMutation = `ALTER TABLE %s DELETE WHERE bin_id = ? AND ingest_us <= ? AND ` + condUpTo
 	// sqlPartitions lists the active partitions of a table.
 	sqlPartitions = `SELECT DISTINCT partition FROM system.parts WHERE database = ? AND table = ? AND active`
+	// sqlClusterDays lists the days (partitions) of requests before a
+	// cutoff on every shard: a node's system.parts knows only its own.
+	// Partition pruning reads only the old days.
+	sqlClusterDays = `SELECT DISTINCT toString(toYYYYMMDD(toDateTime(intDiv(received_us, 1000000), 'UTC')))
+	FROM requests WHERE received_us < ?`
 )

@@ -979,7 +979,7 @@ func TestStatsRollupsAfterUpgrade(t *testing.T) {
 		}
 		write(t, s, old...)
 		ms, _ := loadMigrations()
-		stmts, err := render(ms[3], s.features)
+		stmts, err := render(ms[3], s.env)
 		if err != nil || ms[3].version != 4 {
 			t.Fatalf("migration 4: %v", err)
 		}
