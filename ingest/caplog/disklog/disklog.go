@@ -68,9 +68,11 @@ type Options struct {
 	// deletes whole segments. Default 32 MiB, at most MaxBytes/8.
 	SegmentBytes int64
 	// Retention keeps segments that every consumer has committed past for
-	// this long after their last record, so that they can still be read
-	// (e.g. replayed). They are deleted earlier when the log needs room.
-	// Default 0: delete as soon as every consumer has passed them.
+	// this long after their last record, so that readers lagging behind
+	// the consumers (the live feed) and replays can still read them. They
+	// are deleted earlier when an Append needs room under MaxBytes.
+	// Default 1 minute; negative: delete as soon as every consumer has
+	// passed them.
 	Retention time.Duration
 	// MaxRecordBytes bounds one entry's Data. Default 16 MiB.
 	MaxRecordBytes int
@@ -98,6 +100,9 @@ func (o Options) withDefaults() Options {
 		o.SegmentBytes = 32 << 20
 	}
 	o.SegmentBytes = max(min(o.SegmentBytes, o.MaxBytes/8), 4<<10)
+	if o.Retention == 0 {
+		o.Retention = time.Minute
+	}
 	if o.MaxRecordBytes <= 0 {
 		o.MaxRecordBytes = 16 << 20
 	}
@@ -833,7 +838,10 @@ func (l *Log) Close() error {
 	if l.active != nil {
 		errs = append(errs, l.active.Close())
 	}
-	errs = append(errs, l.posFile.Close(), l.lock.Close())
+	l.pmu.Lock() // let a running positions write finish first
+	errs = append(errs, l.posFile.Close())
+	l.pmu.Unlock()
+	errs = append(errs, l.lock.Close())
 	return errors.Join(errs...)
 }
 
@@ -855,7 +863,7 @@ func (l *Log) retainLocked(need int64) {
 		if next.first-1 > minPos {
 			return // someone still needs it
 		}
-		old := l.opts.Retention <= 0 || s.lastT == 0 || now-s.lastT >= int64(l.opts.Retention)
+		old := l.opts.Retention < 0 || s.lastT == 0 || now-s.lastT >= int64(l.opts.Retention)
 		tight := need > 0 && l.total+need > l.opts.MaxBytes
 		if !old && !tight {
 			return
