@@ -354,6 +354,43 @@ test("phone: the alert rules table stays inside its card", async () => {
   }
 });
 
+test("stats: the range is in the URL and charts open the matching filtered list", async () => {
+  const bin = (await hs.createBin({ name: "charts" })).id;
+  for (let i = 0; i < 3; i++) await hs.capture(bin, { method: "GET", path: `/get/${i}` });
+  for (let i = 0; i < 5; i++) await hs.capture(bin, { path: `/post/${i}` });
+  await stored(bin, 8);
+  await page.goto(`${hs.url}/bins/${bin}/stats?range=24h`);
+  await page.waitForSelector("[data-testid=method-chart] canvas");
+  assert.equal(await page.getAttribute(".stats-head .seg button.active", "aria-selected"), "true");
+  assert.equal((await page.textContent(".stats-head .seg button.active")).trim(), "24 hours");
+  await page.click(".stats-head .seg button:has-text('15 min')");
+  await page.waitForURL(/range=15m/);
+  // A bar of the method chart (the canvas, not only the links under it).
+  await page.waitForSelector("[data-testid=method-chart] .u-over");
+  await page.locator("[data-testid=method-chart] .u-over").scrollIntoViewIfNeeded();
+  const box = await page.locator("[data-testid=method-chart] .u-over").boundingBox();
+  // Two bars (GET, POST) over x from -0.5 to 1.5: GET's centre is at a quarter.
+  await page.mouse.click(box.x + box.width * 0.25, box.y + box.height - 5);
+  await page.waitForURL(/\/bins\/[^/]+\?.*method=GET/);
+  await page.waitForFunction(() => document.querySelector("[data-testid=count]")?.textContent === "3 requests");
+  assert.equal(await rows().count(), 3);
+  await screenshot(page, "chart-opened-list");
+  // The links under a chart do the same; and a bucket of the series opens its window.
+  await page.goto(`${hs.url}/bins/${bin}/stats`);
+  await page.click("[data-testid=status-link-200]");
+  await page.waitForURL(/status=200/);
+  await page.waitForFunction(() => document.querySelector("[data-testid=count]")?.textContent === "8 requests");
+  await page.goto(`${hs.url}/bins/${bin}/stats?range=15m`);
+  await page.waitForSelector("[data-testid=series-chart] .u-over");
+  await page.locator("[data-testid=series-chart] .u-over").scrollIntoViewIfNeeded();
+  const sb = await page.locator("[data-testid=series-chart] .u-over").boundingBox();
+  await page.mouse.click(sb.x + sb.width - 3, sb.y + sb.height - 5);
+  await page.waitForURL(/since=.*until=|until=.*since=/);
+  await page.waitForSelector("[data-testid=live-state]:has-text('history')");
+  await page.waitForFunction(() => /^\d+ requests?$/.test(document.querySelector("[data-testid=count]")?.textContent || ""));
+  assert.ok((await rows().count()) > 0, "the newest bucket holds the requests just sent");
+});
+
 test("no dialogs, page errors or CSP violations", () => {
   assert.deepEqual(br.dialogs, []);
   assert.deepEqual(br.errors, []);
