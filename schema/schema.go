@@ -120,6 +120,11 @@ type Bin struct {
 	ExpiresAt *time.Time  `json:"expires_at"` // nil: never expires
 	Private   bool        `json:"private"`
 	Settings  BinSettings `json:"settings"`
+	// TokenGen is the bin's token generation: owner tokens and share links
+	// carry the generation they were minted in, and only the current one is
+	// accepted. Revoking a bin's tokens increments it. Stores keep it with
+	// the bin (UpdateBin writes it too).
+	TokenGen uint64 `json:"token_gen"`
 }
 
 // Expired reports whether the bin has expired at now.

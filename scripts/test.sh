@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite, as README.md gives it (`make test`). On a fresh
-# Debian machine it installs what the tests need: clickhouse-server (the
-# ClickHouse conformance and fault tests run against a real server),
-# chromium (the inspector's end-to-end tests) and the frontend's npm
-# packages. Go modules come through the module proxy.
+# Debian machine it installs what the tests need: clickhouse-server 18.16
+# and a modern ClickHouse 26.7 (the ClickHouse conformance, fault and app
+# tests run against both real servers), zookeeper (the replicated-cluster
+# test), gcc (builds the 26.7 launcher), chromium (the inspector's
+# end-to-end tests) and the frontend's npm packages. Go modules come through
+# the module proxy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
@@ -11,6 +13,8 @@ step() { printf '\n==> %s\n' "$*"; }
 step "system packages"
 need=()
 command -v clickhouse-server >/dev/null 2>&1 || need+=(clickhouse-server clickhouse-client)
+[ -f /usr/share/java/zookeeper.jar ] || need+=(zookeeper)
+command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v node >/dev/null 2>&1 || need+=(nodejs npm)
 if [ ${#need[@]} -gt 0 ]; then
@@ -23,6 +27,9 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 command -v clickhouse-server && clickhouse-server --version 2>/dev/null | head -1 || true
+
+step "ClickHouse 26.7 (chDB's library from npm, run as a native server by schema/clickhouse/chtest/launcher)"
+./scripts/install-clickhouse-modern.sh || { [ -n "${CI:-}" ] && exit 1; echo "26.7 not installed: its tests will skip" >&2; }
 
 step "frontend: npm ci, build, and check the committed dist/ is what the sources build"
 (cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build >/dev/null)

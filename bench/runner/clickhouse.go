@@ -2,45 +2,23 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/hookscope/hookscope/schema/clickhouse/chtest"
 )
 
-// chServer is a throw-away clickhouse-server the harness started (the same
-// recipe as schema/clickhouse/chtest, which needs a testing.TB).
+// chServer is the ClickHouse server of the figures: one the harness
+// started through schema/clickhouse/chtest (the tests' launcher, so the
+// bench runs the same 18.16 or 26.7 server the suites do), or one the user
+// named by URL.
 type chServer struct {
-	cmd  *exec.Cmd
-	addr string
-	dir  string
+	*chtest.Server
 }
-
-const chConfigXML = `<?xml version="1.0"?>
-<yandex>
-  <logger><level>warning</level><log>{{dir}}/log/server.log</log><errorlog>{{dir}}/log/server.err.log</errorlog><size>10M</size><count>1</count></logger>
-  <listen_host>127.0.0.1</listen_host>
-  <tcp_port>{{tcp}}</tcp_port>
-  <http_port>{{http}}</http_port>
-  <path>{{dir}}/data/</path>
-  <tmp_path>{{dir}}/tmp/</tmp_path>
-  <user_files_path>{{dir}}/user_files/</user_files_path>
-  <format_schema_path>{{dir}}/format_schemas/</format_schema_path>
-  <users_config>{{dir}}/users.xml</users_config>
-  <default_profile>default</default_profile>
-  <default_database>default</default_database>
-  <mark_cache_size>268435456</mark_cache_size>
-  <max_concurrent_queries>100</max_concurrent_queries>
-{{logs}}</yandex>
-`
 
 // chLogsXML turns on system.query_log and system.part_log (BENCH_CH_LOGS=1,
 // with -keep: to see where the server's CPU goes; they cost some of it).
@@ -48,89 +26,30 @@ const chLogsXML = `  <query_log><database>system</database><table>query_log</tab
   <part_log><database>system</database><table>part_log</table><flush_interval_milliseconds>1000</flush_interval_milliseconds></part_log>
 `
 
-const chUsersXML = `<?xml version="1.0"?>
-<yandex>
-  <profiles><default>{{log_queries}}</default></profiles>
-  <users><default><password></password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default></users>
-  <quotas><default></default></quotas>
-</yandex>
-`
-
-// startClickHouse starts clickhouse-server on free loopback ports with a
-// temporary data directory.
+// startClickHouse starts a server of kind h.chKind on free loopback ports
+// with a data directory in the harness's temporary directory, pinned to
+// h.serverCPUs when the harness pins.
 func (h *harness) startClickHouse() (*chServer, error) {
-	var bin []string
-	for _, name := range []string{"clickhouse-server", "/usr/sbin/clickhouse-server", "/usr/bin/clickhouse-server"} {
-		if p, err := exec.LookPath(name); err == nil {
-			bin = []string{p}
-			break
-		}
-	}
-	if bin == nil {
-		if p, err := exec.LookPath("clickhouse"); err == nil {
-			bin = []string{p, "server"}
-		} else {
-			return nil, errors.New("no clickhouse-server binary found")
-		}
-	}
-	dir := h.tmpPath("clickhouse")
-	for _, d := range []string{"log", "data", "tmp", "user_files", "format_schemas"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
-			return nil, err
-		}
-	}
-	tcpAddr, err1 := freeAddr()
-	httpAddr, err2 := freeAddr()
-	if err := errors.Join(err1, err2); err != nil {
+	dir := h.tmpPath("clickhouse-" + string(h.chKind))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	port := func(a string) string { return a[strings.LastIndexByte(a, ':')+1:] }
-	logs, logQueries := "", ""
+	c := chtest.Config{Kind: h.chKind, Dir: dir, CPUs: h.serverCPUs}
 	if os.Getenv("BENCH_CH_LOGS") != "" {
-		logs, logQueries = chLogsXML, "<log_queries>1</log_queries>"
+		c.ExtraConfig, c.ExtraProfile = chLogsXML, "<log_queries>1</log_queries>"
 	}
-	r := strings.NewReplacer("{{dir}}", dir, "{{tcp}}", port(tcpAddr), "{{http}}", port(httpAddr),
-		"{{logs}}", logs, "{{log_queries}}", logQueries)
-	if err := os.WriteFile(filepath.Join(dir, "config.xml"), []byte(r.Replace(chConfigXML)), 0o644); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "users.xml"), []byte(r.Replace(chUsersXML)), 0o644); err != nil {
-		return nil, err
-	}
-	out, err := os.Create(filepath.Join(dir, "log", "stdout.log"))
+	s, err := chtest.Launch(c)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("start clickhouse %s: %w", h.chKind, err)
 	}
-	argv := pinned(h.serverCPUs, append(bin, "--config-file="+filepath.Join(dir, "config.xml")))
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start clickhouse-server: %w", err)
-	}
-	s := &chServer{cmd: cmd, addr: tcpAddr, dir: dir}
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if err := s.exec(context.Background(), "SELECT 1"); err == nil {
-			return s, nil
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	s.stop()
-	b, _ := os.ReadFile(filepath.Join(dir, "log", "server.err.log"))
-	return nil, fmt.Errorf("clickhouse-server not ready after 60s: %s", lastLines(string(b), 5))
+	h.progress("clickhouse %s (version %s) listening on %s", s.Kind, s.Version, s.Addr)
+	return &chServer{s}, nil
 }
 
-func (s *chServer) url(db string) string { return "clickhouse://" + s.addr + "/" + db }
+func (s *chServer) url(db string) string { return s.DSN(db) }
 
 func (s *chServer) exec(ctx context.Context, q string, args ...any) error {
-	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{s.addr}, DialTimeout: 2 * time.Second,
-		ReadTimeout: 30 * time.Minute})
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	return conn.Exec(ctx, q, args...)
+	return s.Exec(ctx, q, args...)
 }
 
 // externalClickHouse wraps a server the user named by URL
@@ -140,23 +59,10 @@ func externalClickHouse(raw string) (*chServer, error) {
 	if err != nil || u.Host == "" {
 		return nil, fmt.Errorf("HOOKSCOPE_BENCH_CLICKHOUSE_URL %q: want clickhouse://host:port", raw)
 	}
-	return &chServer{addr: u.Host}, nil
+	return &chServer{&chtest.Server{Addr: u.Host, Kind: "external"}}, nil
 }
 
-func (s *chServer) stop() {
-	if s.cmd == nil {
-		return
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = s.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-done
-	}
-}
+func (s *chServer) stop() { s.Stop() }
 
 // fillClickHouse inserts n requests of one bin with INSERT ... SELECT FROM
 // numbers(n): the same mix as the embedded generator (5% payment_failed
@@ -235,7 +141,7 @@ func (h *harness) runQueryClickHouse(s *chServer) ([]QueryRow, error) {
 		h.progress("query: generated %d rows in ClickHouse in %s (%.0f rows/s)", n, took.Round(time.Millisecond), float64(n)/took.Seconds())
 		lastRate = float64(n) / took.Seconds()
 		h.chFill = append(h.chFill, fmt.Sprintf("%d rows in %s", n, took.Round(time.Second)))
-		r, err := h.timeQueries("clickhouse", hs.addr, bin, n)
+		r, err := h.timeQueries("clickhouse "+s.Version, hs.addr, bin, n)
 		if err != nil {
 			return nil, err
 		}

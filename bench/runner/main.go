@@ -24,6 +24,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hookscope/hookscope/schema/clickhouse/chtest"
 )
 
 type harness struct {
@@ -41,7 +43,8 @@ type harness struct {
 	liveDur      time.Duration
 	queryRows    int
 	chRows       []int
-	ch           *chServer // nil: no ClickHouse figures
+	chKind       chtest.Kind // which server startClickHouse launches
+	ch           *chServer   // nil: no ClickHouse figures
 	chFillBudget time.Duration
 	chFill       []string
 	querySamples int
@@ -91,6 +94,7 @@ func main() {
 	flag.StringVar(&only, "only", os.Getenv("BENCH_ONLY"), "comma-separated sections to run (capture,live,query,memory); empty: all")
 	flag.IntVar(&h.runs, "runs", envInt("BENCH_RUNS", 0), "runs per figure (default 3, quick 1)")
 	flag.StringVar(&h.clickhouseURL, "clickhouse-url", os.Getenv("HOOKSCOPE_BENCH_CLICKHOUSE_URL"), "ClickHouse server to benchmark (HOOKSCOPE_BENCH_CLICKHOUSE_URL); empty: start a local clickhouse-server when installed")
+	chKind := flag.String("clickhouse-kind", envOr("BENCH_CLICKHOUSE_KIND", string(chtest.Legacy)), "ClickHouse server to start when no URL is given: 18.16 (Debian's clickhouse-server) or 26.7 (scripts/install-clickhouse-modern.sh) (BENCH_CLICKHOUSE_KIND)")
 	noCH := flag.Bool("no-clickhouse", os.Getenv("BENCH_CLICKHOUSE") == "0", "skip every ClickHouse figure (BENCH_CLICKHOUSE=0)")
 	keep := flag.Bool("keep", false, "keep the temporary directory (data dirs, server logs) and print its path")
 	pin := flag.Bool("pin", os.Getenv("BENCH_PIN") != "", "pin servers to CPU 0 and the load generator to CPU 1 (BENCH_PIN=1)")
@@ -120,6 +124,11 @@ func main() {
 		h.clickhouseURL = "-"
 	}
 	h.keep = *keep
+	h.chKind = chtest.Kind(*chKind)
+	if h.chKind != chtest.Legacy && h.chKind != chtest.Modern {
+		fmt.Fprintf(os.Stderr, "bench: -clickhouse-kind %q: want %s or %s\n", *chKind, chtest.Legacy, chtest.Modern)
+		os.Exit(2)
+	}
 	if err := run(h, quick, only, outDir); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -152,7 +161,7 @@ func run(h *harness, quick bool, only, outDir string) error {
 			return err
 		}
 	default:
-		h.progress("starting a local clickhouse-server ...")
+		h.progress("starting a local ClickHouse %s ...", h.chKind)
 		if h.ch, err = h.startClickHouse(); err != nil {
 			h.note("ClickHouse figures skipped: %v", err)
 			h.ch = nil
@@ -346,4 +355,12 @@ func printTables(w io.Writer, r *Results) {
 	}
 	b.WriteString("\n")
 	_, _ = w.Write(b.Bytes())
+}
+
+// envOr returns the environment variable name, or def when it is unset.
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
 }

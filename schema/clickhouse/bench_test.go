@@ -59,7 +59,7 @@ func benchRequests(bin string, n int, at time.Time) []*schema.Request {
 func BenchmarkWriteRequests(b *testing.B) {
 	for _, check := range []bool{true, false} {
 		b.Run(fmt.Sprintf("batch=10000/dedup_check=%v", check), func(b *testing.B) {
-			s := newStore(b)
+			s := newStoreOn(b, chtest.Start(b))
 			s.skipExistingCheck = !check
 			ctx := context.Background()
 			at := time.Now().UTC()
@@ -86,7 +86,7 @@ func BenchmarkWriteRequests(b *testing.B) {
 // batch of 10 000: a fresh batch (the normal case) and a replayed batch
 // whose rows are all stored (the retry case), next to 100 000 stored rows.
 func BenchmarkExistingIDCheck(b *testing.B) {
-	s := newStore(b)
+	s := newStoreOn(b, chtest.Start(b))
 	ctx := context.Background()
 	at := time.Now().UTC()
 	var last []*schema.Request

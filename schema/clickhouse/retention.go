@@ -13,8 +13,6 @@ import (
 	"github.com/hookscope/hookscope/schema"
 )
 
-const sqlInsertTombstone = `INSERT INTO request_tombstones (bin_id, cut_ingest_us, upto_us, upto_id, created_us)`
-
 var maxID = uuid.UUID{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
 
 // DeleteRequests removes every request of a bin: a tombstone hides them at
@@ -59,7 +57,7 @@ func (s *Store) deleteRequestsLocked(ctx context.Context, bins []string) error {
 	// ALTER ... DELETE only queues the mutation; the server applies it in
 	// the background. Failing to queue it is logged, not returned: the
 	// tombstone already hides the rows.
-	if err := s.conn.Exec(ctx, `ALTER TABLE requests DELETE WHERE bin_id IN ? AND ingest_us <= ?`,
+	if err := s.conn.Exec(ctx, sqlDeleteBinsMutation,
 		clickhouse.GroupSet{Value: list}, cut); err != nil {
 		s.log.Warn("queue delete mutation", "bins", len(bins), "err", err)
 	}
@@ -82,14 +80,13 @@ func (s *Store) TrimRequests(ctx context.Context, binID string, keep int) (int64
 	// Most bins are under the limit on most ticks: a count answers that
 	// without sorting the bin's keys.
 	var total uint64
-	if err := s.conn.QueryRow(ctx, `SELECT count() FROM requests WHERE `+q.sql(), q.args...).Scan(&total); err != nil {
+	if err := s.conn.QueryRow(ctx, sqlCountRequests+q.sql(), q.args...).Scan(&total); err != nil {
 		return 0, classify("trim: count", err)
 	}
 	if total <= uint64(keep) {
 		return 0, nil
 	}
-	rows, err := s.conn.Query(ctx, `SELECT received_us, id FROM requests WHERE `+q.sql()+`
-		ORDER BY received_us DESC, id DESC LIMIT ?, 1`, append(q.args, keep)...)
+	rows, err := s.conn.Query(ctx, fmt.Sprintf(sqlTrimCut, q.sql()), append(q.args, keep)...)
 	if err != nil {
 		return 0, classify("trim: find cut", err)
 	}
@@ -109,9 +106,8 @@ func (s *Store) TrimRequests(ctx context.Context, binID string, keep int) (int64
 	if !found {
 		return 0, nil
 	}
-	cond := `(received_us < ? OR (received_us = ? AND id <= UUIDStringToNum(?)))`
 	var n uint64
-	if err := s.conn.QueryRow(ctx, `SELECT count() FROM requests WHERE `+q.sql()+` AND `+cond,
+	if err := s.conn.QueryRow(ctx, sqlCountRequests+q.sql()+` AND `+condUpTo,
 		append(q.args, uptoUS, uptoUS, uptoID.String())...).Scan(&n); err != nil {
 		return 0, classify("trim: count", err)
 	}
@@ -135,7 +131,7 @@ func (s *Store) TrimRequests(ctx context.Context, binID string, keep int) (int64
 	// mutation removes everything earlier trims hid (its condition reaches
 	// further), so the mutation waits until enough rows are on disk.
 	var onDisk uint64
-	if err := s.conn.QueryRow(ctx, `SELECT count() FROM requests WHERE bin_id = ? AND ingest_us <= ? AND `+cond,
+	if err := s.conn.QueryRow(ctx, sqlCountTrimmedOnDisk,
 		binID, cut, uptoUS, uptoUS, uptoID.String()).Scan(&onDisk); err != nil {
 		s.log.Warn("count trimmed rows on disk", "bin_id", binID, "err", err)
 		return int64(n), nil
@@ -143,7 +139,7 @@ func (s *Store) TrimRequests(ctx context.Context, binID string, keep int) (int64
 	if int(onDisk) < s.opts.TrimMutationMinRows {
 		return int64(n), nil
 	}
-	if err := s.conn.Exec(ctx, `ALTER TABLE requests DELETE WHERE bin_id = ? AND ingest_us <= ? AND `+cond,
+	if err := s.conn.Exec(ctx, sqlTrimMutation,
 		binID, cut, uptoUS, uptoUS, uptoID.String()); err != nil {
 		s.log.Warn("queue trim mutation", "bin_id", binID, "err", err)
 	}
@@ -201,8 +197,7 @@ func (s *Store) dropOldPartitions(ctx context.Context, cutoff time.Time) error {
 }
 
 func (s *Store) dropOldPartitionsOf(ctx context.Context, table string, cutoff time.Time) error {
-	rows, err := s.conn.Query(ctx, `SELECT DISTINCT partition FROM system.parts
-		WHERE database = ? AND table = ? AND active`, s.database, table)
+	rows, err := s.conn.Query(ctx, sqlPartitions, s.database, table)
 	if err != nil {
 		return classify("list partitions", err)
 	}

@@ -96,6 +96,9 @@ type Store struct {
 	// hold every request received after it (see migration 0004).
 	rollupAfter int64
 
+	// applied names the migrations Open applied.
+	applied []string
+
 	// skipExistingCheck turns off the idempotency check of WriteRequests;
 	// only the benchmark that measures its cost sets it.
 	skipExistingCheck bool
@@ -118,7 +121,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		version:  version.Version.String(),
 		database: db,
 	}
-	applied, err := migrate(ctx, conn, s.features, s.version, opts.Now())
+	s.applied, err = migrate(ctx, conn, s.features, s.version, opts.Now())
 	if err != nil {
 		conn.Close()
 		return nil, classify("migrate", err)
@@ -132,26 +135,8 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		return nil, classify("read stats rollup start", err)
 	}
 	s.log.Info("clickhouse store open", "database", db, "server_version", s.version,
-		"features", fmt.Sprintf("%+v", s.features), "migrations_applied", applied)
+		"features", fmt.Sprintf("%+v", s.features), "migrations_applied", s.applied)
 	return s, nil
-}
-
-// Migrate connects to dsn, creates the database when missing, applies the
-// pending migrations and returns the names of those it applied. It backs the
-// `hookscope migrate` command.
-func Migrate(ctx context.Context, dsn string) ([]string, error) {
-	opts := Options{}
-	opts.defaults()
-	conn, _, version, err := connect(ctx, dsn, opts)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	applied, err := migrate(ctx, conn, FeaturesOf(version), version.Version.String(), opts.Now())
-	if err != nil {
-		return applied, classify("migrate", err)
-	}
-	return applied, nil
 }
 
 // Features reports what the connected server supports.

@@ -25,8 +25,11 @@ func query(t *testing.T, addr, q string) (uint64, error) {
 }
 
 func TestSharedServerAnswers(t *testing.T) {
-	s := Start(t)
-	if s2 := Start(t); s2 != s {
+	Each(t, testSharedServerAnswers)
+}
+
+func testSharedServerAnswers(t *testing.T, s *Server) {
+	if s2 := StartKind(t, s.Kind); s2 != s {
 		t.Fatal("Start returned a second server; want the shared one")
 	}
 	n, err := query(t, s.Addr, "SELECT toUInt64(41 + 1)")
@@ -36,7 +39,11 @@ func TestSharedServerAnswers(t *testing.T) {
 }
 
 func TestKillRestartKeepsData(t *testing.T) {
-	s := StartOwn(t)
+	EachOwn(t, testKillRestartKeepsData)
+}
+
+func testKillRestartKeepsData(t *testing.T, s *Server) {
+	t.Logf("server %s reports version %s", s.Kind, s.Version)
 	for _, q := range []string{
 		"CREATE TABLE default.kept (x UInt64) ENGINE = MergeTree ORDER BY x",
 		"INSERT INTO default.kept (x) SELECT number FROM system.numbers LIMIT 1000",
