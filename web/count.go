@@ -14,6 +14,9 @@ import (
 // An unfiltered count is exact at any size (the store keeps it cheaply).
 const countCap = 10_000
 
+// countParams: the list's filters, without paging.
+var countParams = []string{"method", "status", "ip", "q", "since", "until", "signature"}
+
 type countView struct {
 	Count  int64 `json:"count"`
 	Capped bool  `json:"capped"`
@@ -27,7 +30,7 @@ func (s *Server) countRoutes(api fiber.Router) {
 // countRequests answers how many requests match the list's filters (the
 // same parameters as the list, without paging).
 func (s *Server) countRequests(c *fiber.Ctx) error {
-	b, err := s.loadBin(c)
+	b, _, err := s.loadBin(c, ScopeRead)
 	if err != nil {
 		return err
 	}

@@ -48,5 +48,6 @@ func TestCountRequests(t *testing.T) {
 		}
 	}
 	h.call(t, "GET", "/api/v1/bins/"+bin+"/requests/count?status=abc", nil, 400)
+	h.call(t, "GET", "/api/v1/bins/"+bin+"/requests/count?limit=5", nil, 400) // no paging here
 	h.call(t, "GET", "/api/v1/bins/nope-nope/requests/count", nil, 404)
 }

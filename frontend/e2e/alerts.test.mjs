@@ -17,6 +17,7 @@ before(async () => {
   bin = (await hs.createBin({ name: "alerts demo" })).id;
   await hs.api("PATCH", `/api/v1/bins/${bin}`, { response: { status: 500, body: "down for maintenance" } });
   page = await br.start();
+  await hs.adopt(page, bin);
   br.acceptConfirms = true;
 });
 

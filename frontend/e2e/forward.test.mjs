@@ -28,6 +28,7 @@ before(async () => {
   await hs.start();
   bin = (await hs.createBin({ name: "relay" })).id;
   page = await br.start();
+  await hs.adopt(page, bin);
 });
 
 after(async () => {

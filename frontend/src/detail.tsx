@@ -11,6 +11,21 @@ import { copyText, Hi, SigBadge, toast } from "./ui";
 // Bodies up to this size load with the request; larger ones on demand.
 const AUTO_BODY = 1 << 20;
 
+// The live feed announces a request once its capture is durable, which can
+// be a moment before the store lists it: a fresh request's body is asked
+// again for a few seconds while the store answers 404.
+async function bodyWithRetry(bin: string, id: string, receivedAt: string | undefined): Promise<ArrayBuffer> {
+  const fresh = () => receivedAt !== undefined && Date.now() - Date.parse(receivedAt) < 30000;
+  for (let wait = 100; ; wait = Math.min(wait * 2, 1000)) {
+    try {
+      return await api.rawBody(bin, id);
+    } catch (e: any) {
+      if (!(e?.status === 404 && fresh())) throw e;
+    }
+    await new Promise((r) => setTimeout(r, wait));
+  }
+}
+
 export function RequestDetail({ bin, id, summary, onClose, tab: tabParam, find, readOnly }: { bin: Bin; id: string; summary?: RequestSummary; onClose: () => void; tab: string; find?: string; readOnly?: boolean }) {
   const [rec, setRec] = useState<RequestSummary | null>(summary ?? null);
   const [err, setErr] = useState("");
@@ -18,11 +33,12 @@ export function RequestDetail({ bin, id, summary, onClose, tab: tabParam, find, 
   const [bodyState, setBodyState] = useState<"idle" | "loading" | "deferred" | "error">("idle");
   const tab = tabParam === "headers" || tabParam === "query" ? tabParam : "body";
   const [showReplay, setShowReplay] = useState(false);
+  const fetchBody = () => bodyWithRetry(bin.id, id, (summary ?? rec)?.received_at);
 
   const loadBody = async () => {
     setBodyState("loading");
     try {
-      const buf = await api.rawBody(bin.id, id);
+      const buf = await fetchBody();
       const bytes = new Uint8Array(buf);
       setBody({ bytes, text: decodeUTF8(bytes) });
       setBodyState("idle");

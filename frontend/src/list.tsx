@@ -74,11 +74,23 @@ export function RequestList({ items, version, cursor, openId, reveal, toTop, hig
     if (i < 0) return;
     revealed.current = reveal;
     const top = i * ROW_HEIGHT;
-    if (top < el.scrollTop || top + ROW_HEIGHT > el.scrollTop + el.clientHeight) {
-      el.scrollTop = Math.max(0, top - Math.floor(el.clientHeight / 2));
+    const want = Math.max(0, top - Math.floor(el.clientHeight / 2));
+    const place = () => {
+      if (top >= el.scrollTop && top + ROW_HEIGHT <= el.scrollTop + el.clientHeight) return;
+      el.scrollTop = want;
       setScrollTop(el.scrollTop);
       keepAnchor(el.scrollTop);
-    }
+    };
+    place();
+    // Renders right after a deep link (the last page, the count) can still
+    // move the list: check again on the next frames.
+    let n = 0;
+    const again = () => {
+      if (revealed.current !== reveal || ++n > 10) return;
+      place();
+      requestAnimationFrame(again);
+    };
+    requestAnimationFrame(again);
   }, [reveal, version]);
 
   useEffect(() => {
