@@ -77,7 +77,7 @@ test("scrolled away: an 'N new ↑' marker and the unseen count in the tab title
   const topBefore = await page.locator("[data-testid=request-list] .row").first().getAttribute("data-id");
   for (let i = 0; i < 3; i++) await hs.capture(bin, { path: `/new/${i}` });
   await page.waitForSelector("[data-testid=new-marker]:has-text('3 new ↑')", { timeout: 3000 });
-  assert.equal(await page.title(), "(3) marker · hookscope");
+  await page.waitForFunction(() => document.title === "(3) marker · hookscope");
   assert.equal(await page.textContent("[data-testid=count]"), "43 requests");
   // The rows under the eyes did not move.
   assert.ok((await page.locator("[data-testid=request-list]").evaluate((el) => el.scrollTop)) >= 600);
@@ -85,7 +85,7 @@ test("scrolled away: an 'N new ↑' marker and the unseen count in the tab title
   await page.click("[data-testid=new-marker]");
   await page.waitForFunction(() => document.querySelector("[data-testid=request-list]").scrollTop === 0);
   await page.waitForSelector("[data-testid=new-marker]", { state: "detached" });
-  assert.equal(await page.title(), "marker · hookscope");
+  await page.waitForFunction(() => document.title === "marker · hookscope");
   assert.notEqual(await page.locator("[data-testid=request-list] .row").first().getAttribute("data-id"), topBefore);
   // A hidden tab counts arrivals in the title; coming back clears it.
   await page.evaluate(() => {

@@ -79,10 +79,63 @@ function useRefusals(bin: Bin | null, setBin: (b: Bin) => void, active: boolean)
   return rising;
 }
 
+// useAlertDot tells whether an alert fired since this browser last looked at
+// the bin's Alerts tab (a dot on the tab, whatever tab is open). It polls the
+// events API; the first poll of a bin never seen here sets the baseline.
+function useAlertDot(id: string | undefined, onAlerts: boolean) {
+  const [dot, setDot] = useState(false);
+  const newest = useRef("");
+  const key = `hookscope.alerts-seen.${id}`;
+  useEffect(() => {
+    if (!id) return;
+    let stop = false;
+    let t: number | undefined;
+    const poll = () =>
+      api
+        .alertEvents(id)
+        .then((evs) => {
+          if (stop) return;
+          const firing = evs.filter((e) => e.state === "firing").map((e) => `${e.at}|${e.id}`);
+          const top = firing.reduce((m, x) => (x > m ? x : m), "");
+          newest.current = top;
+          let seen: string | null = null;
+          try {
+            seen = localStorage.getItem(key);
+            if (seen === null || onAlertsRef.current) localStorage.setItem(key, top);
+          } catch {
+            /* no storage: no dot */
+          }
+          setDot(seen !== null && !onAlertsRef.current && top > seen);
+          t = window.setTimeout(poll, 5000);
+        })
+        .catch(() => {
+          /* no alerting on this server: no dot */
+        });
+    poll();
+    return () => {
+      stop = true;
+      clearTimeout(t);
+    };
+  }, [id]);
+  const onAlertsRef = useRef(onAlerts);
+  onAlertsRef.current = onAlerts;
+  useEffect(() => {
+    if (!onAlerts || !id) return;
+    try {
+      localStorage.setItem(key, newest.current);
+    } catch {
+      /* ignore */
+    }
+    setDot(false);
+  }, [onAlerts, id]);
+  return dot;
+}
+
 export function BinPage({ route, theme }: { route: BinRoute; theme: Theme }) {
   const { bin, err, setBin, reload } = useBin(route.bin);
   const [tokenInput, setTokenInput] = useState("");
   const refusing = useRefusals(bin, setBin, route.tab === "requests");
+  const alertDot = useAlertDot(bin?.id, route.tab === "alerts");
   // A share link's token reads only: every control that would change the
   // bin is left out rather than failing after a click.
   const tok = bin ? tokenFor(bin.id) : undefined;
@@ -161,6 +214,7 @@ export function BinPage({ route, theme }: { route: BinRoute; theme: Theme }) {
             }}
           >
             {label}
+            {t === "alerts" && alertDot && <span class="tab-dot" data-testid="alert-dot" title="An alert fired since you last looked" />}
           </a>
         ))}
       </nav>
