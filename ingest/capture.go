@@ -36,8 +36,10 @@ type Incoming struct {
 	// and nothing is recorded.
 	Admit func(bin *schema.Bin) error
 	// ReadBody, when set, reads the body after Admit: a delivery to an
-	// unknown bin is never buffered. An error (an aborted upload) stops the
-	// capture: nothing is recorded and Capture returns the error.
+	// unknown bin is never buffered. An error wrapping ErrAborted (the
+	// sender stopped mid-body) records what arrived, marked aborted, and
+	// Capture returns ErrAborted: nobody is answered. Any other error stops
+	// the capture: nothing is recorded and Capture returns the error.
 	ReadBody func() (body []byte, size int64, truncated bool, err error)
 	// PublicURL returns the full URL the sender used. It is asked only
 	// when the bin's signature scheme signs the URL (Twilio).
@@ -67,7 +69,7 @@ type Response struct {
 // and the bin is not cached). It never waits for storage.
 func (p *Pipeline) Capture(ctx context.Context, binID string, in *Incoming) (Response, error) {
 	start := p.opts.Now()
-	t, err := p.Bin(ctx, binID)
+	t, err := p.bin(ctx, binID)
 	if err != nil {
 		return Response{}, err
 	}
@@ -77,9 +79,12 @@ func (p *Pipeline) Capture(ctx context.Context, binID string, in *Incoming) (Res
 			return Response{}, err
 		}
 	}
+	aborted := false
 	if in.ReadBody != nil {
 		in.Body, in.BodySize, in.BodyTruncated, err = in.ReadBody()
-		if err != nil {
+		if errors.Is(err, ErrAborted) {
+			aborted = true
+		} else if err != nil {
 			return Response{}, err
 		}
 	}
@@ -101,6 +106,9 @@ func (p *Pipeline) Capture(ctx context.Context, binID string, in *Incoming) (Res
 	}
 	if r.Path == "" {
 		r.Path = "/"
+	}
+	if aborted {
+		return Response{}, p.recordAborted(ctx, r, p.opts.Now().Sub(start).Microseconds())
 	}
 	r.Signature, r.DeliveryLagMS = p.verdict(t, in, at)
 

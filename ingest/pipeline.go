@@ -106,10 +106,9 @@ func NewPipeline(bins BinSource, l caplog.Appender, opts Options) *Pipeline {
 	}
 }
 
-// Bin returns the capture target if the bin exists and has not expired,
-// else ErrUnknownBin. It reads the pipeline's short-lived cache, which is
-// why authorisation checks on the capture-adjacent routes use it.
-func (p *Pipeline) Bin(ctx context.Context, id string) (*Target, error) {
+// bin returns the capture target if the bin exists and has not expired,
+// else ErrUnknownBin, from the pipeline's short-lived cache.
+func (p *Pipeline) bin(ctx context.Context, id string) (*Target, error) {
 	t, err := p.bins.get(ctx, id)
 	if err != nil {
 		if errors.Is(err, schema.ErrNotFound) {

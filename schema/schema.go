@@ -99,6 +99,10 @@ type Request struct {
 	BodySize      int64     `json:"body_size"` // bytes the sender sent
 	BodyTruncated bool      `json:"body_truncated"`
 	Body          []byte    `json:"-"` // stored bytes (at most the body limit)
+	// Aborted: the sender stopped sending the body (connection closed or
+	// timed out) and got no answer. Body holds what arrived; BodyTruncated
+	// is true and ResponseStatus 0.
+	Aborted bool `json:"aborted"`
 
 	ResponseStatus int   `json:"response_status"`
 	LatencyUS      int64 `json:"latency_us"`

@@ -2,6 +2,7 @@ package web
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -261,14 +262,16 @@ func (s *Server) unauthenticated(c *fiber.Ctx) error {
 func (s *Server) authorizeBin(c *fiber.Ctx, b *schema.Bin, need string) (*tokenClaims, error) {
 	read := need == ScopeRead
 	cl, err := s.token(c, read)
+	if read && !b.Private && (err != nil || cl == nil || !cl.grants(b, need)) {
+		// A public bin is readable without a token; a token that does not
+		// cover it (invalid, expired, another bin's, an old generation's:
+		// a browser keeps tokens after a revoke) is ignored rather than
+		// refused, and grants nothing that could outlive it.
+		c.Response().Header.Del(fiber.HeaderWWWAuthenticate)
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
-	}
-	if read && !b.Private && (cl == nil || !cl.grants(b, need)) {
-		// A public bin is readable without a token; a token that does not
-		// cover it (another bin's, an old generation's) is ignored rather
-		// than refused, and grants nothing that could outlive it.
-		return nil, nil
 	}
 	switch {
 	case cl == nil:
@@ -300,7 +303,7 @@ func (s *Server) AuthorizeBinID(c *fiber.Ctx, id, need string) error {
 // events of a private bin needs a token for it, and creating, changing,
 // deleting or testing a rule of a bin needs its owner token (issue 12.5),
 // whichever bin the rule names: bin_id in the query, in the JSON body, or
-// the stored rule's bin. The unfiltered lists (GET /alerts/rules,
+// the stored rule's bin; a rule for every bin needs an admin token. The unfiltered lists (GET /alerts/rules,
 // /alerts/events without bin_id) stay open and therefore include private
 // bins' rules and events (channel URLs are write-only): deployments that
 // share one server between people who must not see each other's alerts set
@@ -311,24 +314,47 @@ func (s *Server) authorizeAlerts(c *fiber.Ctx, rest, lower string, read bool) er
 	if id := c.Query("bin_id"); id != "" {
 		bins = append(bins, strings.Clone(id)) // c.Query aliases fasthttp's buffer
 	}
-	if !read && len(c.Body()) > 0 {
+	// A rule for every bin (no bin_id) watches bins that are not the
+	// caller's, private ones included, and would send their senders and
+	// counts to the caller's channel: creating, changing, deleting or
+	// testing one needs an admin token.
+	everyBin := false
+	if !read {
 		var v struct {
-			BinID *string `json:"bin_id"`
+			BinID json.RawMessage `json:"bin_id"`
 		}
 		if err := decodeJSONLoose(c.Body(), &v); err != nil {
 			return err
 		}
-		if v.BinID != nil && *v.BinID != "" {
-			bins = append(bins, *v.BinID)
+		switch id := strings.TrimSpace(string(v.BinID)); {
+		case id == "" && strings.TrimRight(lower, "/") == "/alerts/rules":
+			everyBin = true // created without bin_id
+		case id == "null" || id == `""`:
+			everyBin = true
+		case id != "":
+			var bin string
+			if err := json.Unmarshal(v.BinID, &bin); err != nil {
+				return errorf(400, "bin_id: must be a bin id or null")
+			}
+			bins = append(bins, bin)
 		}
 	}
 	if strings.HasPrefix(lower, "/alerts/rules/") {
 		id, _, _ := strings.Cut(rest[len("/alerts/rules/"):], "/")
 		id = strings.Clone(id) // c.Path aliases fasthttp's buffer
-		if r, err := s.deps.Store.GetRule(ctx, id); err == nil && r.BinID != "" {
+		r, err := s.deps.Store.GetRule(ctx, id)
+		switch {
+		case err == nil && r.BinID != "":
 			bins = append(bins, r.BinID)
-		} else if err != nil && !errors.Is(err, schema.ErrNotFound) {
+		case err == nil && id != "":
+			everyBin = everyBin || !read
+		case err != nil && !errors.Is(err, schema.ErrNotFound):
 			return fmt.Errorf("look up alert rule: %w", err)
+		}
+	}
+	if everyBin {
+		if err := s.requireAdmin(c, false); err != nil {
+			return err
 		}
 	}
 	need := ScopeOwner

@@ -56,7 +56,10 @@ func (s *Server) capture(ctx *fasthttp.RequestCtx) {
 			return nil
 		},
 		ReadBody: func() ([]byte, int64, bool, error) {
-			body, size, truncated := s.readBody(ctx)
+			body, size, truncated, aborted := s.readBody(ctx)
+			if aborted {
+				return body, size, truncated, ingest.ErrAborted
+			}
 			return body, size, truncated, nil
 		},
 		PublicURL: func() string { return s.publicURL(ctx, raw) },
@@ -64,6 +67,14 @@ func (s *Server) capture(ctx *fasthttp.RequestCtx) {
 	switch {
 	case errors.Is(err, errRefused):
 		return // admit answered
+	case errors.Is(err, ingest.ErrAborted):
+		// Recorded, marked (unless the log failed: then logged); the
+		// connection is gone, nobody to answer.
+		if err != ingest.ErrAborted {
+			s.log.Error("capture: aborted upload", "err", err)
+		}
+		ctx.SetConnectionClose()
+		return
 	case errors.Is(err, ingest.ErrUnknownBin):
 		s.drainBody(ctx)
 		writeJSONError(ctx, 404, "bin not found")
@@ -108,15 +119,19 @@ func sandbox(ctx *fasthttp.RequestCtx) {
 }
 
 // readBody copies at most MaxBodyBytes of the body and counts the rest.
-func (s *Server) readBody(ctx *fasthttp.RequestCtx) (body []byte, size int64, truncated bool) {
+// aborted means the sender stopped before the end of the body (closed the
+// connection or hit the read timeout). fasthttp reads the first 8 KiB of a
+// body before calling any handler, so only uploads abandoned after that
+// reach us as aborted; earlier ones are dropped by fasthttp unrecorded.
+func (s *Server) readBody(ctx *fasthttp.RequestCtx) (body []byte, size int64, truncated, aborted bool) {
 	limit := s.opts.MaxBodyBytes
 	stream := ctx.RequestBodyStream()
 	if stream == nil {
 		b := ctx.Request.Body()
 		if int64(len(b)) > limit {
-			return append([]byte(nil), b[:limit]...), int64(len(b)), true
+			return append([]byte(nil), b[:limit]...), int64(len(b)), true, false
 		}
-		return append([]byte(nil), b...), int64(len(b)), false
+		return append([]byte(nil), b...), int64(len(b)), false, false
 	}
 	cl := ctx.Request.Header.ContentLength()
 	capHint := int64(4096)
@@ -127,13 +142,23 @@ func (s *Server) readBody(ctx *fasthttp.RequestCtx) (body []byte, size int64, tr
 	n, err := io.Copy(buf, io.LimitReader(stream, limit))
 	if err != nil {
 		ctx.SetConnectionClose()
-		return buf.Bytes(), n, false
+		return buf.Bytes(), n, true, true
 	}
 	extra, err := io.Copy(io.Discard, io.LimitReader(stream, maxDrainBytes))
-	if err != nil || extra == maxDrainBytes {
+	if err != nil {
+		ctx.SetConnectionClose()
+		return buf.Bytes(), n + extra, true, true
+	}
+	if extra == maxDrainBytes {
 		ctx.SetConnectionClose()
 	}
-	return buf.Bytes(), n + extra, extra > 0
+	// fasthttp's stream reports a connection closed before Content-Length
+	// as a plain EOF: a short body is an abort too.
+	if cl > 0 && n+extra < int64(cl) {
+		ctx.SetConnectionClose()
+		return buf.Bytes(), n + extra, true, true
+	}
+	return buf.Bytes(), n + extra, extra > 0, false
 }
 
 // drainBody discards a body we will not record, so keep-alive stays usable.

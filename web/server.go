@@ -105,6 +105,8 @@ type Server struct {
 	limits *limits
 	quotas *quotas
 	conns  *connLimiter
+	// inflight counts running handlers (Shutdown waits for them).
+	inflight atomic.Int64
 	// captureHost is CaptureURL's host[:port] when it differs from the
 	// public URL's; requests to it are served captures only.
 	captureHost string
@@ -158,6 +160,8 @@ func New(deps Deps, opts Options) *Server {
 	})
 	fiberHandler := s.app.Server().Handler
 	s.app.Server().Handler = func(ctx *fasthttp.RequestCtx) {
+		s.inflight.Add(1)
+		defer s.inflight.Add(-1)
 		if p := ctx.Path(); len(p) >= 3 && p[0] == '/' && p[1] == 'h' && p[2] == '/' {
 			s.capture(ctx)
 			return
@@ -320,10 +324,22 @@ func (s *Server) serverError(ctx *fasthttp.RequestCtx, err error) {
 	ctx.SetConnectionClose()
 }
 
-// Shutdown stops accepting connections and waits for open requests.
+// Shutdown stops accepting connections and waits for open requests. When
+// ctx ends first, it still waits (up to inflightGrace) for the handlers
+// that are running: a capture may be between recording and answering, and
+// the caller drains the pipeline next.
 func (s *Server) Shutdown(ctx context.Context) error {
-	return s.app.ShutdownWithContext(ctx)
+	err := s.app.ShutdownWithContext(ctx)
+	deadline := time.Now().Add(inflightGrace)
+	for s.inflight.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	return err
 }
+
+// inflightGrace bounds the wait for running handlers after the shutdown
+// deadline: a custom response delays at most 30s.
+const inflightGrace = 35 * time.Second
 
 // hostOf returns capture's host[:port] when capture is set and names
 // another host than public.

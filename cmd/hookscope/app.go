@@ -121,7 +121,11 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 
 	// The alert engine watches every capture and recovers its windows from
 	// history at start, through the same store.
-	a.engine = alerts.New(st, st, alerts.Options{Logger: log, PublicURL: linkBase(cfg), Now: a.clock.Now, Notifiers: alertNotifiers(a.outbound)})
+	notifiers, err := alertNotifiers(cfg.Alerts, a.outbound)
+	if err != nil {
+		return fail(err)
+	}
+	a.engine = alerts.New(st, st, alerts.Options{Logger: log, PublicURL: linkBase(cfg), Now: a.clock.Now, Notifiers: notifiers})
 	if err := a.engine.Start(ctx); err != nil {
 		return fail(fmt.Errorf("start alert engine: %w", err))
 	}
@@ -166,7 +170,7 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Hub:        a.hub,
 		Frontend:   frontend.Dist(),
 		Gatherer:   reg,
-		Alerts:     alerts.NewService(st, a.engine, a.clock.Now),
+		Alerts:     alerts.NewService(st, a.engine, alerts.ServiceOptions{Now: a.clock.Now, Bins: st, MaxRulesPerBin: cfg.Alerts.MaxRulesPerBin}),
 		SecretHint: secretHint,
 	}, web.Options{
 		Logger:         log,
@@ -205,6 +209,8 @@ func (a *App) Start() error {
 		defer a.wg.Done()
 		ingest.RunRetention(jctx, a.store, ingest.RetentionOptions{
 			Logger: a.log, Interval: a.cfg.RetentionPeriod, MaxRequestsPerBin: a.cfg.Access.MaxRequestsPerBin, Now: a.clock.Now,
+			MaxBytesPerBin: a.cfg.Limits.BytesPerBin, MaxBodyBytes: a.cfg.MaxBodyBytes,
+			Dropped: func(n int64) { a.server.CountQuotaDrop("bytes_per_bin", n) },
 		})
 	}()
 	go func() { a.served <- a.server.Serve(ln) }()
@@ -243,15 +249,30 @@ func (a *App) Shutdown(ctx context.Context) error {
 		a.stopJanitor()
 	}
 	a.wg.Wait()
+	// What was answered must be drained even when the caller's deadline
+	// has passed (stopping the listener may have used all of it): the
+	// drain gets its own bound.
+	drainCtx, cancel := drainContext(ctx)
+	defer cancel()
 	// Async forwards still in flight are recorded when they finish, so the
 	// forwarder closes before the log.
 	if a.forwarder != nil {
-		if err := a.forwarder.Close(ctx); err != nil {
+		if err := a.forwarder.Close(drainCtx); err != nil {
 			errs = append(errs, fmt.Errorf("finish forwards: %w", err))
 		}
 	}
-	errs = append(errs, a.closeParts(ctx))
+	errs = append(errs, a.closeParts(drainCtx))
 	return errors.Join(errs...)
+}
+
+// shutdownDrainTimeout bounds draining after the shutdown deadline passed.
+const shutdownDrainTimeout = 30 * time.Second
+
+func drainContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if ctx.Err() == nil {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), shutdownDrainTimeout)
 }
 
 func (a *App) closeParts(ctx context.Context) error {

@@ -8,6 +8,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -54,6 +55,13 @@ func heapInUse() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
+}
+
+// totalAlloc is the cumulative bytes allocated by this process.
+func totalAlloc() uint64 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.TotalAlloc
 }
 
 // alive checks the server still answers.
@@ -116,9 +124,11 @@ func TestHostileStatsSpan(t *testing.T) {
 				t.Errorf("%.60s: %d %s", bad, s, b)
 			}
 		}
-		if grew := int64(heapInUse()) - int64(before); grew > 64<<20 {
+		grew := int64(heapInUse()) - int64(before)
+		if grew > 64<<20 {
 			t.Fatalf("heap grew %d MiB", grew>>20)
 		}
+		t.Logf("216 extreme stats queries: live heap grew %d KiB", grew>>10)
 		alive(t, a)
 	})
 }
@@ -206,6 +216,7 @@ func TestHostileCaptureOrigin(t *testing.T) {
 func TestHostileAPIBody(t *testing.T) {
 	a := startApp(t, t.TempDir(), map[string]string{"HOOKSCOPE_MAX_API_BODY_BYTES": "65536"})
 	before := heapInUse()
+	allocBefore := totalAlloc()
 	// 200 MB declared, 16 KiB sent: the answer comes without reading the
 	// rest (fasthttp pre-reads at most 8 KiB of a body before any handler).
 	raw := "POST /api/v1/bins HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200000000\r\n\r\n{" + strings.Repeat(" ", 16<<10)
@@ -237,9 +248,17 @@ func TestHostileAPIBody(t *testing.T) {
 	if err != nil || len(bins) != 0 {
 		t.Fatalf("%d bins stored (%v)", len(bins), err)
 	}
-	if grew := int64(heapInUse()) - int64(before); grew > 32<<20 {
+	grew := int64(heapInUse()) - int64(before)
+	if grew > 32<<20 {
 		t.Fatalf("heap grew %d MiB", grew>>20)
 	}
+	// Everything allocated in this process meanwhile (server and client):
+	// far below what was sent, so the server never buffered it.
+	alloc := totalAlloc() - allocBefore
+	if alloc > 24<<20 {
+		t.Fatalf("%d MiB allocated while 264 MB were offered", alloc>>20)
+	}
+	t.Logf("200 MB declared + 64 MiB chunked: %d KiB allocated in total, live heap grew %d KiB", alloc>>10, grew>>10)
 	// A body within the limit still works.
 	a.newBin(t, map[string]any{"name": strings.Repeat("n", 100)})
 	alive(t, a)
@@ -505,3 +524,133 @@ func TestHostileShutdownClosesFeeds1001(t *testing.T) {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// Class 15: an upload the sender abandons is recorded, marked aborted and
+// truncated, with no response status; it is never counted as answered.
+func TestHostileAbortedUpload(t *testing.T) {
+	eachStore(t, nil, func(t *testing.T, a *testApp) {
+		bin := a.newBin(t, map[string]any{"response": map[string]any{"status": 201, "body": "thanks"}}).ID
+		c, err := net.Dial("tcp", a.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(c, "POST /h/%s/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n", bin)
+		if _, err := c.Write(make([]byte, 100<<10)); err != nil {
+			t.Fatal(err)
+		}
+		c.Close() // the sender gives up after 100 KiB of 1 MB
+		l := a.waitCount(t, bin, 1)
+		var full struct {
+			reqResp
+			Aborted bool `json:"aborted"`
+		}
+		doJSON(t, "GET", a.base+"/api/v1/bins/"+bin+"/requests/"+l.Requests[0].ID, nil, 200, &full)
+		if !full.Aborted || !full.BodyTruncated || full.ResponseStatus != 0 || full.BodySize <= 0 || full.BodySize > 100<<10 {
+			t.Fatalf("aborted upload recorded as aborted=%v truncated=%v status=%d size=%d", full.Aborted, full.BodyTruncated, full.ResponseStatus, full.BodySize)
+		}
+		// A complete delivery next to it is answered and recorded normally.
+		if s, _, b := call(t, "POST", a.base+"/h/"+bin, nil, "ok"); s != 201 || string(b) != "thanks" {
+			t.Fatalf("complete delivery: %d %s", s, b)
+		}
+		l = a.waitCount(t, bin, 2)
+		var st struct {
+			ByStatus map[string]int64 `json:"by_status"`
+		}
+		doJSON(t, "GET", a.base+"/api/v1/bins/"+bin+"/stats", nil, 200, &st)
+		if st.ByStatus["201"] != 1 || st.ByStatus["200"] != 0 {
+			t.Errorf("stats by status %v: the aborted upload must not count as answered", st.ByStatus)
+		}
+	})
+}
+
+// Class 16: a shutdown that overruns its deadline still drains what was
+// answered: every request that got its answer is there after a restart.
+func TestHostileShutdownOverrunKeepsAnswered(t *testing.T) {
+	// A proxy bin records after its target answers: these records enter the
+	// pipeline after the shutdown deadline has passed.
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(700 * time.Millisecond)
+		w.WriteHeader(202)
+	}))
+	defer target.Close()
+	dir := t.TempDir()
+	a := startApp(t, dir, map[string]string{"HOOKSCOPE_ALLOW_PRIVATE_TARGETS": "true"})
+	slow := a.newBin(t, map[string]any{"forward": map[string]any{"url": target.URL, "mode": "proxy", "timeout": "5s"}}).ID
+	fast := a.newBin(t, nil).ID
+	type answer struct {
+		status int
+		id     string
+	}
+	answers := make(chan answer, 40)
+	for i := 0; i < 20; i++ {
+		go func(bin string) {
+			resp, err := http.Post(a.base+"/h/"+bin, "text/plain", strings.NewReader("x"))
+			if err != nil {
+				answers <- answer{}
+				return
+			}
+			resp.Body.Close()
+			answers <- answer{resp.StatusCode, resp.Header.Get("X-Hookscope-Request-Id")}
+		}(map[bool]string{true: slow, false: fast}[i%2 == 0])
+	}
+	time.Sleep(200 * time.Millisecond) // the slow ones are inside their delay
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_ = a.Shutdown(ctx) // overruns: the slow answers take 700ms
+	a.App = nil
+	var answered []string
+	statuses := map[int]int{}
+	for i := 0; i < 20; i++ {
+		an := <-answers
+		statuses[an.status]++
+		if an.status >= 200 && an.status < 300 && an.id != "" {
+			answered = append(answered, an.id)
+		}
+	}
+	// Requests in flight at the deadline are finished, not refused.
+	if statuses[202] != 10 || statuses[200] != 10 {
+		t.Fatalf("answers by status %v, want 10 x 202 (proxied) and 10 x 200", statuses)
+	}
+	b := startApp(t, dir, nil)
+	for _, id := range answered {
+		found := false
+		for _, bin := range []string{slow, fast} {
+			if s, _, _ := call(t, "GET", b.base+"/api/v1/bins/"+bin+"/requests/"+id, nil, ""); s == 200 {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("answered request %s lost", id)
+		}
+	}
+	t.Logf("%d answered, all kept", len(answered))
+}
+
+// Class 17 (issue 21): one address creating bins as fast as it can on a
+// default (public) instance gets its burst and then 429s; only what was
+// answered 201 exists.
+func TestHostileBinCreationFlood(t *testing.T) {
+	a := startApp(t, t.TempDir(), map[string]string{"HOOKSCOPE_QUOTAS": "public"})
+	created, refused := 0, 0
+	for i := 0; i < 300; i++ {
+		s, h, _ := call(t, "POST", a.base+"/api/v1/bins", nil, "{}")
+		switch s {
+		case 201:
+			created++
+		case 429:
+			refused++
+			if h.Get("Retry-After") == "" {
+				t.Fatal("429 without Retry-After")
+			}
+		default:
+			t.Fatalf("create %d: %d", i, s)
+		}
+	}
+	if created > int(web.PublicQuotas.CreatePerMinute)+1 || refused == 0 {
+		t.Fatalf("%d created, %d refused; want at most the burst of %v", created, refused, web.PublicQuotas.CreatePerMinute)
+	}
+	bins, err := a.store.ListBins(t.Context())
+	if err != nil || len(bins) != created {
+		t.Fatalf("%d bins stored, %d answered 201 (%v)", len(bins), created, err)
+	}
+}

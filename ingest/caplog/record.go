@@ -16,7 +16,8 @@ import (
 //
 //	byte    version (requestV1)
 //	[16]    ID
-//	byte    flags: 1 body truncated, 2 delivery lag present, 4 forward present
+//	byte    flags: 1 body truncated, 2 delivery lag present, 4 forward present,
+//	        8 aborted upload (added within v1: older records never set it)
 //	varint  ReceivedAt seconds since 1970, uvarint nanoseconds (decoded as UTC)
 //	str     BinID, Method, Path, Query
 //	uvarint header count, then str name, str value per header
@@ -37,7 +38,8 @@ const (
 	flagTruncated = 1 << iota
 	flagLag
 	flagForward
-	flagsKnown = flagTruncated | flagLag | flagForward
+	flagAborted
+	flagsKnown = flagTruncated | flagLag | flagForward | flagAborted
 )
 
 // errRecord is what DecodeRequest wraps; it wraps ErrInvalid.
@@ -57,6 +59,9 @@ func EncodeRequest(dst []byte, r *schema.Request) ([]byte, error) {
 	}
 	if r.Forward != nil {
 		flags |= flagForward
+	}
+	if r.Aborted {
+		flags |= flagAborted
 	}
 	dst = append(dst, requestV1)
 	dst = append(dst, r.ID[:]...)
@@ -136,6 +141,7 @@ func (d *decoder) request() (*schema.Request, error) {
 		return nil, fmt.Errorf("%w: flags %#x", errRecord, flags)
 	}
 	r.BodyTruncated = flags&flagTruncated != 0
+	r.Aborted = flags&flagAborted != 0
 
 	sec := d.varint()
 	nsec := d.uvarint()

@@ -31,6 +31,7 @@ func sampleRequest() *schema.Request {
 		ContentType:    "application/json",
 		BodySize:       1 << 40,
 		BodyTruncated:  true,
+		Aborted:        true,
 		Body:           []byte("{\"a\":1}\x00\xff\xfe"),
 		ResponseStatus: 202,
 		LatencyUS:      17,
@@ -169,7 +170,7 @@ func FuzzRequestRoundTrip(f *testing.F) {
 			ID: uuid.NewSHA1(uuid.Nil, body), BinID: bin, Method: method, Path: path, Query: query,
 			ReceivedAt: time.Unix(sec, nsec%int64(time.Second)).UTC(),
 			Headers:    []schema.Header{{Name: hname, Value: hval}, {Name: hval, Value: hname}},
-			BodySize:   size, BodyTruncated: trunc, ResponseStatus: status, LatencyUS: -size,
+			BodySize:   size, BodyTruncated: trunc, Aborted: !trunc, ResponseStatus: status, LatencyUS: -size,
 			Signature: schema.Signature{Scheme: hname, Status: schema.SignatureStatus(hval), Reason: query},
 		}
 		if len(body) > 0 {

@@ -4,4 +4,4 @@
 -- ADD COLUMN IF NOT EXISTS (it does not parse it): the runner treats
 -- "column already exists" (a re-run after a crash before the migration was
 -- recorded) as applied (columnExists).
-ALTER TABLE bins ADD COLUMN token_gen UInt64 DEFAULT 0;
+{{addColumn "bins" "token_gen UInt64 DEFAULT 0" "cityHash64(id)"}}
