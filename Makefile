@@ -17,9 +17,10 @@ test: ## the whole suite: installs what it needs, Go (race), ClickHouse, fronten
 frontend: ## rebuild the inspector into frontend/dist (commit the result)
 	cd frontend && npm ci --no-audit --no-fund && npm run build
 
-lint: ## go vet and gofmt
+lint: ## go vet, gofmt and the dependency arrows (internal/archtest)
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) test -count=1 ./internal/archtest
 
 fuzz: ## run each fuzz target for FUZZTIME (default 20s)
 	@for pkg in $$($(GO) list ./...); do \

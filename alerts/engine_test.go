@@ -425,7 +425,7 @@ func BenchmarkEvaluate(b *testing.B) {
 		e.SetRule(r)
 	}
 	obs := generate(1, t0, 10*time.Minute, traffic{Rate: 10, FailP: 0.03, SigInvalid: 0.01, IPs: normal.IPs, FwdMedMS: 80}, nil)
-	e.bins["b1"] = &binBuf{obs: obs, last: t0}
+	e.win.bins["b1"] = &binBuf{obs: obs, last: t0}
 	now := t0.Add(10 * time.Minute)
 	e.opt.Now = func() time.Time { return now }
 	b.ReportAllocs()
@@ -502,14 +502,14 @@ func BenchmarkIngestAtCap(b *testing.B) {
 	at := t0
 	for range 100_000 {
 		at = at.Add(time.Millisecond)
-		e.ingest(input{bin: "b1", o: Obs{At: at}})
+		e.win.ingest(input{bin: "b1", o: Obs{At: at}})
 	}
 	b.ReportAllocs()
 	for b.Loop() {
 		at = at.Add(time.Millisecond)
-		e.ingest(input{bin: "b1", o: Obs{At: at}})
+		e.win.ingest(input{bin: "b1", o: Obs{At: at}})
 	}
-	if n := len(e.bins["b1"].obs); n > 100_000 {
+	if n := len(e.win.bins["b1"].obs); n > 100_000 {
 		b.Fatalf("buffer grew to %d", n)
 	}
 }
@@ -529,8 +529,8 @@ func TestRecoverKeepsNewest(t *testing.T) {
 	r.ID, r.BinID = "r1", nil // every bin: recovery lists the bins
 	st.bins = []*schema.Bin{{ID: "b1"}}
 	e.SetRule(r)
-	e.recover(t.Context())
-	b := e.bins["b1"]
+	e.win.recover(t.Context(), e.snapshot())
+	b := e.win.bins["b1"]
 	if b == nil || len(b.obs) != 50 {
 		t.Fatalf("recovered %v observations, want 50", b)
 	}

@@ -16,9 +16,9 @@ func (e *Engine) Collectors() []prometheus.Collector {
 		counter("evaluations_total", "Rule evaluations (one per rule and bin).", e.evals.Load),
 		counter("episodes_total", "Alert episodes entered (firing).", e.firing.Load),
 		counter("suppressed_total", "Alert episodes not announced because of the cooldown.", e.suppressed.Load),
-		counter("notify_failed_total", "Notifications given up after retries.", e.notifyFailed.Load),
-		counter("trimmed_total", "Observations forgotten early because a bin exceeded the per-bin cap.", e.trimmed.Load),
-		counter("notify_queue_drops_total", "Notifications dropped because the notifier queue was full.", e.queueDrops.Load),
+		counter("notify_failed_total", "Notifications given up after retries.", e.disp.failed.Load),
+		counter("trimmed_total", "Observations forgotten early because a bin exceeded the per-bin cap.", e.win.trimmed.Load),
+		counter("notify_queue_drops_total", "Notifications dropped because the notifier queue was full.", e.disp.queueDrops.Load),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "hookscope", Subsystem: "alerts", Name: "firing",
 			Help: "Alerts currently firing."}, func() float64 { return float64(e.firingNow.Load()) }),
 	}

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,19 +17,20 @@ import (
 
 // Journal keeps the records of async forwards in flight on disk, so that a
 // crash between answering the sender and the end of the forward (when the
-// record goes to the batcher) does not lose them: on the next start they
+// record goes to the capture log) does not lose them: on the next start they
 // are recovered and recorded with the error "hookscope stopped before the
 // forward finished; not forwarded".
 //
 // It is an append-only file of JSON lines ("add" with the record, "done"
-// with its id). Writes are not fsynced: they survive a crash of the
-// process (the page cache belongs to the kernel), not a power cut; that
-// matches the capture path, whose records wait in memory for their batch.
-// The file is emptied whenever nothing is in flight and compacted when it
-// grows past MaxBytes.
+// with its id). With Sync (durable ack mode) every "add" is fdatasynced
+// before Add returns, like a capture log append; "done" lines are not (a
+// lost one only makes the next start append the record again, and the
+// store keeps the first row of an id). The file is emptied whenever
+// nothing is in flight and compacted when it grows past MaxBytes.
 type Journal struct {
 	path     string
 	maxBytes int64
+	sync     bool
 
 	mu      sync.Mutex
 	f       *os.File
@@ -46,15 +48,23 @@ type journalLine struct {
 	Body []byte          `json:"body,omitempty"` // Request.Body is not in its JSON form
 }
 
+// JournalOptions configure OpenJournal.
+type JournalOptions struct {
+	// MaxBytes compacts the file past this size (default 64 MiB).
+	MaxBytes int64
+	// Sync fdatasyncs every Add before it returns.
+	Sync bool
+}
+
 // OpenJournal opens (creating) the journal at path and returns the records
 // that were in flight when the previous process stopped, with their
 // Forward.Error set to JournalInterrupted. They stay pending until the
 // caller marks them Done (after handing them to the batcher).
-func OpenJournal(path string, maxBytes int64) (*Journal, []*schema.Request, error) {
-	if maxBytes <= 0 {
-		maxBytes = 64 << 20
+func OpenJournal(path string, opts JournalOptions) (*Journal, []*schema.Request, error) {
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = 64 << 20
 	}
-	j := &Journal{path: path, maxBytes: maxBytes, pending: make(map[uuid.UUID]*schema.Request)}
+	j := &Journal{path: path, maxBytes: opts.MaxBytes, sync: opts.Sync, pending: make(map[uuid.UUID]*schema.Request)}
 	var order []uuid.UUID
 	if f, err := os.Open(path); err == nil {
 		sc := bufio.NewScanner(f)
@@ -116,6 +126,11 @@ func (j *Journal) Add(r *schema.Request) error {
 	}
 	if err := j.writeLocked(append(b, '\n')); err != nil {
 		return err
+	}
+	if j.sync {
+		if err := j.f.Sync(); err != nil {
+			return fmt.Errorf("sync forward journal: %w", err)
+		}
 	}
 	cp := *r // the forward's worker sets r.Forward while a compaction may encode the copy
 	j.pending[r.ID] = &cp
@@ -203,4 +218,26 @@ func (j *Journal) Close() error {
 	err := j.f.Close()
 	j.f = nil
 	return err
+}
+
+// RecoverForwards records the async forwards a previous process left in the
+// journal (OpenJournal's recovered list) in the capture log and, once they
+// are durable there, clears them from the journal. A crash in between
+// appends them again on the next start: the store keeps the first of an id. Call it before capture starts.
+func (p *Pipeline) RecoverForwards(ctx context.Context, recovered []*schema.Request) error {
+	if len(recovered) == 0 || p.opts.Journal == nil {
+		return nil
+	}
+	for _, r := range recovered {
+		if err := p.record(ctx, r); err != nil {
+			return fmt.Errorf("recover interrupted forwards: %w", err)
+		}
+	}
+	for _, r := range recovered {
+		if err := p.opts.Journal.Done(r.ID); err != nil {
+			return fmt.Errorf("recover interrupted forwards: %w", err)
+		}
+	}
+	p.lg.Warn("recorded async forwards interrupted by the previous stop", "requests", len(recovered))
+	return nil
 }

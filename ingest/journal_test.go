@@ -23,7 +23,7 @@ func journalReq(i int) *schema.Request {
 
 func TestJournalRecoversInFlight(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "j.jsonl")
-	j, rec, err := OpenJournal(path, 0)
+	j, rec, err := OpenJournal(path, JournalOptions{})
 	if err != nil || len(rec) != 0 {
 		t.Fatalf("fresh journal: %v %v", rec, err)
 	}
@@ -41,7 +41,7 @@ func TestJournalRecoversInFlight(t *testing.T) {
 	f.WriteString(`{"op":"add","id":"`)
 	f.Close()
 
-	j2, rec, err := OpenJournal(path, 0)
+	j2, rec, err := OpenJournal(path, JournalOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,14 +71,14 @@ func TestJournalRecoversInFlight(t *testing.T) {
 	}
 	j2.Close()
 	j.Close()
-	if _, rec, _ := OpenJournal(path, 0); len(rec) != 0 {
+	if _, rec, _ := OpenJournal(path, JournalOptions{}); len(rec) != 0 {
 		t.Fatalf("recovered %d after all done", len(rec))
 	}
 }
 
 func TestJournalCompacts(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "j.jsonl")
-	j, _, err := OpenJournal(path, 4096)
+	j, _, err := OpenJournal(path, JournalOptions{MaxBytes: 4096})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestJournalCompacts(t *testing.T) {
 	if fi.Size() > 8192 {
 		t.Fatalf("journal grew to %d bytes with one record in flight", fi.Size())
 	}
-	_, rec, err := OpenJournal(path, 0)
+	_, rec, err := OpenJournal(path, JournalOptions{})
 	if err != nil || len(rec) != 1 || rec[0].ID != keep.ID {
 		t.Fatalf("recovered %v %v", rec, err)
 	}

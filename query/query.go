@@ -48,7 +48,7 @@ func ParseFilter(binID string, get Get) (schema.Filter, error) {
 	}
 	if v := get("before"); v != "" {
 		c, err := schema.ParseCursor(v)
-		if err != nil {
+		if err != nil || !inTimeRange(c.ReceivedAt) {
 			return f, &ParamError{"before", "not a cursor returned as next"}
 		}
 		f.Before = c
@@ -125,20 +125,51 @@ func ParseStatus(v string) (lo, hi int, err error) {
 	return n, n, nil
 }
 
+// MinTime and MaxTime bound every time parameter (MaxTime exclusive). Both
+// stores and time.Duration arithmetic are exact inside them (ClickHouse
+// 18.16's DateTime ends in 2106, a Duration at ~292 years), so a span of two
+// valid times never saturates.
+var (
+	MinTime = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	MaxTime = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+func inTimeRange(t time.Time) bool { return !t.Before(MinTime) && t.Before(MaxTime) }
+
+// maxTimeLen bounds a time parameter before it is parsed.
+const maxTimeLen = 64
+
 func parseTime(name, v string) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
+	}
+	if len(v) > maxTimeLen {
+		return time.Time{}, &ParamError{name, "must be an RFC 3339 time such as 2026-01-02T15:04:05Z"}
 	}
 	t, err := time.Parse(time.RFC3339Nano, v)
 	if err != nil {
 		return time.Time{}, &ParamError{name, "must be an RFC 3339 time such as 2026-01-02T15:04:05Z"}
 	}
+	if !inTimeRange(t) {
+		return time.Time{}, &ParamError{name, "must be from 1970-01-01T00:00:00Z to before 2100-01-01T00:00:00Z"}
+	}
 	return t.UTC(), nil
 }
 
+// Stats limits: a step is whole seconds from MinStep to MaxStep, and a
+// series has at most MaxBuckets points.
+const (
+	MinStep    = time.Second
+	MaxStep    = 31 * 24 * time.Hour
+	MaxBuckets = 10_000
+	maxStepLen = 32
+)
+
 // ParseStats validates since, until and step of the stats endpoint. Without
 // since, the window is the last 24 hours; step defaults to a value that gives
-// at most ~300 buckets.
+// at most ~300 buckets. The bucket count is computed in whole seconds from
+// Unix times (never from a time.Duration span, which saturates at ~292
+// years), before anything is sized by it.
 func ParseStats(binID string, get Get, now time.Time) (schema.StatsQuery, error) {
 	q := schema.StatsQuery{BinID: binID}
 	var err error
@@ -150,48 +181,99 @@ func ParseStats(binID string, get Get, now time.Time) (schema.StatsQuery, error)
 	}
 	if q.Until.IsZero() {
 		q.Until = now.UTC().Truncate(time.Second).Add(time.Second)
+		if !inTimeRange(q.Until) {
+			return q, &ParamError{"until", "the server clock is outside the supported range; give until"}
+		}
 	}
 	if q.Since.IsZero() {
 		q.Since = q.Until.Add(-24 * time.Hour)
+		if q.Since.Before(MinTime) {
+			q.Since = MinTime
+		}
 	}
 	if !q.Since.Before(q.Until) {
 		return q, &ParamError{"until", "must be after since"}
 	}
+	// Both times are inside [MinTime, MaxTime): the span fits a Duration.
+	span := q.Until.Sub(q.Since)
 	if v := get("step"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < time.Second || d > 31*24*time.Hour {
-			return q, &ParamError{"step", "must be a duration from 1s to 744h, like 1m"}
+		d, err := parseStep(v)
+		if err != nil {
+			return q, err
 		}
 		q.Step = d
 	} else {
-		q.Step = autoStep(q.Until.Sub(q.Since))
+		q.Step = autoStep(span)
 	}
-	if q.Until.Sub(q.Since)/q.Step > 10_000 {
-		return q, &ParamError{"step", "too small for the time range (more than 10000 buckets)"}
+	if Buckets(q) > MaxBuckets {
+		return q, &ParamError{"step", fmt.Sprintf("too small for the time range (more than %d buckets)", MaxBuckets)}
 	}
 	return q, nil
 }
 
+func parseStep(v string) (time.Duration, error) {
+	bad := &ParamError{"step", "must be a whole number of seconds from 1s to 744h, like 1m"}
+	if len(v) > maxStepLen {
+		return 0, bad
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < MinStep || d > MaxStep || d%time.Second != 0 {
+		return 0, bad
+	}
+	return d, nil
+}
+
+// Buckets is how many points FillSeries returns for q, computed in seconds
+// so that it is exact for any times and steps; 0 for an invalid query.
+func Buckets(q schema.StatsQuery) int64 {
+	stepS := int64(q.Step / time.Second)
+	if stepS <= 0 || !q.Since.Before(q.Until) {
+		return 0
+	}
+	// Floor division towards minus infinity, as Truncate does for
+	// times after 1970 (and as the stores bucket).
+	first := floorDiv(q.Since.Unix(), stepS)
+	last := floorDiv(q.Until.Unix()-1, stepS)
+	if q.Until.Nanosecond() != 0 {
+		last = floorDiv(q.Until.Unix(), stepS)
+	}
+	return last - first + 1
+}
+
+func floorDiv(a, b int64) int64 {
+	d := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		d--
+	}
+	return d
+}
+
 func autoStep(span time.Duration) time.Duration {
-	for _, s := range []time.Duration{time.Second, 10 * time.Second, time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour, 6 * time.Hour, 24 * time.Hour} {
+	for _, s := range []time.Duration{time.Second, 10 * time.Second, time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour, 6 * time.Hour, 24 * time.Hour, 7 * 24 * time.Hour, MaxStep} {
 		if span/s <= 300 {
 			return s
 		}
 	}
-	return 24 * time.Hour
+	return MaxStep
 }
 
 // FillSeries returns one point per step in [since, until), taking counts from
-// the sparse series a store returned.
+// the sparse series a store returned. A query ParseStats did not accept
+// (more than MaxBuckets points) gets the sparse series back unchanged rather
+// than an allocation sized by it.
 func FillSeries(sparse []schema.SeriesPoint, q schema.StatsQuery) []schema.SeriesPoint {
+	n := Buckets(q)
+	if n <= 0 || n > MaxBuckets {
+		return sparse
+	}
 	step := q.Step
-	start := time.Unix(0, 0).UTC().Add(q.Since.Sub(time.Unix(0, 0)).Truncate(step))
+	start := time.Unix(floorDiv(q.Since.Unix(), int64(step/time.Second))*int64(step/time.Second), 0).UTC()
 	byT := make(map[int64]schema.SeriesPoint, len(sparse))
 	for _, p := range sparse {
 		byT[p.T.UnixNano()] = p
 	}
-	out := make([]schema.SeriesPoint, 0, int(q.Until.Sub(start)/step)+1)
-	for t := start; t.Before(q.Until); t = t.Add(step) {
+	out := make([]schema.SeriesPoint, 0, n)
+	for t := start; t.Before(q.Until) && int64(len(out)) < n; t = t.Add(step) {
 		p, ok := byT[t.UnixNano()]
 		if !ok {
 			p = schema.SeriesPoint{T: t}
@@ -287,4 +369,53 @@ func asciiEqualFold(a, b string) bool {
 		}
 	}
 	return true
+}
+
+// The parameters each query parser reads. A route accepts exactly these
+// (plus what the web layer adds, such as token); anything else is a 400,
+// never silently ignored.
+var (
+	FilterParams = []string{"limit", "before", "method", "status", "ip", "q", "since", "until", "signature"}
+	LiveParams   = []string{"method", "status", "ip", "q", "since", "until", "signature", "after"}
+	StatsParams  = []string{"since", "until", "step"}
+)
+
+// maxParams bounds how many query parameters a request may carry.
+const maxParams = 32
+
+// CheckParams refuses a parameter that is not in one of the allowed lists,
+// and one given more than once (only one value would be used).
+func CheckParams(keys []string, allowed ...[]string) error {
+	if len(keys) > maxParams {
+		return &ParamError{"query", fmt.Sprintf("at most %d parameters", maxParams)}
+	}
+	for i, k := range keys {
+		known := false
+		for _, list := range allowed {
+			for _, a := range list {
+				if k == a {
+					known = true
+				}
+			}
+		}
+		if !known {
+			return &ParamError{truncName(k), "unknown parameter for this route"}
+		}
+		for _, prev := range keys[:i] {
+			if prev == k {
+				return &ParamError{k, "given more than once"}
+			}
+		}
+	}
+	return nil
+}
+
+// truncName keeps an attacker's parameter name short and printable in the
+// error message.
+func truncName(k string) string {
+	k = strings.ToValidUTF8(k, "?")
+	if len(k) > 64 {
+		k = k[:64] + "…"
+	}
+	return k
 }

@@ -99,6 +99,10 @@ type Request struct {
 	BodySize      int64     `json:"body_size"` // bytes the sender sent
 	BodyTruncated bool      `json:"body_truncated"`
 	Body          []byte    `json:"-"` // stored bytes (at most the body limit)
+	// Aborted: the sender stopped sending the body (connection closed or
+	// timed out) and got no answer. Body holds what arrived; BodyTruncated
+	// is true and ResponseStatus 0.
+	Aborted bool `json:"aborted"`
 
 	ResponseStatus int   `json:"response_status"`
 	LatencyUS      int64 `json:"latency_us"`
@@ -120,6 +124,11 @@ type Bin struct {
 	ExpiresAt *time.Time  `json:"expires_at"` // nil: never expires
 	Private   bool        `json:"private"`
 	Settings  BinSettings `json:"settings"`
+	// TokenGen is the bin's token generation: owner tokens and share links
+	// carry the generation they were minted in, and only the current one is
+	// accepted. Revoking a bin's tokens increments it. Stores keep it with
+	// the bin (UpdateBin writes it too).
+	TokenGen uint64 `json:"token_gen"`
 }
 
 // Expired reports whether the bin has expired at now.

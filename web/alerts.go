@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -30,13 +29,9 @@ func (s *Server) alertRoutes(api fiber.Router) {
 	g.Get("/events", s.listAlertEvents)
 }
 
-// alertErr turns the service's ErrInvalid into a 400 carrying its message
-// (written for API users and free of channel URLs); everything else goes to
-// the central mapping.
+// alertErr names what was not found; everything else (the service's
+// ErrInvalid messages included) goes to mapError, the one mapping.
 func alertErr(err error) error {
-	if errors.Is(err, schema.ErrInvalid) {
-		return errorf(400, "%s", strings.TrimPrefix(err.Error(), schema.ErrInvalid.Error()+": "))
-	}
 	if errors.Is(err, schema.ErrNotFound) {
 		return errorf(404, "alert rule not found")
 	}

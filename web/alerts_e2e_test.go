@@ -19,7 +19,11 @@ import (
 	"time"
 
 	"github.com/hookscope/hookscope/alerts"
+	"github.com/hookscope/hookscope/alerts/slack"
+	"github.com/hookscope/hookscope/alerts/webhook"
+	"github.com/hookscope/hookscope/bins"
 	"github.com/hookscope/hookscope/ingest"
+	"github.com/hookscope/hookscope/ingest/caplog/disklog"
 	"github.com/hookscope/hookscope/ingest/signature"
 	"github.com/hookscope/hookscope/schema"
 	"github.com/hookscope/hookscope/schema/sqlite"
@@ -27,13 +31,16 @@ import (
 )
 
 // hookscope is a real hookscope assembled like cmd/hookscope: SQLite store,
-// batcher with spool, capture pipeline with signature verification and the
+// capture log with its consumers, capture pipeline with signature verification and the
 // alert engine as observer, the Fiber server on a loopback port.
 type hookscope struct {
 	base   string
 	store  *sqlite.Store
 	engine *alerts.Engine
 	stop   func()
+	// admin is sent with every API call: these tests are about alerting;
+	// who may manage a bin's rules is tested in cmd/hookscope (bins_test.go).
+	admin string
 }
 
 func startHookscope(t *testing.T, dir string, logs io.Writer) *hookscope {
@@ -44,11 +51,7 @@ func startHookscope(t *testing.T, dir string, logs io.Writer) *hookscope {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spool, err := ingest.OpenSpool(filepath.Join(dir, "spool"), ingest.SpoolOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	batcher, err := ingest.NewBatcher(store, ingest.BatcherOptions{Spool: spool, FlushInterval: 20 * time.Millisecond})
+	clog, err := disklog.Open(filepath.Join(dir, "log"), disklog.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,22 +61,34 @@ func startHookscope(t *testing.T, dir string, logs io.Writer) *hookscope {
 	}
 	base := "http://" + ln.Addr().String()
 	engine := alerts.New(store, store, alerts.Options{Logger: log, PublicURL: base, EvalInterval: 100 * time.Millisecond,
-		RetryInitial: 50 * time.Millisecond})
-	pipeline := ingest.NewPipeline(store, batcher, ingest.Options{Logger: log, Observers: []ingest.Observer{engine}})
+		RetryInitial: 50 * time.Millisecond, Notifiers: alerts.Notifiers{
+			alerts.ChannelSlack: slack.New(slack.Options{}), alerts.ChannelWebhook: webhook.New(webhook.Options{})}})
+	pipeline := ingest.NewPipeline(store, clog, ingest.Options{Logger: log})
 	if err := engine.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	srv := web.New(web.Deps{Store: store, Pipeline: pipeline, Batcher: batcher, Alerts: alerts.NewService(store, engine, nil),
-		ValidateSignature: signature.ValidateConfig},
-		web.Options{Logger: log, PublicURL: base, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+	key := []byte("alerts-e2e-test-key-alerts-e2e-test-key")
+	admin, _, err := web.MintToken(key, web.ScopeAdmin, "", time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	binSvc := bins.New(store, pipeline, bins.Options{ValidateSignature: signature.ValidateConfig})
+	consumers, err := ingest.StartConsumers(ctx, clog, store, engine, nil, ingest.ConsumerOptions{Logger: log, FlushInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := web.New(web.Deps{Store: store, Pipeline: pipeline, Alerts: alerts.NewService(store, engine, nil),
+		Bins: binSvc},
+		web.Options{Logger: log, PublicURL: base, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, JWTKey: key})
 	go func() { _ = srv.Serve(ln) }()
-	h := &hookscope{base: base, store: store, engine: engine}
+	h := &hookscope{base: base, store: store, engine: engine, admin: admin}
 	var once sync.Once
 	h.stop = func() {
 		once.Do(func() { // the shutdown order of cmd/hookscope
 			_ = srv.Shutdown(ctx)
-			_ = batcher.Close(ctx)
+			_ = consumers.Close(ctx)
 			_ = engine.Close(ctx)
+			_ = clog.Close()
 			_ = store.Close()
 		})
 	}
@@ -90,6 +105,7 @@ func (h *hookscope) call(t *testing.T, method, path string, body any, want int) 
 	}
 	req, _ := http.NewRequest(method, h.base+path, rd)
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+h.admin)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -2,20 +2,19 @@ package web
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
+	"io"
 	"strings"
-	"time"
-	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 
+	"github.com/hookscope/hookscope/bins"
 	"github.com/hookscope/hookscope/query"
 	"github.com/hookscope/hookscope/schema"
+	"github.com/hookscope/hookscope/web/wire"
 )
 
 func (s *Server) routes() {
@@ -41,6 +40,7 @@ func (s *Server) routes() {
 	api.Get("/bins/:bin/requests/:id/body", s.getRequestBody)
 	api.Get("/bins/:bin/stats", s.stats)
 	api.Post("/bins/:bin/share", s.share)
+	api.Post("/bins/:bin/tokens/revoke", s.revokeTokens)
 	api.Post("/bins/:bin/requests/:id/replay", s.replay)
 	api.Get("/bins/:bin/live", s.liveUpgrade, s.liveHandler())
 	s.alertRoutes(api)
@@ -62,318 +62,81 @@ const cspPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 
 // ---- bins ----
 
-type signatureView struct {
-	Scheme     string `json:"scheme"`
-	Tolerance  string `json:"tolerance,omitempty"`
-	SecretHint string `json:"secret_hint,omitempty"`
-	Header     string `json:"header,omitempty"`
-	Algorithm  string `json:"algorithm,omitempty"`
-	Encoding   string `json:"encoding,omitempty"`
-	Prefix     string `json:"prefix,omitempty"`
-}
-
-type settingsView struct {
-	Signature *signatureView         `json:"signature"`
-	Response  *schema.ResponseConfig `json:"response"`
-	Forward   *schema.ForwardConfig  `json:"forward"`
-}
-
-type binView struct {
-	ID           string       `json:"id"`
-	Name         string       `json:"name"`
-	URL          string       `json:"url"`
-	CreatedAt    time.Time    `json:"created_at"`
-	ExpiresAt    *time.Time   `json:"expires_at"`
-	Private      bool         `json:"private"`
-	Settings     settingsView `json:"settings"`
-	RequestCount *int64       `json:"request_count,omitempty"`
-	RefusedCount *int64       `json:"refused_count,omitempty"`
-	Token        string       `json:"token,omitempty"`
-}
-
+// binURL is a bin's capture URL: on the capture origin when one is set.
 func (s *Server) binURL(c *fiber.Ctx, id string) string {
-	base := s.opts.PublicURL
-	if base == "" {
-		base = c.Protocol() + "://" + c.Hostname()
-	}
-	return base + "/h/" + id
+	return s.captureBase(c) + "/h/" + id
 }
 
-func (s *Server) viewBin(c *fiber.Ctx, b *schema.Bin) binView {
-	v := binView{ID: b.ID, Name: b.Name, URL: s.binURL(c, b.ID), CreatedAt: b.CreatedAt, ExpiresAt: b.ExpiresAt, Private: b.Private,
-		Settings: settingsView{Response: b.Settings.Response, Forward: b.Settings.Forward}}
-	if sc := b.Settings.Signature; sc != nil {
-		v.Settings.Signature = &signatureView{Scheme: sc.Scheme, Tolerance: sc.Tolerance, Header: sc.Header,
-			Algorithm: sc.Algorithm, Encoding: sc.Encoding, Prefix: sc.Prefix}
-		if sc.Secret != "" {
-			v.Settings.Signature.SecretHint = s.deps.SecretHint(sc.Secret)
-		}
-	}
-	return v
+func (s *Server) viewBin(c *fiber.Ctx, b *schema.Bin) wire.Bin {
+	return wire.ViewBin(b, s.binURL(c, b.ID), s.deps.SecretHint)
 }
 
-// binInput is the body of create and PATCH. Raw fields tell "absent" from
-// "null" (null clears a setting; absent keeps it).
-type binInput struct {
-	Name      *string         `json:"name"`
-	ExpiresIn json.RawMessage `json:"expires_in"`
-	Private   *bool           `json:"private"`
-	Signature json.RawMessage `json:"signature"`
-	Response  json.RawMessage `json:"response"`
-	Forward   json.RawMessage `json:"forward"`
-}
-
+// decodeJSON decodes an API body once, strictly: unknown fields and
+// trailing data are a 400. An empty body leaves v as it is.
 func decodeJSON(body []byte, v any) error {
+	return decode(body, v, true)
+}
+
+// decodeJSONLoose is decodeJSON that ignores unknown fields (for reading one
+// field of a body another decoder owns), still refusing trailing data.
+func decodeJSONLoose(body []byte, v any) error {
+	return decode(body, v, false)
+}
+
+func decode(body []byte, v any, strict bool) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
+	if strict {
+		dec.DisallowUnknownFields()
+	}
 	if err := dec.Decode(v); err != nil {
 		return errorf(400, "invalid JSON body: %s", strings.TrimPrefix(err.Error(), "json: "))
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF {
 		return errorf(400, "invalid JSON body: trailing data")
 	}
 	return nil
 }
 
-// ParseExpiry parses expires_in: a Go duration or a number of days ("7d").
-func ParseExpiry(v string) (time.Duration, error) {
-	if d, ok := strings.CutSuffix(v, "d"); ok {
-		n, err := strconv.Atoi(d)
-		if err != nil || n <= 0 || n > 3650 {
-			return 0, errors.New(`expires_in: days must be from 1 to 3650, like "7d"`)
-		}
-		return time.Duration(n) * 24 * time.Hour, nil
-	}
-	dur, err := time.ParseDuration(v)
-	if err != nil || dur < time.Minute || dur > 3650*24*time.Hour {
-		return 0, errors.New(`expires_in: must be a duration from 1m to 3650d, like "24h" or "7d", or null`)
-	}
-	return dur, nil
-}
-
-// applyInput applies in to b; create is true for POST.
-func (s *Server) applyInput(b *schema.Bin, in *binInput, now time.Time, create bool) error {
-	if in.Name != nil {
-		if len(*in.Name) > 200 {
-			return errorf(400, "name: at most 200 bytes")
-		}
-		b.Name = *in.Name
-	}
-	switch {
-	case in.ExpiresIn == nil:
-		if create {
-			t := now.Add(s.opts.DefaultExpiry)
-			b.ExpiresAt = &t
-		}
-	case string(in.ExpiresIn) == "null":
-		b.ExpiresAt = nil
-	default:
-		var v string
-		if err := json.Unmarshal(in.ExpiresIn, &v); err != nil {
-			return errorf(400, `expires_in: must be a string like "24h" or null`)
-		}
-		d, err := ParseExpiry(v)
-		if err != nil {
-			return errorf(400, "%s", err.Error())
-		}
-		t := now.Add(d)
-		b.ExpiresAt = &t
-	}
-	if in.Private != nil {
-		b.Private = *in.Private
-	}
-	if in.Signature != nil {
-		if string(in.Signature) == "null" {
-			b.Settings.Signature = nil
-		} else {
-			var sc schema.SignatureConfig
-			if err := strictUnmarshal(in.Signature, &sc); err != nil {
-				return errorf(400, "signature: %s", err.Error())
-			}
-			// Keep the stored secret when only other fields change: the
-			// secret is write-only, so clients cannot send it back.
-			if old := b.Settings.Signature; sc.Secret == "" && old != nil && old.Scheme == sc.Scheme {
-				sc.Secret = old.Secret
-			}
-			if s.deps.ValidateSignature != nil {
-				if err := s.deps.ValidateSignature(&sc); err != nil {
-					return errorf(400, "signature: %s", err.Error())
-				}
-			}
-			b.Settings.Signature = &sc
-		}
-	}
-	if in.Response != nil {
-		if string(in.Response) == "null" {
-			b.Settings.Response = nil
-		} else {
-			var rc schema.ResponseConfig
-			if err := strictUnmarshal(in.Response, &rc); err != nil {
-				return errorf(400, "response: %s", err.Error())
-			}
-			if err := validateResponse(&rc); err != nil {
-				return errorf(400, "response: %s", err.Error())
-			}
-			b.Settings.Response = &rc
-		}
-	}
-	if in.Forward != nil {
-		if string(in.Forward) == "null" {
-			b.Settings.Forward = nil
-		} else {
-			var fc schema.ForwardConfig
-			if err := strictUnmarshal(in.Forward, &fc); err != nil {
-				return errorf(400, "forward: %s", err.Error())
-			}
-			if err := validateForward(&fc); err != nil {
-				return errorf(400, "forward: %s", err.Error())
-			}
-			b.Settings.Forward = &fc
-		}
-	}
-	return nil
-}
-
-func strictUnmarshal(raw []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return errors.New(strings.TrimPrefix(err.Error(), "json: "))
-	}
-	return nil
-}
-
-func validateResponse(rc *schema.ResponseConfig) error {
-	check := func(where string, status, delay int, headers []schema.Header, body string) error {
-		if status != 0 && (status < 100 || status > 599) {
-			return fmt.Errorf("%sstatus must be from 100 to 599", where)
-		}
-		if delay < 0 || delay > 30_000 {
-			return fmt.Errorf("%sdelay_ms must be from 0 to 30000", where)
-		}
-		if len(body) > 1<<20 {
-			return fmt.Errorf("%sbody: at most 1 MiB", where)
-		}
-		for _, h := range headers {
-			if !validHeaderName(h.Name) || strings.ContainsAny(h.Value, "\r\n\x00") {
-				return fmt.Errorf("%sheader %q is not a valid header", where, h.Name)
-			}
-			if framingHeader(h.Name) {
-				return fmt.Errorf("%sheader %q is set by hookscope itself", where, h.Name)
-			}
-		}
-		return nil
-	}
-	if err := check("", rc.Status, rc.DelayMS, rc.Headers, rc.Body); err != nil {
-		return err
-	}
-	if len(rc.Rules) > 50 {
-		return errors.New("at most 50 rules")
-	}
-	for i := range rc.Rules {
-		// Methods match the request's method exactly, which is upper case
-		// for every standard method.
-		rc.Rules[i].Method = strings.ToUpper(rc.Rules[i].Method)
-		r := rc.Rules[i]
-		if r.Method == "" && r.PathPrefix == "" {
-			return fmt.Errorf("rules[%d]: needs method or path_prefix", i)
-		}
-		if err := check(fmt.Sprintf("rules[%d]: ", i), r.Status, r.DelayMS, r.Headers, r.Body); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// framingHeader: headers that describe the connection or the message
-// framing, which a custom response must not override.
-func framingHeader(n string) bool {
-	switch strings.ToLower(n) {
-	case "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "trailer", "te":
-		return true
-	}
-	return false
-}
-
-func validHeaderName(n string) bool {
-	if n == "" || len(n) > 256 {
-		return false
-	}
-	for i := 0; i < len(n); i++ {
-		c := n[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
-}
-
-func validateForward(fc *schema.ForwardConfig) error {
-	if !strings.HasPrefix(fc.URL, "http://") && !strings.HasPrefix(fc.URL, "https://") {
-		return errors.New("url must be http:// or https://")
-	}
-	if fc.Timeout != "" {
-		d, err := time.ParseDuration(fc.Timeout)
-		if err != nil || d <= 0 || d > 60*time.Second {
-			return errors.New("timeout must be a duration up to 60s")
-		}
-	}
-	switch fc.Mode {
-	case "", "async", "proxy":
-	default:
-		return errors.New(`mode must be "async" or "proxy"`)
-	}
-	return nil
-}
-
+// createBin answers 201 with the bin and its owner token: every bin has one
+// (issue 12.5); the inspector keeps it.
 func (s *Server) createBin(c *fiber.Ctx) error {
-	var in binInput
+	var in bins.Input
 	if err := decodeJSON(c.Body(), &in); err != nil {
 		return err
 	}
-	now := schema.Truncate(s.opts.Now())
-	b := &schema.Bin{ID: uuid.NewString(), CreatedAt: now}
-	if err := s.applyInput(b, &in, now, true); err != nil {
+	b, err := s.deps.Bins.Create(c.UserContext(), &in)
+	if err != nil {
 		return err
 	}
-	if err := s.deps.Store.CreateBin(c.UserContext(), b); err != nil {
-		return fmt.Errorf("create bin: %w", err)
-	}
-	s.deps.Pipeline.InvalidateBin(b.ID)
 	v := s.viewBin(c, b)
-	if b.Private {
-		var err error
-		if v.Token, err = s.auth.ownerToken(b); err != nil {
-			return fmt.Errorf("mint owner token: %w", err)
-		}
+	if v.Token, err = s.auth.ownerToken(b); err != nil {
+		return fmt.Errorf("mint owner token: %w", err)
 	}
 	return c.Status(201).JSON(v)
 }
 
-// loadBin fetches a live (non-expired) bin for the API.
-func (s *Server) loadBin(c *fiber.Ctx) (*schema.Bin, error) {
-	id := c.Params("bin")
-	if !validBinID([]byte(id)) {
-		return nil, errorf(404, "bin not found")
-	}
-	b, err := s.deps.Store.GetBin(c.UserContext(), id)
-	if errors.Is(err, schema.ErrNotFound) || (err == nil && b.Expired(s.opts.Now())) {
-		return nil, errorf(404, "bin not found")
+// loadBin fetches a live (non-expired) bin for the API and checks that the
+// request's token grants need on it (authorizeBin).
+func (s *Server) loadBin(c *fiber.Ctx, need string) (*schema.Bin, *tokenClaims, error) {
+	b, err := s.deps.Bins.Get(c.UserContext(), c.Params("bin"))
+	if errors.Is(err, schema.ErrNotFound) {
+		return nil, nil, errorf(404, "bin not found")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("get bin: %w", err)
+		return nil, nil, err
 	}
-	if err := s.authorizeBin(c, b); err != nil {
-		return nil, err
+	cl, err := s.authorizeBin(c, b, need)
+	if err != nil {
+		return nil, nil, err
 	}
-	return b, nil
+	return b, cl, nil
 }
 
 func (s *Server) getBin(c *fiber.Ctx) error {
-	b, err := s.loadBin(c)
+	b, _, err := s.loadBin(c, ScopeRead)
 	if err != nil {
 		return err
 	}
@@ -388,121 +151,44 @@ func (s *Server) getBin(c *fiber.Ctx) error {
 	return c.JSON(v)
 }
 
+// patchBin needs the owner token: it no longer mints one (the owner has
+// it since create; POST .../tokens/revoke replaces it).
 func (s *Server) patchBin(c *fiber.Ctx) error {
-	b, err := s.loadBin(c)
+	b, _, err := s.loadBin(c, ScopeOwner)
 	if err != nil {
 		return err
 	}
-	var in binInput
+	var in bins.Input
 	if err := decodeJSON(c.Body(), &in); err != nil {
 		return err
 	}
-	wasPrivate := b.Private
-	if err := s.applyInput(b, &in, schema.Truncate(s.opts.Now()), false); err != nil {
+	if b, err = s.deps.Bins.Update(c.UserContext(), b.ID, &in); err != nil {
 		return err
 	}
-	if err := s.deps.Store.UpdateBin(c.UserContext(), b); err != nil {
-		return fmt.Errorf("update bin: %w", err)
-	}
-	s.deps.Pipeline.InvalidateBin(b.ID)
-	v := s.viewBin(c, b)
-	if b.Private && (!wasPrivate || in.ExpiresIn != nil) {
-		// A bin made private (or whose expiry moved) gets a fresh owner token.
-		if v.Token, err = s.auth.ownerToken(b); err != nil {
-			return fmt.Errorf("mint owner token: %w", err)
-		}
-	}
-	return c.JSON(v)
+	return c.JSON(s.viewBin(c, b))
 }
 
 func (s *Server) deleteBin(c *fiber.Ctx) error {
-	b, err := s.loadBin(c)
+	b, _, err := s.loadBin(c, ScopeOwner)
 	if err != nil {
 		return err
 	}
-	if err := s.deps.Store.DeleteBin(c.UserContext(), b.ID); err != nil {
-		return fmt.Errorf("delete bin: %w", err)
+	if err := s.deps.Bins.Delete(c.UserContext(), b.ID); err != nil {
+		return err
 	}
-	s.deps.Pipeline.InvalidateBin(b.ID)
 	return c.SendStatus(204)
 }
 
 // ---- requests ----
 
-type bodyView struct {
-	Encoding string `json:"encoding"`
-	Data     string `json:"data"`
-}
-
-// requestView is a request as the API shows it: summaries carry
-// body_preview, the full record carries body.
-type requestView struct {
-	*schema.Request
-	Headers     []schema.Header `json:"headers"`
-	BodyPreview *string         `json:"body_preview,omitempty"`
-	Body        *bodyView       `json:"body,omitempty"`
-}
-
-func summaryView(r *schema.Request) requestView {
-	p := preview(r.Body)
-	return requestView{Request: r, Headers: nonNil(r.Headers), BodyPreview: &p}
-}
-
-func fullView(r *schema.Request) requestView {
-	v := requestView{Request: r, Headers: nonNil(r.Headers)}
-	if utf8.Valid(r.Body) {
-		v.Body = &bodyView{Encoding: "utf8", Data: string(r.Body)}
-	} else {
-		v.Body = &bodyView{Encoding: "base64", Data: base64.StdEncoding.EncodeToString(r.Body)}
-	}
-	return v
-}
-
-func nonNil(h []schema.Header) []schema.Header {
-	if h == nil {
-		return []schema.Header{}
-	}
-	return h
-}
-
-// preview is the first PreviewBytes of a body as text: a rune cut at the
-// end is dropped, invalid bytes become U+FFFD.
-func preview(b []byte) string {
-	if len(b) > schema.PreviewBytes {
-		b = b[:schema.PreviewBytes]
-	}
-	for i := 0; i < 3 && len(b) > 0 && !utf8.FullRune(b[lastRuneStart(b):]); i++ {
-		b = b[:lastRuneStart(b)]
-	}
-	return strings.ToValidUTF8(string(b), "\uFFFD")
-}
-
-func lastRuneStart(b []byte) int {
-	for i := len(b) - 1; i >= 0 && i >= len(b)-4; i-- {
-		if utf8.RuneStart(b[i]) {
-			return i
-		}
-	}
-	return len(b) - 1
-}
-
-// EncodeLive builds the live feed's message for r.
-func EncodeLive(r *schema.Request) []byte {
-	b, err := json.Marshal(struct {
-		Type    string      `json:"type"`
-		Request requestView `json:"request"`
-	}{"request", summaryView(r)})
-	if err != nil { // cannot happen for these types
-		return []byte(`{"type":"error"}`)
-	}
-	return b
-}
+// EncodeLive builds the live feed's message for r (wire.EncodeLive).
+func EncodeLive(r *schema.Request) []byte { return wire.EncodeLive(r) }
 
 // params adapts Fiber's query lookup to query.Get.
 func params(c *fiber.Ctx) query.Get { return func(k string) string { return c.Query(k) } }
 
 func (s *Server) listRequests(c *fiber.Ctx) error {
-	b, err := s.loadBin(c)
+	b, _, err := s.loadBin(c, ScopeRead)
 	if err != nil {
 		return err
 	}
@@ -514,12 +200,9 @@ func (s *Server) listRequests(c *fiber.Ctx) error {
 	if err != nil {
 		return fmt.Errorf("list requests: %w", err)
 	}
-	out := struct {
-		Requests []requestView `json:"requests"`
-		Next     *string       `json:"next"`
-	}{Requests: make([]requestView, 0, len(page.Requests))}
+	out := wire.Page{Requests: make([]wire.Request, 0, len(page.Requests))}
 	for _, r := range page.Requests {
-		out.Requests = append(out.Requests, summaryView(r))
+		out.Requests = append(out.Requests, wire.Summary(r))
 	}
 	if page.Next != nil {
 		n := page.Next.String()
@@ -528,8 +211,8 @@ func (s *Server) listRequests(c *fiber.Ctx) error {
 	return c.JSON(out)
 }
 
-func (s *Server) loadRequest(c *fiber.Ctx) (*schema.Request, error) {
-	b, err := s.loadBin(c)
+func (s *Server) loadRequest(c *fiber.Ctx, need string) (*schema.Request, error) {
+	b, _, err := s.loadBin(c, need)
 	if err != nil {
 		return nil, err
 	}
@@ -548,17 +231,17 @@ func (s *Server) loadRequest(c *fiber.Ctx) (*schema.Request, error) {
 }
 
 func (s *Server) getRequest(c *fiber.Ctx) error {
-	r, err := s.loadRequest(c)
+	r, err := s.loadRequest(c, ScopeRead)
 	if err != nil {
 		return err
 	}
-	return c.JSON(fullView(r))
+	return c.JSON(wire.Full(r))
 }
 
 // getRequestBody sends the raw bytes with the original Content-Type, inside
 // a CSP sandbox so that an HTML or SVG body cannot run script on our origin.
 func (s *Server) getRequestBody(c *fiber.Ctx) error {
-	r, err := s.loadRequest(c)
+	r, err := s.loadRequest(c, ScopeRead)
 	if err != nil {
 		return err
 	}
@@ -575,18 +258,18 @@ func (s *Server) getRequestBody(c *fiber.Ctx) error {
 }
 
 func (s *Server) clearRequests(c *fiber.Ctx) error {
-	b, err := s.loadBin(c)
+	b, _, err := s.loadBin(c, ScopeOwner)
 	if err != nil {
 		return err
 	}
-	if err := s.deps.Store.DeleteRequests(c.UserContext(), b.ID); err != nil {
-		return fmt.Errorf("clear requests: %w", err)
+	if err := s.deps.Bins.Clear(c.UserContext(), b.ID); err != nil {
+		return err
 	}
 	return c.SendStatus(204)
 }
 
 func (s *Server) stats(c *fiber.Ctx) error {
-	b, err := s.loadBin(c)
+	b, _, err := s.loadBin(c, ScopeRead)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package web
 
 import (
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -11,12 +10,13 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/hookscope/hookscope/ingest"
 	"github.com/hookscope/hookscope/schema"
+	"github.com/hookscope/hookscope/web/wire"
 )
 
 // Token scopes. An admin token reaches everything; owner and read tokens
-// are bound to one bin (the subject claim).
+// are bound to one bin (the subject claim) and to the bin's token
+// generation (the gen claim).
 const (
 	ScopeAdmin = "admin"
 	ScopeOwner = "owner"
@@ -25,20 +25,32 @@ const (
 
 const tokenIssuer = "hookscope"
 
-// ownerTokenTTL is the lifetime of a private bin's owner token when the bin
-// never expires (otherwise the token expires with the bin).
+// ownerTokenTTL is the lifetime of an owner token. It is long on purpose:
+// the token is worth nothing once its bin expires or is deleted, and the
+// owner ends it early with POST /api/v1/bins/{bin}/tokens/revoke.
 const ownerTokenTTL = 10 * 365 * 24 * time.Hour
 
 type tokenClaims struct {
 	Scope string `json:"scope"`
+	// Gen is the bin's token generation when the token was minted (owner
+	// and read tokens). Tokens minted before generations existed carry
+	// none and count as generation 0.
+	Gen uint64 `json:"gen,omitempty"`
 	jwt.RegisteredClaims
 }
 
-// MintToken signs a token (HS256) with key. bin is empty for admin tokens.
+// MintToken signs a token (HS256) with key for generation 0. bin is empty
+// for admin tokens.
 func MintToken(key []byte, scope, bin string, ttl time.Duration, now time.Time) (string, time.Time, error) {
+	return MintBinToken(key, scope, bin, 0, ttl, now)
+}
+
+// MintBinToken signs a token for a bin's token generation gen (ignored for
+// admin tokens).
+func MintBinToken(key []byte, scope, bin string, gen uint64, ttl time.Duration, now time.Time) (string, time.Time, error) {
 	switch scope {
 	case ScopeAdmin:
-		bin = ""
+		bin, gen = "", 0
 	case ScopeOwner, ScopeRead:
 		if bin == "" {
 			return "", time.Time{}, errors.New("a bin token needs a bin id")
@@ -50,7 +62,7 @@ func MintToken(key []byte, scope, bin string, ttl time.Duration, now time.Time) 
 		return "", time.Time{}, errors.New("no signing key")
 	}
 	exp := now.Add(ttl).Truncate(time.Second)
-	c := tokenClaims{Scope: scope, RegisteredClaims: jwt.RegisteredClaims{
+	c := tokenClaims{Scope: scope, Gen: gen, RegisteredClaims: jwt.RegisteredClaims{
 		Issuer:    tokenIssuer,
 		Subject:   bin,
 		IssuedAt:  jwt.NewNumericDate(now),
@@ -104,18 +116,40 @@ func (a *authenticator) parse(tok string) (*tokenClaims, error) {
 	return &c, nil
 }
 
-func (a *authenticator) mint(scope, bin string, ttl time.Duration) (string, time.Time, error) {
-	return MintToken(a.key, scope, bin, ttl, a.now())
+// ownerToken mints the owner token of b's current generation.
+func (a *authenticator) ownerToken(b *schema.Bin) (string, error) {
+	t, _, err := MintBinToken(a.key, ScopeOwner, b.ID, b.TokenGen, ownerTokenTTL, a.now())
+	return t, err
 }
 
-// ownerToken is the token returned when a bin is made private.
-func (a *authenticator) ownerToken(b *schema.Bin) (string, error) {
-	ttl := ownerTokenTTL
-	if b.ExpiresAt != nil {
-		ttl = b.ExpiresAt.Sub(a.now()) + time.Minute
+// shareToken mints a read-only token of b's current generation.
+func (a *authenticator) shareToken(b *schema.Bin, ttl time.Duration) (string, time.Time, error) {
+	return MintBinToken(a.key, ScopeRead, b.ID, b.TokenGen, ttl, a.now())
+}
+
+// expiry is when the token stops being accepted (its exp plus the leeway).
+func (c *tokenClaims) expiry() time.Time {
+	if c.ExpiresAt == nil {
+		return time.Time{}
 	}
-	t, _, err := a.mint(ScopeOwner, b.ID, ttl)
-	return t, err
+	return c.ExpiresAt.Add(5 * time.Second)
+}
+
+// grants reports whether the claims grant need (ScopeRead or ScopeOwner)
+// on b: admin always; a bin token only for its bin and its generation, and
+// a read token only for reading.
+func (c *tokenClaims) grants(b *schema.Bin, need string) bool {
+	switch {
+	case c == nil:
+		return false
+	case c.Scope == ScopeAdmin:
+		return true
+	case c.Subject != b.ID || c.Gen != b.TokenGen:
+		return false
+	case c.Scope == ScopeRead:
+		return need == ScopeRead
+	}
+	return c.Scope == ScopeOwner
 }
 
 // bearer finds the token: the Authorization header, or ?token= on reads
@@ -144,11 +178,11 @@ func cutPrefixFold(s, prefix string) (string, bool) {
 
 // authorize is the API's access check for routes that are not about one
 // bin: POST /api/v1/bins and /api/v1/alerts/... need an admin token when
-// HOOKSCOPE_AUTH=required; in open mode alert routes that concern a private
-// bin need that bin's token (authorizeAlerts). Routes of one bin are
-// checked where the bin is loaded (authorizeBin, from loadBin), so that no
-// spelling of the path (Fiber matches routes case-insensitively and with or
-// without a trailing slash) can skip the check.
+// HOOKSCOPE_AUTH=required; in open mode alert routes that concern a bin
+// need that bin's token (authorizeAlerts). Routes of one bin are checked
+// where the bin is loaded (loadBin), so that no spelling of the path (Fiber
+// matches routes case-insensitively and with or without a trailing slash)
+// can skip the check.
 //
 // 401 when the token is missing or invalid, 403 when it is valid but does
 // not cover the request.
@@ -165,68 +199,112 @@ func (s *Server) authorize(c *fiber.Ctx) error {
 		if !s.auth.required {
 			return c.Next()
 		}
-		return s.require(c, read, "", false)
+		if err := s.requireAdmin(c, read); err != nil {
+			return err
+		}
+		return c.Next()
 	case lower == "/alerts" || strings.HasPrefix(lower, "/alerts/"):
 		if s.auth.required {
-			return s.require(c, read, "", false)
+			if err := s.requireAdmin(c, read); err != nil {
+				return err
+			}
+			return c.Next()
 		}
 		return s.authorizeAlerts(c, rest, lower, read)
 	}
 	return c.Next()
 }
 
-// authorizeBin checks access to a loaded bin: a private bin needs a token
-// for it (or admin); GET and HEAD accept owner and read tokens (also as
-// ?token=), everything else (PATCH, DELETE, clearing, replay, share) needs
-// owner or admin.
-func (s *Server) authorizeBin(c *fiber.Ctx, b *schema.Bin) error {
-	if !b.Private {
-		return nil
-	}
-	read := c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead
-	return s.check(c, read, b.ID, read)
-}
-
-// require checks the token for bin ("" = admin only) and goes on; readOnly
-// tells whether a read token is enough.
-func (s *Server) require(c *fiber.Ctx, read bool, bin string, readOnly bool) error {
-	if err := s.check(c, read, bin, readOnly); err != nil {
+// requireAdmin checks for an admin token.
+func (s *Server) requireAdmin(c *fiber.Ctx, read bool) error {
+	cl, err := s.token(c, read)
+	if err != nil {
 		return err
 	}
-	return c.Next()
+	if cl == nil {
+		return s.unauthenticated(c)
+	}
+	if cl.Scope != ScopeAdmin {
+		return errorf(403, "this needs an admin token")
+	}
+	return nil
 }
 
-func (s *Server) check(c *fiber.Ctx, read bool, bin string, readOnly bool) error {
+// token parses the request's token: nil claims and nil error when there is
+// none, a 401 when there is one that is invalid or expired.
+func (s *Server) token(c *fiber.Ctx, read bool) (*tokenClaims, error) {
 	tok := bearer(c, read)
 	if tok == "" {
-		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="hookscope"`)
-		return errorf(401, "authentication required: send Authorization: Bearer <token>")
+		return nil, nil
 	}
 	cl, err := s.auth.parse(tok)
 	if err != nil {
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="hookscope", error="invalid_token"`)
-		return errorf(401, "invalid or expired token")
+		return nil, errorf(401, "invalid or expired token")
 	}
-	switch {
-	case cl.Scope == ScopeAdmin:
-	case bin == "":
-		return errorf(403, "this needs an admin token")
-	case cl.Subject != bin:
-		return errorf(403, "token is for another bin")
-	case cl.Scope == ScopeRead && !readOnly:
-		return errorf(403, "read-only token")
-	}
-	c.Locals("token_scope", cl.Scope)
-	return nil
+	return cl, nil
 }
 
-// authorizeAlerts guards alert routes in open mode: a rule or event query
-// that concerns a private bin (bin_id in the query or the JSON body, or the
-// stored rule's bin) needs a token for that bin, read-only for GET. The
-// unfiltered lists (GET /alerts/rules, /alerts/events without bin_id) stay
-// open and therefore include private bins' rules and events (channel URLs
-// are write-only): deployments that share one server between people who
-// must not see each other's alerts set HOOKSCOPE_AUTH=required.
+func (s *Server) unauthenticated(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="hookscope"`)
+	return errorf(401, "authentication required: send Authorization: Bearer <token>")
+}
+
+// authorizeBin is the access rule of one bin (issue 12.5): reading a public
+// bin is open to anyone with its id; reading a private bin needs a read or
+// owner token of the bin's current generation (or admin); everything that
+// changes the bin or acts for it (PATCH, DELETE, clearing, sharing,
+// replaying, revoking tokens, its alert rules) needs the owner token of the
+// current generation or an admin token, public or not. need is ScopeRead or
+// ScopeOwner. It returns the claims that granted access (nil for an
+// anonymous read of a public bin).
+func (s *Server) authorizeBin(c *fiber.Ctx, b *schema.Bin, need string) (*tokenClaims, error) {
+	read := need == ScopeRead
+	cl, err := s.token(c, read)
+	if err != nil {
+		return nil, err
+	}
+	if read && !b.Private && (cl == nil || !cl.grants(b, need)) {
+		// A public bin is readable without a token; a token that does not
+		// cover it (another bin's, an old generation's) is ignored rather
+		// than refused, and grants nothing that could outlive it.
+		return nil, nil
+	}
+	switch {
+	case cl == nil:
+		return nil, s.unauthenticated(c)
+	case cl.grants(b, need):
+		return cl, nil
+	case cl.Scope != ScopeAdmin && cl.Subject != b.ID:
+		return nil, errorf(403, "token is for another bin")
+	case cl.Gen != b.TokenGen:
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="hookscope", error="invalid_token"`)
+		return nil, errorf(401, "token revoked")
+	}
+	return nil, errorf(403, "read-only token")
+}
+
+// AuthorizeBinID is authorizeBin for a bin named by id (alert rules name
+// their bin in the body or the stored rule): ErrNotFound (mapped to 404)
+// for an unknown or expired bin. need is ScopeRead or ScopeOwner.
+func (s *Server) AuthorizeBinID(c *fiber.Ctx, id, need string) error {
+	b, err := s.deps.Bins.Get(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	_, err = s.authorizeBin(c, b, need)
+	return err
+}
+
+// authorizeAlerts guards alert routes in open mode: reading rules or
+// events of a private bin needs a token for it, and creating, changing,
+// deleting or testing a rule of a bin needs its owner token (issue 12.5),
+// whichever bin the rule names: bin_id in the query, in the JSON body, or
+// the stored rule's bin. The unfiltered lists (GET /alerts/rules,
+// /alerts/events without bin_id) stay open and therefore include private
+// bins' rules and events (channel URLs are write-only): deployments that
+// share one server between people who must not see each other's alerts set
+// HOOKSCOPE_AUTH=required.
 func (s *Server) authorizeAlerts(c *fiber.Ctx, rest, lower string, read bool) error {
 	ctx := c.UserContext()
 	var bins []string
@@ -237,7 +315,10 @@ func (s *Server) authorizeAlerts(c *fiber.Ctx, rest, lower string, read bool) er
 		var v struct {
 			BinID *string `json:"bin_id"`
 		}
-		if json.Unmarshal(c.Body(), &v) == nil && v.BinID != nil && *v.BinID != "" {
+		if err := decodeJSONLoose(c.Body(), &v); err != nil {
+			return err
+		}
+		if v.BinID != nil && *v.BinID != "" {
 			bins = append(bins, *v.BinID)
 		}
 	}
@@ -250,57 +331,65 @@ func (s *Server) authorizeAlerts(c *fiber.Ctx, rest, lower string, read bool) er
 			return fmt.Errorf("look up alert rule: %w", err)
 		}
 	}
+	need := ScopeOwner
+	if read {
+		need = ScopeRead
+	}
 	for _, id := range bins {
-		if !validBinID([]byte(id)) {
-			continue
-		}
-		t, err := s.deps.Pipeline.Bin(ctx, id)
-		if errors.Is(err, ingest.ErrUnknownBin) {
-			continue
+		err := s.AuthorizeBinID(c, id, need)
+		if errors.Is(err, schema.ErrNotFound) {
+			continue // the alert service answers for unknown bins
 		}
 		if err != nil {
 			return err
-		}
-		if t.Bin.Private {
-			if err := s.check(c, read, id, read); err != nil {
-				return err
-			}
 		}
 	}
 	return c.Next()
 }
 
-type shareInput struct {
-	ExpiresIn *string `json:"expires_in"`
-}
-
-// share answers POST /api/v1/bins/{bin}/share with a read-only link.
+// share answers POST /api/v1/bins/{bin}/share with a read-only link of the
+// bin's current token generation, ending at the latest with the bin.
 func (s *Server) share(c *fiber.Ctx) error {
-	b, err := s.loadBin(c)
+	b, _, err := s.loadBin(c, ScopeOwner)
 	if err != nil {
 		return err
 	}
-	var in shareInput
+	var in struct {
+		ExpiresIn *string `json:"expires_in"`
+	}
 	if err := decodeJSON(c.Body(), &in); err != nil {
 		return err
 	}
-	ttl := 24 * time.Hour
-	if in.ExpiresIn != nil {
-		if ttl, err = ParseExpiry(*in.ExpiresIn); err != nil {
-			return errorf(400, "%s", err.Error())
-		}
+	ttl, err := s.deps.Bins.ShareTTL(b, in.ExpiresIn)
+	if err != nil {
+		return err
 	}
-	tok, exp, err := s.auth.mint(ScopeRead, b.ID, ttl)
+	tok, exp, err := s.auth.shareToken(b, ttl)
 	if err != nil {
 		return fmt.Errorf("mint share token: %w", err)
 	}
-	base := s.opts.PublicURL
-	if base == "" {
-		base = c.Protocol() + "://" + c.Hostname()
+	return c.Status(201).JSON(wire.Share{URL: s.baseURL(c) + "/bins/" + b.ID + "?token=" + tok, Token: tok, ExpiresAt: exp})
+}
+
+// revokeTokens answers POST /api/v1/bins/{bin}/tokens/revoke: the bin moves
+// to its next token generation, so every owner token and share link minted
+// before is refused (and live feeds opened with them close); the answer is
+// the bin with its new owner token.
+func (s *Server) revokeTokens(c *fiber.Ctx) error {
+	b, _, err := s.loadBin(c, ScopeOwner)
+	if err != nil {
+		return err
 	}
-	return c.Status(201).JSON(fiber.Map{
-		"url":        base + "/bins/" + b.ID + "?token=" + tok,
-		"token":      tok,
-		"expires_at": exp,
-	})
+	if err := decodeJSON(c.Body(), &struct{}{}); err != nil {
+		return err
+	}
+	b, err = s.deps.Bins.Revoke(c.UserContext(), b.ID)
+	if err != nil {
+		return err
+	}
+	v := s.viewBin(c, b)
+	if v.Token, err = s.auth.ownerToken(b); err != nil {
+		return fmt.Errorf("mint owner token: %w", err)
+	}
+	return c.JSON(v)
 }

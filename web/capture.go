@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +15,9 @@ import (
 	"github.com/hookscope/hookscope/schema"
 )
 
+// errRefused: admit refused the capture and answered the sender.
+var errRefused = errors.New("capture refused")
+
 // maxDrainBytes bounds how much of an oversize body we read (and discard)
 // to count it; past that the connection is closed.
 const maxDrainBytes = 1 << 30
@@ -23,7 +25,7 @@ const maxDrainBytes = 1 << 30
 // capture handles ANY /h/{bin} and /h/{bin}/{path...}. It copies everything
 // it keeps out of fasthttp's buffers, which are reused after return.
 func (s *Server) capture(ctx *fasthttp.RequestCtx) {
-	start := time.Now()
+	defer sandbox(ctx)
 	raw := ctx.URI().PathOriginal() // as sent, percent-encoding kept
 	rest := raw[len("/h/"):]
 	binID, path := rest, []byte("/")
@@ -39,43 +41,50 @@ func (s *Server) capture(ctx *fasthttp.RequestCtx) {
 	// later by their own goroutines; so capture runs on a context of its own
 	// (found by the race detector: a store lookup's cancel watcher read the
 	// recycled RequestCtx).
-	cctx := context.Background()
-	target, err := s.deps.Pipeline.Bin(cctx, string(binID))
-	if err != nil {
-		if errors.Is(err, ingest.ErrUnknownBin) {
-			s.drainBody(ctx)
-			writeJSONError(ctx, 404, "bin not found")
+	ip := s.remoteIP(ctx)
+	resp, err := s.deps.Pipeline.Capture(context.Background(), string(binID), &ingest.Incoming{
+		Method:      string(ctx.Method()),
+		Path:        string(path),
+		Query:       string(ctx.URI().QueryString()),
+		Headers:     parseRawHeaders(ctx.Request.Header.RawHeaders()),
+		RemoteIP:    ip,
+		ContentType: string(ctx.Request.Header.ContentType()),
+		Admit: func(bin *schema.Bin) error {
+			if !s.admit(ctx, bin.ID, ip) {
+				return errRefused
+			}
+			return nil
+		},
+		ReadBody: func() ([]byte, int64, bool, error) {
+			body, size, truncated, aborted := s.readBody(ctx)
+			if aborted {
+				return body, size, truncated, ingest.ErrAborted
+			}
+			return body, size, truncated, nil
+		},
+		PublicURL: func() string { return s.publicURL(ctx, raw) },
+	})
+	switch {
+	case errors.Is(err, errRefused):
+		return // admit answered
+	case errors.Is(err, ingest.ErrAborted):
+		// Recorded, marked (unless the log failed: then logged); the
+		// connection is gone, nobody to answer.
+		if err != ingest.ErrAborted {
+			s.log.Error("capture: aborted upload", "err", err)
+		}
+		ctx.SetConnectionClose()
+		return
+	case errors.Is(err, ingest.ErrUnknownBin):
+		s.drainBody(ctx)
+		writeJSONError(ctx, 404, "bin not found")
+		return
+	case err != nil && !errors.Is(err, ingest.ErrOverloaded):
+		s.log.Error("capture", "err", err)
+		if resp.Status == 0 { // the bin lookup failed: nothing was read or recorded
+			writeJSONError(ctx, 503, "storage unavailable; retry later")
 			return
 		}
-		s.log.Error("capture: bin lookup", "err", err)
-		writeJSONError(ctx, 503, "storage unavailable; retry later")
-		return
-	}
-
-	ip := s.remoteIP(ctx)
-	if !s.admit(ctx, target.Bin.ID, ip) {
-		return
-	}
-	body, size, truncated := s.readBody(ctx)
-	in := &ingest.Incoming{
-		BinID:         target.Bin.ID,
-		Method:        string(ctx.Method()),
-		Path:          string(path),
-		Query:         string(ctx.URI().QueryString()),
-		Headers:       parseRawHeaders(ctx.Request.Header.RawHeaders()),
-		RemoteIP:      ip,
-		ContentType:   string(ctx.Request.Header.ContentType()),
-		Body:          body,
-		BodySize:      size,
-		BodyTruncated: truncated,
-		Start:         start,
-	}
-	if target.NeedsPublicURL() {
-		in.PublicURL = s.publicURL(ctx, raw)
-	}
-	_, resp, err := s.deps.Pipeline.Capture(cctx, target, in)
-	if err != nil && !errors.Is(err, ingest.ErrOverloaded) {
-		s.log.Error("capture", "err", err)
 	}
 	if resp.Delay > 0 {
 		time.Sleep(resp.Delay)
@@ -93,16 +102,36 @@ func (s *Server) capture(ctx *fasthttp.RequestCtx) {
 	ctx.SetBody(resp.Body)
 }
 
+// captureCSP makes whatever a capture answers (a bin's custom response, a
+// proxied target's answer) a document with an opaque origin: no script,
+// no storage, no cookies of the origin it was served from.
+const captureCSP = "sandbox; default-src 'none'; frame-ancestors 'none'"
+
+// sandbox sets the capture answer's protective headers last, replacing any
+// a custom response or a proxied target set.
+func sandbox(ctx *fasthttp.RequestCtx) {
+	h := &ctx.Response.Header
+	h.Del("Content-Security-Policy")
+	h.Del("Content-Security-Policy-Report-Only")
+	h.Del("X-Content-Type-Options")
+	h.Set("Content-Security-Policy", captureCSP)
+	h.Set("X-Content-Type-Options", "nosniff")
+}
+
 // readBody copies at most MaxBodyBytes of the body and counts the rest.
-func (s *Server) readBody(ctx *fasthttp.RequestCtx) (body []byte, size int64, truncated bool) {
+// aborted means the sender stopped before the end of the body (closed the
+// connection or hit the read timeout). fasthttp reads the first 8 KiB of a
+// body before calling any handler, so only uploads abandoned after that
+// reach us as aborted; earlier ones are dropped by fasthttp unrecorded.
+func (s *Server) readBody(ctx *fasthttp.RequestCtx) (body []byte, size int64, truncated, aborted bool) {
 	limit := s.opts.MaxBodyBytes
 	stream := ctx.RequestBodyStream()
 	if stream == nil {
 		b := ctx.Request.Body()
 		if int64(len(b)) > limit {
-			return append([]byte(nil), b[:limit]...), int64(len(b)), true
+			return append([]byte(nil), b[:limit]...), int64(len(b)), true, false
 		}
-		return append([]byte(nil), b...), int64(len(b)), false
+		return append([]byte(nil), b...), int64(len(b)), false, false
 	}
 	cl := ctx.Request.Header.ContentLength()
 	capHint := int64(4096)
@@ -113,13 +142,23 @@ func (s *Server) readBody(ctx *fasthttp.RequestCtx) (body []byte, size int64, tr
 	n, err := io.Copy(buf, io.LimitReader(stream, limit))
 	if err != nil {
 		ctx.SetConnectionClose()
-		return buf.Bytes(), n, false
+		return buf.Bytes(), n, true, true
 	}
 	extra, err := io.Copy(io.Discard, io.LimitReader(stream, maxDrainBytes))
-	if err != nil || extra == maxDrainBytes {
+	if err != nil {
+		ctx.SetConnectionClose()
+		return buf.Bytes(), n + extra, true, true
+	}
+	if extra == maxDrainBytes {
 		ctx.SetConnectionClose()
 	}
-	return buf.Bytes(), n + extra, extra > 0
+	// fasthttp's stream reports a connection closed before Content-Length
+	// as a plain EOF: a short body is an abort too.
+	if cl > 0 && n+extra < int64(cl) {
+		ctx.SetConnectionClose()
+		return buf.Bytes(), n + extra, true, true
+	}
+	return buf.Bytes(), n + extra, extra > 0, false
 }
 
 // drainBody discards a body we will not record, so keep-alive stays usable.
@@ -170,7 +209,12 @@ func (s *Server) trusted(a netip.Addr) bool {
 // publicURL is the URL the sender used, for URL-signing schemes (Twilio).
 func (s *Server) publicURL(ctx *fasthttp.RequestCtx, rawPath []byte) string {
 	base := s.opts.PublicURL
-	if base == "" {
+	switch {
+	case s.captureHost != "" && strings.EqualFold(string(ctx.Host()), s.captureHost):
+		base = s.opts.CaptureURL
+	case base == "":
+		// The sender's own Host: this URL is only compared with what the
+		// sender signed, never shown to anyone else.
 		base = "http://" + string(ctx.Host())
 	}
 	u := base + string(rawPath)
@@ -228,11 +272,4 @@ func parseRawHeaders(raw []byte) []schema.Header {
 		})
 	}
 	return out
-}
-
-func writeJSONError(ctx *fasthttp.RequestCtx, status int, msg string) {
-	ctx.SetStatusCode(status)
-	ctx.SetContentType("application/json")
-	b := append([]byte(`{"error":`), strconv.Quote(msg)...)
-	ctx.SetBody(append(b, '}'))
 }

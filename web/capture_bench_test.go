@@ -12,8 +12,10 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/hookscope/hookscope/ingest"
+	"github.com/hookscope/hookscope/ingest/caplog/disklog"
 	"github.com/hookscope/hookscope/schema"
 	"github.com/hookscope/hookscope/web/live"
+	"github.com/hookscope/hookscope/web/wire"
 )
 
 // benchBins is a bin source with one bin that never expires.
@@ -57,24 +59,26 @@ func itoa(n int) string { return string(fasthttp.AppendUint(nil, n)) }
 
 // BenchmarkCaptureHandler measures the capture handler on one request as
 // fasthttp hands it over (already parsed): copy out of fasthttp's buffers,
-// bin lookup (cached), id, signature verdict (none), answer, hand-off to the
-// batcher and the live hub. The batcher writes to a store that discards;
-// the hub has no subscriber.
+// bin lookup (cached), id, signature verdict (none), append to the capture
+// log (ack=durable: one fdatasync per request, since this loop never shares
+// a group commit), answer. The store writer discards; the hub has no
+// subscriber.
 func BenchmarkCaptureHandler(b *testing.B) {
 	bin := &schema.Bin{ID: "0193b1b2-7c1d-7e55-8a2f-3c4d5e6f7a8b", Name: "bench"}
-	sp, err := ingest.OpenSpool(b.TempDir(), ingest.SpoolOptions{})
+	clog, err := disklog.Open(b.TempDir(), disklog.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	bat, err := ingest.NewBatcher(discardWriter{}, ingest.BatcherOptions{Spool: sp, FlushInterval: 10 * time.Millisecond})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer bat.Close(context.Background())
-	hub := live.New(live.Options{Encode: EncodeLive})
+	defer clog.Close()
+	hub := live.New(live.Options{Encode: wire.EncodeLive})
 	defer hub.Close()
-	pipe := ingest.NewPipeline(benchBins{bin}, bat, ingest.Options{Publisher: hub})
-	s := New(Deps{Pipeline: pipe, Batcher: bat, Hub: hub}, Options{})
+	cons, err := ingest.StartConsumers(context.Background(), clog, discardWriter{}, nil, hub, ingest.ConsumerOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cons.Close(context.Background())
+	pipe := ingest.NewPipeline(benchBins{bin}, clog, ingest.Options{})
+	s := New(Deps{Pipeline: pipe, Hub: hub}, Options{})
 
 	raw := benchDelivery(bin.ID)
 	var ctx fasthttp.RequestCtx
@@ -109,7 +113,7 @@ func BenchmarkEncodeLive(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if len(EncodeLive(r)) == 0 {
+		if len(wire.EncodeLive(r)) == 0 {
 			b.Fatal("empty message")
 		}
 	}

@@ -1,17 +1,12 @@
 package web
 
 import (
-	"fmt"
-	"slices"
+	"errors"
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/hookscope/hookscope/ingest/forward"
-	"github.com/hookscope/hookscope/schema"
+	"github.com/hookscope/hookscope/ingest"
 )
-
-// ReplayHeader marks a replayed request's record with the original's id.
-const ReplayHeader = "X-Hookscope-Replay-Of"
 
 type replayInput struct {
 	URL *string `json:"url"`
@@ -20,16 +15,10 @@ type replayInput struct {
 // replay answers POST /api/v1/bins/{bin}/requests/{id}/replay: it re-sends
 // a captured request to the bin's forward target (the forward URL plus the
 // original path suffix and query), or to exactly the given url, and records
-// the attempt as a new request of the bin.
+// the attempt as a new request of the bin (ingest.Pipeline.Replay).
 func (s *Server) replay(c *fiber.Ctx) error {
-	if s.deps.Forwarder == nil {
-		return errorf(501, "forwarding is not enabled on this server")
-	}
-	orig, err := s.loadRequest(c)
-	if err != nil {
-		return err
-	}
-	b, err := s.loadBin(c)
+	// Replaying acts for the bin: owner token (or admin) only.
+	orig, err := s.loadRequest(c, ScopeOwner)
 	if err != nil {
 		return err
 	}
@@ -37,52 +26,21 @@ func (s *Server) replay(c *fiber.Ctx) error {
 	if err := decodeJSON(c.Body(), &in); err != nil {
 		return err
 	}
-	var fc *schema.ForwardConfig
-	if b.Settings.Forward != nil && b.Settings.Forward.URL != "" {
-		fc = b.Settings.Forward
+	ri := ingest.ReplayInput{Original: orig, RemoteIP: c.IP()}
+	if in.URL != nil {
+		ri.URL = *in.URL
 	}
-	if (in.URL == nil || *in.URL == "") && fc == nil {
-		return errorf(400, "url: the bin has no forward target; give a url")
-	}
-
-	id, at := s.deps.Pipeline.NewID()
-	r := &schema.Request{
-		ID:            id,
-		BinID:         b.ID,
-		ReceivedAt:    at,
-		Method:        orig.Method,
-		Path:          orig.Path,
-		Query:         orig.Query,
-		Headers:       append(slices.Clone(orig.Headers), schema.Header{Name: ReplayHeader, Value: orig.ID.String()}),
-		RemoteIP:      c.IP(),
-		ContentType:   orig.ContentType,
-		Body:          orig.Body,
-		BodySize:      orig.BodySize,
-		BodyTruncated: orig.BodyTruncated,
-		Signature:     orig.Signature,
-		DeliveryLagMS: orig.DeliveryLagMS,
-	}
-	// The replayed request carries the original's headers only: the marker
-	// is for the history, not for the target.
-	sent := *r
-	sent.Headers = orig.Headers
-	var res forward.Result
-	if in.URL != nil && *in.URL != "" {
-		if err := validateForward(&schema.ForwardConfig{URL: *in.URL}); err != nil {
-			return errorf(400, "url: %s", err.Error())
-		}
-		res = s.deps.Forwarder.Send(c.UserContext(), *in.URL, s.deps.Forwarder.Timeout(fc), &sent, forward.ModeReplay, false)
-	} else {
-		res = s.deps.Forwarder.Do(c.UserContext(), *fc, &sent, forward.ModeReplay, false)
-	}
-	r.Forward = &res.Forward
-	r.ResponseStatus = res.Status
-	if res.Status == 0 {
-		r.ResponseStatus = 502
-	}
-	r.LatencyUS = res.Forward.LatencyUS
-	if err := s.deps.Pipeline.Record(r); err != nil {
-		return fmt.Errorf("record replay: %w", err)
+	r, err := s.deps.Pipeline.Replay(c.UserContext(), ri)
+	var ie *ingest.InputError
+	switch {
+	case errors.Is(err, ingest.ErrForwardingDisabled):
+		return errorf(501, "forwarding is not enabled on this server")
+	case errors.As(err, &ie):
+		return errorf(400, "%s", ie.Error())
+	case errors.Is(err, ingest.ErrUnknownBin):
+		return errorf(404, "bin not found")
+	case err != nil:
+		return err
 	}
 	return c.Status(201).JSON(fiber.Map{
 		"id":        r.ID,

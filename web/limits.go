@@ -18,8 +18,6 @@ import (
 // recently used evicted): a flood from random IPs cannot grow memory.
 const maxLimiters = 10_000
 
-var newline = []byte{'\n'}
-
 // maxRefusedBins bounds the per-bin refusal counters.
 const maxRefusedBins = 100_000
 
@@ -42,7 +40,7 @@ func newLimits(o Options) *limits {
 	l := &limits{maxHeaders: o.MaxHeaders, now: o.Now, refused: make(map[string]*atomic.Int64),
 		metric: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hookscope_capture_limited_total",
-			Help: "Capture requests refused before recording, by reason (rate_bin, rate_ip, headers).",
+			Help: "Requests refused by a limit, by reason (rate_bin, rate_ip, headers: captures; api_body: API bodies over the limit).",
 		}, []string{"reason"})}
 	if o.RatePerBin > 0 {
 		l.perBin = newKeyedLimiter(o.RatePerBin, maxLimiters)
@@ -57,9 +55,7 @@ func newLimits(o Options) *limits {
 // it has written the answer (429 with Retry-After, or 431).
 func (s *Server) admit(ctx *fasthttp.RequestCtx, bin, ip string) bool {
 	l := s.limits
-	// Counting line ends of the raw block is cheaper than iterating the
-	// parsed headers, and counts every line the sender sent.
-	if l.maxHeaders > 0 && bytes.Count(ctx.Request.Header.RawHeaders(), newline) > l.maxHeaders {
+	if l.maxHeaders > 0 && countHeaderLines(ctx.Request.Header.RawHeaders()) > l.maxHeaders {
 		l.refuse(bin, "headers")
 		s.drainBody(ctx)
 		writeJSONError(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge,
@@ -85,6 +81,26 @@ func (s *Server) admit(ctx *fasthttp.RequestCtx, bin, ip string) bool {
 		}
 	}
 	return true
+}
+
+// countHeaderLines counts the header fields of a raw block as
+// parseRawHeaders splits it: non-empty lines that do not continue the
+// previous one. (Counting every line end counted the blank line that ends
+// the block too, so exactly MaxHeaders headers got 431.)
+func countHeaderLines(raw []byte) int {
+	n := 0
+	for len(raw) > 0 {
+		line := raw
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			line, raw = raw[:i], raw[i+1:]
+		} else {
+			raw = nil
+		}
+		if len(line) > 0 && line[0] != '\r' && line[0] != ' ' && line[0] != '\t' {
+			n++
+		}
+	}
+	return n
 }
 
 func (l *limits) refuse(bin, reason string) {
@@ -134,8 +150,11 @@ type bucket struct {
 }
 
 func newKeyedLimiter(perSecond float64, max int) *keyedLimiter {
-	return &keyedLimiter{r: rate.Limit(perSecond), burst: max1(int(math.Ceil(perSecond))), max: max,
-		ll: list.New(), m: make(map[string]*list.Element)}
+	return newKeyedLimiterBurst(rate.Limit(perSecond), max1(int(math.Ceil(perSecond))), max)
+}
+
+func newKeyedLimiterBurst(r rate.Limit, burst, max int) *keyedLimiter {
+	return &keyedLimiter{r: r, burst: max1(burst), max: max, ll: list.New(), m: make(map[string]*list.Element)}
 }
 
 func max1(n int) int {
@@ -174,5 +193,5 @@ func (k *keyedLimiter) allow(key string, now time.Time) (time.Duration, bool) {
 
 // Collectors are the server's own metrics, for the app's registry.
 func (s *Server) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{s.limits.metric}
+	return []prometheus.Collector{s.limits.metric, s.conns.refused, s.quotas.refused}
 }

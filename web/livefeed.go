@@ -13,6 +13,7 @@ import (
 	"github.com/hookscope/hookscope/query"
 	"github.com/hookscope/hookscope/schema"
 	"github.com/hookscope/hookscope/web/live"
+	"github.com/hookscope/hookscope/web/wire"
 )
 
 const (
@@ -27,7 +28,7 @@ var laggedMsg = []byte(`{"type":"lagged"}`)
 // liveUpgrade validates the request before the websocket upgrade, so bad
 // parameters get a normal 400 and an unknown bin a 404.
 func (s *Server) liveUpgrade(c *fiber.Ctx) error {
-	b, err := s.loadBin(c)
+	b, cl, err := s.loadBin(c, ScopeRead)
 	if err != nil {
 		return err
 	}
@@ -48,14 +49,19 @@ func (s *Server) liveUpgrade(c *fiber.Ctx) error {
 	}
 	c.Locals("filter", f)
 	c.Locals("after", after)
+	c.Locals("claims", cl)
 	return c.Next()
 }
 
 func (s *Server) liveHandler() fiber.Handler {
 	return websocket.New(func(conn *websocket.Conn) {
+		if release, ok := conn.Locals("live_release").(func()); ok {
+			defer release() // the live-feed quota slot (quota.go)
+		}
 		f := conn.Locals("filter").(schema.Filter)
 		after, _ := conn.Locals("after").(*uuid.UUID)
-		s.serveLive(conn, f, after)
+		cl, _ := conn.Locals("claims").(*tokenClaims)
+		s.serveLive(conn, f, after, cl)
 	})
 }
 
@@ -63,12 +69,33 @@ func (s *Server) liveHandler() fiber.Handler {
 // plus the hub's recent events, deduplicated), then follows the hub. A
 // client that falls behind gets {"type":"lagged"} and is closed; it resumes
 // with after=<last id it saw>.
-func (s *Server) serveLive(conn *websocket.Conn, f schema.Filter, after *uuid.UUID) {
+//
+// A feed lasts only as long as the access it was opened with (issue 12.6):
+// it is closed (1008, policy violation) when its token expires, when the
+// bin expires or is deleted, and when the bin's access changes (made
+// private, token generation revoked) so that its token (or none) no longer
+// grants reading. cl is the token that opened it, nil for an anonymous
+// feed of a public bin.
+func (s *Server) serveLive(conn *websocket.Conn, f schema.Filter, after *uuid.UUID, cl *tokenClaims) {
 	hub := s.deps.Hub
+	changed, stopWatch := s.deps.Bins.Watch(f.BinID)
+	defer stopWatch()
+	// Checked after subscribing to changes, so that none is missed between
+	// the upgrade's check and here.
+	end, reason := s.liveAccess(f.BinID, cl)
+	if reason != "" {
+		s.closeLive(conn, reason)
+		return
+	}
+	deadline := time.NewTimer(time.Until(end))
+	defer deadline.Stop()
 	match := func(r *schema.Request) bool { return query.Match(&f, r) }
 	sub, recent := hub.Subscribe(f.BinID, match)
 	defer hub.Unsubscribe(sub)
 
+	// Clients only send pings and close frames: a larger frame is an
+	// attack, answered with close 1009 by the websocket library.
+	conn.SetReadLimit(s.opts.LiveReadLimit)
 	// A reader goroutine notices the client closing (and answers pings).
 	closed := make(chan struct{})
 	go func() {
@@ -78,6 +105,13 @@ func (s *Server) serveLive(conn *websocket.Conn, f schema.Filter, after *uuid.UU
 				return
 			}
 		}
+	}()
+	// The reader must be done before the handler returns: fasthttp reuses
+	// the hijacked connection's buffered reader afterwards (a data race the
+	// race detector shows when the server ends a feed).
+	defer func() {
+		_ = conn.Close()
+		<-closed
 	}()
 
 	write := func(msg []byte) error {
@@ -105,11 +139,14 @@ func (s *Server) serveLive(conn *websocket.Conn, f schema.Filter, after *uuid.UU
 		select {
 		case ev, ok := <-sub.C:
 			if !ok {
+				// Cut off for lagging (1013, resume with after=), or the hub
+				// closed because the server is going away (1001).
+				msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down")
 				if sub.Lagged() {
 					_ = write(laggedMsg)
+					msg = websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "lagged")
 				}
-				_ = conn.WriteControl(websocket.CloseMessage,
-					websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "lagged"), time.Now().Add(time.Second))
+				_ = conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
 				return
 			}
 			if _, dup := sent[ev.Req.ID]; dup {
@@ -126,10 +163,78 @@ func (s *Server) serveLive(conn *websocket.Conn, f schema.Filter, after *uuid.UU
 			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(liveWriteWait)); err != nil {
 				return
 			}
+		case <-changed:
+			e, reason := s.liveAccess(f.BinID, cl)
+			if reason != "" {
+				s.closeLive(conn, reason)
+				return
+			}
+			deadline.Reset(time.Until(e))
+		case <-deadline.C:
+			// The token or the bin expired (or the access was re-checked
+			// and still holds until a later time).
+			e, reason := s.liveAccess(f.BinID, cl)
+			if reason != "" {
+				s.closeLive(conn, reason)
+				return
+			}
+			deadline.Reset(time.Until(e))
 		case <-closed:
 			return
 		}
 	}
+}
+
+// liveForever stands for "no expiry" in liveAccess.
+const liveForever = 100 * 365 * 24 * time.Hour
+
+// liveAccess checks that a feed of bin opened with cl may go on: reason is
+// empty when it may, until end (the earliest of the token's and the bin's
+// expiry, as a wall-clock time for the timer).
+func (s *Server) liveAccess(bin string, cl *tokenClaims) (end time.Time, reason string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	now := s.opts.Now()
+	b, err := s.deps.Bins.Get(ctx, bin)
+	if errors.Is(err, schema.ErrNotFound) {
+		return time.Time{}, "bin deleted or expired"
+	}
+	if err != nil {
+		// A store hiccup must not cut feeds; the next change re-checks.
+		s.log.Warn("live access check", "bin", bin, "err", err)
+		return time.Now().Add(time.Minute), ""
+	}
+	until := now.Add(liveForever)
+	if b.ExpiresAt != nil {
+		until = *b.ExpiresAt
+	}
+	if cl != nil {
+		exp := cl.ExpiresAt.Time
+		if !now.Before(exp) {
+			return time.Time{}, "token expired"
+		}
+		until = minTime(until, exp)
+		if !cl.grants(b, ScopeRead) {
+			return time.Time{}, "access revoked"
+		}
+	} else if b.Private {
+		return time.Time{}, "bin is private"
+	}
+	// Timers run on the wall clock; the server's clock may be injected.
+	return time.Now().Add(until.Sub(now)), ""
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// closeLive ends a feed whose access ended: 1008 with the reason.
+func (s *Server) closeLive(conn *websocket.Conn, reason string) {
+	_ = conn.WriteControl(websocket.CloseMessage,
+		websocket.FormatCloseMessage(websocket.ClosePolicyViolation, reason), time.Now().Add(time.Second))
 }
 
 // liveBacklog returns what was captured after the given id, oldest first:
@@ -163,7 +268,7 @@ func (s *Server) liveBacklog(f schema.Filter, after uuid.UUID, recent []*live.Ev
 				continue
 			}
 			if _, ok := byID[r.ID]; !ok {
-				byID[r.ID] = &live.Event{Req: r, Msg: EncodeLive(r)}
+				byID[r.ID] = &live.Event{Req: r, Msg: wire.EncodeLive(r)}
 			}
 		}
 		n += len(page.Requests)

@@ -15,7 +15,15 @@ import (
 //go:embed openapi.yaml
 var openAPI []byte
 
+// metrics serves Prometheus metrics; under HOOKSCOPE_AUTH=required they
+// need an admin token in the Authorization header (they name bins and
+// count senders).
 func (s *Server) metrics(c *fiber.Ctx) error {
+	if s.auth.required {
+		if err := s.requireAdmin(c, false); err != nil {
+			return err
+		}
+	}
 	h := fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.deps.Gatherer, promhttp.HandlerOpts{}))
 	h(c.Context())
 	return nil

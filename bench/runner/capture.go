@@ -61,7 +61,7 @@ func (h *harness) wrk(url string, conns int, d time.Duration) (wrkResult, error)
 
 // CaptureRow is one (target, connections) cell of the capture table.
 type CaptureRow struct {
-	Target      string  `json:"target"` // ceiling, embedded, clickhouse
+	Target      string  `json:"target"` // ceiling, embedded (ack=durable), embedded-fast (ack=fast), clickhouse
 	Connections int     `json:"connections"`
 	RPS         Summary `json:"rps"` // answered
 	// PersistedRPS is requests stored / time from the start of the load
@@ -126,6 +126,18 @@ func (h *harness) runCapture() ([]CaptureRow, error) {
 		return nil, err
 	}
 	targets = append(targets, captureTarget{name: "embedded", p: hs, bin: bin})
+	// The same store with HOOKSCOPE_ACK=fast: answered before the capture
+	// log's fdatasync, so the pair shows what durability costs.
+	fast, err := h.startHookscope("hookscope-embedded-fast", h.tmpPath("capture-embedded-fast"), "HOOKSCOPE_ACK=fast")
+	if err != nil {
+		return nil, err
+	}
+	defer fast.stop()
+	fastBin, err := createBin(fast.addr)
+	if err != nil {
+		return nil, err
+	}
+	targets = append(targets, captureTarget{name: "embedded-fast", p: fast, bin: fastBin})
 
 	if chURL := h.clickhouseURL; chURL != "" {
 		ch, err := h.startHookscope("hookscope-clickhouse", h.tmpPath("capture-clickhouse"), "HOOKSCOPE_CLICKHOUSE_URL="+chURL)

@@ -12,6 +12,8 @@ import (
 
 	"github.com/fasthttp/websocket"
 	"github.com/valyala/fasthttp"
+
+	"github.com/hookscope/hookscope/web/wire"
 )
 
 // LiveRow is one (rate, subscribers) cell of the live-feed table.
@@ -127,7 +129,7 @@ func (h *harness) liveRun(addr, bin string, rate, nsub int, d time.Duration) (li
 				now := time.Now().UnixNano()
 				i := bytes.Index(msg, sentMarker)
 				if i < 0 {
-					if bytes.Contains(msg, []byte(`"lagged"`)) {
+					if bytes.Contains(msg, []byte(`"`+wire.LiveLagged+`"`)) {
 						lagged.Add(1)
 					}
 					continue

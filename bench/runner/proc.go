@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/hookscope/hookscope/web/wire"
 )
 
 // proc is a server the harness started: hookscope or the ceiling.
@@ -180,9 +182,7 @@ func createBin(addr string) (string, error) {
 		return "", fmt.Errorf("create bin: %w", err)
 	}
 	defer resp.Body.Close()
-	var out struct {
-		ID string `json:"id"`
-	}
+	var out wire.Bin
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.ID == "" {
 		return "", fmt.Errorf("create bin: status %d: %v", resp.StatusCode, err)
 	}
@@ -197,14 +197,12 @@ func requestCount(ctx context.Context, addr, bin string) (int64, error) {
 		return 0, err
 	}
 	defer resp.Body.Close()
-	var out struct {
-		N int64 `json:"request_count"`
-	}
+	var out wire.Bin
 	b, _ := io.ReadAll(resp.Body)
-	if err := json.Unmarshal(b, &out); err != nil {
-		return 0, fmt.Errorf("bin count: %s: %w", b, err)
+	if err := json.Unmarshal(b, &out); err != nil || out.RequestCount == nil {
+		return 0, fmt.Errorf("bin count: %s: %v", b, err)
 	}
-	return out.N, nil
+	return *out.RequestCount, nil
 }
 
 // waitPersisted polls the bin's count until it reaches want or stops

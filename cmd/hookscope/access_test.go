@@ -151,7 +151,7 @@ func TestCustomResponseRules(t *testing.T) {
 		var e struct {
 			Error string `json:"error"`
 		}
-		doJSON(t, "PATCH", a.base+"/api/v1/bins/"+bin.ID, map[string]any{"response": bad}, 400, &e)
+		doJSONAuth(t, "PATCH", a.base+"/api/v1/bins/"+bin.ID, bin.Token, map[string]any{"response": bad}, 400, &e)
 		if !strings.HasPrefix(e.Error, "response: ") {
 			t.Errorf("%v: error %q does not name the field", bad, e.Error)
 		}
@@ -242,7 +242,7 @@ func TestForwardProxyMode(t *testing.T) {
 
 	// A target that times out: the sender gets 504 and the record says why.
 	slow := newTarget(t, func(w http.ResponseWriter, r *http.Request) { time.Sleep(1500 * time.Millisecond) })
-	doJSON(t, "PATCH", a.base+"/api/v1/bins/"+bin.ID, map[string]any{"forward": map[string]any{"url": slow.URL, "mode": "proxy", "timeout": "200ms"}}, 200, nil)
+	doJSONAuth(t, "PATCH", a.base+"/api/v1/bins/"+bin.ID, bin.Token, map[string]any{"forward": map[string]any{"url": slow.URL, "mode": "proxy", "timeout": "200ms"}}, 200, nil)
 	status, h, b := call(t, "POST", a.base+"/h/"+bin.ID, nil, "x")
 	if status != 504 || !strings.Contains(string(b), "timeout") {
 		t.Fatalf("slow target: %d %s", status, b)
@@ -292,7 +292,7 @@ func TestForwardAsyncMode(t *testing.T) {
 	// A target that does not exist: an error in the record, the sender unaffected.
 	dead := httptest.NewServer(http.NotFoundHandler())
 	dead.Close()
-	doJSON(t, "PATCH", a.base+"/api/v1/bins/"+bin.ID, map[string]any{"forward": map[string]any{"url": dead.URL}}, 200, nil)
+	doJSONAuth(t, "PATCH", a.base+"/api/v1/bins/"+bin.ID, bin.Token, map[string]any{"forward": map[string]any{"url": dead.URL}}, 200, nil)
 	status, h, _ = call(t, "POST", a.base+"/h/"+bin.ID, nil, "c")
 	if status != 200 {
 		t.Fatalf("sender got %d", status)
@@ -341,21 +341,21 @@ func TestReplay(t *testing.T) {
 
 	// No forward target and no url: 400 naming the parameter.
 	var e struct{ Error string }
-	doJSON(t, "POST", a.base+"/api/v1/bins/"+bin.ID+"/requests/"+orig+"/replay", map[string]any{}, 400, &e)
+	doJSONAuth(t, "POST", a.base+"/api/v1/bins/"+bin.ID+"/requests/"+orig+"/replay", bin.Token, map[string]any{}, 400, &e)
 	if !strings.HasPrefix(e.Error, "url") {
 		t.Errorf("error %q", e.Error)
 	}
-	doJSON(t, "POST", a.base+"/api/v1/bins/"+bin.ID+"/requests/00000000-0000-7000-8000-000000000000/replay", map[string]any{"url": tg.URL}, 404, nil)
-	doJSON(t, "POST", a.base+"/api/v1/bins/"+bin.ID+"/requests/"+orig+"/replay", map[string]any{"url": "file:///etc/passwd"}, 400, nil)
+	doJSONAuth(t, "POST", a.base+"/api/v1/bins/"+bin.ID+"/requests/00000000-0000-7000-8000-000000000000/replay", bin.Token, map[string]any{"url": tg.URL}, 404, nil)
+	doJSONAuth(t, "POST", a.base+"/api/v1/bins/"+bin.ID+"/requests/"+orig+"/replay", bin.Token, map[string]any{"url": "file:///etc/passwd"}, 400, nil)
 
 	// To the bin's forward target: path suffix and query kept.
-	doJSON(t, "PATCH", a.base+"/api/v1/bins/"+bin.ID, map[string]any{"forward": map[string]any{"url": tg.URL + "/hooks"}}, 200, nil)
+	doJSONAuth(t, "PATCH", a.base+"/api/v1/bins/"+bin.ID, bin.Token, map[string]any{"forward": map[string]any{"url": tg.URL + "/hooks"}}, 200, nil)
 	var rep struct {
 		ID       string       `json:"id"`
 		ReplayOf string       `json:"replay_of"`
 		Forward  *forwardResp `json:"forward"`
 	}
-	doJSON(t, "POST", a.base+"/api/v1/bins/"+bin.ID+"/requests/"+orig+"/replay", nil, 201, &rep)
+	doJSONAuth(t, "POST", a.base+"/api/v1/bins/"+bin.ID+"/requests/"+orig+"/replay", bin.Token, nil, 201, &rep)
 	if rep.ReplayOf != orig || rep.Forward == nil || rep.Forward.Status != 201 || rep.Forward.Mode != "replay" || rep.Forward.URL != tg.URL+"/hooks/orders/7?v=2" {
 		t.Fatalf("replay answer %+v %+v", rep, rep.Forward)
 	}
@@ -370,7 +370,7 @@ func TestReplay(t *testing.T) {
 		ID      string       `json:"id"`
 		Forward *forwardResp `json:"forward"`
 	}
-	doJSON(t, "POST", a.base+"/api/v1/bins/"+bin.ID+"/requests/"+orig+"/replay", map[string]any{"url": other.URL + "/exact"}, 201, &rep2)
+	doJSONAuth(t, "POST", a.base+"/api/v1/bins/"+bin.ID+"/requests/"+orig+"/replay", bin.Token, map[string]any{"url": other.URL + "/exact"}, 201, &rep2)
 	if rep2.Forward.Status != 500 || rep2.Forward.URL != other.URL+"/exact" {
 		t.Fatalf("replay to url %+v", rep2.Forward)
 	}
@@ -422,14 +422,14 @@ func TestSSRFGuard(t *testing.T) {
 				t.Fatalf("record %+v", rec.Forward)
 			}
 			// Async forwarding and replay are refused the same way.
-			doJSON(t, "PATCH", a.base+"/api/v1/bins/"+bin.ID, map[string]any{"forward": map[string]any{"url": u, "mode": "async"}}, 200, nil)
+			doJSONAuth(t, "PATCH", a.base+"/api/v1/bins/"+bin.ID, bin.Token, map[string]any{"forward": map[string]any{"url": u, "mode": "async"}}, 200, nil)
 			_, h, _ = call(t, "POST", a.base+"/h/"+bin.ID, nil, "y")
 			a.waitCount(t, bin.ID, 2)
 			if rec := a.get(t, bin.ID, h.Get("X-Hookscope-Request-Id")); rec.Forward == nil || !strings.Contains(rec.Forward.Error, "SSRF guard") {
 				t.Fatalf("async record %+v", rec.Forward)
 			}
 			var rep struct{ Forward *forwardResp }
-			doJSON(t, "POST", a.base+"/api/v1/bins/"+bin.ID+"/requests/"+h.Get("X-Hookscope-Request-Id")+"/replay", map[string]any{"url": u}, 201, &rep)
+			doJSONAuth(t, "POST", a.base+"/api/v1/bins/"+bin.ID+"/requests/"+h.Get("X-Hookscope-Request-Id")+"/replay", bin.Token, map[string]any{"url": u}, 201, &rep)
 			if rep.Forward == nil || !strings.Contains(rep.Forward.Error, "SSRF guard") {
 				t.Fatalf("replay %+v", rep.Forward)
 			}
@@ -442,7 +442,7 @@ func TestSSRFGuard(t *testing.T) {
 		t.Fatalf("the loopback redirector was reached %d times", len(got))
 	}
 	// The guarded client the alert notifiers get refuses loopback too.
-	if _, err := a.OutboundClient().Get(tg.URL); err == nil || !strings.Contains(err.Error(), "not allowed") {
+	if _, err := a.outbound.Get(tg.URL); err == nil || !strings.Contains(err.Error(), "not allowed") {
 		t.Fatalf("outbound client reached loopback: %v", err)
 	}
 }
@@ -510,7 +510,7 @@ func TestForwardLoopStops(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			a := startApp(t, t.TempDir(), allowPrivate)
 			bin := a.newBin(t, nil)
-			doJSON(t, "PATCH", a.base+"/api/v1/bins/"+bin.ID, map[string]any{"forward": map[string]any{"url": a.base + "/h/" + bin.ID, "mode": mode}}, 200, nil)
+			doJSONAuth(t, "PATCH", a.base+"/api/v1/bins/"+bin.ID, bin.Token, map[string]any{"forward": map[string]any{"url": a.base + "/h/" + bin.ID, "mode": mode}}, 200, nil)
 			if s, _, b := call(t, "POST", a.base+"/h/"+bin.ID+"/loop", nil, "x"); s != 200 {
 				t.Fatalf("capture: %d %s", s, b)
 			}
@@ -539,7 +539,7 @@ func TestForwardFailuresFireFailureSpike(t *testing.T) {
 	slack := newSlackStandIn(t)
 	broken := newTarget(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) })
 	bin := a.newBin(t, map[string]any{"forward": map[string]any{"url": broken.URL, "mode": "async"}})
-	doJSON(t, "POST", a.base+"/api/v1/alerts/rules", map[string]any{"name": "forward failures", "bin_id": bin.ID, "kind": "failure_spike",
+	doJSONAuth(t, "POST", a.base+"/api/v1/alerts/rules", bin.Token, map[string]any{"name": "forward failures", "bin_id": bin.ID, "kind": "failure_spike",
 		"params":   map[string]any{"window": "2s", "min_count": 3, "threshold": 0.5},
 		"channels": []any{map[string]any{"type": "slack", "url": slack.URL + "/services/T1/B1/SLACKSECRET"}}}, 201, nil)
 	for range 6 {

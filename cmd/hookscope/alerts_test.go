@@ -76,16 +76,18 @@ func TestAlertsEndToEndApp(t *testing.T) {
 	})
 	slack := newSlackStandIn(t)
 	secret := "e2e-secret"
-	failing := a.newBin(t, map[string]any{"response": map[string]any{"status": 500}}).ID
-	signed := a.newBin(t, map[string]any{"signature": map[string]any{"scheme": "github", "secret": secret}}).ID
-	watched := a.newBin(t, map[string]any{"signature": map[string]any{"scheme": "github", "secret": secret}}).ID
-	for _, r := range []struct{ name, bin, kind string }{
-		{"failures", failing, "failure_spike"},
-		{"bad signatures", signed, "signature_failures"},
-		{"new sender", watched, "suspicious_sender"},
+	failingBin := a.newBin(t, map[string]any{"response": map[string]any{"status": 500}})
+	signedBin := a.newBin(t, map[string]any{"signature": map[string]any{"scheme": "github", "secret": secret}})
+	watchedBin := a.newBin(t, map[string]any{"signature": map[string]any{"scheme": "github", "secret": secret}})
+	failing, signed, watched := failingBin.ID, signedBin.ID, watchedBin.ID
+	for _, r := range []struct{ name, bin, token, kind string }{
+		{"failures", failing, failingBin.Token, "failure_spike"},
+		{"bad signatures", signed, signedBin.Token, "signature_failures"},
+		{"new sender", watched, watchedBin.Token, "suspicious_sender"},
 	} {
 		var out map[string]any
-		doJSON(t, "POST", a.base+"/api/v1/alerts/rules", map[string]any{"name": r.name, "bin_id": r.bin, "kind": r.kind,
+		// A bin's alert rules need its owner token (issue 12.5).
+		doJSONAuth(t, "POST", a.base+"/api/v1/alerts/rules", r.token, map[string]any{"name": r.name, "bin_id": r.bin, "kind": r.kind,
 			"params":   map[string]any{"window": "2s", "min_count": 3, "threshold": 0.5},
 			"channels": []any{map[string]any{"type": "slack", "url": slack.URL + "/services/T1/B1/SLACKSECRET"}}}, 201, &out)
 		if raw, _ := json.Marshal(out); bytes.Contains(raw, []byte("SLACKSECRET")) {

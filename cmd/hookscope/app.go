@@ -17,28 +17,33 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/hookscope/hookscope/alerts"
+	"github.com/hookscope/hookscope/bins"
 	"github.com/hookscope/hookscope/frontend"
 	"github.com/hookscope/hookscope/ingest"
+	"github.com/hookscope/hookscope/ingest/caplog/disklog"
 	"github.com/hookscope/hookscope/ingest/forward"
 	"github.com/hookscope/hookscope/ingest/netguard"
 	"github.com/hookscope/hookscope/schema"
 	"github.com/hookscope/hookscope/schema/sqlite"
 	"github.com/hookscope/hookscope/web"
 	"github.com/hookscope/hookscope/web/live"
+	"github.com/hookscope/hookscope/web/wire"
 )
 
 // App is a running hookscope: tests start one on 127.0.0.1:0 with a temp
 // data dir. Only this package wires concrete parts together.
 type App struct {
-	cfg     Config
-	log     *slog.Logger
-	store   schema.Store
-	spool   *ingest.Spool
-	batcher *ingest.Batcher
-	hub     *live.Hub
-	engine  *alerts.Engine
-	server  *web.Server
-	ln      net.Listener
+	cfg   Config
+	log   *slog.Logger
+	store schema.Store
+	// clog is the capture log: capture appends, the consumers (store
+	// writer, alerts, live) read it back.
+	clog      *disklog.Log
+	consumers *ingest.Consumers
+	hub       *live.Hub
+	engine    *alerts.Engine
+	server    *web.Server
+	ln        net.Listener
 
 	// outbound is the SSRF-guarded client for every request to a
 	// user-supplied URL (forwarding, replay, alert notifiers).
@@ -81,24 +86,20 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 
-	a.spool, err = ingest.OpenSpool(filepath.Join(cfg.DataDir, "spool"), ingest.SpoolOptions{Logger: log, MaxBytes: cfg.SpoolMaxBytes})
+	clog, err := openLog(cfg, log)
 	if err != nil {
-		return fail(fmt.Errorf("open spool: %w", err))
+		return fail(err)
 	}
+	a.clog = clog
 	metrics := ingest.NewMetrics()
-	a.batcher, err = ingest.NewBatcher(st, ingest.BatcherOptions{
-		Logger: log, MaxBatch: cfg.BatchSize, FlushInterval: cfg.FlushInterval, Spool: a.spool, Metrics: metrics,
-	})
-	if err != nil {
-		return fail(fmt.Errorf("start batcher: %w", err))
-	}
-	a.hub = live.New(live.Options{Logger: log, Encode: web.EncodeLive})
+	a.hub = live.New(live.Options{Logger: log, Encode: wire.EncodeLive})
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if err := metrics.Register(reg, a.spool); err != nil {
+	if err := metrics.Register(reg, writerBacklog(a.clog)); err != nil {
 		return fail(fmt.Errorf("register metrics: %w", err))
 	}
+	reg.MustRegister(a.clog.Collector())
 	reg.MustRegister(a.hub.Collectors()...)
 
 	key, err := jwtKey(cfg)
@@ -109,50 +110,69 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	// through the SSRF guard.
 	a.outbound = netguard.New(netguard.Options{AllowPrivate: cfg.Access.AllowPrivateTargets}).Client()
 	// Async forwards in flight when the previous process died are recorded
-	// now (with an error saying so), before anything new is captured.
-	journal, recovered, err := ingest.OpenJournal(filepath.Join(cfg.DataDir, "forward-inflight.jsonl"), 0)
+	// (with an error saying so) by the pipeline, before anything new is
+	// captured.
+	journal, recovered, err := ingest.OpenJournal(filepath.Join(cfg.DataDir, "forward-inflight.jsonl"), ingest.JournalOptions{Sync: cfg.Ack == ackDurable})
 	if err != nil {
 		return fail(err)
 	}
 	a.journal = journal
-	if err := a.recoverForwards(ctx, recovered); err != nil {
-		return fail(err)
-	}
 	a.forwarder = forward.New(forward.Options{Logger: log, Client: a.outbound, Workers: cfg.Access.ForwardWorkers, Now: a.clock.Now})
 
 	// The alert engine watches every capture and recovers its windows from
 	// history at start, through the same store.
-	a.engine = alerts.New(st, st, alerts.Options{Logger: log, PublicURL: linkBase(cfg), Now: a.clock.Now, HTTPClient: a.outbound})
+	a.engine = alerts.New(st, st, alerts.Options{Logger: log, PublicURL: linkBase(cfg), Now: a.clock.Now, Notifiers: alertNotifiers(a.outbound)})
 	if err := a.engine.Start(ctx); err != nil {
 		return fail(fmt.Errorf("start alert engine: %w", err))
 	}
 	reg.MustRegister(a.engine.Collectors()...)
 
-	pipe := ingest.NewPipeline(st, a.batcher, ingest.Options{
+	pipe := ingest.NewPipeline(st, a.clog, ingest.Options{
 		Logger:    log,
-		Publisher: a.hub,
-		Observers: []ingest.Observer{a.engine},
+		Metrics:   metrics,
 		Forwarder: a.forwarder,
 		Journal:   a.journal,
 		Now:       a.clock.Now,
 	})
-	a.server = web.New(web.Deps{
-		Store:             st,
-		Pipeline:          pipe,
-		Batcher:           a.batcher,
-		Hub:               a.hub,
-		Frontend:          frontend.Dist(),
-		Gatherer:          reg,
-		Alerts:            alerts.NewService(st, a.engine, a.clock.Now),
+	if err := pipe.RecoverForwards(ctx, recovered); err != nil {
+		return fail(err)
+	}
+	// An older version's spool (answered requests its store had not taken)
+	// moves into the log once; the store writer takes it from there.
+	if n, err := ingest.MigrateSpool(ctx, filepath.Join(cfg.DataDir, "spool"), a.clog, log); err != nil {
+		return fail(err)
+	} else if n > 0 {
+		log.Warn("moved the previous version's spool into the capture log", "requests", n)
+	}
+	// The consumers read the log from their persisted positions: the store
+	// writer catches up on whatever the previous process answered and did
+	// not store yet.
+	a.consumers, err = ingest.StartConsumers(ctx, a.clog, st, a.engine, a.hub, ingest.ConsumerOptions{
+		Logger: log, MaxBatch: cfg.BatchSize, FlushInterval: cfg.FlushInterval, Metrics: metrics,
+	})
+	if err != nil {
+		return fail(fmt.Errorf("start log consumers: %w", err))
+	}
+	binSvc := bins.New(st, pipe, bins.Options{
+		Logger:            log,
+		DefaultExpiry:     cfg.DefaultExpiry,
 		ValidateSignature: validateSignature,
-		SecretHint:        secretHint,
-		Forwarder:         a.forwarder,
+		Now:               a.clock.Now,
+	})
+	a.server = web.New(web.Deps{
+		Store:      st,
+		Bins:       binSvc,
+		Pipeline:   pipe,
+		Hub:        a.hub,
+		Frontend:   frontend.Dist(),
+		Gatherer:   reg,
+		Alerts:     alerts.NewService(st, a.engine, a.clock.Now),
+		SecretHint: secretHint,
 	}, web.Options{
 		Logger:         log,
 		PublicURL:      cfg.PublicURL,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		TrustedProxies: cfg.TrustedProxies,
-		DefaultExpiry:  cfg.DefaultExpiry,
 		ReadTimeout:    cfg.ReadTimeout,
 		MaxHeaderBytes: cfg.MaxHeaderBytes,
 		MaxHeaders:     cfg.Access.MaxHeaders,
@@ -161,6 +181,11 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		JWTKey:         key,
 		AuthRequired:   cfg.Access.AuthRequired,
 		Now:            a.clock.Now,
+
+		MaxAPIBodyBytes: cfg.Limits.MaxAPIBodyBytes,
+		CaptureURL:      cfg.Limits.CaptureURL,
+		MaxConnsPerIP:   cfg.Limits.MaxConnsPerIP,
+		Quotas:          cfg.Limits.Quotas,
 	})
 	reg.MustRegister(a.server.Collectors()...)
 	return a, nil
@@ -178,7 +203,9 @@ func (a *App) Start() error {
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		a.janitor(jctx)
+		ingest.RunRetention(jctx, a.store, ingest.RetentionOptions{
+			Logger: a.log, Interval: a.cfg.RetentionPeriod, MaxRequestsPerBin: a.cfg.Access.MaxRequestsPerBin, Now: a.clock.Now,
+		})
 	}()
 	go func() { a.served <- a.server.Serve(ln) }()
 	a.log.Info("hookscope listening", "addr", ln.Addr().String(), "store", a.storeName())
@@ -195,29 +222,10 @@ func (a *App) storeName() string {
 // Addr is the address the app listens on.
 func (a *App) Addr() string { return a.ln.Addr().String() }
 
-// janitor removes expired bins and their data.
-func (a *App) janitor(ctx context.Context) {
-	t := time.NewTicker(a.cfg.RetentionPeriod)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			n, err := a.store.PurgeExpired(ctx, a.clock.Now())
-			if err != nil {
-				a.log.Warn("purge expired bins", "err", err)
-			} else if n > 0 {
-				a.log.Info("purged expired bins", "bins", n)
-			}
-			a.trimBins(ctx)
-		}
-	}
-}
-
 // Shutdown stops in reverse order of the data flow: stop accepting
-// requests, drain the batcher (to the store, else the spool), stop the
-// live hub, close the store.
+// requests, finish async forwards (their records go to the log), let the
+// store writer catch up with the log (what it does not write stays in the
+// log), stop the live hub and the alert engine, close the log and the store.
 func (a *App) Shutdown(ctx context.Context) error {
 	var errs []error
 	if a.outbound != nil {
@@ -235,15 +243,30 @@ func (a *App) Shutdown(ctx context.Context) error {
 		a.stopJanitor()
 	}
 	a.wg.Wait()
+	// What was answered must be drained even when the caller's deadline
+	// has passed (stopping the listener may have used all of it): the
+	// drain gets its own bound.
+	drainCtx, cancel := drainContext(ctx)
+	defer cancel()
 	// Async forwards still in flight are recorded when they finish, so the
-	// forwarder closes before the batcher drains.
+	// forwarder closes before the log.
 	if a.forwarder != nil {
-		if err := a.forwarder.Close(ctx); err != nil {
+		if err := a.forwarder.Close(drainCtx); err != nil {
 			errs = append(errs, fmt.Errorf("finish forwards: %w", err))
 		}
 	}
-	errs = append(errs, a.closeParts(ctx))
+	errs = append(errs, a.closeParts(drainCtx))
 	return errors.Join(errs...)
+}
+
+// shutdownDrainTimeout bounds draining after the shutdown deadline passed.
+const shutdownDrainTimeout = 30 * time.Second
+
+func drainContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if ctx.Err() == nil {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), shutdownDrainTimeout)
 }
 
 func (a *App) closeParts(ctx context.Context) error {
@@ -256,9 +279,9 @@ func (a *App) closeParts(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("close forward journal: %w", err))
 		}
 	}
-	if a.batcher != nil {
-		if err := a.batcher.Close(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("drain batcher: %w", err))
+	if a.consumers != nil {
+		if err := a.consumers.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop log consumers: %w", err))
 		}
 	}
 	if a.hub != nil {
@@ -269,9 +292,9 @@ func (a *App) closeParts(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("stop alert engine: %w", err))
 		}
 	}
-	if a.spool != nil {
-		if err := a.spool.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("close spool: %w", err))
+	if a.clog != nil {
+		if err := a.clog.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close capture log: %w", err))
 		}
 	}
 	if a.store != nil {
@@ -281,56 +304,6 @@ func (a *App) closeParts(ctx context.Context) error {
 	}
 	return errors.Join(errs...)
 }
-
-// recoverForwards records the journal's interrupted forwards and, once
-// they are written, clears them from the journal.
-func (a *App) recoverForwards(ctx context.Context, recovered []*schema.Request) error {
-	if len(recovered) == 0 {
-		return nil
-	}
-	for _, r := range recovered {
-		if err := a.batcher.Enqueue(r); err != nil {
-			return fmt.Errorf("recover interrupted forwards: %w", err)
-		}
-	}
-	if err := a.batcher.Flush(ctx); err != nil {
-		return fmt.Errorf("recover interrupted forwards: %w", err)
-	}
-	for _, r := range recovered {
-		if err := a.journal.Done(r.ID); err != nil {
-			return fmt.Errorf("recover interrupted forwards: %w", err)
-		}
-	}
-	a.log.Warn("recorded async forwards interrupted by the previous stop", "requests", len(recovered))
-	return nil
-}
-
-// trimBins keeps at most MaxRequestsPerBin requests in every bin.
-func (a *App) trimBins(ctx context.Context) {
-	keep := a.cfg.Access.MaxRequestsPerBin
-	if keep <= 0 {
-		return
-	}
-	bins, err := a.store.ListBins(ctx)
-	if err != nil {
-		a.log.Warn("trim bins: list", "err", err)
-		return
-	}
-	for _, b := range bins {
-		n, err := a.store.TrimRequests(ctx, b.ID, keep)
-		if err != nil {
-			a.log.Warn("trim bin", "bin", b.ID, "err", err)
-			continue
-		}
-		if n > 0 {
-			a.log.Debug("trimmed bin", "bin", b.ID, "removed", n)
-		}
-	}
-}
-
-// OutboundClient is the SSRF-guarded client for requests to user-supplied
-// URLs; the alert notifiers get it too.
-func (a *App) OutboundClient() *http.Client { return a.outbound }
 
 // clock is the app's time source; tests move it forward to expire bins.
 type clock struct{ override atomic.Pointer[time.Time] }

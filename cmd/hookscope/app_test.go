@@ -41,6 +41,8 @@ func startApp(t *testing.T, dir string, env map[string]string) *testApp {
 			return "5ms"
 		case "HOOKSCOPE_RATE_PER_IP":
 			return "0" // tests send thousands of requests from 127.0.0.1; limits_test sets its own
+		case "HOOKSCOPE_QUOTAS":
+			return "open" // likewise; quota_test and hostile_test set their own
 		}
 		return ""
 	}
@@ -112,6 +114,7 @@ type binResp struct {
 	CreatedAt    time.Time  `json:"created_at"`
 	ExpiresAt    *time.Time `json:"expires_at"`
 	RequestCount *int64     `json:"request_count"`
+	Token        string     `json:"token"` // the owner token (create)
 	Settings     struct {
 		Signature *struct {
 			Scheme     string `json:"scheme"`
@@ -612,19 +615,19 @@ func TestBinLifecycle(t *testing.T) {
 		t.Errorf("default expiry %v", def.ExpiresAt)
 	}
 	var p binResp
-	doJSON(t, "PATCH", a.base+"/api/v1/bins/"+bin.ID, map[string]any{"name": "renamed", "expires_in": nil}, 200, &p)
+	doJSONAuth(t, "PATCH", a.base+"/api/v1/bins/"+bin.ID, bin.Token, map[string]any{"name": "renamed", "expires_in": nil}, 200, &p)
 	if p.Name != "renamed" || p.ExpiresAt != nil {
 		t.Errorf("patched %+v", p)
 	}
 	for _, bad := range []map[string]any{{"expires_in": "soon"}, {"nope": 1}, {"response": map[string]any{"status": 42}}, {"forward": map[string]any{"url": "ftp://x"}}} {
-		doJSON(t, "PATCH", a.base+"/api/v1/bins/"+bin.ID, bad, 400, nil)
+		doJSONAuth(t, "PATCH", a.base+"/api/v1/bins/"+bin.ID, bin.Token, bad, 400, nil)
 	}
 	resp, _ := http.Post(a.base+"/h/"+bin.ID, "text/plain", strings.NewReader("x"))
 	resp.Body.Close()
 	a.waitCount(t, bin.ID, 1)
-	doJSON(t, "DELETE", a.base+"/api/v1/bins/"+bin.ID+"/requests", nil, 204, nil)
+	doJSONAuth(t, "DELETE", a.base+"/api/v1/bins/"+bin.ID+"/requests", bin.Token, nil, 204, nil)
 	a.waitCount(t, bin.ID, 0)
-	doJSON(t, "DELETE", a.base+"/api/v1/bins/"+bin.ID, nil, 204, nil)
+	doJSONAuth(t, "DELETE", a.base+"/api/v1/bins/"+bin.ID, bin.Token, nil, 204, nil)
 	doJSON(t, "GET", a.base+"/api/v1/bins/"+bin.ID, nil, 404, nil)
 	resp, _ = http.Post(a.base+"/h/"+bin.ID, "text/plain", strings.NewReader("x"))
 	resp.Body.Close()

@@ -134,8 +134,9 @@ func TestPrivateBins(t *testing.T) {
 	if s, _, _ := call(t, "GET", a.base+"/api/v1/bins/"+bin.ID+"/requests?token="+url.QueryEscape(bin.Token), nil, ""); s != 200 {
 		t.Errorf("?token= on a read: %d", s)
 	}
-	if s, _, _ := call(t, "DELETE", a.base+"/api/v1/bins/"+bin.ID+"/requests?token="+url.QueryEscape(bin.Token), nil, ""); s != 401 {
-		t.Errorf("?token= on a write: %d, want 401", s)
+	// (refused as an unsupported parameter, 400, before authentication)
+	if s, _, _ := call(t, "DELETE", a.base+"/api/v1/bins/"+bin.ID+"/requests?token="+url.QueryEscape(bin.Token), nil, ""); s != 401 && s != 400 {
+		t.Errorf("?token= on a write: %d, want 400 or 401", s)
 	}
 	// Writes need the owner (or admin) token.
 	if s, _, _ := call(t, "PATCH", a.base+"/api/v1/bins/"+bin.ID, nil, `{"name":"x"}`); s != 401 {

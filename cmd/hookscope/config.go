@@ -24,18 +24,26 @@ type Config struct {
 	ClickHouseURL   string
 	TrustedProxies  []netip.Prefix
 	DefaultExpiry   time.Duration
-	SpoolMaxBytes   int64
+	LogMaxBytes     int64
+	Ack             string
 	BatchSize       int
 	FlushInterval   time.Duration
 	ReadTimeout     time.Duration
 	MaxHeaderBytes  int
 	RetentionPeriod time.Duration
 	Access          AccessConfig
+	Limits          LimitConfig
 
 	// ClickHouseCluster names the ClickHouse cluster (remote_servers) the
 	// schema lives on: replicated tables behind Distributed ones.
 	ClickHouseCluster string
 }
+
+// HOOKSCOPE_ACK values.
+const (
+	ackDurable = "durable"
+	ackFast    = "fast"
+)
 
 // setting is one flag with its environment variable.
 type setting struct {
@@ -46,7 +54,7 @@ type setting struct {
 func settings() []setting {
 	return append([]setting{
 		{"addr", "HOOKSCOPE_ADDR", ":8080", "listen address", func(c *Config, v string) error { c.Addr = v; return nil }},
-		{"data-dir", "HOOKSCOPE_DATA_DIR", "./hookscope-data", "directory for the embedded store, the spool and keys", func(c *Config, v string) error { c.DataDir = v; return nil }},
+		{"data-dir", "HOOKSCOPE_DATA_DIR", "./hookscope-data", "directory for the capture log, the embedded store and keys", func(c *Config, v string) error { c.DataDir = v; return nil }},
 		{"public-url", "HOOKSCOPE_PUBLIC_URL", "", "external base URL used in bin URLs (default: from the Host header)", func(c *Config, v string) error {
 			c.PublicURL = strings.TrimRight(v, "/")
 			if v != "" && !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
@@ -91,15 +99,22 @@ func settings() []setting {
 			return nil
 		}},
 		{"default-expiry", "HOOKSCOPE_DEFAULT_EXPIRY", "168h", "lifetime of a new bin when the request gives none", durationInto(func(c *Config) *time.Duration { return &c.DefaultExpiry })},
-		{"spool-max-bytes", "HOOKSCOPE_SPOOL_MAX_BYTES", "1073741824", "on-disk spool size past which capture answers 503", func(c *Config, v string) error {
+		{"log-max-bytes", "HOOKSCOPE_LOG_MAX_BYTES", "1073741824", "capture log size cap: past it (the store writer is that far behind) capture answers 503", func(c *Config, v string) error {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || n < 1<<20 {
 				return errors.New("must be a byte count of at least 1048576")
 			}
-			c.SpoolMaxBytes = n
+			c.LogMaxBytes = n
 			return nil
 		}},
-		{"batch-size", "HOOKSCOPE_BATCH_SIZE", "5000", "requests per store batch", func(c *Config, v string) error {
+		{"ack", "HOOKSCOPE_ACK", ackDurable, "durable: answer a capture once it is fsynced in the capture log; fast: once written to the OS (a machine crash can lose the last milliseconds)", func(c *Config, v string) error {
+			if v != ackDurable && v != ackFast {
+				return errors.New("must be durable or fast")
+			}
+			c.Ack = v
+			return nil
+		}},
+		{"batch-size", "HOOKSCOPE_BATCH_SIZE", "5000", "most requests per store batch", func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > 100_000 {
 				return errors.New("must be from 1 to 100000")
@@ -107,7 +122,7 @@ func settings() []setting {
 			c.BatchSize = n
 			return nil
 		}},
-		{"flush-interval", "HOOKSCOPE_FLUSH_INTERVAL", "100ms", "longest a captured request waits in memory before its batch is written", durationInto(func(c *Config) *time.Duration { return &c.FlushInterval })},
+		{"flush-interval", "HOOKSCOPE_FLUSH_INTERVAL", "100ms", "longest the store writer waits for a batch to fill (captures are durable in the log meanwhile)", durationInto(func(c *Config) *time.Duration { return &c.FlushInterval })},
 		{"read-timeout", "HOOKSCOPE_READ_TIMEOUT", "30s", "time allowed to read one request (slowloris guard)", durationInto(func(c *Config) *time.Duration { return &c.ReadTimeout })},
 		{"max-header-bytes", "HOOKSCOPE_MAX_HEADER_BYTES", "32768", "largest request line plus headers", func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)
@@ -118,7 +133,7 @@ func settings() []setting {
 			return nil
 		}},
 		{"purge-interval", "HOOKSCOPE_PURGE_INTERVAL", "1m", "how often expired bins and their data are removed", durationInto(func(c *Config) *time.Duration { return &c.RetentionPeriod })},
-	}, accessSettings()...)
+	}, append(accessSettings(), limitSettings()...)...)
 }
 
 func durationInto(field func(c *Config) *time.Duration) func(c *Config, v string) error {
@@ -147,7 +162,11 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 		values[s.name] = fs.String(s.name, def, fmt.Sprintf("%s (env %s)", s.help, s.env))
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: %s [serve|migrate|send|tail|forward|token] [flags]\n\nServe flags (each also read from its environment variable):\n", name)
+		if name == "hookscope migrate" {
+			fmt.Fprintf(out, "Usage: hookscope migrate [flags]\n\nApplies the pending storage migrations of the configured store (ClickHouse when -clickhouse-url is set, else the embedded store in -data-dir) and exits.\nIt reads the same flags and environment variables as serve; the store's are the ones that matter:\n")
+		} else {
+			fmt.Fprintf(out, "Usage: %s [serve|migrate|send|tail|forward|token] [flags]\n\nServe flags (each also read from its environment variable):\n", name)
+		}
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

@@ -18,13 +18,7 @@ type liveMsg struct {
 
 func dialLive(t *testing.T, a *testApp, bin, params string) *websocket.Conn {
 	t.Helper()
-	u := "ws://" + a.Addr() + "/api/v1/bins/" + bin + "/live?" + params
-	c, resp, err := websocket.DefaultDialer.Dial(u, nil)
-	if err != nil {
-		t.Fatalf("dial %s: %v (%v)", u, err, resp)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	return dialLiveHdr(t, a, bin, params, nil)
 }
 
 func readLive(t *testing.T, c *websocket.Conn, n int) []liveMsg {

@@ -1,5 +1,6 @@
 // Command hookscope runs the webhook inspector (default), applies storage
-// migrations, and offers client tools (send, tail, forward).
+// migrations, and offers the client tools of package client (send, tail,
+// forward, token), dispatched by the switch in run.
 package main
 
 import (
@@ -13,6 +14,9 @@ import (
 	"runtime/debug"
 	"syscall"
 	"time"
+
+	"github.com/hookscope/hookscope/client"
+	"github.com/hookscope/hookscope/web"
 )
 
 func main() {
@@ -37,16 +41,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "help":
 		_, err := parseConfig("hookscope", []string{"-help"}, getenv, stdout)
 		return err
-	}
-	if c, ok := clientCommands[cmd]; ok {
-		return c(ctx, args, getenv, stdout, stderr)
+	case "send":
+		return client.Send(ctx, args, getenv, stdout, stderr)
+	case "tail":
+		return client.Tail(ctx, args, getenv, stdout, stderr)
+	case "forward":
+		return client.Forward(ctx, args, getenv, stdout, stderr)
+	case "token":
+		return client.Token(ctx, args, getenv, stdout, stderr, client.Signer{
+			Key: func(dataDir, secret string) ([]byte, error) {
+				return jwtKey(Config{DataDir: dataDir, Access: AccessConfig{JWTSecret: secret}})
+			},
+			Mint: web.MintBinToken,
+		})
 	}
 	return fmt.Errorf("unknown command %q (try: hookscope --help)", cmd)
 }
-
-// clientCommands are the client tools (send, tail, forward), registered by
-// their own files.
-var clientCommands = map[string]func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error{}
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	cfg, err := parseConfig("hookscope", args, getenv, stderr)

@@ -67,11 +67,11 @@ func TestSignedDeliveriesEndToEnd(t *testing.T) {
 
 	// Changing the secret applies to new requests only; a PATCH without a
 	// secret keeps the stored one; unknown schemes are refused.
-	doJSON(t, "PATCH", a.base+"/api/v1/bins/"+bin.ID, map[string]any{"signature": map[string]any{"scheme": "stripe", "tolerance": "10m"}}, 200, nil)
+	doJSONAuth(t, "PATCH", a.base+"/api/v1/bins/"+bin.ID, bin.Token, map[string]any{"signature": map[string]any{"scheme": "stripe", "tolerance": "10m"}}, 200, nil)
 	if err := run(ctx, []string{"send", "-server", a.base, "-bin", bin.ID, "-scheme", "stripe", "-secret", secret, "-data", `{"n":2}`}, nil, &out, &out); err != nil {
 		t.Fatal(err)
 	}
-	doJSON(t, "PATCH", a.base+"/api/v1/bins/"+bin.ID, map[string]any{"signature": map[string]any{"scheme": "stripe", "secret": "whsec_new"}}, 200, nil)
+	doJSONAuth(t, "PATCH", a.base+"/api/v1/bins/"+bin.ID, bin.Token, map[string]any{"signature": map[string]any{"scheme": "stripe", "secret": "whsec_new"}}, 200, nil)
 	if err := run(ctx, []string{"send", "-server", a.base, "-bin", bin.ID, "-scheme", "stripe", "-secret", "whsec_new", "-data", `{"n":3}`}, nil, &out, &out); err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestSignedDeliveriesEndToEnd(t *testing.T) {
 	if l.Requests[4].Signature.Status == "valid" && l.Requests[3].Signature.Status == "valid" {
 		t.Errorf("old verdicts were rewritten")
 	}
-	doJSON(t, "PATCH", a.base+"/api/v1/bins/"+bin.ID, map[string]any{"signature": map[string]any{"scheme": "nope", "secret": "x"}}, 400, nil)
+	doJSONAuth(t, "PATCH", a.base+"/api/v1/bins/"+bin.ID, bin.Token, map[string]any{"signature": map[string]any{"scheme": "nope", "secret": "x"}}, 400, nil)
 }
 
 // TestTwilioSignsThePublicURL: Twilio signs the full URL the sender used,

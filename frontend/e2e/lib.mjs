@@ -49,6 +49,7 @@ export class Hookscope {
       HOOKSCOPE_LOG_LEVEL: process.env.HOOKSCOPE_LOG_LEVEL || "warn",
       // The tests seed thousands of requests from 127.0.0.1.
       HOOKSCOPE_RATE_PER_IP: "0",
+      HOOKSCOPE_QUOTAS: "open", // likewise for the API quotas (issue 21)
       ...this.extraEnv,
     };
     const p = spawn(this.bin, [], { env, stdio: ["ignore", "pipe", "pipe"] });
@@ -89,10 +90,17 @@ export class Hookscope {
     fs.rmSync(this.dataDir, { recursive: true, force: true });
   }
 
+  // api calls the JSON API as the bins' owner: the owner token of every
+  // bin created through createBin goes along with calls about that bin
+  // (its path, or bin_id in the body), as the inspector sends it.
   async api(method, p, body) {
+    const headers = body === undefined ? {} : { "Content-Type": "application/json" };
+    const bin = /^\/api\/v1\/bins\/([^/?]+)/.exec(p)?.[1] ?? body?.bin_id;
+    const tok = bin && this.tokens?.get(bin);
+    if (tok) headers.Authorization = `Bearer ${tok}`;
     const r = await fetch(this.url + p, {
       method,
-      headers: body === undefined ? {} : { "Content-Type": "application/json" },
+      headers,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await r.text();
@@ -100,8 +108,10 @@ export class Hookscope {
     return text ? JSON.parse(text) : undefined;
   }
 
-  createBin(body = {}) {
-    return this.api("POST", "/api/v1/bins", body);
+  async createBin(body = {}) {
+    const b = await this.api("POST", "/api/v1/bins", body);
+    (this.tokens ??= new Map()).set(b.id, b.token);
+    return b;
   }
 
   // capture sends one request to a bin like curl would.

@@ -256,8 +256,10 @@ func (f *Forwarder) Timeout(cfg *schema.ForwardConfig) time.Duration {
 }
 
 // Send relays r to exactly target.
-func (f *Forwarder) Send(ctx context.Context, target string, timeout time.Duration, r *schema.Request, mode string, keepAnswer bool) Result {
-	res := Result{Forward: schema.Forward{URL: target, Mode: mode}}
+// (res is a named result so that the deferred latency lands in what the
+// caller receives: assigned to a local, it was always 0.)
+func (f *Forwarder) Send(ctx context.Context, target string, timeout time.Duration, r *schema.Request, mode string, keepAnswer bool) (res Result) {
+	res = Result{Forward: schema.Forward{URL: target, Mode: mode}}
 	start := f.opts.Now()
 	defer func() {
 		res.Forward.LatencyUS = max(f.opts.Now().Sub(start).Microseconds(), 0)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -116,5 +117,34 @@ func TestSubmitQueueFullAndClose(t *testing.T) {
 	}
 	if err := f.Submit(cfg, r, cb); !errors.Is(err, ErrClosed) {
 		t.Fatalf("submit after close: %v", err)
+	}
+}
+
+// TestSendRecordsLatency: the latency of a forward reaches the result (a
+// deferred assignment to a local once left it at 0 for every forward). The
+// clock is injected: each reading is 7ms after the previous one.
+func TestSendRecordsLatency(t *testing.T) {
+	tg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(201) }))
+	defer tg.Close()
+	var mu sync.Mutex
+	now := time.Unix(1_700_000_000, 0)
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		now = now.Add(7 * time.Millisecond)
+		return now
+	}
+	f := New(Options{Client: netguard.New(netguard.Options{AllowPrivate: true}).Client(), Now: clock})
+	defer f.Close(context.Background())
+	for _, keep := range []bool{false, true} {
+		res := f.Send(context.Background(), tg.URL, time.Second, &schema.Request{Method: "POST", Body: []byte("x")}, ModeProxy, keep)
+		if res.Forward.Status != 201 || res.Forward.LatencyUS < 7000 {
+			t.Fatalf("keepAnswer=%v: status %d latency %dus, want 201 and >= 7000us", keep, res.Forward.Status, res.Forward.LatencyUS)
+		}
+	}
+	// A failed forward has a latency too.
+	res := f.Send(context.Background(), "http://127.0.0.1:1/", time.Second, &schema.Request{Method: "GET"}, ModeAsync, false)
+	if res.Forward.Error == "" || res.Forward.LatencyUS < 7000 {
+		t.Fatalf("failed forward: %+v", res.Forward)
 	}
 }

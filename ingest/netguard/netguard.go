@@ -40,6 +40,9 @@ var blocked = []netip.Prefix{
 	netip.MustParsePrefix("240.0.0.0/4"),        // reserved, incl. broadcast
 	netip.MustParsePrefix("::/128"),             // unspecified
 	netip.MustParsePrefix("::1/128"),            // loopback
+	netip.MustParsePrefix("::/96"),              // IPv4-compatible (deprecated; ::127.0.0.1 reaches loopback on some stacks)
+	netip.MustParsePrefix("::ffff:0:0:0/96"),    // IPv4-translated (SIIT, RFC 2765)
+	netip.MustParsePrefix("2001::/32"),          // Teredo: the tunnel ends at an embedded IPv4 address
 	netip.MustParsePrefix("64:ff9b:1::/48"),     // local-use NAT64
 	netip.MustParsePrefix("100::/64"),           // discard-only
 	netip.MustParsePrefix("fc00::/7"),           // unique local (ULA), incl. fd00:ec2::254 metadata
@@ -53,7 +56,9 @@ var blocked = []netip.Prefix{
 
 // Allowed reports whether the guard lets a connection to a through.
 // IPv4-mapped IPv6 addresses are judged as the IPv4 address they carry;
-// NAT64 (64:ff9b::/96) addresses as the IPv4 address they embed.
+// NAT64 (64:ff9b::/96) and 6to4 (2002::/16) addresses as the IPv4 address
+// they embed; IPv4-compatible (::/96), IPv4-translated (::ffff:0:0:0/96) and
+// Teredo (2001::/32) addresses are refused outright.
 func Allowed(a netip.Addr) bool {
 	if !a.IsValid() {
 		return false

@@ -44,9 +44,21 @@ func TestAllowed(t *testing.T) {
 		{"fd00:ec2::254", false}, // AWS metadata over IPv6
 		{"fe80::1", false},
 		{"ff02::1", false},
-		{"64:ff9b::7f00:1", false}, // NAT64 of 127.0.0.1
-		{"64:ff9b::808:808", true}, // NAT64 of 8.8.8.8
-		{"2002:7f00:1::", false},   // 6to4 of 127.0.0.1
+		{"64:ff9b::7f00:1", false},                      // NAT64 of 127.0.0.1
+		{"64:ff9b::808:808", true},                      // NAT64 of 8.8.8.8
+		{"::127.0.0.1", false},                          // IPv4-compatible loopback
+		{"::7f00:1", false},                             // the same, hex spelling
+		{"::10.0.0.1", false},                           // IPv4-compatible private
+		{"::8.8.8.8", false},                            // IPv4-compatible is deprecated: refused whatever it embeds
+		{"::ffff:0:7f00:1", false},                      // IPv4-translated loopback
+		{"2002:7f00:1::1", false},                       // 6to4 of 127.0.0.1
+		{"2002:a00:1::1", false},                        // 6to4 of 10.0.0.1
+		{"2002:808:808::1", true},                       // 6to4 of 8.8.8.8
+		{"2001:0:4136:e378:8000:63bf:80ff:fffe", false}, // Teredo (embeds 127.0.0.1, obfuscated)
+		{"64:ff9b::a9fe:a9fe", false},                   // NAT64 of the metadata address
+		{"64:ff9b:1::a00:1", false},                     // local-use NAT64
+		{"::ffff:169.254.169.254", false},
+		{"2002:7f00:1::", false}, // 6to4 of 127.0.0.1
 		{"2002:808:808::", true},
 	}
 	for _, tt := range tests {
@@ -117,6 +129,8 @@ func TestClientRefusesInternalTargets(t *testing.T) {
 		{"unspecified 0.0.0.0", guarded, "http://0.0.0.0:" + port + "/"},
 		{"ipv6 loopback", guarded, "http://[::1]:" + port + "/"},
 		{"ipv4-mapped ipv6", guarded, "http://[::ffff:127.0.0.1]:" + port + "/"},
+		{"ipv4-compatible ipv6", guarded, "http://[::127.0.0.1]:" + port + "/"},
+		{"6to4 of loopback", guarded, "http://[2002:7f00:1::1]:" + port + "/"},
 		{"private 10/8", guarded, "http://10.255.255.1:" + port + "/"},
 		{"metadata", guarded, "http://169.254.169.254/latest/meta-data/"},
 		{"redirect to another loopback address", allowOne, redirector.URL + "/?to=http://127.0.0.2:" + port + "/"},

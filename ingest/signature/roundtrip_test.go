@@ -110,10 +110,10 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 			if scheme != "twilio" {
 				headers = withCT(headers)
 			}
-			p := policies[scheme]
+			p := schemes[scheme].policy
 			check := func(name string, c *schema.SignatureConfig, h []schema.Header, b string, at time.Time, want schema.SignatureStatus, reasonPrefix string) {
 				t.Helper()
-				got := Verify(c, Input{Headers: h, Body: []byte(b), URL: f.url, Now: at})
+				got := verifyOnce(c, Input{Headers: h, Body: []byte(b), URL: f.url, Now: at})
 				if got.Signature.Status != want || !strings.HasPrefix(got.Signature.Reason, reasonPrefix) {
 					t.Errorf("%s: got %s %q, want %s %q…", name, got.Signature.Status, got.Signature.Reason, want, reasonPrefix)
 				}
@@ -124,8 +124,8 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 
 			check("signed", f.verify, headers, body, now, schema.SigValid, "")
 			check("signed, verified with the signing config", f.sign, headers, body, now, schema.SigValid, "")
-			res := Verify(f.verify, Input{Headers: headers, Body: []byte(body), URL: f.url, Now: now})
-			if p.hasTime {
+			res := verifyOnce(f.verify, Input{Headers: headers, Body: []byte(body), URL: f.url, Now: now})
+			if p.timed {
 				want := now.Truncate(time.Second)
 				if scheme == "linear" {
 					want = now.Truncate(time.Millisecond)
@@ -169,7 +169,7 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 			check("bogus duplicate header first", f.verify, dup, body, now, schema.SigValid, "")
 			check("garbage signature", f.verify, garbage, body, now, schema.SigInvalid, "")
 
-			if p.hasTime && p.def > 0 {
+			if p.timed && p.def > 0 {
 				check("stale", f.verify, headers, body, res.SignedAt.Add(2*time.Hour), schema.SigInvalid, "timestamp 7200s older than tolerance ")
 				if p.future {
 					check("future", f.verify, headers, body, res.SignedAt.Add(-2*time.Hour), schema.SigInvalid, "timestamp 7200s in the future beyond tolerance ")

@@ -3,6 +3,7 @@ package signature
 import (
 	"bytes"
 	"crypto/hmac"
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -12,7 +13,10 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 	"unsafe"
+
+	"github.com/hookscope/hookscope/schema"
 )
 
 // Twilio ("Webhooks security", twilio.com/docs/usage/webhooks/webhooks-security,
@@ -111,7 +115,7 @@ func unhex(c byte) byte {
 }
 
 // isForm reports whether the request's Content-Type is a urlencoded form.
-func isForm(in *Input) bool {
+func isForm(in Input) bool {
 	ct, _, _ := first(in.Headers, "Content-Type")
 	if ct == "" {
 		return false
@@ -174,7 +178,7 @@ func urlVariants(rawURL string) []string {
 
 // twilioSign computes the signature of u with the sorted params.
 func (v *Verifier) twilioSign(dst []byte, u string, ps []param) []byte {
-	st := v.macs.Get().(*macState)
+	st := v.mac.states.Get().(*macState)
 	st.h.Reset()
 	st.h.Write(bs(u))
 	for _, p := range ps {
@@ -182,11 +186,11 @@ func (v *Verifier) twilioSign(dst []byte, u string, ps []param) []byte {
 		st.h.Write(bs(p.v))
 	}
 	n := copy(dst, st.h.Sum(st.out[:0]))
-	v.macs.Put(st)
+	v.mac.states.Put(st)
 	return dst[:n]
 }
 
-func (v *Verifier) verifyTwilio(in *Input) Result {
+func (v *Verifier) verifyTwilio(in Input) Result {
 	const name = "X-Twilio-Signature"
 	i := nextHeader(in.Headers, name, 0)
 	if i < 0 {
@@ -240,25 +244,37 @@ func (v *Verifier) verifyTwilio(in *Input) Result {
 	return invalid("signature does not match the " + what)
 }
 
-// signTwilio returns the X-Twilio-Signature for body sent to rawURL. When
-// rawURL has a bodySHA256 parameter it must match the body; otherwise the
-// body is signed as form parameters (how Twilio delivers its webhooks).
-func (v *Verifier) signTwilio(body []byte, rawURL string) (sig string, form bool, err error) {
+func setupTwilio(v *Verifier, cfg *schema.SignatureConfig) error {
+	v.mac = newMAC(sha1.New, []byte(cfg.Secret))
+	return nil
+}
+
+// signTwilio returns X-Twilio-Signature for body sent to rawURL. When rawURL
+// has a bodySHA256 parameter it must match the body; otherwise the body is
+// signed as form parameters (how Twilio delivers its webhooks) and a
+// Content-Type: application/x-www-form-urlencoded header is included.
+func (v *Verifier) signTwilio(body []byte, rawURL string, _ time.Time) ([]schema.Header, error) {
 	if rawURL == "" {
-		return "", false, errors.New("twilio signs the full public URL: url is required")
+		return nil, errors.New("signature: twilio signs the full public URL: url is required")
 	}
 	var ps []param
+	form := false
 	if sha, ok := bodySHA256(rawURL); ok {
 		sum := sha256.Sum256(body)
 		if !strings.EqualFold(sha, hex.EncodeToString(sum[:])) {
-			return "", false, errors.New("twilio: the url's bodySHA256 does not match the body")
+			return nil, errors.New("signature: twilio: the url's bodySHA256 does not match the body")
 		}
 	} else {
+		var err error
 		if ps, err = twilioParams(body); err != nil {
-			return "", false, fmt.Errorf("twilio signs form parameters; body is not a urlencoded form: %w", err)
+			return nil, fmt.Errorf("signature: twilio signs form parameters; body is not a urlencoded form: %w", err)
 		}
 		form = true
 	}
 	var buf [20]byte
-	return base64.StdEncoding.EncodeToString(v.twilioSign(buf[:], rawURL, ps)), form, nil
+	out := []schema.Header{header("X-Twilio-Signature", base64.StdEncoding.EncodeToString(v.twilioSign(buf[:], rawURL, ps)))}
+	if form {
+		out = append(out, header("Content-Type", "application/x-www-form-urlencoded"))
+	}
+	return out, nil
 }

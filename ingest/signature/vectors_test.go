@@ -22,6 +22,20 @@ func cfg(scheme, secret string) *schema.SignatureConfig {
 
 func unix(s int64) time.Time { return time.Unix(s, 0) }
 
+// verifyOnce builds a Verifier for cfg and verifies one request; an unusable
+// cfg is "unchecked" with the reason, as ingest records it.
+func verifyOnce(cfg *schema.SignatureConfig, in Input) Result {
+	v, err := New(cfg)
+	if err != nil {
+		scheme := ""
+		if cfg != nil {
+			scheme = cfg.Scheme
+		}
+		return Result{Signature: schema.Signature{Scheme: scheme, Status: schema.SigUnchecked, Reason: "configuration error: " + strings.TrimPrefix(err.Error(), "signature: ")}}
+	}
+	return v.Verify(in)
+}
+
 // Published example vectors. Each case names its source. Where a provider
 // publishes no example, the expected value was computed independently of
 // this package with `openssl dgst -hmac` (HMAC) or `openssl pkeyutl -sign`
@@ -108,7 +122,7 @@ func runCases(t *testing.T, cases []vcase) {
 	t.Helper()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := Verify(c.cfg, Input{Headers: c.headers, Body: []byte(c.body), URL: c.url, Now: c.now})
+			got := verifyOnce(c.cfg, Input{Headers: c.headers, Body: []byte(c.body), URL: c.url, Now: c.now})
 			if got.Signature.Status != c.status {
 				t.Fatalf("status = %s (%q), want %s", got.Signature.Status, got.Signature.Reason, c.status)
 			}

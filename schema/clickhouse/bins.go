@@ -10,12 +10,12 @@ import (
 	"github.com/hookscope/hookscope/schema"
 )
 
-const sqlInsertBin = `INSERT INTO bins (id, name, created_us, expires_us, private, settings, deleted, version)`
+const sqlInsertBin = `INSERT INTO bins (id, name, created_us, expires_us, private, settings, deleted, version, token_gen)`
 
 // Bins are read with FINAL and a filter on the key only: the deleted flag is
 // checked in Go, because moving a non-key condition to PREWHERE before FINAL
 // (which 18.16 does on its own) could resurrect an older version of a row.
-const sqlSelectBins = `SELECT id, name, created_us, expires_us, private, settings, deleted FROM bins FINAL`
+const sqlSelectBins = `SELECT id, name, created_us, expires_us, private, settings, deleted, token_gen FROM bins FINAL`
 
 type binRow struct {
 	bin     schema.Bin
@@ -30,7 +30,7 @@ func scanBin(row scanner) (*binRow, error) {
 		private, deleted uint8
 		settings         string
 	)
-	if err := row.Scan(&b.ID, &b.Name, &createdUS, &expiresUS, &private, &settings, &deleted); err != nil {
+	if err := row.Scan(&b.ID, &b.Name, &createdUS, &expiresUS, &private, &settings, &deleted, &b.TokenGen); err != nil {
 		return nil, err
 	}
 	b.CreatedAt = time.UnixMicro(createdUS).UTC()
@@ -83,7 +83,7 @@ func (s *Store) putBin(ctx context.Context, b *schema.Bin, deleted bool) error {
 	}
 	defer batch.Abort()
 	if err := batch.Append(b.ID, b.Name, schema.Truncate(b.CreatedAt).UnixMicro(), expires,
-		boolByte(b.Private), string(settings), boolByte(deleted), uint64(s.tick())); err != nil {
+		boolByte(b.Private), string(settings), boolByte(deleted), uint64(s.tick()), b.TokenGen); err != nil {
 		return fmt.Errorf("append bin: %w", err)
 	}
 	if err := batch.Send(); err != nil {
@@ -123,7 +123,8 @@ func (s *Store) GetBin(ctx context.Context, id string) (*schema.Bin, error) {
 	return &b.bin, nil
 }
 
-// UpdateBin replaces name, expiry, privacy and settings, keeping CreatedAt.
+// UpdateBin replaces name, expiry, privacy, settings and token generation,
+// keeping CreatedAt.
 func (s *Store) UpdateBin(ctx context.Context, b *schema.Bin) error {
 	if b == nil || b.ID == "" {
 		return fmt.Errorf("update bin: %w: id required", schema.ErrInvalid)

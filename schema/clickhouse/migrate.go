@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -12,6 +13,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
@@ -200,8 +202,10 @@ func (e schemaEnv) migrationsEngine() string {
 }
 
 // migrate applies the migrations not yet recorded in schema_migrations, in
-// order. Each statement is idempotent (IF NOT EXISTS), so a run interrupted
-// between a statement and its record is safe to repeat.
+// order. Each statement is idempotent (CREATE ... IF NOT EXISTS; an ALTER
+// TABLE ... ADD COLUMN whose column exists counts as done, since 18.16 does
+// not parse ADD COLUMN IF NOT EXISTS), so a run interrupted between a
+// statement and its record is safe to repeat.
 func migrate(ctx context.Context, conn driver.Conn, env schemaEnv, server string, now time.Time) (applied []string, err error) {
 	ms, err := loadMigrations()
 	if err != nil {
@@ -236,7 +240,7 @@ func migrate(ctx context.Context, conn driver.Conn, env schemaEnv, server string
 			return applied, err
 		}
 		for _, st := range stmts {
-			if err := conn.Exec(ctx, st); err != nil {
+			if err := conn.Exec(ctx, st); err != nil && !columnExists(st, err) {
 				return applied, fmt.Errorf("migration %s: %w", m.name, err)
 			}
 		}
@@ -258,4 +262,15 @@ func record(ctx context.Context, conn driver.Conn, m migration, server string, n
 		return err
 	}
 	return batch.Send()
+}
+
+// columnExists reports whether err answers an ADD COLUMN statement with
+// "column already exists": a repeat of a migration that was applied but not
+// recorded. 18.16 (and current servers) say so with code 44 ILLEGAL_COLUMN
+// ("Cannot add column x: column with this name already exists"; measured,
+// bins_gen_test.go), others with 15 DUPLICATE_COLUMN.
+func columnExists(stmt string, err error) bool {
+	var exc *clickhouse.Exception
+	return strings.HasPrefix(stmt, "ALTER TABLE ") && strings.Contains(stmt, " ADD COLUMN ") &&
+		errors.As(err, &exc) && (exc.Code == 15 || (exc.Code == 44 && strings.Contains(exc.Message, "already exists")))
 }

@@ -22,6 +22,7 @@ func scanRequest(row scanner) (*schema.Request, error) {
 		receivedUS, ingestUS int64
 		names, values        []string
 		truncated, hasFwd    uint8
+		aborted              uint8
 		head, tail           string
 		status               uint16
 		sigStatus            string
@@ -31,7 +32,7 @@ func scanRequest(row scanner) (*schema.Request, error) {
 	err := row.Scan(&r.BinID, &receivedUS, &r.ID, &ingestUS, &r.Method, &r.Path, &r.Query,
 		&names, &values, &r.RemoteIP, &r.ContentType, &r.BodySize, &truncated,
 		&head, &tail, &status, &r.LatencyUS, &r.Signature.Scheme, &sigStatus, &r.Signature.Reason,
-		&r.DeliveryLagMS, &hasFwd, &fwd.URL, &fwd.Mode, &fwdStatus, &fwd.LatencyUS, &fwd.Error)
+		&r.DeliveryLagMS, &hasFwd, &fwd.URL, &fwd.Mode, &fwdStatus, &fwd.LatencyUS, &fwd.Error, &aborted)
 	if err != nil {
 		return nil, err
 	}
@@ -43,6 +44,7 @@ func scanRequest(row scanner) (*schema.Request, error) {
 		}
 	}
 	r.BodyTruncated = truncated == 1
+	r.Aborted = aborted == 1
 	if len(head)+len(tail) > 0 {
 		r.Body = make([]byte, 0, len(head)+len(tail))
 		r.Body = append(append(r.Body, head...), tail...)

@@ -161,7 +161,7 @@ func appendRequest(b appender, r *schema.Request, ingest int64) error {
 		r.BodySize, boolByte(r.BodyTruncated), head, tail, // []byte: copied once, into the column
 		uint16(r.ResponseStatus), r.LatencyUS,
 		r.Signature.Scheme, string(r.Signature.Status), r.Signature.Reason, r.DeliveryLagMS,
-		hasFwd, fwd.URL, fwd.Mode, int32(fwd.Status), fwd.LatencyUS, fwd.Error,
+		hasFwd, fwd.URL, fwd.Mode, int32(fwd.Status), fwd.LatencyUS, fwd.Error, boolByte(r.Aborted),
 	)
 }
 

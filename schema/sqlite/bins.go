@@ -10,11 +10,11 @@ import (
 )
 
 const (
-	binCols      = `id, name, created_at, expires_at, private, settings`
-	insertBinSQL = `INSERT INTO bins (` + binCols + `) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`
+	binCols      = `id, name, created_at, expires_at, private, settings, token_gen`
+	insertBinSQL = `INSERT INTO bins (` + binCols + `) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`
 	getBinSQL    = `SELECT ` + binCols + ` FROM bins WHERE id = ?`
 	listBinsSQL  = `SELECT ` + binCols + ` FROM bins ORDER BY created_at DESC, id DESC`
-	updateBinSQL = `UPDATE bins SET name = ?, expires_at = ?, private = ?, settings = ? WHERE id = ?`
+	updateBinSQL = `UPDATE bins SET name = ?, expires_at = ?, private = ?, settings = ?, token_gen = ? WHERE id = ?`
 )
 
 func binArgs(b *schema.Bin) (expires any, settings []byte, err error) {
@@ -37,7 +37,7 @@ func (s *Store) CreateBin(ctx context.Context, b *schema.Bin) error {
 	if err != nil {
 		return fmt.Errorf("create bin: %w", err)
 	}
-	res, err := s.w.ExecContext(ctx, insertBinSQL, b.ID, b.Name, micros(b.CreatedAt), expires, b.Private, settings)
+	res, err := s.w.ExecContext(ctx, insertBinSQL, b.ID, b.Name, micros(b.CreatedAt), expires, b.Private, settings, int64(b.TokenGen))
 	if err != nil {
 		return fmt.Errorf("create bin: %w", wrapErr(err))
 	}
@@ -55,11 +55,13 @@ func scanBin(sc rowScanner) (*schema.Bin, error) {
 		created  int64
 		expires  sql.NullInt64
 		settings []byte
+		gen      int64
 	)
-	if err := sc.Scan(&b.ID, &b.Name, &created, &expires, &b.Private, &settings); err != nil {
+	if err := sc.Scan(&b.ID, &b.Name, &created, &expires, &b.Private, &settings, &gen); err != nil {
 		return nil, err
 	}
 	b.CreatedAt = fromMicros(created)
+	b.TokenGen = uint64(gen)
 	if expires.Valid {
 		t := fromMicros(expires.Int64)
 		b.ExpiresAt = &t
@@ -82,7 +84,7 @@ func (s *Store) GetBin(ctx context.Context, id string) (*schema.Bin, error) {
 	return b, nil
 }
 
-// UpdateBin replaces name, expiry, privacy and settings.
+// UpdateBin replaces name, expiry, privacy, settings and token generation.
 func (s *Store) UpdateBin(ctx context.Context, b *schema.Bin) error {
 	if b == nil || b.ID == "" {
 		return fmt.Errorf("update bin: %w: empty id", schema.ErrInvalid)
@@ -91,7 +93,7 @@ func (s *Store) UpdateBin(ctx context.Context, b *schema.Bin) error {
 	if err != nil {
 		return fmt.Errorf("update bin: %w", err)
 	}
-	res, err := s.w.ExecContext(ctx, updateBinSQL, b.Name, expires, b.Private, settings, b.ID)
+	res, err := s.w.ExecContext(ctx, updateBinSQL, b.Name, expires, b.Private, settings, int64(b.TokenGen), b.ID)
 	if err != nil {
 		return fmt.Errorf("update bin: %w", wrapErr(err))
 	}

@@ -19,15 +19,15 @@ import (
 const insertRequestSQL = `INSERT INTO requests (
     id, bin_id, received_at, method, path, query, headers, remote_ip, content_type,
     body_size, body_truncated, response_status, latency_us,
-    sig_scheme, sig_status, sig_reason, delivery_lag_ms, forward, body
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    sig_scheme, sig_status, sig_reason, delivery_lag_ms, forward, aborted, body
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT DO NOTHING`
 
 // requestCols are the columns scanRequest reads, body last; the list query
 // replaces the body with its preview.
 const requestCols = `id, bin_id, received_at, method, path, query, headers, remote_ip, content_type,
     body_size, body_truncated, response_status, latency_us,
-    sig_scheme, sig_status, sig_reason, delivery_lag_ms, forward`
+    sig_scheme, sig_status, sig_reason, delivery_lag_ms, forward, aborted`
 
 const (
 	getRequestSQL     = `SELECT ` + requestCols + `, body FROM requests WHERE bin_id = ? AND received_at >= ? AND received_at < ? AND id = ?`
@@ -82,7 +82,7 @@ func (s *Store) WriteRequests(ctx context.Context, reqs []*schema.Request) error
 		if _, err := stmt.ExecContext(ctx,
 			r.ID[:], r.BinID, micros(r.ReceivedAt), r.Method, r.Path, r.Query, hbuf, r.RemoteIP, r.ContentType,
 			r.BodySize, r.BodyTruncated, r.ResponseStatus, r.LatencyUS,
-			r.Signature.Scheme, string(r.Signature.Status), r.Signature.Reason, lag, fwd, body,
+			r.Signature.Scheme, string(r.Signature.Status), r.Signature.Reason, lag, fwd, r.Aborted, body,
 		); err != nil {
 			return fmt.Errorf("write requests: insert: %w", wrapErr(err))
 		}
@@ -107,7 +107,7 @@ func scanRequest(sc rowScanner) (*schema.Request, error) {
 	)
 	if err := sc.Scan(&id, &r.BinID, &receivedAt, &r.Method, &r.Path, &r.Query, &headers, &r.RemoteIP, &r.ContentType,
 		&r.BodySize, &truncated, &r.ResponseStatus, &r.LatencyUS,
-		&r.Signature.Scheme, &sigStatus, &r.Signature.Reason, &lag, &fwd, &body); err != nil {
+		&r.Signature.Scheme, &sigStatus, &r.Signature.Reason, &lag, &fwd, &r.Aborted, &body); err != nil {
 		return nil, err
 	}
 	var err error

@@ -105,8 +105,16 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("resolve database path: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
+	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	// Create the file 0600 ourselves (the driver would use 0644): captured
+	// bodies and bin secrets are nobody else's business. SQLite gives the
+	// -wal and -shm files the database file's mode.
+	if f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600); err != nil {
+		return nil, fmt.Errorf("create database file: %w", err)
+	} else if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("create database file: %w", err)
 	}
 	log := opts.Logger.With("component", "store.sqlite")
 

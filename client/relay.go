@@ -1,9 +1,14 @@
-package main
+// Package client holds hookscope's command-line clients of the public API:
+// send (a signed test delivery), tail and forward (follow a bin's live
+// feed), and token (mint a token with the server's key). Each is a
+// function of (ctx, args, getenv, stdout, stderr) that cmd/hookscope
+// dispatches to from its subcommand switch. It talks to servers through
+// the API's JSON views (web/wire) and imports neither web nor cmd.
+package client
 
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -23,6 +28,7 @@ import (
 
 	"github.com/hookscope/hookscope/ingest/forward"
 	"github.com/hookscope/hookscope/schema"
+	"github.com/hookscope/hookscope/web/wire"
 )
 
 // The client side of the live feed: `hookscope tail` prints each request
@@ -31,11 +37,6 @@ import (
 // /api/v1/bins/{bin}/live and resume after a disconnect with
 // after=<last id>, so nothing is lost; ids already handled are skipped, so
 // nothing is handled twice.
-
-func init() {
-	clientCommands["tail"] = tailCmd
-	clientCommands["forward"] = forwardCmd
-}
 
 // binRef is a bin on a hookscope server, parsed from any URL a user has:
 // the capture URL (/h/{bin}), the inspector URL (/bins/{bin}, maybe a share
@@ -92,20 +93,6 @@ func splitPositional(fs *flag.FlagSet, args []string) (string, error) {
 	return pos, nil
 }
 
-// liveRequest is a live feed message's request summary.
-type liveRequest struct {
-	ID             uuid.UUID        `json:"id"`
-	ReceivedAt     time.Time        `json:"received_at"`
-	Method         string           `json:"method"`
-	Path           string           `json:"path"`
-	Query          string           `json:"query"`
-	RemoteIP       string           `json:"remote_ip"`
-	BodySize       int64            `json:"body_size"`
-	ResponseStatus int              `json:"response_status"`
-	Signature      schema.Signature `json:"signature"`
-	Forward        *schema.Forward  `json:"forward"`
-}
-
 // follower keeps one live-feed subscription alive across disconnects.
 type follower struct {
 	ref    binRef
@@ -137,11 +124,7 @@ func (f *follower) start(ctx context.Context) error {
 	if resp.StatusCode != 200 {
 		return fmt.Errorf("bin %s: %s", f.ref.bin, apiError(resp))
 	}
-	var page struct {
-		Requests []struct {
-			ID uuid.UUID `json:"id"`
-		} `json:"requests"`
-	}
+	var page wire.Page
 	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
 		return fmt.Errorf("read newest request: %w", err)
 	}
@@ -163,9 +146,7 @@ func v7At(t time.Time) uuid.UUID {
 
 func apiError(resp *http.Response) string {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	var e struct {
-		Error string `json:"error"`
-	}
+	var e wire.Error
 	if json.Unmarshal(b, &e) == nil && e.Error != "" {
 		return fmt.Sprintf("%d %s", resp.StatusCode, e.Error)
 	}
@@ -177,7 +158,7 @@ type errFatal struct{ error }
 
 // run follows the feed until ctx ends, calling handle for each request
 // once, in order. handle returning an error stops run.
-func (f *follower) run(ctx context.Context, handle func(ctx context.Context, r *liveRequest) error) error {
+func (f *follower) run(ctx context.Context, handle func(ctx context.Context, r *wire.Request) error) error {
 	for {
 		err := f.session(ctx, handle)
 		if ctx.Err() != nil {
@@ -197,7 +178,7 @@ func (f *follower) run(ctx context.Context, handle func(ctx context.Context, r *
 	}
 }
 
-func (f *follower) session(ctx context.Context, handle func(ctx context.Context, r *liveRequest) error) error {
+func (f *follower) session(ctx context.Context, handle func(ctx context.Context, r *wire.Request) error) error {
 	ws := "ws" + strings.TrimPrefix(f.ref.api("/live"), "http") + "?after=" + f.last.String()
 	hdr := http.Header{}
 	f.ref.authorize(hdr)
@@ -218,17 +199,14 @@ func (f *follower) session(ctx context.Context, handle func(ctx context.Context,
 		if err != nil {
 			return err
 		}
-		var m struct {
-			Type    string       `json:"type"`
-			Request *liveRequest `json:"request"`
-		}
+		var m wire.Live
 		if err := json.Unmarshal(msg, &m); err != nil {
 			return fmt.Errorf("bad message: %w", err)
 		}
 		switch m.Type {
-		case "lagged":
+		case wire.LiveLagged:
 			return errors.New("fell behind the live feed")
-		case "request":
+		case wire.LiveRequest:
 		default:
 			continue
 		}
@@ -290,11 +268,27 @@ func humanSize(n int64) string {
 	return fmt.Sprintf("%.1fMB", float64(n)/1e6)
 }
 
-func pathQuery(r *liveRequest) string {
+func pathQuery(r *wire.Request) string {
 	if r.Query == "" {
 		return r.Path
 	}
 	return r.Path + "?" + r.Query
+}
+
+// redactToken hides a share link's ?token= (and any other token-looking
+// parameter) in a bin URL shown to the user.
+func redactToken(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(bin URL)"
+	}
+	q := u.Query()
+	if q.Has("token") {
+		q.Set("token", "REDACTED")
+		u.RawQuery = q.Encode()
+	}
+	u.User = nil
+	return u.String()
 }
 
 // binArg parses the flags and the one positional bin URL of tail and
@@ -315,8 +309,8 @@ func binArg(fs *flag.FlagSet, args []string, token *string) (string, binRef, err
 	return raw, ref, nil
 }
 
-// tailCmd: hookscope tail <bin url> [-token T]
-func tailCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// Tail: hookscope tail <bin url> [-token T]
+func Tail(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("hookscope tail", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	token := fs.String("token", getenv("HOOKSCOPE_TOKEN"), "token of a private bin (env HOOKSCOPE_TOKEN; a share link's ?token= works too)")
@@ -334,7 +328,7 @@ func tailCmd(ctx context.Context, args []string, getenv func(string) string, std
 	if err := f.start(ctx); err != nil {
 		return fmt.Errorf("tail: %w", err)
 	}
-	return f.run(ctx, func(_ context.Context, r *liveRequest) error {
+	return f.run(ctx, func(_ context.Context, r *wire.Request) error {
 		sig := string(r.Signature.Status)
 		if r.Signature.Scheme != "" {
 			sig = r.Signature.Scheme + ":" + sig
@@ -352,15 +346,19 @@ func tailCmd(ctx context.Context, args []string, getenv func(string) string, std
 	})
 }
 
-// forwardCmd: hookscope forward <bin url> -to http://localhost:3000/webhooks
-func forwardCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// Forward: hookscope forward <bin url> -to http://localhost:3000/webhooks
+// [-include-replays]. Replays (records with replay_of, which the server
+// itself re-sent) are skipped unless asked for: a running forward would
+// otherwise deliver every replay a second time.
+func Forward(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("hookscope forward", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	to := fs.String("to", "", "local URL to replay each request to (its path suffix and query are appended)")
 	token := fs.String("token", getenv("HOOKSCOPE_TOKEN"), "token of a private bin (env HOOKSCOPE_TOKEN)")
 	timeout := fs.Duration("timeout", 30*time.Second, "timeout of each local delivery")
+	replays := fs.Bool("include-replays", false, "also deliver replays (requests the server re-sent, marked replay_of), skipped by default")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: hookscope forward <bin url> -to http://localhost:3000/webhooks [-token T]\n\nReplays every request the bin captures to a local URL, printing status and latency.")
+		fmt.Fprintln(stderr, "Usage: hookscope forward <bin url> -to http://localhost:3000/webhooks [-token T] [-include-replays]\n\nReplays every request the bin captures to a local URL, printing status and latency.")
 		fs.PrintDefaults()
 	}
 	raw, ref, err := binArg(fs, args, token)
@@ -377,8 +375,15 @@ func forwardCmd(ctx context.Context, args []string, getenv func(string) string, 
 		return fmt.Errorf("forward: %w", err)
 	}
 	local := &http.Client{Timeout: *timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	fmt.Fprintf(stderr, "forwarding %s to %s\n", raw, *to)
-	return f.run(ctx, func(ctx context.Context, s *liveRequest) error {
+	// The banner names the bin, never its token (terminals are shared,
+	// recorded and pasted).
+	fmt.Fprintf(stderr, "forwarding %s to %s\n", redactToken(raw), *to)
+	return f.run(ctx, func(ctx context.Context, s *wire.Request) error {
+		if s.ReplayOf != nil && !*replays {
+			fmt.Fprintf(stdout, "%s  %-7s %s  replay of %s: skipped (-include-replays delivers it)\n",
+				s.ReceivedAt.Local().Format("15:04:05.000"), s.Method, pathQuery(s), s.ReplayOf)
+			return nil
+		}
 		r, err := f.fetch(ctx, s.ID)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -431,31 +436,16 @@ func (f *follower) fetch(ctx context.Context, id uuid.UUID) (*schema.Request, er
 }
 
 func decodeFull(rd io.Reader) (*schema.Request, error) {
-	var v struct {
-		schema.Request
-		Body *struct {
-			Encoding string `json:"encoding"`
-			Data     string `json:"data"`
-		} `json:"body"`
-	}
-	if err := json.NewDecoder(rd).Decode(&v); err != nil {
+	var v wire.Request
+	if err := json.NewDecoder(io.LimitReader(rd, maxFullBytes)).Decode(&v); err != nil {
 		return nil, fmt.Errorf("decode request: %w", err)
 	}
-	r := v.Request
-	if v.Body != nil {
-		switch v.Body.Encoding {
-		case "base64":
-			b, err := base64.StdEncoding.DecodeString(v.Body.Data)
-			if err != nil {
-				return nil, fmt.Errorf("decode body: %w", err)
-			}
-			r.Body = b
-		default:
-			r.Body = []byte(v.Body.Data)
-		}
-	}
-	return &r, nil
+	return v.Record()
 }
+
+// maxFullBytes bounds one request's JSON view (a body of the server's
+// largest limit, base64-encoded, plus headers).
+const maxFullBytes = 256 << 20
 
 func deliver(ctx context.Context, c *http.Client, target string, r *schema.Request) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, r.Method, target, bytes.NewReader(r.Body))

@@ -1,4 +1,4 @@
-package main
+package client
 
 import (
 	"bytes"
@@ -16,8 +16,6 @@ import (
 	"github.com/hookscope/hookscope/schema"
 )
 
-func init() { clientCommands["send"] = sendCmd }
-
 // headerFlags collects repeated -H "Name: value" flags.
 type headerFlags []schema.Header
 
@@ -31,9 +29,9 @@ func (h *headerFlags) Set(v string) error {
 	return nil
 }
 
-// sendCmd sends a correctly signed test request, to a hookscope bin or to
+// Send sends a correctly signed test request, to a hookscope bin or to
 // any receiver the user wants to check.
-func sendCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func Send(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("hookscope send", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	server := fs.String("server", "http://localhost:8080", "hookscope base URL (when -bin is an id)")

@@ -1,0 +1,37 @@
+package disklog
+
+import (
+	"testing"
+
+	"github.com/hookscope/hookscope/ingest/caplog"
+	"github.com/hookscope/hookscope/ingest/caplog/caplogtest"
+)
+
+// opener reopens one directory with opts; each Log it opens is closed at the
+// end of the test (closing twice is a no-op).
+func opener(dir string, opts Options) caplogtest.Opener {
+	return func(t *testing.T) caplog.Log {
+		t.Helper()
+		l, err := Open(dir, opts)
+		if err != nil {
+			t.Fatalf("open %s: %v", dir, err)
+		}
+		t.Cleanup(func() { _ = l.Close() })
+		return l
+	}
+}
+
+func TestConformance(t *testing.T) {
+	for _, mode := range []AckMode{AckDurable, AckFast} {
+		t.Run(mode.String(), func(t *testing.T) {
+			caplogtest.Run(t, caplogtest.Harness{
+				New: func(t *testing.T) caplogtest.Opener {
+					return opener(t.TempDir(), Options{Ack: mode})
+				},
+				NewCapped: func(t *testing.T, capBytes int64) caplogtest.Opener {
+					return opener(t.TempDir(), Options{Ack: mode, MaxBytes: capBytes, SegmentBytes: capBytes / 8})
+				},
+			})
+		})
+	}
+}

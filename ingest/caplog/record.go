@@ -1,0 +1,273 @@
+package caplog
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hookscope/hookscope/schema"
+)
+
+// The binary form of a *schema.Request in the log (Entry.Data). Both log
+// implementations carry it; it is faster and smaller than JSON or gob, and
+// decoding it is bounded by the input: every length is checked against the
+// bytes that remain before anything is allocated.
+//
+//	byte    version (requestV1)
+//	[16]    ID
+//	byte    flags: 1 body truncated, 2 delivery lag present, 4 forward present,
+//	        8 aborted upload (added within v1: older records never set it)
+//	varint  ReceivedAt seconds since 1970, uvarint nanoseconds (decoded as UTC)
+//	str     BinID, Method, Path, Query
+//	uvarint header count, then str name, str value per header
+//	str     RemoteIP, ContentType
+//	varint  BodySize
+//	str     Body
+//	varint  ResponseStatus, LatencyUS
+//	str     Signature.Scheme, Signature.Status, Signature.Reason
+//	varint  DeliveryLagMS                     (flag 2)
+//	str     Forward.URL, Forward.Mode; varint Forward.Status,
+//	        Forward.LatencyUS; str Forward.Error  (flag 4)
+//
+// where str is a uvarint length followed by that many bytes. Trailing bytes
+// are an error: a new field means a new version byte.
+const requestV1 = 1
+
+const (
+	flagTruncated = 1 << iota
+	flagLag
+	flagForward
+	flagAborted
+	flagsKnown = flagTruncated | flagLag | flagForward | flagAborted
+)
+
+// errRecord is what DecodeRequest wraps; it wraps ErrInvalid.
+var errRecord = fmt.Errorf("%w: bad request record", ErrInvalid)
+
+// EncodeRequest appends the binary form of r to dst and returns it.
+func EncodeRequest(dst []byte, r *schema.Request) ([]byte, error) {
+	if r == nil {
+		return dst, fmt.Errorf("encode request: nil: %w", ErrInvalid)
+	}
+	var flags byte
+	if r.BodyTruncated {
+		flags |= flagTruncated
+	}
+	if r.DeliveryLagMS != nil {
+		flags |= flagLag
+	}
+	if r.Forward != nil {
+		flags |= flagForward
+	}
+	if r.Aborted {
+		flags |= flagAborted
+	}
+	dst = append(dst, requestV1)
+	dst = append(dst, r.ID[:]...)
+	dst = append(dst, flags)
+	dst = binary.AppendVarint(dst, r.ReceivedAt.Unix())
+	dst = binary.AppendUvarint(dst, uint64(r.ReceivedAt.Nanosecond()))
+	dst = appendStr(dst, r.BinID)
+	dst = appendStr(dst, r.Method)
+	dst = appendStr(dst, r.Path)
+	dst = appendStr(dst, r.Query)
+	dst = binary.AppendUvarint(dst, uint64(len(r.Headers)))
+	for _, h := range r.Headers {
+		dst = appendStr(dst, h.Name)
+		dst = appendStr(dst, h.Value)
+	}
+	dst = appendStr(dst, r.RemoteIP)
+	dst = appendStr(dst, r.ContentType)
+	dst = binary.AppendVarint(dst, r.BodySize)
+	dst = binary.AppendUvarint(dst, uint64(len(r.Body)))
+	dst = append(dst, r.Body...)
+	dst = binary.AppendVarint(dst, int64(r.ResponseStatus))
+	dst = binary.AppendVarint(dst, r.LatencyUS)
+	dst = appendStr(dst, r.Signature.Scheme)
+	dst = appendStr(dst, string(r.Signature.Status))
+	dst = appendStr(dst, r.Signature.Reason)
+	if r.DeliveryLagMS != nil {
+		dst = binary.AppendVarint(dst, *r.DeliveryLagMS)
+	}
+	if f := r.Forward; f != nil {
+		dst = appendStr(dst, f.URL)
+		dst = appendStr(dst, f.Mode)
+		dst = binary.AppendVarint(dst, int64(f.Status))
+		dst = binary.AppendVarint(dst, f.LatencyUS)
+		dst = appendStr(dst, f.Error)
+	}
+	return dst, nil
+}
+
+func appendStr(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+// DecodeRequest parses what EncodeRequest produced. Errors wrap ErrInvalid.
+// The returned request shares no memory with b. Its strings share one
+// allocation (a copy of b), so the request costs a handful of allocations
+// whatever its number of headers.
+func DecodeRequest(b []byte) (*schema.Request, error) {
+	d := decoder{s: string(b)}
+	r, err := d.request()
+	if err != nil {
+		return nil, fmt.Errorf("decode request at byte %d of %d: %w", d.off, len(b), err)
+	}
+	return r, nil
+}
+
+type decoder struct {
+	s    string // the record; strings are substrings of it
+	off  int
+	fail bool // a read ran past the end or overflowed
+}
+
+var errShort = errors.New("truncated")
+
+func (d *decoder) request() (*schema.Request, error) {
+	if len(d.s) < 1+16+1 {
+		return nil, fmt.Errorf("%w: %w", errRecord, errShort)
+	}
+	if d.s[0] != requestV1 {
+		return nil, fmt.Errorf("%w: version %d", errRecord, d.s[0])
+	}
+	r := &schema.Request{}
+	copy(r.ID[:], d.s[1:17])
+	flags := d.s[17]
+	d.off = 18
+	if flags&^flagsKnown != 0 {
+		return nil, fmt.Errorf("%w: flags %#x", errRecord, flags)
+	}
+	r.BodyTruncated = flags&flagTruncated != 0
+	r.Aborted = flags&flagAborted != 0
+
+	sec := d.varint()
+	nsec := d.uvarint()
+	if nsec >= uint64(time.Second) {
+		return nil, fmt.Errorf("%w: nanoseconds %d", errRecord, nsec)
+	}
+	r.ReceivedAt = time.Unix(sec, int64(nsec)).UTC()
+	r.BinID = d.str()
+	r.Method = d.str()
+	r.Path = d.str()
+	r.Query = d.str()
+	n := d.uvarint()
+	// Each header takes at least two bytes (two empty strings): a count
+	// beyond that is a lie, refused before the slice is allocated.
+	if n > uint64(len(d.s)-d.off)/2 {
+		return nil, fmt.Errorf("%w: %d headers in %d bytes", errRecord, n, len(d.s)-d.off)
+	}
+	if n > 0 {
+		r.Headers = make([]schema.Header, n)
+		for i := range r.Headers {
+			r.Headers[i].Name = d.str()
+			r.Headers[i].Value = d.str()
+		}
+	}
+	r.RemoteIP = d.str()
+	r.ContentType = d.str()
+	r.BodySize = d.varint()
+	if body := d.str(); len(body) > 0 {
+		r.Body = []byte(body)
+	}
+	r.ResponseStatus = d.int()
+	r.LatencyUS = d.varint()
+	r.Signature.Scheme = d.str()
+	r.Signature.Status = schema.SignatureStatus(d.str())
+	r.Signature.Reason = d.str()
+	if flags&flagLag != 0 {
+		lag := d.varint()
+		r.DeliveryLagMS = &lag
+	}
+	if flags&flagForward != 0 {
+		f := &schema.Forward{}
+		f.URL = d.str()
+		f.Mode = d.str()
+		f.Status = d.int()
+		f.LatencyUS = d.varint()
+		f.Error = d.str()
+		r.Forward = f
+	}
+	if d.fail {
+		return nil, fmt.Errorf("%w: %w", errRecord, errShort)
+	}
+	if d.off != len(d.s) {
+		return nil, fmt.Errorf("%w: %d trailing bytes", errRecord, len(d.s)-d.off)
+	}
+	return r, nil
+}
+
+// The readers below set fail on the first error and then return zero
+// values, so request() checks once at the end instead of after every field.
+
+func (d *decoder) uvarint() uint64 {
+	if d.fail {
+		return 0
+	}
+	var x uint64
+	var s uint
+	for i := 0; i < binary.MaxVarintLen64; i++ {
+		if d.off >= len(d.s) {
+			d.fail = true
+			return 0
+		}
+		c := d.s[d.off]
+		d.off++
+		if c < 0x80 {
+			if i == binary.MaxVarintLen64-1 && c > 1 {
+				d.fail = true // overflow
+				return 0
+			}
+			return x | uint64(c)<<s
+		}
+		x |= uint64(c&0x7f) << s
+		s += 7
+	}
+	d.fail = true
+	return 0
+}
+
+func (d *decoder) varint() int64 {
+	ux := d.uvarint()
+	x := int64(ux >> 1)
+	if ux&1 != 0 {
+		x = ^x
+	}
+	return x
+}
+
+func (d *decoder) int() int {
+	x := d.varint()
+	if int64(int(x)) != x {
+		d.fail = true
+		return 0
+	}
+	return int(x)
+}
+
+func (d *decoder) str() string {
+	n := d.uvarint()
+	if d.fail {
+		return ""
+	}
+	if n > uint64(len(d.s)-d.off) {
+		d.fail = true
+		return ""
+	}
+	s := d.s[d.off : d.off+int(n)]
+	d.off += int(n)
+	return s
+}
+
+// RequestEntry builds the log entry of a captured request: key = bin id,
+// ID = request id, Data = its binary form appended to buf[:0] (pass a
+// pooled buffer to avoid an allocation; Append does not keep it).
+func RequestEntry(buf []byte, r *schema.Request) (Entry, error) {
+	data, err := EncodeRequest(buf[:0], r)
+	if err != nil {
+		return Entry{}, err
+	}
+	return Entry{Key: r.BinID, ID: r.ID, Data: data}, nil
+}

@@ -1,0 +1,309 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/hookscope/hookscope/ingest/caplog"
+	"github.com/hookscope/hookscope/ingest/forward"
+	"github.com/hookscope/hookscope/ingest/signature"
+	"github.com/hookscope/hookscope/schema"
+)
+
+// Incoming is one request as the web layer copied it out of its buffers.
+// The pipeline takes ownership of every slice.
+type Incoming struct {
+	Method      string
+	Path        string
+	Query       string
+	Headers     []schema.Header
+	RemoteIP    string
+	ContentType string
+	// Body, BodySize and BodyTruncated describe a body already read. When
+	// ReadBody is set they are ignored and filled from it.
+	Body          []byte
+	BodySize      int64
+	BodyTruncated bool
+
+	// Admit, when set, is asked once the bin is known to exist, before the
+	// body is read: the web layer's per-bin limits. It answers the sender
+	// itself when it refuses; its error is returned by Capture unchanged,
+	// and nothing is recorded.
+	Admit func(bin *schema.Bin) error
+	// ReadBody, when set, reads the body after Admit: a delivery to an
+	// unknown bin is never buffered. An error wrapping ErrAborted (the
+	// sender stopped mid-body) records what arrived, marked aborted, and
+	// Capture returns ErrAborted: nobody is answered. Any other error stops
+	// the capture: nothing is recorded and Capture returns the error.
+	ReadBody func() (body []byte, size int64, truncated bool, err error)
+	// PublicURL returns the full URL the sender used. It is asked only
+	// when the bin's signature scheme signs the URL (Twilio).
+	PublicURL func() string
+}
+
+// Response is what capture answers.
+type Response struct {
+	// RequestID is the recorded request's id (empty when not recorded).
+	RequestID string
+	Status    int
+	Headers   []schema.Header
+	Body      []byte
+	Delay     time.Duration
+}
+
+// Capture records one request to binID and returns the answer to send. The
+// whole walk is here, in order: bin lookup, admission, body, id and receive
+// time, signature verdict, forwarding (loop check, proxy or async), the
+// bin's answer, latency, record.
+//
+// A 2xx is returned only once the record is durable in the capture log.
+//
+// Errors: ErrUnknownBin (the caller answers 404), ErrOverloaded (the
+// returned Response is the 503 to send; nothing was answered), Admit's and
+// ReadBody's errors unchanged, else a failed bin lookup (the store is down
+// and the bin is not cached). It never waits for storage.
+func (p *Pipeline) Capture(ctx context.Context, binID string, in *Incoming) (Response, error) {
+	start := p.opts.Now()
+	t, err := p.Bin(ctx, binID)
+	if err != nil {
+		return Response{}, err
+	}
+	bin := t.Bin
+	if in.Admit != nil {
+		if err := in.Admit(bin); err != nil {
+			return Response{}, err
+		}
+	}
+	aborted := false
+	if in.ReadBody != nil {
+		in.Body, in.BodySize, in.BodyTruncated, err = in.ReadBody()
+		if errors.Is(err, ErrAborted) {
+			aborted = true
+		} else if err != nil {
+			return Response{}, err
+		}
+	}
+
+	id, at := p.newID()
+	r := &schema.Request{
+		ID:            id,
+		BinID:         bin.ID,
+		ReceivedAt:    at,
+		Method:        in.Method,
+		Path:          in.Path,
+		Query:         in.Query,
+		Headers:       in.Headers,
+		RemoteIP:      in.RemoteIP,
+		ContentType:   in.ContentType,
+		Body:          in.Body,
+		BodySize:      in.BodySize,
+		BodyTruncated: in.BodyTruncated,
+	}
+	if r.Path == "" {
+		r.Path = "/"
+	}
+	if aborted {
+		return Response{}, p.recordAborted(ctx, r, p.opts.Now().Sub(start).Microseconds())
+	}
+	r.Signature, r.DeliveryLagMS = p.verdict(t, in, at)
+
+	// Forwarding: a truncated body is not relayed (the target would get a
+	// body that differs from what the sender sent); a capture that went
+	// through MaxHops relays already is recorded with an error instead.
+	fc := bin.Settings.Forward
+	if fc == nil || fc.URL == "" || p.opts.Forwarder == nil || in.BodyTruncated {
+		fc = nil
+	} else if loop := forwardLoop(fc, in); loop != nil {
+		r.Forward, fc = loop, nil
+	}
+	var resp Response
+	if fc != nil && fc.Mode == forward.ModeProxy {
+		resp = p.proxy(ctx, *fc, r)
+	} else {
+		resp = respond(bin, r)
+	}
+	if in.BodyTruncated {
+		resp = jsonError(413, "body larger than the limit; recorded truncated", r.ID)
+	}
+	r.ResponseStatus = resp.Status
+	r.LatencyUS = max(p.opts.Now().Sub(start).Microseconds(), 0)
+
+	if fc != nil && fc.Mode != forward.ModeProxy {
+		err = p.forwardAsync(ctx, *fc, r)
+	} else {
+		err = p.record(ctx, r)
+	}
+	if err != nil {
+		msg := "capture log unavailable (disk full or unwritable); retry later"
+		if errors.Is(err, caplog.ErrFull) {
+			msg = "capture log full: the store is behind; retry later"
+		}
+		return jsonError(503, msg, uuid.Nil), err
+	}
+	resp.RequestID = r.ID.String()
+	return resp, nil
+}
+
+// verdict checks the bin's signature scheme on the request.
+func (p *Pipeline) verdict(t *Target, in *Incoming, at time.Time) (schema.Signature, *int64) {
+	switch {
+	case t.verifier != nil:
+		url := ""
+		if t.verifier.NeedsURL() && in.PublicURL != nil {
+			url = in.PublicURL()
+		}
+		res := t.verifier.Verify(signature.Input{Headers: in.Headers, Body: in.Body, URL: url, Now: at})
+		// The lag is kept for invalid verdicts too: a stale timestamp is
+		// exactly what a user debugging retries wants to see.
+		var lagMS *int64
+		if !res.SignedAt.IsZero() {
+			lag := at.Sub(res.SignedAt).Milliseconds()
+			lagMS = &lag
+		}
+		return res.Signature, lagMS
+	case t.sigErr != nil:
+		return schema.Signature{Scheme: t.Bin.Settings.Signature.Scheme, Status: schema.SigUnchecked, Reason: "configuration error: " + t.sigErr.Error()}, nil
+	default:
+		return schema.Signature{Status: schema.SigUnchecked}, nil
+	}
+}
+
+// forwardLoop reports a capture that went through MaxHops relays already.
+func forwardLoop(fc *schema.ForwardConfig, in *Incoming) *schema.Forward {
+	if n := forward.Hops(in.Headers); n >= forward.MaxHops {
+		mode := fc.Mode
+		if mode == "" {
+			mode = forward.ModeAsync
+		}
+		return &schema.Forward{URL: fc.URL, Mode: mode,
+			Error: fmt.Sprintf("forward loop: %s is %d; not forwarded", forward.HopsHeader, n)}
+	}
+	return nil
+}
+
+// proxy relays r and answers with the target's answer; when the target
+// cannot be reached the sender gets 502 (504 on a timeout).
+func (p *Pipeline) proxy(ctx context.Context, fc schema.ForwardConfig, r *schema.Request) Response {
+	res := p.opts.Forwarder.Do(ctx, fc, r, forward.ModeProxy, true)
+	r.Forward = &res.Forward
+	if res.Status == 0 {
+		status := 502
+		if len(res.Forward.Error) >= 7 && res.Forward.Error[:7] == "timeout" {
+			status = 504
+		}
+		return jsonError(status, "forward target failed: "+res.Forward.Error, r.ID)
+	}
+	return Response{Status: res.Status, Headers: res.Headers, Body: res.Body}
+}
+
+// forwardAsync relays r in the forwarder's worker pool; the record goes to
+// the capture log once the forward finished, so the stored record carries
+// its outcome and there is one record per id (the log has no updates).
+//
+// Durability: between the answer to the sender and the end of the forward
+// (at most the forward timeout, plus queueing) the record is in the forward
+// Journal (fsynced before the answer in durable ack mode), not in the log;
+// a crash recovers it on the next start (RecoverForwards: recorded with
+// forward.error JournalInterrupted). A journal that cannot take it fails
+// the capture (503) before anything is forwarded. A clean shutdown waits
+// for the forward (the app closes the forwarder before the log). When the
+// pool is saturated the request is recorded at once with the error
+// "forward queue full; not forwarded", so overload never loses a capture.
+func (p *Pipeline) forwardAsync(ctx context.Context, fc schema.ForwardConfig, r *schema.Request) error {
+	pending := schema.Forward{URL: fc.URL, Mode: forward.ModeAsync}
+	r.Forward = &pending
+	j := p.opts.Journal
+	if j != nil {
+		if err := j.Add(r); err != nil {
+			p.metrics.Refused.WithLabelValues("unavailable").Inc()
+			return fmt.Errorf("%w: %w: forward journal: %w", ErrOverloaded, caplog.ErrUnavailable, err)
+		}
+	}
+	err := p.opts.Forwarder.Submit(fc, r, func(fw schema.Forward) {
+		r.Forward = &fw
+		if err := p.record(context.Background(), r); err != nil {
+			p.lg.Error("record forwarded request", "bin", r.BinID, "request_id", r.ID, "err", err)
+			return // stays in the journal: recovered on the next start
+		}
+		if j != nil {
+			if err := j.Done(r.ID); err != nil {
+				p.lg.Warn("forward journal", "err", err)
+			}
+		}
+	})
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, forward.ErrQueueFull) {
+		pending.Error = "forward queue full; not forwarded"
+	} else {
+		pending.Error = fmt.Sprintf("not forwarded: %v", err)
+	}
+	if err := p.record(ctx, r); err != nil {
+		return err
+	}
+	if j != nil {
+		_ = j.Done(r.ID)
+	}
+	return nil
+}
+
+// respond picks the bin's configured answer for r.
+func respond(bin *schema.Bin, r *schema.Request) Response {
+	cfg := bin.Settings.Response
+	if cfg == nil {
+		return defaultResponse(r.ID)
+	}
+	status, headers, body, delay := cfg.Status, cfg.Headers, cfg.Body, cfg.DelayMS
+	for _, rule := range cfg.Rules {
+		if rule.Method != "" && rule.Method != r.Method {
+			continue
+		}
+		if rule.PathPrefix != "" && !hasPathPrefix(r.Path, rule.PathPrefix) {
+			continue
+		}
+		status, headers, body, delay = rule.Status, rule.Headers, rule.Body, rule.DelayMS
+		break
+	}
+	if status == 0 {
+		status = 200
+	}
+	if body == "" && len(headers) == 0 && status == 200 && delay == 0 {
+		return defaultResponse(r.ID)
+	}
+	return Response{Status: status, Headers: headers, Body: []byte(body), Delay: time.Duration(delay) * time.Millisecond}
+}
+
+func hasPathPrefix(path, prefix string) bool {
+	return len(path) >= len(prefix) && path[:len(prefix)] == prefix
+}
+
+// defaultResponse is {"ok":true,"request_id":"..."}, built without reflection
+// because it is on every request's path.
+func defaultResponse(id uuid.UUID) Response {
+	b := make([]byte, 0, 64)
+	b = append(b, `{"ok":true,"request_id":"`...)
+	b = append(b, id.String()...)
+	b = append(b, `"}`...)
+	return Response{Status: 200, Headers: jsonHeaders, Body: b}
+}
+
+var jsonHeaders = []schema.Header{{Name: "Content-Type", Value: "application/json"}}
+
+func jsonError(status int, msg string, id uuid.UUID) Response {
+	b := make([]byte, 0, 96)
+	b = append(b, `{"error":`...)
+	b = strconv.AppendQuote(b, msg)
+	if id != uuid.Nil {
+		b = append(b, `,"request_id":"`...)
+		b = append(b, id.String()...)
+		b = append(b, '"')
+	}
+	b = append(b, '}')
+	return Response{Status: status, Headers: jsonHeaders, Body: b}
+}
