@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -65,42 +63,8 @@ func TestClickHouseClusterReplicaKilled(t *testing.T) {
 	}
 
 	// Load, then kill the first replica under it.
-	var (
-		mu       sync.Mutex
-		answered = map[string]bool{}
-		refused  atomic.Int64
-		stop     = make(chan struct{})
-		wg       sync.WaitGroup
-	)
-	client := &http.Client{Timeout: 10 * time.Second}
-	for w := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				resp, err := client.Post(a.base+"/h/"+bin.ID+"/load", "application/json", strings.NewReader(fmt.Sprintf(`{"w":%d,"i":%d}`, w, i)))
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode/100 == 2 {
-					mu.Lock()
-					answered[resp.Header.Get("X-Hookscope-Request-Id")] = true
-					mu.Unlock()
-				} else {
-					refused.Add(1)
-				}
-			}
-		}()
-	}
-	count := func() int { mu.Lock(); defer mu.Unlock(); return len(answered) }
+	load := startLoad(t, a.base, bin.ID)
+	count := load.count
 	time.Sleep(700 * time.Millisecond)
 	beforeKill := count()
 	c.Nodes[0].Kill()
@@ -130,16 +94,15 @@ func TestClickHouseClusterReplicaKilled(t *testing.T) {
 	duringOutage := count() - beforeKill
 	c.Nodes[0].Restart(t)
 	time.Sleep(500 * time.Millisecond)
-	close(stop)
-	wg.Wait()
-	total := count()
+	answered, refused := load.finish()
+	total := len(answered)
 	t.Logf("answered 2xx: %d (%d with a replica down), refused: %d, failed reads during the outage: %d",
-		total, duringOutage, refused.Load(), readFailures)
+		total, duringOutage, refused, readFailures)
 	if duringOutage == 0 {
 		t.Fatal("capture stopped while a replica was down")
 	}
-	if refused.Load() != 0 {
-		t.Errorf("%d requests refused", refused.Load())
+	if refused != 0 {
+		t.Errorf("%d requests refused", refused)
 	}
 
 	// Nothing answered is lost (the store writer catches up from the capture
