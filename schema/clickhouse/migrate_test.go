@@ -6,6 +6,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/proto"
+	"github.com/hookscope/hookscope/schema"
 )
 
 func version(major, minor uint64) driver.ServerVersion {
@@ -16,7 +17,7 @@ func version(major, minor uint64) driver.ServerVersion {
 // 18.16 DDL also runs for real in every other test; the modern DDL cannot
 // run here, so this golden check is its only guard.
 func TestRenderMigrations(t *testing.T) {
-	ms, err := loadMigrations()
+	ms, err := schema.LoadMigrations(migrationFS, "migrations")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +71,7 @@ func TestRenderMigrations(t *testing.T) {
 						// a Distributed table dropped to be created again with a new column
 						strings.HasPrefix(st, "DROP TABLE IF EXISTS ") && !strings.Contains(st, "_local")
 					if !idempotent || strings.Contains(st, ";") {
-						t.Errorf("statement of %s is not one idempotent CREATE or ADD COLUMN:\n%s", m.name, st)
+						t.Errorf("statement of %s is not one idempotent CREATE or ADD COLUMN:\n%s", m.Name, st)
 					}
 				}
 				all = append(all, stmts...)
