@@ -69,7 +69,7 @@ type Response struct {
 // and the bin is not cached). It never waits for storage.
 func (p *Pipeline) Capture(ctx context.Context, binID string, in *Incoming) (Response, error) {
 	start := p.opts.Now()
-	t, err := p.Bin(ctx, binID)
+	t, err := p.bin(ctx, binID)
 	if err != nil {
 		return Response{}, err
 	}

@@ -49,7 +49,7 @@ func (p *Pipeline) Replay(ctx context.Context, in ReplayInput) (*schema.Request,
 		return nil, ErrForwardingDisabled
 	}
 	orig := in.Original
-	t, err := p.Bin(ctx, orig.BinID)
+	t, err := p.bin(ctx, orig.BinID)
 	if err != nil {
 		return nil, err
 	}

@@ -42,6 +42,7 @@ var paramTable = []routeParams{
 	{method: "GET", pattern: split("/api/v1/bins/*/requests"), allowed: [][]string{query.FilterParams, tokenParam}},
 	{method: "DELETE", pattern: split("/api/v1/bins/*/requests"), refuse: query.FilterParams,
 		msg: "filters are not supported when clearing: DELETE clears every request of the bin"},
+	{method: "GET", pattern: split("/api/v1/bins/*/requests/count"), allowed: [][]string{countParams, tokenParam}}, // before requests/*
 	{method: "GET", pattern: split("/api/v1/bins/*/requests/*"), allowed: [][]string{tokenParam}},
 	{method: "GET", pattern: split("/api/v1/bins/*/requests/*/body"), allowed: [][]string{downloadParam, tokenParam}},
 	{method: "POST", pattern: split("/api/v1/bins/*/requests/*/replay")},

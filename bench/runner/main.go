@@ -117,6 +117,14 @@ func main() {
 		h.queryRows, h.querySamples = 100_000, 5
 		h.chRows = []int{100_000}
 	}
+	if v := os.Getenv("BENCH_CH_ROWS"); v != "" { // e.g. 10000000: only that ClickHouse size
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1000 {
+			fmt.Fprintf(os.Stderr, "bench: BENCH_CH_ROWS=%q: want a row count >= 1000\n", v)
+			os.Exit(2)
+		}
+		h.chRows = []int{n}
+	}
 	if *pin && runtime.NumCPU() >= 2 {
 		h.serverCPUs, h.loadCPUs = "0", "1"
 	}
@@ -183,7 +191,9 @@ func run(h *harness, quick bool, only, outDir string) error {
 		}
 	}
 	if want("query") {
-		if res.Query, res.FillRowsSec, err = h.runQuery(); err != nil {
+		if os.Getenv("BENCH_QUERY_EMBEDDED") == "0" { // ClickHouse query figures only
+			h.note("embedded query figures skipped (BENCH_QUERY_EMBEDDED=0)")
+		} else if res.Query, res.FillRowsSec, err = h.runQuery(); err != nil {
 			return fmt.Errorf("query: %w", err)
 		}
 		if h.ch != nil {

@@ -179,6 +179,10 @@ func (h *harness) timeQueries(store, addr, binID string, n int) ([]QueryRow, err
 	cases := []queryCase{
 		{"newest-50 page", "/requests?limit=50"},
 		{"filtered page (q + status=5xx)", "/requests?limit=50&q=payment_failed&status=5xx"},
+		// q= alone: a hit (5% of bodies) and a miss (no body has it: the
+		// whole bin is searched).
+		{"q= hit", "/requests?limit=50&q=payment_failed"},
+		{"q= miss", "/requests?limit=50&q=no_such_needle_7f3a"},
 		{"stats (24 h)", "/stats"},
 	}
 	var rows []QueryRow

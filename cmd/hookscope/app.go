@@ -123,7 +123,11 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 
 	// The alert engine watches every capture and recovers its windows from
 	// history at start, through the same store.
-	a.engine = alerts.New(st, st, alerts.Options{Logger: log, PublicURL: linkBase(cfg), Now: a.clock.Now, Notifiers: alertNotifiers(a.outbound)})
+	notifiers, err := alertNotifiers(cfg.Alerts, a.outbound)
+	if err != nil {
+		return fail(err)
+	}
+	a.engine = alerts.New(st, st, alerts.Options{Logger: log, PublicURL: linkBase(cfg), Now: a.clock.Now, Notifiers: notifiers})
 	if err := a.engine.Start(ctx); err != nil {
 		return fail(fmt.Errorf("start alert engine: %w", err))
 	}
@@ -168,7 +172,7 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Hub:        a.hub,
 		Frontend:   frontend.Dist(),
 		Gatherer:   reg,
-		Alerts:     alerts.NewService(st, a.engine, a.clock.Now),
+		Alerts:     alerts.NewService(st, a.engine, alerts.ServiceOptions{Now: a.clock.Now, Bins: st, MaxRulesPerBin: cfg.Alerts.MaxRulesPerBin}),
 		SecretHint: secretHint,
 	}, web.Options{
 		Logger:         log,
@@ -207,6 +211,8 @@ func (a *App) Start() error {
 		defer a.wg.Done()
 		ingest.RunRetention(jctx, a.store, ingest.RetentionOptions{
 			Logger: a.log, Interval: a.cfg.RetentionPeriod, MaxRequestsPerBin: a.cfg.Access.MaxRequestsPerBin, Now: a.clock.Now,
+			MaxBytesPerBin: a.cfg.Limits.BytesPerBin, MaxBodyBytes: a.cfg.MaxBodyBytes,
+			Dropped: func(n int64) { a.server.CountQuotaDrop("bytes_per_bin", n) },
 		})
 	}()
 	go func() { a.served <- a.server.Serve(ln) }()

@@ -33,7 +33,12 @@ type Config struct {
 	RetentionPeriod time.Duration
 	Access          AccessConfig
 	Limits          LimitConfig
+	Alerts          AlertsConfig
 	NATS            NATSConfig
+
+	// ClickHouseCluster names the ClickHouse cluster (remote_servers) the
+	// schema lives on: replicated tables behind Distributed ones.
+	ClickHouseCluster string
 }
 
 // HOOKSCOPE_ACK values.
@@ -76,6 +81,7 @@ func settings() []setting {
 			return nil
 		}},
 		{"clickhouse-url", "HOOKSCOPE_CLICKHOUSE_URL", "", "store in ClickHouse (clickhouse://host:9000/db) instead of the embedded store", func(c *Config, v string) error { c.ClickHouseURL = v; return nil }},
+		{"clickhouse-cluster", "HOOKSCOPE_CLICKHOUSE_CLUSTER", "", "ClickHouse cluster name (remote_servers): migrations run ON CLUSTER, Replicated*MergeTree tables behind Distributed tables sharded by bin", func(c *Config, v string) error { c.ClickHouseCluster = v; return nil }},
 		{"trusted-proxies", "HOOKSCOPE_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is trusted for the sender IP", func(c *Config, v string) error {
 			c.TrustedProxies = nil
 			for _, p := range strings.Split(v, ",") {
@@ -129,7 +135,7 @@ func settings() []setting {
 			return nil
 		}},
 		{"purge-interval", "HOOKSCOPE_PURGE_INTERVAL", "1m", "how often expired bins and their data are removed", durationInto(func(c *Config) *time.Duration { return &c.RetentionPeriod })},
-	}, append(append(accessSettings(), limitSettings()...), natsSettings()...)...)
+	}, append(append(append(accessSettings(), limitSettings()...), alertSettings()...), natsSettings()...)...)
 }
 
 func durationInto(field func(c *Config) *time.Duration) func(c *Config, v string) error {

@@ -141,6 +141,34 @@ func (s *Store) binQuery(ctx context.Context, f *schema.Filter) (*query, error) 
 			args = append(args, max(1, schema.PreviewBytes-k+1), k, f.Q)
 		}
 		q.add(cond+")", args...)
+		// Last: on modern servers conditions are evaluated lazily in order,
+		// so the costly expression runs only on rows the rest left, while
+		// the index, which needs only its presence, skips granules.
+		if s.searchIndex && len(f.Q) >= searchIndexMinLen {
+			q.add(condSearchIndex, "%"+likeEscape(asciiLower(f.Q))+"%")
+		}
 	}
 	return q, nil
+}
+
+// searchIndexMinLen is the n of the n-gram index: a shorter needle has no
+// n-gram to look up.
+const searchIndexMinLen = 4
+
+// asciiLower lower-cases ASCII letters only, like ClickHouse's lower() and
+// positionCaseInsensitive (strings.ToLower would also fold other letters,
+// which the indexed expression keeps as they are).
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// likeEscape escapes LIKE's wildcards and its escape character.
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/google/uuid"
 
@@ -57,7 +59,7 @@ func (s *Store) deleteRequestsLocked(ctx context.Context, bins []string) error {
 	// ALTER ... DELETE only queues the mutation; the server applies it in
 	// the background. Failing to queue it is logged, not returned: the
 	// tombstone already hides the rows.
-	if err := s.conn.Exec(ctx, sqlDeleteBinsMutation,
+	if err := s.conn.Exec(s.ddlContext(ctx), fmt.Sprintf(sqlDeleteBinsMutation, s.alterTable("requests")),
 		clickhouse.GroupSet{Value: list}, cut); err != nil {
 		s.log.Warn("queue delete mutation", "bins", len(bins), "err", err)
 	}
@@ -139,7 +141,7 @@ func (s *Store) TrimRequests(ctx context.Context, binID string, keep int) (int64
 	if int(onDisk) < s.opts.TrimMutationMinRows {
 		return int64(n), nil
 	}
-	if err := s.conn.Exec(ctx, sqlTrimMutation,
+	if err := s.conn.Exec(s.ddlContext(ctx), fmt.Sprintf(sqlTrimMutation, s.alterTable("requests")),
 		binID, cut, uptoUS, uptoUS, uptoID.String()); err != nil {
 		s.log.Warn("queue trim mutation", "bin_id", binID, "err", err)
 	}
@@ -197,7 +199,13 @@ func (s *Store) dropOldPartitions(ctx context.Context, cutoff time.Time) error {
 }
 
 func (s *Store) dropOldPartitionsOf(ctx context.Context, table string, cutoff time.Time) error {
-	rows, err := s.conn.Query(ctx, sqlPartitions, s.database, table)
+	var rows driver.Rows
+	var err error
+	if s.opts.Cluster != "" {
+		rows, err = s.conn.Query(ctx, sqlClusterDays, cutoff.UnixMicro())
+	} else {
+		rows, err = s.conn.Query(ctx, sqlPartitions, s.database, table)
+	}
 	if err != nil {
 		return classify("list partitions", err)
 	}
@@ -220,10 +228,29 @@ func (s *Store) dropOldPartitionsOf(ctx context.Context, table string, cutoff ti
 	for _, day := range old {
 		// Table names are constants; partition ids are integers we read
 		// from system.parts, not input.
-		if err := s.conn.Exec(ctx, "ALTER TABLE "+table+" DROP PARTITION "+strconv.Itoa(day)); err != nil {
+		if err := s.conn.Exec(s.ddlContext(ctx), "ALTER TABLE "+s.alterTable(table)+" DROP PARTITION "+strconv.Itoa(day)); err != nil {
 			return classify(fmt.Sprintf("drop partition %d of %s", day, table), err)
 		}
 		s.log.Info("dropped partition", "table", table, "partition", day)
 	}
 	return nil
+}
+
+// alterTable names table for an ALTER: on a cluster the local replicated
+// table on every shard (ON CLUSTER; each shard's replicas share the change).
+func (s *Store) alterTable(table string) string {
+	return s.env.local(table) + s.env.on()
+}
+
+// ddlWait bounds how long an ON CLUSTER statement waits for every node: a
+// node that is down would hold it for the server default (180 s). The task
+// stays queued in ZooKeeper and runs when the node is back.
+const ddlWait = 10
+
+// ddlContext is ctx with the ON CLUSTER wait bound on a cluster.
+func (s *Store) ddlContext(ctx context.Context) context.Context {
+	if s.opts.Cluster == "" {
+		return ctx
+	}
+	return clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"distributed_ddl_task_timeout": ddlWait}))
 }

@@ -75,6 +75,19 @@ const (
 	OR (body_tail != '' AND positionCaseInsensitive(concat(substring(body_head, ?), substring(body_tail, 1, ?)), ?) > 0)`
 )
 
+// sqlSearchExpr is the expression of the idx_search skip index (migration
+// 0010, which spells it out the same way; a test checks): every field q=
+// searches, ASCII lower-cased like positionCaseInsensitive compares.
+const sqlSearchExpr = `lower(concat(path, '\n', query, '\n', arrayStringConcat(header_names, '\n'), '\n', arrayStringConcat(header_values, '\n'), '\n', body_head, body_tail))`
+
+// condSearchIndex is a necessary condition of condTextSearch that the
+// index can answer (LIKE on the indexed expression): a granule whose n-gram
+// filter lacks the needle is skipped. Arg: %needle% lower-cased, escaped.
+const condSearchIndex = sqlSearchExpr + ` LIKE ?`
+
+// sqlHasSearchIndex tells whether the requests table has idx_search.
+const sqlHasSearchIndex = `SELECT count() FROM system.data_skipping_indices WHERE database = ? AND table = ? AND name = 'idx_search'`
+
 // Stats: each statement unites the rollup buckets (%[1]s, the rollup WHERE
 // clause) with a scan of the rest of the range in requests (%[2]s).
 const (
@@ -110,8 +123,9 @@ const (
 // Retention: tombstones hide at once, mutations remove in the background.
 const (
 	sqlInsertTombstone = `INSERT INTO request_tombstones (bin_id, cut_ingest_us, upto_us, upto_id, created_us)`
-	// sqlDeleteBinsMutation removes what the whole-bin tombstones hide.
-	sqlDeleteBinsMutation = `ALTER TABLE requests DELETE WHERE bin_id IN ? AND ingest_us <= ?`
+	// sqlDeleteBinsMutation removes what the whole-bin tombstones hide;
+	// %s is the table (Store.alterTable).
+	sqlDeleteBinsMutation = `ALTER TABLE %s DELETE WHERE bin_id IN ? AND ingest_us <= ?`
 	// sqlTrimCut finds the newest request a trim drops: %s the WHERE
 	// clause; the argument after its own is how many to keep.
 	sqlTrimCut = `SELECT received_us, id FROM requests WHERE %s
@@ -121,8 +135,13 @@ const (
 	// sqlCountTrimmedOnDisk counts the rows a trim tombstone hides:
 	// args bin, cut, then condUpTo's.
 	sqlCountTrimmedOnDisk = `SELECT count() FROM requests WHERE bin_id = ? AND ingest_us <= ? AND ` + condUpTo
-	// sqlTrimMutation removes them.
-	sqlTrimMutation = `ALTER TABLE requests DELETE WHERE bin_id = ? AND ingest_us <= ? AND ` + condUpTo
+	// sqlTrimMutation removes them; %s is the table (Store.alterTable).
+	sqlTrimMutation = `ALTER TABLE %s DELETE WHERE bin_id = ? AND ingest_us <= ? AND ` + condUpTo
 	// sqlPartitions lists the active partitions of a table.
 	sqlPartitions = `SELECT DISTINCT partition FROM system.parts WHERE database = ? AND table = ? AND active`
+	// sqlClusterDays lists the days (partitions) of requests before a
+	// cutoff on every shard: a node's system.parts knows only its own.
+	// Partition pruning reads only the old days.
+	sqlClusterDays = `SELECT DISTINCT toString(toYYYYMMDD(toDateTime(intDiv(received_us, 1000000), 'UTC')))
+	FROM requests WHERE received_us < ?`
 )

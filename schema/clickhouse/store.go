@@ -52,6 +52,12 @@ type Options struct {
 	ReadTimeout time.Duration
 	// MaxOpenConns bounds the connection pool (default 8).
 	MaxOpenConns int
+	// Cluster, when set, names the cluster (remote_servers) the schema lives
+	// on: migrations run ON CLUSTER, tables are Replicated*MergeTree
+	// <name>_local behind Distributed <name> tables sharded by bin, and the
+	// store reads and writes through the Distributed tables (synchronous
+	// inserts). See schema/README.md.
+	Cluster string
 }
 
 func (o *Options) defaults() {
@@ -83,6 +89,7 @@ type Store struct {
 	features Features
 	version  string
 	database string
+	env      schemaEnv // what the migrations were rendered for
 
 	clockMu sync.Mutex
 	lastUS  int64 // last value handed out by tick
@@ -95,6 +102,10 @@ type Store struct {
 	// rollupAfter is stats_rollup_start.covered_after_us: the stats rollups
 	// hold every request received after it (see migration 0004).
 	rollupAfter int64
+
+	// searchIndex: requests has idx_search (migration 0010), so q= adds
+	// the condition it answers.
+	searchIndex bool
 
 	// applied names the migrations Open applied.
 	applied []string
@@ -121,10 +132,19 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		version:  version.Version.String(),
 		database: db,
 	}
-	s.applied, err = migrate(ctx, conn, s.features, s.version, opts.Now())
+	s.env = schemaEnv{Features: s.features, Cluster: opts.Cluster, Database: db}
+	s.applied, err = migrate(ctx, conn, s.env, s.version, opts.Now())
 	if err != nil {
 		conn.Close()
 		return nil, classify("migrate", err)
+	}
+	if s.features.SkipIndexes {
+		var n uint64
+		table := strings.TrimPrefix(s.env.local("requests"), db+".")
+		if err := conn.QueryRow(ctx, sqlHasSearchIndex, db, table).Scan(&n); err != nil {
+			s.log.Warn("cannot tell whether the search index exists; q= scans", "err", err)
+		}
+		s.searchIndex = n > 0
 	}
 	if err := s.seedClock(ctx); err != nil {
 		conn.Close()
@@ -134,8 +154,8 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		conn.Close()
 		return nil, classify("read stats rollup start", err)
 	}
-	s.log.Info("clickhouse store open", "database", db, "server_version", s.version,
-		"features", fmt.Sprintf("%+v", s.features), "migrations_applied", s.applied)
+	s.log.Info("clickhouse store open", "database", db, "cluster", opts.Cluster, "server_version", s.version,
+		"features", fmt.Sprintf("%+v", s.features), "search_index", s.searchIndex, "migrations_applied", s.applied)
 	return s, nil
 }
 
@@ -161,10 +181,8 @@ func parseDSN(dsn string, opts Options) (*clickhouse.Options, string, error) {
 	if db == "" {
 		db = "hookscope"
 	}
-	for _, r := range db {
-		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
-			return nil, "", fmt.Errorf("%w: database name %q: only letters, digits and _", schema.ErrInvalid, db)
-		}
+	if !isIdent(db) {
+		return nil, "", fmt.Errorf("%w: database name %q: only letters, digits and _", schema.ErrInvalid, db)
 	}
 	co.Protocol = clickhouse.Native
 	co.DialTimeout = opts.DialTimeout
@@ -172,7 +190,37 @@ func parseDSN(dsn string, opts Options) (*clickhouse.Options, string, error) {
 	co.MaxOpenConns = opts.MaxOpenConns
 	co.MaxIdleConns = opts.MaxOpenConns
 	co.Auth.Database = ""
+	if opts.Cluster != "" {
+		if !isIdent(opts.Cluster) {
+			return nil, "", fmt.Errorf("%w: cluster name %q: only letters, digits and _", schema.ErrInvalid, opts.Cluster)
+		}
+		if co.Settings == nil {
+			co.Settings = clickhouse.Settings{}
+		}
+		// An insert into a Distributed table returns once the shard's
+		// replica stored it (not when it is queued on the local disk of the
+		// node we talk to): a nil error from WriteRequests stays durable.
+		// A DSN parameter overrides it. (Read-your-writes across replicas
+		// also needs load_balancing = 'in_order' in the user's profile, see
+		// schema/README.md: 18.16's protocol carries only integer settings.)
+		setDefault(co.Settings, "insert_distributed_sync", 1)
+	}
 	return co, db, nil
+}
+
+func isIdent(s string) bool {
+	for _, r := range s {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func setDefault(s clickhouse.Settings, k string, v any) {
+	if _, ok := s[k]; !ok {
+		s[k] = v
+	}
 }
 
 // connect creates the database if needed and returns a pool bound to it.
@@ -185,7 +233,11 @@ func connect(ctx context.Context, dsn string, opts Options) (driver.Conn, string
 	if err != nil {
 		return nil, "", driver.ServerVersion{}, classify("open", err)
 	}
-	err = boot.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+db)
+	create := "CREATE DATABASE IF NOT EXISTS " + db
+	if opts.Cluster != "" {
+		create += " ON CLUSTER " + opts.Cluster
+	}
+	err = boot.Exec(ctx, create)
 	boot.Close()
 	if err != nil {
 		return nil, "", driver.ServerVersion{}, classify("create database", err)

@@ -73,7 +73,7 @@ func TestOpenMigratesOnceAndRecords(t *testing.T) {
 			t.Fatalf("Open: %v", err)
 		}
 		first.Close()
-		ms, _ := loadMigrations()
+		ms, _ := schema.LoadMigrations(migrationFS, "migrations")
 		if len(first.applied) != len(ms) {
 			t.Fatalf("first Open applied %v; want all %d migrations", first.applied, len(ms))
 		}
@@ -978,9 +978,9 @@ func TestStatsRollupsAfterUpgrade(t *testing.T) {
 			old = append(old, mkReq("u", t0.Add(time.Duration(i)*time.Minute), nil))
 		}
 		write(t, s, old...)
-		ms, _ := loadMigrations()
-		stmts, err := render(ms[3], s.features)
-		if err != nil || ms[3].version != 4 {
+		ms, _ := schema.LoadMigrations(migrationFS, "migrations")
+		stmts, err := render(ms[3], s.env)
+		if err != nil || ms[3].Version != 4 {
 			t.Fatalf("migration 4: %v", err)
 		}
 		for _, st := range stmts {
@@ -1000,6 +1000,94 @@ func TestStatsRollupsAfterUpgrade(t *testing.T) {
 		st, err := s2.Stats(ctx, schema.StatsQuery{BinID: "u", Since: t0.Add(-time.Hour), Until: t0.Add(4 * time.Hour), Step: 5 * time.Minute})
 		if err != nil || st.Total != 32 || len(st.Series) != 8 {
 			t.Fatalf("stats after upgrade: total %d, %d points, %v; want 32 requests in 8 buckets", st.Total, len(st.Series), err)
+		}
+	})
+}
+
+// TestSearchIndexSkipsGranules checks, on the modern server, that q= uses
+// the n-gram index of migration 0010: EXPLAIN of the search's WHERE clause
+// shows idx_search dropping the granules of parts without the needle. (On
+// 18.16 there is no index; the q= tests above prove the answers on both.)
+func TestSearchIndexSkipsGranules(t *testing.T) {
+	srv := chtest.StartKind(t, chtest.Modern)
+	s := newStoreOn(t, srv)
+	if !s.searchIndex {
+		t.Fatalf("store on %s did not find idx_search", s.version)
+	}
+	for batch := range 4 {
+		var reqs []*schema.Request
+		for i := range 2048 {
+			reqs = append(reqs, mkReq("idx", t0.Add(time.Duration(batch*2048+i)*time.Millisecond), func(r *schema.Request) {
+				r.Body = []byte(fmt.Sprintf(`{"event":"ordinary","n":%d}`, i))
+				if batch == 2 && i == 7 {
+					r.Body = []byte(`{"event":"Rare_Needle_Event"}`)
+				}
+			}))
+		}
+		write(t, s, reqs...)
+	}
+	ctx := context.Background()
+	f := schema.Filter{BinID: "idx", Q: "rare_needle"}
+	p, err := s.ListRequests(ctx, f)
+	if err != nil || len(p.Requests) != 1 {
+		t.Fatalf("q=rare_needle: %d requests, %v; want 1", len(p.Requests), err)
+	}
+	q, err := s.binQuery(ctx, &f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.conn.Query(ctx, "EXPLAIN indexes = 1 SELECT id FROM requests WHERE "+q.sql(), q.args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, strings.TrimSpace(line))
+	}
+	// The plan lists each index, then its Parts and Granules (kept/total).
+	for i, l := range plan {
+		if l != "Name: idx_search" {
+			continue
+		}
+		for _, g := range plan[i+1:] {
+			if kept, ok := strings.CutPrefix(g, "Granules: "); ok {
+				var a, b int
+				if _, err := fmt.Sscanf(kept, "%d/%d", &a, &b); err != nil || a == 0 || a >= b {
+					t.Fatalf("idx_search kept granules %q; want fewer than all, more than none\n%s", kept, strings.Join(plan, "\n"))
+				}
+				t.Logf("idx_search kept %s granules", kept)
+				return
+			}
+		}
+	}
+	t.Fatalf("idx_search not in the plan:\n%s", strings.Join(plan, "\n"))
+}
+
+// TestQWildcardsAreLiteral: q= is a plain substring on both servers; LIKE's
+// % and _ in the needle (the index condition on modern servers) match only
+// themselves, and case folds for ASCII only, as positionCaseInsensitive does.
+func TestQWildcardsAreLiteral(t *testing.T) {
+	chtest.Each(t, func(t *testing.T, srv *chtest.Server) {
+		s := newStoreOn(t, srv)
+		bodies := []string{`{"deal":"50%_OFF today"}`, `{"deal":"50xyOFF today"}`, `{"name":"ÉCOLE"}`}
+		var reqs []*schema.Request
+		for i, b := range bodies {
+			reqs = append(reqs, mkReq("wild", t0.Add(time.Duration(i)*time.Second), func(r *schema.Request) { r.Body = []byte(b) }))
+		}
+		write(t, s, reqs...)
+		for _, tc := range []struct {
+			q    string
+			want int
+		}{{"50%_off", 1}, {"0%_o", 1}, {`50\%`, 0}, {"xyoff", 1}, {"ÉCOLE", 1}, {"éCOLE", 0}, {"école", 0}} {
+			p, err := s.ListRequests(context.Background(), schema.Filter{BinID: "wild", Q: tc.q})
+			if err != nil || len(p.Requests) != tc.want {
+				t.Errorf("q=%q: %d requests, %v; want %d", tc.q, len(p.Requests), err, tc.want)
+			}
 		}
 	})
 }

@@ -124,7 +124,6 @@ func Main(m *testing.M) {
 		}
 	}
 	sharedMu.Unlock()
-	stopClusters()
 	os.Exit(code)
 }
 

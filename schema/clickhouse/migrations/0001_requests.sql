@@ -1,7 +1,9 @@
 -- Captured requests. One row per delivery; see schema/README.md for the
 -- choice of ORDER BY and PARTITION BY. Template fields gate newer DDL on the
--- server version (18.16 gets the plain types).
-CREATE TABLE IF NOT EXISTS requests (
+-- server version (18.16 gets the plain types); on a cluster each table is a
+-- replicated <name>_local behind a Distributed <name> sharded by bin (see
+-- schema/README.md and the template functions in migrate.go).
+CREATE TABLE IF NOT EXISTS {{local "requests"}}{{on}} (
     bin_id          String,
     received_us     Int64{{codec "DoubleDelta, ZSTD(1)"}},
     id              FixedString(16),
@@ -40,19 +42,21 @@ CREATE TABLE IF NOT EXISTS requests (
     INDEX idx_remote_ip remote_ip TYPE bloom_filter(0.01) GRANULARITY 4,
     INDEX idx_status response_status TYPE minmax GRANULARITY 4
 {{- end}}
-) ENGINE = ReplacingMergeTree
+) ENGINE = {{engine "ReplacingMergeTree" "requests"}}
 PARTITION BY toYYYYMMDD(toDateTime(intDiv(received_us, 1000000), 'UTC'))
 ORDER BY (bin_id, received_us, id)
 SETTINGS index_granularity = 1024;
+{{distributed "requests" "cityHash64(bin_id)"}}
 
 -- Hides requests until the asynchronous ALTER ... DELETE has removed them:
 -- rows of bin_id ingested at or before cut_ingest_us whose (received_us, id)
 -- is at or before (upto_us, upto_id) are gone.
-CREATE TABLE IF NOT EXISTS request_tombstones (
+CREATE TABLE IF NOT EXISTS {{local "request_tombstones"}}{{on}} (
     bin_id        String,
     cut_ingest_us Int64,
     upto_us       Int64,
     upto_id       FixedString(16),
     created_us    Int64
-) ENGINE = MergeTree
+) ENGINE = {{engine "MergeTree" "request_tombstones"}}
 ORDER BY (bin_id, created_us);
+{{distributed "request_tombstones" "cityHash64(bin_id)"}}

@@ -1,6 +1,6 @@
 -- Bin metadata: tiny and mutable. Every change inserts a new row with a
 -- larger version; reads use FINAL and skip rows with deleted = 1.
-CREATE TABLE IF NOT EXISTS bins (
+CREATE TABLE IF NOT EXISTS {{local "bins"}}{{on}} (
     id         String,
     name       String,
     created_us Int64,
@@ -9,5 +9,6 @@ CREATE TABLE IF NOT EXISTS bins (
     settings   String,
     deleted    UInt8,
     version    UInt64
-) ENGINE = ReplacingMergeTree(version)
+) ENGINE = {{engine "ReplacingMergeTree(version)" "bins"}}
 ORDER BY id;
+{{distributed "bins" "cityHash64(id)"}}
