@@ -23,6 +23,8 @@ type openedLog struct {
 	backlog func() float64
 	// collector is the log's own metrics (nil when it has none).
 	collector prometheus.Collector
+	// nc is the NATS connection in cluster mode (nil otherwise).
+	nc *nats.Conn
 }
 
 // openLog opens the capture log: the JetStream stream when HOOKSCOPE_NATS_URL
@@ -87,7 +89,7 @@ func openNATSLog(ctx context.Context, cfg Config, log *slog.Logger) (openedLog, 
 		nc.Close()
 		return openedLog{}, fmt.Errorf("open capture log on nats: %w", err)
 	}
-	return openedLog{log: l, backlog: func() float64 {
+	return openedLog{log: l, nc: l.Conn(), backlog: func() float64 {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		n, err := l.Pending(ctx, ingest.StoreConsumer)

@@ -558,3 +558,7 @@ func (l *Log) Pending(ctx context.Context, name string) (uint64, error) {
 	ci := c.CachedInfo()
 	return ci.NumPending + uint64(ci.NumAckPending), nil
 }
+
+// Conn is the log's NATS connection, for cluster-wide signals that are not
+// capture records (bin changes). The Log owns and closes it.
+func (l *Log) Conn() *nats.Conn { return l.nc }
