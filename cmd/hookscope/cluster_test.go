@@ -211,6 +211,10 @@ func TestClusterNATSNodeDownUnderLoad(t *testing.T) {
 	wg.Wait()
 	t.Logf("%d answered 2xx, %d answered 503", ok.Load(), fail.Load())
 	expectExactlyOnce(t, dsn, answered)
+	// The node comes back and catches up; the instances shut down on a
+	// whole cluster.
+	ns.Restart(leader)
+	ns.WaitReady()
 }
 
 // streamLeader is the node leading the capture stream's raft group.
