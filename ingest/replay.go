@@ -80,6 +80,11 @@ func (p *Pipeline) Replay(ctx context.Context, in ReplayInput) (*schema.Request,
 		BodyTruncated: orig.BodyTruncated,
 		Signature:     orig.Signature,
 		DeliveryLagMS: orig.DeliveryLagMS,
+		// The replay is another delivery of the same event: the store
+		// writer links it to the chain's first request (duplicate_of).
+		EventType:  orig.EventType,
+		DeliveryID: orig.DeliveryID,
+		Attempt:    orig.Attempt,
 	}
 	sent := *r
 	sent.Headers = orig.Headers
