@@ -62,15 +62,21 @@ func (s *Server) listAlertRules(c *fiber.Ctx) error {
 // (AuthorizeBinID: the owner token or an admin token to change, a read
 // token for a private bin's reads). The handlers call it with the value
 // they act on (the decoded body, the stored rule), never with a second
-// parse of the request. Every-bin rules are left to the middleware
-// (HOOKSCOPE_AUTH=required asks for an admin token there). An unknown bin
-// passes: the service refuses a rule naming it.
+// parse of the request. A rule for every bin ("") watches bins that are not
+// the caller's, private ones included, and would send their senders and
+// counts to the caller's channel: changing one needs an admin token
+// (reading one stays open). An unknown bin passes: the service refuses a
+// rule naming it.
 func (s *Server) authorizeAlertBin(c *fiber.Ctx, bin string) error {
+	read := c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead
 	if bin == "" {
-		return nil
+		if read {
+			return nil
+		}
+		return s.requireAdmin(c, false)
 	}
 	need := ScopeOwner
-	if c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead {
+	if read {
 		need = ScopeRead
 	}
 	if err := s.AuthorizeBinID(c, bin, need); err != nil && !errors.Is(err, schema.ErrNotFound) {

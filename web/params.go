@@ -43,6 +43,7 @@ var paramTable = []routeParams{
 	// With filters, DELETE removes what they match; without, the whole bin.
 	{method: "DELETE", pattern: split("/api/v1/bins/*/requests"), allowed: [][]string{query.MatchParams},
 		refuse: []string{"limit", "before"}, msg: "paging is not supported when deleting: DELETE removes every match"},
+	{method: "GET", pattern: split("/api/v1/bins/*/requests/count"), allowed: [][]string{countParams, tokenParam}}, // before requests/*
 	{method: "DELETE", pattern: split("/api/v1/bins/*/requests/*")},
 	{method: "GET", pattern: split("/api/v1/bins/*/requests/*/attempts"), allowed: [][]string{tokenParam}},
 	{method: "GET", pattern: split("/api/v1/bins/*/requests/*"), allowed: [][]string{tokenParam}},

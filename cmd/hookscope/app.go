@@ -20,7 +20,7 @@ import (
 	"github.com/hookscope/hookscope/bins"
 	"github.com/hookscope/hookscope/frontend"
 	"github.com/hookscope/hookscope/ingest"
-	"github.com/hookscope/hookscope/ingest/caplog/disklog"
+	"github.com/hookscope/hookscope/ingest/caplog"
 	"github.com/hookscope/hookscope/ingest/forward"
 	"github.com/hookscope/hookscope/ingest/netguard"
 	"github.com/hookscope/hookscope/schema"
@@ -38,7 +38,7 @@ type App struct {
 	store schema.Store
 	// clog is the capture log: capture appends, the consumers (store
 	// writer, alerts, live) read it back.
-	clog      *disklog.Log
+	clog      caplog.Log
 	consumers *ingest.Consumers
 	hub       *live.Hub
 	engine    *alerts.Engine
@@ -86,20 +86,22 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 
-	clog, err := openLog(cfg, log)
+	opened, err := openLog(ctx, cfg, log)
 	if err != nil {
 		return fail(err)
 	}
-	a.clog = clog
+	a.clog = opened.log
 	metrics := ingest.NewMetrics()
 	a.hub = live.New(live.Options{Logger: log, Encode: wire.EncodeLive})
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if err := metrics.Register(reg, writerBacklog(a.clog)); err != nil {
+	if err := metrics.Register(reg, opened.backlog); err != nil {
 		return fail(fmt.Errorf("register metrics: %w", err))
 	}
-	reg.MustRegister(a.clog.Collector())
+	if opened.collector != nil {
+		reg.MustRegister(opened.collector)
+	}
 	reg.MustRegister(a.hub.Collectors()...)
 
 	key, err := jwtKey(cfg)

@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -65,42 +63,8 @@ func TestClickHouseClusterReplicaKilled(t *testing.T) {
 	}
 
 	// Load, then kill the first replica under it.
-	var (
-		mu       sync.Mutex
-		answered = map[string]bool{}
-		refused  atomic.Int64
-		stop     = make(chan struct{})
-		wg       sync.WaitGroup
-	)
-	client := &http.Client{Timeout: 10 * time.Second}
-	for w := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				resp, err := client.Post(a.base+"/h/"+bin.ID+"/load", "application/json", strings.NewReader(fmt.Sprintf(`{"w":%d,"i":%d}`, w, i)))
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode/100 == 2 {
-					mu.Lock()
-					answered[resp.Header.Get("X-Hookscope-Request-Id")] = true
-					mu.Unlock()
-				} else {
-					refused.Add(1)
-				}
-			}
-		}()
-	}
-	count := func() int { mu.Lock(); defer mu.Unlock(); return len(answered) }
+	load := startLoad(t, a.base, bin.ID)
+	count := load.count
 	time.Sleep(700 * time.Millisecond)
 	beforeKill := count()
 	c.Nodes[0].Kill()
@@ -130,24 +94,30 @@ func TestClickHouseClusterReplicaKilled(t *testing.T) {
 	duringOutage := count() - beforeKill
 	c.Nodes[0].Restart(t)
 	time.Sleep(500 * time.Millisecond)
-	close(stop)
-	wg.Wait()
-	total := count()
+	answered, refused := load.finish()
+	total := len(answered)
 	t.Logf("answered 2xx: %d (%d with a replica down), refused: %d, failed reads during the outage: %d",
-		total, duringOutage, refused.Load(), readFailures)
+		total, duringOutage, refused, readFailures)
 	if duringOutage == 0 {
 		t.Fatal("capture stopped while a replica was down")
 	}
-	if refused.Load() != 0 {
-		t.Errorf("%d requests refused", refused.Load())
+	if refused != 0 {
+		t.Errorf("%d requests refused", refused)
 	}
 	pollUntil(t, "the store writer to catch up", func() bool { return metricValue(t, a.base, "hookscope_writer_queue_depth") == 0 })
 
-	// Nothing answered is lost, nothing is stored twice (through the
-	// Distributed table), and each replica, the restarted one too, catches
-	// up to hold every request in its local table.
+	// Nothing answered is lost (the store writer catches up from the capture
+	// log), and each replica, the restarted one too, catches up to hold
+	// every request in its local table.
+	//
+	// A batch whose acknowledgement died with the killed replica is written
+	// again through the other one: its id check cannot see a part that only
+	// the dead replica holds. Such a row is in the table twice under the same
+	// key until ReplacingMergeTree merges it away (schema/README.md,
+	// Clusters); pages never show it twice. The test counts them, then merges
+	// and requires exactly one row per id on both replicas.
 	want := total + 5
-	ids := storedIDs(t, c.Nodes[1].Addr, db+".requests", bin.ID, want)
+	ids, dups := storedIDs(t, c.Nodes[1].Addr, db+".requests", bin.ID, want)
 	for id := range answered {
 		if !ids[id] {
 			t.Fatalf("answered request %s is not in ClickHouse", id)
@@ -157,7 +127,38 @@ func TestClickHouseClusterReplicaKilled(t *testing.T) {
 	for _, n := range c.Nodes {
 		storedIDs(t, n.Addr, db+".requests_local", bin.ID, want)
 	}
-	t.Logf("both replicas hold all %d requests (%v after the writer caught up)", want, time.Since(start).Round(time.Millisecond))
+	t.Logf("both replicas hold all %d requests (%v after the Distributed table did); %d rows written twice before the merge",
+		want, time.Since(start).Round(time.Millisecond), dups)
+	if p := a.list(t, bin.ID, "limit=1000"); len(p.Requests) != 1000 || hasDuplicate(p) {
+		t.Fatalf("newest page: %d requests, duplicates %v", len(p.Requests), hasDuplicate(p))
+	}
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{c.Nodes[1].Addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// On a replicated table the merge is scheduled through ZooKeeper and
+	// every replica performs it.
+	if err := conn.Exec(context.Background(), "OPTIMIZE TABLE "+db+".requests_local FINAL"); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range c.Nodes {
+		pollUntil(t, "one row per id on "+n.Addr, func() bool {
+			_, d := storedIDs(t, n.Addr, db+".requests_local", bin.ID, want)
+			return d == 0
+		})
+	}
+}
+
+func hasDuplicate(p listResp) bool {
+	seen := map[string]bool{}
+	for _, r := range p.Requests {
+		if seen[r.ID] {
+			return true
+		}
+		seen[r.ID] = true
+	}
+	return false
 }
 
 func get(t *testing.T, u string) (int, string) {
@@ -175,8 +176,8 @@ func get(t *testing.T, u string) (int, string) {
 }
 
 // storedIDs polls table on the node at addr until bin holds want distinct
-// ids in want rows (a duplicate fails at once), and returns them.
-func storedIDs(t *testing.T, addr, table, bin string, want int) map[string]bool {
+// ids, and returns them and how many rows are extra copies of one.
+func storedIDs(t *testing.T, addr, table, bin string, want int) (map[string]bool, int) {
 	t.Helper()
 	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}})
 	if err != nil {
@@ -184,14 +185,13 @@ func storedIDs(t *testing.T, addr, table, bin string, want int) map[string]bool 
 	}
 	defer conn.Close()
 	ctx := context.Background()
+	dups := 0
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		var rows, distinct uint64
 		err := conn.QueryRow(ctx, "SELECT count(), uniqExact(id) FROM "+table+" WHERE bin_id = ?", bin).Scan(&rows, &distinct)
 		if err == nil && int(distinct) == want {
-			if rows != distinct {
-				t.Fatalf("%s on %s: %d rows for %d distinct ids: duplicates", table, addr, rows, distinct)
-			}
+			dups = int(rows - distinct)
 			break
 		}
 		if time.Now().After(deadline) {
@@ -212,5 +212,5 @@ func storedIDs(t *testing.T, addr, table, bin string, want int) map[string]bool 
 		}
 		ids[id] = true
 	}
-	return ids
+	return ids, dups
 }

@@ -67,42 +67,8 @@ func TestClickHouseOutageLosesNothing(t *testing.T) {
 		})
 		bin := a.newBin(t, nil)
 
-		var (
-			mu       sync.Mutex
-			answered = map[string]bool{}
-			refused  atomic.Int64
-			stop     = make(chan struct{})
-			wg       sync.WaitGroup
-		)
-		client := &http.Client{Timeout: 10 * time.Second}
-		for w := range 4 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := 0; ; i++ {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					resp, err := client.Post(a.base+"/h/"+bin.ID+"/load", "application/json", strings.NewReader(fmt.Sprintf(`{"w":%d,"i":%d}`, w, i)))
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode/100 == 2 {
-						mu.Lock()
-						answered[resp.Header.Get("X-Hookscope-Request-Id")] = true
-						mu.Unlock()
-					} else {
-						refused.Add(1)
-					}
-				}
-			}()
-		}
-		count := func() int { mu.Lock(); defer mu.Unlock(); return len(answered) }
+		load := startLoad(t, a.base, bin.ID)
+		count := load.count
 		time.Sleep(700 * time.Millisecond)
 		beforeKill := count()
 		srv.Kill()
@@ -113,15 +79,14 @@ func TestClickHouseOutageLosesNothing(t *testing.T) {
 		}
 		srv.Restart(t)
 		time.Sleep(700 * time.Millisecond)
-		close(stop)
-		wg.Wait()
-		total := count()
-		t.Logf("answered 2xx: %d (%d during the outage), refused: %d", total, duringOutage, refused.Load())
+		answered, refused := load.finish()
+		total := len(answered)
+		t.Logf("answered 2xx: %d (%d during the outage), refused: %d", total, duringOutage, refused)
 		if duringOutage == 0 {
 			t.Fatal("capture stopped while ClickHouse was down")
 		}
-		if refused.Load() != 0 {
-			t.Errorf("%d requests refused; the capture log should have taken them", refused.Load())
+		if refused != 0 {
+			t.Errorf("%d requests refused; the capture log should have taken them", refused)
 		}
 
 		conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{strings.Split(dsn, "/")[2]}})
@@ -169,4 +134,58 @@ func TestClickHouseOutageLosesNothing(t *testing.T) {
 		}
 		pollUntil(t, "the writer to catch up", func() bool { return metricValue(t, a.base, "hookscope_writer_queue_depth") == 0 })
 	})
+}
+
+// loadGen posts to a bin from 4 workers until finished and records the id
+// of every request answered 2xx.
+type loadGen struct {
+	mu       sync.Mutex
+	answered map[string]bool
+	refused  atomic.Int64
+	stop     chan struct{}
+	wg       sync.WaitGroup
+}
+
+func startLoad(t *testing.T, base, binID string) *loadGen {
+	l := &loadGen{answered: map[string]bool{}, stop: make(chan struct{})}
+	client := &http.Client{Timeout: 10 * time.Second}
+	for w := range 4 {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-l.stop:
+					return
+				default:
+				}
+				resp, err := client.Post(base+"/h/"+binID+"/load", "application/json", strings.NewReader(fmt.Sprintf(`{"w":%d,"i":%d}`, w, i)))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode/100 == 2 {
+					l.mu.Lock()
+					l.answered[resp.Header.Get("X-Hookscope-Request-Id")] = true
+					l.mu.Unlock()
+				} else {
+					l.refused.Add(1)
+				}
+			}
+		}()
+	}
+	return l
+}
+
+// count is how many requests were answered 2xx so far.
+func (l *loadGen) count() int { l.mu.Lock(); defer l.mu.Unlock(); return len(l.answered) }
+
+// finish stops the workers and returns the ids answered 2xx and how many
+// requests were refused.
+func (l *loadGen) finish() (map[string]bool, int64) {
+	close(l.stop)
+	l.wg.Wait()
+	return l.answered, l.refused.Load()
 }

@@ -119,6 +119,19 @@ export class Hookscope {
     return b;
   }
 
+  // adopt gives page's browser the owner token of a bin created through
+  // createBin, as the inspector keeps it after creating a bin itself.
+  async adopt(page, bin) {
+    const tok = this.tokens?.get(bin);
+    if (!tok) throw new Error(`no owner token for ${bin}`);
+    if (!page.url().startsWith(this.url)) await page.goto(this.url + "/healthz");
+    await page.evaluate(([b, t]) => {
+      const all = JSON.parse(localStorage.getItem("hookscope.tokens") || "{}");
+      all[b] = t;
+      localStorage.setItem("hookscope.tokens", JSON.stringify(all));
+    }, [bin, tok]);
+  }
+
   // capture sends one request to a bin like curl would.
   async capture(bin, { method = "POST", path: p = "/", query = "", headers = {}, body } = {}) {
     if (method === "GET" || method === "HEAD") body = undefined;

@@ -140,6 +140,16 @@ func filledStore(b *testing.B, rows int) *Store {
 			b.Fatal(err)
 		}
 	}
+	took := fillRequests(b, s, rows)
+	b.Logf("filled %d rows in %v", rows, took.Round(time.Millisecond))
+	return s
+}
+
+// fillRequests inserts rows requests over benchBins bins and 30 days with
+// INSERT ... SELECT from numbers() and returns how long it took.
+func fillRequests(b *testing.B, s *Store, rows int) time.Duration {
+	b.Helper()
+	ctx := context.Background()
 	start := time.Now()
 	end := time.Now().UTC().UnixMicro()
 	span := int64(30 * 24 * time.Hour / time.Microsecond)
@@ -174,15 +184,14 @@ func filledStore(b *testing.B, rows int) *Store {
 				'' AS sig_reason,
 				CAST(NULL AS Nullable(Int64)) AS delivery_lag_ms,
 				toUInt8(0) AS has_forward, '' AS fwd_url, '' AS fwd_mode, toInt32(0) AS fwd_status,
-				toInt64(0) AS fwd_latency_us, '' AS fwd_error
+				toInt64(0) AS fwd_latency_us, '' AS fwd_error, toUInt8(0) AS aborted
 			FROM numbers(?, ?)`,
 			benchBins, end-span, step, head[:200], tail, off, n)
 		if err != nil {
 			b.Fatalf("fill: %v", err)
 		}
 	}
-	b.Logf("filled %d rows in %v", rows, time.Since(start).Round(time.Millisecond))
-	return s
+	return time.Since(start)
 }
 
 func benchSizes(b *testing.B) []int {
@@ -244,5 +253,50 @@ func BenchmarkQueries(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkSearchIndex weighs migration 0010's n-gram index on the modern
+// server: the same rows inserted into a table with and without it (the
+// insert cost, reported as rows/s), and a q= miss, which reads the whole
+// bin without the index (HOOKSCOPE_BENCH_ROWS, first size; the benchmarked
+// bin holds a tenth).
+func BenchmarkSearchIndex(b *testing.B) {
+	rows := benchSizes(b)[0]
+	srv := chtest.StartKind(b, chtest.Modern)
+	ctx := context.Background()
+	for _, index := range []bool{false, true} {
+		s, err := Open(ctx, srv.Database(b), Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close() })
+		if !index {
+			if err := s.conn.Exec(ctx, "ALTER TABLE requests DROP INDEX idx_search"); err != nil {
+				b.Fatal(err)
+			}
+			s.searchIndex = false
+		} else if !s.searchIndex {
+			b.Fatal("no idx_search on the modern server")
+		}
+		took := fillRequests(b, s, rows)
+		b.Logf("index=%v: inserted %d rows in %v (%.0f rows/s)", index, rows, took.Round(time.Millisecond), float64(rows)/took.Seconds())
+		b.Run(fmt.Sprintf("rows=%d/index=%v/q-miss", rows, index), func(b *testing.B) {
+			for b.Loop() {
+				p, err := s.ListRequests(ctx, schema.Filter{BinID: "bench-3", Limit: 50, Q: "no_such_needle_7f3a"})
+				if err != nil || len(p.Requests) != 0 {
+					b.Fatalf("q miss: %d requests, %v", len(p.Requests), err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("rows=%d/index=%v/q-hit", rows, index), func(b *testing.B) {
+			for b.Loop() {
+				p, err := s.ListRequests(ctx, schema.Filter{BinID: "bench-3", Limit: 50, Q: "T=1234"})
+				if err != nil {
+					b.Fatalf("q hit: %v", err)
+				}
+				_ = p
+			}
+		})
 	}
 }
