@@ -337,3 +337,23 @@ func testDelete(t *testing.T, a *testApp) {
 		t.Errorf("after the clear the bin lists %d", len(got))
 	}
 }
+
+// TestForensicsReplayKeepsTheEvent: a replay is another delivery of the
+// same event: it carries the original's event type and delivery id and
+// joins its chain.
+func TestForensicsReplayKeepsTheEvent(t *testing.T) {
+	eachStore(t, allowPrivate, func(t *testing.T, a *testApp) {
+		tg := newTarget(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200) })
+		bin := a.newBin(t, nil)
+		orig := sendRaw(t, a, bin.ID, "POST", "/gh", "", [][2]string{{"X-GitHub-Event", "issues"}, {"X-GitHub-Delivery", "del-1"}}, []byte(`{"action":"opened"}`))
+		getForensic(t, a, bin.ID, orig)
+		var rep struct {
+			ID string `json:"id"`
+		}
+		doJSONAuth(t, "POST", a.base+"/api/v1/bins/"+bin.ID+"/requests/"+orig+"/replay", bin.Token, map[string]any{"url": tg.URL}, 201, &rep)
+		r := getForensic(t, a, bin.ID, rep.ID)
+		if r.EventType != "issues.opened" || r.DeliveryID != "del-1" || r.DuplicateOf == nil || *r.DuplicateOf != orig || r.Attempt != 2 {
+			t.Fatalf("replay record %+v, want issues.opened del-1 duplicate_of %s attempt 2", r, orig)
+		}
+	})
+}
