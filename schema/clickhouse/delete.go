@@ -19,6 +19,9 @@ const (
 	sqlMutationsPending = `SELECT count() FROM system.mutations WHERE database = ? AND table = ? AND is_done = 0`
 )
 
+// mutationWait bounds how long a delete waits for its mutation.
+const mutationWait = 30 * time.Second
+
 // DeleteRequest removes one request of a bin.
 func (s *Store) DeleteRequest(ctx context.Context, binID string, id uuid.UUID) error {
 	if _, err := s.GetRequest(ctx, binID, id); err != nil {
@@ -71,6 +74,10 @@ func (s *Store) deleteWhere(ctx context.Context, q *query) error {
 	if err := s.conn.Exec(s.ddlContext(ctx), fmt.Sprintf(sqlDeleteWhereMutation, s.alterTable("requests"), q.sql()), q.args...); err != nil {
 		return classify("delete: mutation", err)
 	}
+	// A mutation the server cannot finish (a failing one queued before
+	// ours holds ours back) must not hold the API call forever.
+	ctx, cancel := context.WithTimeout(ctx, mutationWait)
+	defer cancel()
 	table := "requests"
 	if s.opts.Cluster != "" {
 		table = "requests_local"
@@ -88,7 +95,7 @@ func (s *Store) deleteWhere(ctx context.Context, q *query) error {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("delete: wait for mutation: %w", ctx.Err())
+			return fmt.Errorf("delete: wait for mutation: %w: %w", schema.ErrUnavailable, ctx.Err())
 		case <-t.C:
 		}
 		pause = min(pause*2, 200*time.Millisecond)
