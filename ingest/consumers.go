@@ -249,7 +249,13 @@ func (c *Consumers) write(w Writer, reqs []*schema.Request) bool {
 	for attempt := 0; ; attempt++ {
 		wctx, cancel := context.WithTimeout(c.run, c.opts.WriteTimeout)
 		start := time.Now()
-		err := w.WriteRequests(wctx, reqs)
+		var err error
+		if rd, ok := w.(ChainReader); ok {
+			err = resolveChains(wctx, rd, reqs) // see chains.go
+		}
+		if err == nil {
+			err = w.WriteRequests(wctx, reqs)
+		}
 		cancel()
 		m.observeFlush(len(reqs), time.Since(start), err)
 		if err == nil {
@@ -288,7 +294,7 @@ func sleepUnless(d time.Duration, done <-chan struct{}) bool {
 
 // runObserver hands every record to the alert engine. Observe only updates
 // in-memory windows, so it commits at most every observerCommitEvery (each
-// commit persists the log's positions with two fsyncs): after a crash up to
+// commit persists the log's positions with an fdatasync): after a crash up to
 // that much is observed again, which can only make a rate rule fire sooner.
 func (c *Consumers) runObserver(cons caplog.Consumer, obs Observer) {
 	var pending []caplog.Batch
@@ -335,7 +341,7 @@ const observerCommitEvery = time.Second
 
 // commitAll commits batches newest first: the consumer's position only
 // moves once the oldest is committed, so the log persists its positions
-// (two fsyncs) once for all of them instead of once per batch.
+// (one fdatasync) once for all of them instead of once per batch.
 func commitAll(cons caplog.Consumer, batches []caplog.Batch, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()

@@ -164,7 +164,7 @@ function Row({ r, top, now, active, open, hl, onOpen }: { r: RequestSummary; top
           <span class="provider" data-testid="provider" title={`provider ${pv.provider || "unknown"}${pv.event ? `, event ${pv.event}` : ""}`}>
             {pv.provider}
             {pv.provider && pv.event ? " · " : ""}
-            {pv.event && <span class="event">{pv.event}</span>}
+            {pv.event && <span class="pv-event">{pv.event}</span>}
           </span>
         )}
         <span class={`status ${statusClass(r.response_status)}`}>{r.response_status}</span>
