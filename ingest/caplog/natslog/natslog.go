@@ -494,6 +494,21 @@ func (l *Log) Reader(ctx context.Context, start caplog.Start) (caplog.Reader, er
 	l.readers[r] = struct{}{}
 	l.mu.Unlock()
 	go r.pump()
+	// When the stream already holds records past the start, wait for the
+	// first one to arrive, so that a Reader is ready when it is returned:
+	// a cluster may take a moment to start delivering to a new ordered
+	// consumer, and a caller polling "is there anything?" must not read
+	// that moment as an empty log.
+	if start.Policy == caplog.StartOldest || start.Policy == caplog.StartAfter {
+		if info, err := l.stream.Info(ctx); err == nil && info.State.Msgs > 0 && info.State.LastSeq > uint64(start.After) {
+			select {
+			case m := <-r.ch:
+				r.head = m
+			case <-ctx.Done():
+			case <-time.After(l.opts.AckTimeout):
+			}
+		}
+	}
 	return r, nil
 }
 

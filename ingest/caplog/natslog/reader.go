@@ -19,6 +19,9 @@ type reader struct {
 	ch   chan jetstream.Msg
 	done chan struct{}
 	once sync.Once
+	// head is a message taken from ch before the first Next (Reader waits
+	// for it); only Next touches it afterwards.
+	head jetstream.Msg
 }
 
 // pump moves messages from the iterator to ch until the reader closes.
@@ -59,15 +62,7 @@ func (r *reader) Next(ctx context.Context, max int) ([]caplog.Record, error) {
 		}
 		recs = append(recs, rec)
 	}
-	for len(recs) == 0 {
-		select {
-		case m := <-r.ch:
-			add(m)
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-r.done:
-			return nil, caplog.ErrClosed
-		}
+	drain := func() {
 		for len(recs) < max {
 			select {
 			case m := <-r.ch:
@@ -77,6 +72,22 @@ func (r *reader) Next(ctx context.Context, max int) ([]caplog.Record, error) {
 			}
 			break
 		}
+	}
+	if r.head != nil {
+		add(r.head)
+		r.head = nil
+		drain()
+	}
+	for len(recs) == 0 {
+		select {
+		case m := <-r.ch:
+			add(m)
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-r.done:
+			return nil, caplog.ErrClosed
+		}
+		drain()
 	}
 	return recs, nil
 }
