@@ -194,9 +194,25 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Log, error) {
 		Replicas:   opts.Replicas,
 		Duplicates: 2 * time.Minute,
 	}
-	s, err := js.CreateOrUpdateStream(ctx, cfg)
-	if err != nil {
-		return nil, unavailable("create stream "+opts.Stream, err)
+	// A cluster that is still forming (no meta leader yet, a peer not yet
+	// seen as online) refuses placement for a moment: retry until ctx ends.
+	var s jetstream.Stream
+	for {
+		s, err = js.CreateOrUpdateStream(ctx, cfg)
+		if err == nil {
+			break
+		}
+		var apiErr *jetstream.APIError
+		retry := errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil ||
+			errors.As(err, &apiErr) && strings.Contains(apiErr.Description, "no suitable peers")
+		if !retry {
+			return nil, unavailable("create stream "+opts.Stream, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, unavailable("create stream "+opts.Stream, err)
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 	l := &Log{
 		opts: opts, nc: nc, ownNC: true, js: js, stream: s,
