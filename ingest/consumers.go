@@ -249,7 +249,13 @@ func (c *Consumers) write(w Writer, reqs []*schema.Request) bool {
 	for attempt := 0; ; attempt++ {
 		wctx, cancel := context.WithTimeout(c.run, c.opts.WriteTimeout)
 		start := time.Now()
-		err := w.WriteRequests(wctx, reqs)
+		var err error
+		if rd, ok := w.(ChainReader); ok {
+			err = resolveChains(wctx, rd, reqs) // see chains.go
+		}
+		if err == nil {
+			err = w.WriteRequests(wctx, reqs)
+		}
 		cancel()
 		m.observeFlush(len(reqs), time.Since(start), err)
 		if err == nil {

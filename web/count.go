@@ -15,7 +15,7 @@ import (
 const countCap = 10_000
 
 // countParams: the list's filters, without paging.
-var countParams = []string{"method", "status", "ip", "q", "since", "until", "signature"}
+var countParams = query.MatchParams
 
 type countView struct {
 	Count  int64 `json:"count"`

@@ -141,12 +141,23 @@ func TestHostileUnknownParams(t *testing.T) {
 		bin, owner := nb.ID, map[string]string{"Authorization": "Bearer " + nb.Token}
 		captureN(t, a, bin, 4)
 		a.waitCount(t, bin, 4)
-		for _, u := range []string{"/requests?method=GET", "/requests?status=2xx", "/requests?q=x", "/requests?everything=1"} {
+		for _, u := range []string{"/requests?everything=1", "/requests?method=GET&limit=1", "/requests?before=x&q=x", "/requests?metod=GET"} {
 			if s, _, b := call(t, "DELETE", a.base+"/api/v1/bins/"+bin+u, owner, ""); s != 400 {
 				t.Fatalf("DELETE %s: %d %s, want 400", u, s, b)
 			}
 		}
 		a.waitCount(t, bin, 4) // nothing was deleted
+		// The list's filters delete what they match (issue 17), never more:
+		// a filter matching nothing deletes nothing.
+		for _, u := range []string{"/requests?method=PUT", "/requests?status=5xx", "/requests?q=no-such-text"} {
+			if s, _, b := call(t, "DELETE", a.base+"/api/v1/bins/"+bin+u, owner, ""); s != 200 || string(b) != `{"deleted":0}` {
+				t.Fatalf("DELETE %s: %d %s, want 200 {\"deleted\":0}", u, s, b)
+			}
+		}
+		a.waitCount(t, bin, 4)
+		if s, _, _ := call(t, "DELETE", a.base+"/api/v1/bins/"+bin+"/requests", nil, ""); s != 401 {
+			t.Fatalf("clear without the owner token: %d, want 401", s)
+		}
 		for _, u := range []string{"/requests?limit=1&limit=1000", "/stats?stepp=1m", "?x=1", "/requests?metod=GET"} {
 			if s, _, b := call(t, "GET", a.base+"/api/v1/bins/"+bin+u, nil, ""); s != 400 {
 				t.Errorf("GET %s: %d %s, want 400", u, s, b)
