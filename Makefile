@@ -39,7 +39,7 @@ bench: ## benchmark harness: capture vs bare Fiber, live feed, queries, RSS (BEN
 	$(BENCHBIN)/runner -hookscope $(BENCHBIN)/hookscope -ceiling $(BENCHBIN)/ceiling
 
 bench-go: ## Go micro-benchmarks of the hot path (capture handler, pipeline, batcher, signatures, store batch writes)
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 -p 1 ./web/ ./ingest/ ./ingest/signature/
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 -p 1 ./web/ ./ingest/ ./ingest/signature/ ./ingest/event/
 	$(GO) test -run '^$$' -bench 'WriteRequests' -benchmem -count 1 -p 1 ./schema/sqlite/ ./schema/clickhouse/
 
 .PHONY: bench bench-go

@@ -286,6 +286,14 @@ func (d *volumeAnomaly) advance(obs []Obs, now time.Time) {
 	alpha := 2.0 / (ewmaBuckets + 1)
 	for !d.next.Add(w).After(now) {
 		c := float64(len(span(obs, d.next, d.next.Add(w))))
+		if c == 0 && d.n >= warmupBuckets && d.mean >= math.Max(float64(d.p.MinCount), d.k*d.k) {
+			// A silent bucket where traffic was expected does not teach the
+			// baseline: otherwise expected decays under min_count while the
+			// bin is still silent and the alert resolves on a dead bin. The
+			// baseline holds until traffic returns.
+			d.next = d.next.Add(w)
+			continue
+		}
 		if d.n == 0 {
 			d.mean, d.vr = c, c
 		} else {

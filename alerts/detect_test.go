@@ -478,3 +478,46 @@ func TestVolumeSensitivityKnob(t *testing.T) {
 		t.Errorf("fired %v: want high to catch +40%% and low to ignore it", fired)
 	}
 }
+
+// TestVolumeSilenceHoldsUntilTrafficReturns is the issue 12 bug: a bin that
+// went silent got a "resolved" while still silent, because the silent
+// buckets fed the baseline until the expected count decayed under
+// min_count. Silence now holds the baseline: the alert stays active for as
+// long as the bin is silent (here 3 hours, evaluated every minute through
+// the engine's state machine) and resolves once traffic returns.
+func TestVolumeSilenceHoldsUntilTrafficReturns(t *testing.T) {
+	r := defaultsFor(KindVolumeAnomaly) // 5m window, min_count 10
+	d, err := newDetector(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	warm := 6 * time.Hour
+	silentFrom, silentTo := t0.Add(warm), t0.Add(warm+3*time.Hour)
+	// 1 request every 6 s (50 per window) before and after the silence.
+	var obs []Obs
+	for at := t0; at.Before(silentTo.Add(time.Hour)); at = at.Add(6 * time.Second) {
+		if at.Before(silentFrom) || !at.Before(silentTo) {
+			obs = append(obs, Obs{ID: uuid.New(), At: at, IP: "192.0.2.1", ForwardUS: -1, UA: "stripe"})
+		}
+	}
+	var phase Phase
+	var since time.Time
+	var fired, resolved []time.Time
+	for now := t0.Add(time.Hour); now.Before(silentTo.Add(time.Hour)); now = now.Add(time.Minute) {
+		f := d.eval(window(obs, now.Add(-d.lookback()), now), now)
+		var tr Transition
+		phase, since, tr = Step(phase, since, f.Active, now, r.For.D())
+		switch tr {
+		case BecameFiring:
+			fired = append(fired, now)
+		case BecameResolved:
+			resolved = append(resolved, now)
+		}
+	}
+	if len(fired) != 1 || fired[0].Before(silentFrom) || fired[0].After(silentFrom.Add(10*time.Minute)) {
+		t.Fatalf("fired at %v (resolved at %v), want once within 10 minutes of the silence at %v", fired, resolved, silentFrom)
+	}
+	if len(resolved) != 1 || resolved[0].Before(silentTo) {
+		t.Fatalf("resolved at %v while the bin was silent until %v; want one resolve after traffic returned", resolved, silentTo)
+	}
+}

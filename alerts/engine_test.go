@@ -107,12 +107,12 @@ func newTestEngine(t *testing.T, st *memStore, rec *recNotifier, logs *bytes.Buf
 	}
 	e := New(st, st, Options{Logger: slog.New(h), PublicURL: "http://hookscope.test/",
 		Notifiers: map[string]notify.Notifier{ChannelSlack: rec, ChannelWebhook: rec}})
-	return e, NewService(st, e, nil)
+	return e, NewService(st, e, ServiceOptions{})
 }
 
 func mustCreate(t *testing.T, s *Service, body string) *Rule {
 	t.Helper()
-	r, err := s.CreateRule(t.Context(), []byte(body))
+	r, err := createJSON(t.Context(), s, []byte(body))
 	if err != nil {
 		t.Fatalf("create rule: %v", err)
 	}
@@ -326,7 +326,7 @@ func TestEngineRecoversFromHistory(t *testing.T) {
 			at := now.Add(-20*time.Second + time.Duration(i)*500*time.Millisecond)
 			st.addRequests(req("b1", at, 500, "", "192.0.2.1"), req("b2", at, 500, "", "192.0.2.2"))
 		}
-		svc0 := NewService(st, nil, nil)
+		svc0 := NewService(st, nil, ServiceOptions{})
 		r := mustCreate(t, svc0, `{"name":"f","bin_id":null,"kind":"failure_spike","params":{"window":"30s","min_count":5},
 			"channels":[{"type":"slack","url":"`+secretURL+`"}]}`)
 		doc, _ := json.Marshal(EventDoc{Notification: &notify.Notification{State: "firing", EpisodeID: "ep-before"}})
@@ -540,4 +540,109 @@ func TestRecoverKeepsNewest(t *testing.T) {
 	if n := e.Stats().RecoveredRequests; n != 50 {
 		t.Errorf("RecoveredRequests = %d", n)
 	}
+}
+
+// kvStates is a StateStore as a shared key-value store would keep it: one
+// JSON document per (rule, bin), so nothing survives that does not
+// serialise.
+type kvStates struct {
+	mu    sync.Mutex
+	docs  map[string][]byte
+	saves int
+}
+
+func (k *kvStates) LoadStates(_ context.Context, ruleIDs []string) ([]EpisodeState, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var out []EpisodeState
+	for _, doc := range k.docs {
+		var s EpisodeState
+		if err := json.Unmarshal(doc, &s); err != nil {
+			return nil, err
+		}
+		if slices.Contains(ruleIDs, s.RuleID) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+func (k *kvStates) SaveState(_ context.Context, s EpisodeState) error {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.docs == nil {
+		k.docs = map[string][]byte{}
+	}
+	k.docs[s.RuleID+"/"+s.BinID] = b
+	k.saves++
+	return nil
+}
+
+// splitStore reads rules from one store and keeps events in another.
+type splitStore struct {
+	rules *memStore
+	EventLog
+}
+
+func (s splitStore) ListRules(ctx context.Context) ([]*schema.AlertRule, error) {
+	return s.rules.ListRules(ctx)
+}
+
+// TestEngineHandoverThroughStateStore: an evaluator that takes over from
+// another (here: a second engine on a fresh event log, sharing only the
+// StateStore and the history) neither announces the open episode again nor
+// loses its resolve, which carries the first evaluator's episode id.
+func TestEngineHandoverThroughStateStore(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		kv := &kvStates{}
+		rules := newMemStore() // the rules, shared
+		rec := &recNotifier{}
+		mk := func(events *memStore) *Engine {
+			return New(splitStore{rules: rules, EventLog: events}, rules, Options{States: kv, Notifiers: Notifiers{ChannelSlack: rec}})
+		}
+		eventsA := newMemStore()
+		a := mk(eventsA)
+		if err := a.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		mustCreate(t, NewService(rules, a, ServiceOptions{}), `{"name":"f","bin_id":"b1","kind":"failure_spike",
+			"params":{"window":"30s","min_count":5},"channels":[{"type":"slack","url":"`+secretURL+`"}]}`)
+		failing := func(int) *schema.Request {
+			r := req("b1", time.Now(), 500, "", "192.0.2.1")
+			rules.addRequests(r) // the history a successor recovers from
+			return r
+		}
+		drive(a, 20, 10*time.Second, failing)
+		synctest.Wait()
+		if err := a.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got := rec.states(); !slices.Equal(got, []string{"firing:b1"}) || kv.saves == 0 {
+			t.Fatalf("first evaluator: %v (saves %d), want one firing saved", got, kv.saves)
+		}
+		episode := rec.got[0].EpisodeID
+
+		b := mk(newMemStore()) // no events to restore from: only the StateStore
+		if err := b.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close(context.Background())
+		drive(b, 10, 5*time.Second, failing) // still failing: no second firing
+		synctest.Wait()
+		if got := rec.states(); !slices.Equal(got, []string{"firing:b1"}) {
+			t.Fatalf("after handover: %v, want no second firing", got)
+		}
+		drive(b, 60, 40*time.Second, func(int) *schema.Request { return req("b1", time.Now(), 200, "", "192.0.2.1") })
+		synctest.Wait()
+		if got := rec.states(); !slices.Equal(got, []string{"firing:b1", "resolved:b1"}) {
+			t.Fatalf("after recovery: %v, want the resolve", got)
+		}
+		if rec.got[1].EpisodeID != episode {
+			t.Errorf("resolved episode %s, want the first evaluator's %s", rec.got[1].EpisodeID, episode)
+		}
+	})
 }

@@ -1,8 +1,11 @@
 package alerts
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
 	"sync"
 	"time"
@@ -176,3 +179,35 @@ func req(bin string, at time.Time, status int, sig schema.SignatureStatus, ip st
 func mustV7() uuid.UUID { return uuid.Must(uuid.NewV7()) }
 
 func notifyURL(s string) notify.URL { return notify.NewURL(s) }
+
+// decodeStrict decodes a body the way web does: once, unknown fields and
+// trailing data refused.
+func decodeStrict(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%w: body: %s", schema.ErrInvalid, jsonErr(err))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("%w: body: trailing data after the JSON object", schema.ErrInvalid)
+	}
+	return nil
+}
+
+// createJSON decodes body strictly and creates the rule.
+func createJSON(ctx context.Context, s *Service, body []byte) (*Rule, error) {
+	var in RuleInput
+	if err := decodeStrict(body, &in); err != nil {
+		return nil, err
+	}
+	return s.CreateRule(ctx, in)
+}
+
+// updateJSON decodes a patch strictly and applies it.
+func updateJSON(ctx context.Context, s *Service, id string, body []byte) (*Rule, error) {
+	var p RulePatch
+	if err := decodeStrict(body, &p); err != nil {
+		return nil, err
+	}
+	return s.UpdateRule(ctx, id, p)
+}

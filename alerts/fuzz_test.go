@@ -24,8 +24,8 @@ func FuzzCreateRule(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		svc := NewService(newMemStore(), nil, nil)
-		r, err := svc.CreateRule(t.Context(), body)
+		svc := NewService(newMemStore(), nil, ServiceOptions{})
+		r, err := createJSON(t.Context(), svc, body)
 		if err != nil {
 			if !errors.Is(err, schema.ErrInvalid) {
 				t.Fatalf("error not ErrInvalid: %v", err)
@@ -65,7 +65,8 @@ func FuzzCreateRule(f *testing.F) {
 func channelURLs(body []byte) []string {
 	var in struct {
 		Channels []struct {
-			URL string `json:"url"`
+			URL        string `json:"url"`
+			RoutingKey string `json:"routing_key"`
 		} `json:"channels"`
 	}
 	if json.Unmarshal(body, &in) != nil {
@@ -73,7 +74,51 @@ func channelURLs(body []byte) []string {
 	}
 	var out []string
 	for _, c := range in.Channels {
-		out = append(out, c.URL)
+		out = append(out, c.URL, c.RoutingKey)
 	}
 	return out
+}
+
+// FuzzUpdateRule: any patch body, decoded as web decodes it, gives either a
+// valid rule or an ErrInvalid that does not echo a channel secret, and never
+// changes the stored rule when it fails.
+func FuzzUpdateRule(f *testing.F) {
+	for _, s := range []string{
+		`{"params":{"min_count":9},"bin_id":null,"enabled":false,"channels":[{"type":"slack"},{"type":"webhook","url":"https://example.test/SECRET"}]}`,
+		`{"kind":"volume_anomaly","params":{"sensitivity":"high"}}`,
+		`{"channels":[{"type":"pagerduty","routing_key":"SECRETKEY0123456789abcdef"}]}`,
+		`{"channels":[{"type":"email","to":["ops@example.test"]}]}`,
+		`{"cooldown":null,"for":"30s","severity":null}`,
+		`{"params":null}`, `{"bin_id":5}`, `{}}`, `[]`, `null`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		st := newMemStore()
+		svc := NewService(st, nil, ServiceOptions{})
+		r, err := createJSON(t.Context(), svc, []byte(`{"name":"r","bin_id":"b1","kind":"failure_spike","channels":[{"type":"slack","url":"https://hooks.slack.com/services/KEEP"}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		before, _ := st.GetRule(t.Context(), r.ID)
+		u, err := updateJSON(t.Context(), svc, r.ID, body)
+		if err != nil {
+			if !errors.Is(err, schema.ErrInvalid) {
+				t.Fatalf("error not ErrInvalid: %v", err)
+			}
+			for _, u := range append(channelURLs(body), "https://hooks.slack.com/services/KEEP") {
+				if len(u) >= 8 && strings.Contains(err.Error(), u) {
+					t.Fatalf("error echoes channel secret %q: %v", u, err)
+				}
+			}
+			after, _ := st.GetRule(t.Context(), r.ID)
+			if !reflect.DeepEqual(before, after) {
+				t.Fatalf("a failed patch changed the stored rule")
+			}
+			return
+		}
+		if err := u.Validate(); err != nil {
+			t.Fatalf("patched into an invalid rule: %v", err)
+		}
+	})
 }

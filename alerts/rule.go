@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/mail"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -28,11 +29,21 @@ const (
 // Kinds lists every kind in a stable order.
 var Kinds = []Kind{KindFailureSpike, KindVolumeAnomaly, KindSignatureFailures, KindSuspiciousSender, KindLatencySpike}
 
-// Channel types.
+// Channel types. Each has its own notifier package (alerts/<type>).
 const (
-	ChannelSlack   = "slack"
-	ChannelWebhook = "webhook"
+	ChannelSlack     = "slack"
+	ChannelWebhook   = "webhook"
+	ChannelDiscord   = "discord"
+	ChannelTeams     = "teams"
+	ChannelPagerDuty = "pagerduty"
+	ChannelEmail     = "email"
 )
+
+// ChannelTypes lists every channel type hookscope knows.
+var ChannelTypes = []string{ChannelSlack, ChannelWebhook, ChannelDiscord, ChannelTeams, ChannelPagerDuty, ChannelEmail}
+
+// MaxRecipients bounds the addresses of one e-mail channel.
+const MaxRecipients = 10
 
 // Duration is a time.Duration that reads and writes JSON as a Go duration
 // string ("10s", "5m").
@@ -73,39 +84,77 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Channel is one notification destination. Its URL is write-only: it is
-// accepted on input and persisted, but JSON output carries only url_hint.
+// Channel is one notification destination. Its secret (the webhook URL, or
+// a PagerDuty routing key) is write-only: accepted on input and persisted,
+// but JSON output carries only url_hint. E-mail channels have recipients
+// instead (shown, not secret); their URL is the derived mailto: the email
+// notifier reads.
 type Channel struct {
 	Type string
-	URL  notify.URL
+	URL  notify.URL // the secret destination; mailto:a,b for e-mail
+	To   []string   // e-mail recipients
 }
 
 type channelIn struct {
-	Type string  `json:"type"`
-	URL  *string `json:"url"`
+	Type       string   `json:"type"`
+	URL        *string  `json:"url"`
+	RoutingKey *string  `json:"routing_key"` // pagerduty
+	To         []string `json:"to"`          // email
 }
 
 type channelOut struct {
-	Type    string `json:"type"`
-	URLHint string `json:"url_hint"`
+	Type    string   `json:"type"`
+	URLHint string   `json:"url_hint"`
+	To      []string `json:"to,omitempty"`
 }
 
-// MarshalJSON writes {"type","url_hint"}: never the URL.
+// MarshalJSON writes {"type","url_hint"} (plus "to" for e-mail): never the
+// secret.
 func (c Channel) MarshalJSON() ([]byte, error) {
+	if c.Type == ChannelEmail {
+		return json.Marshal(channelOut{Type: c.Type, To: c.To})
+	}
 	return json.Marshal(channelOut{Type: c.Type, URLHint: c.URL.Hint()})
 }
 
-// UnmarshalJSON reads {"type","url"}.
+// UnmarshalJSON reads {"type","url"}, {"type":"pagerduty","routing_key"} or
+// {"type":"email","to":[...]}, refusing unknown keys. Which keys a type
+// needs is checked by Rule.Validate, which names the field.
 func (c *Channel) UnmarshalJSON(b []byte) error {
 	var in channelIn
-	if err := json.Unmarshal(b, &in); err != nil {
-		return errors.New("channel must be an object {\"type\", \"url\"}")
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		if strings.HasPrefix(err.Error(), "json: unknown field") {
+			return errors.New("channel: " + strings.TrimPrefix(err.Error(), "json: "))
+		}
+		return errors.New(`channel must be an object {"type", "url"} ({"type","routing_key"} for pagerduty, {"type","to"} for email)`)
 	}
-	c.Type = in.Type
-	if in.URL != nil {
+	*c = Channel{Type: in.Type}
+	if in.RoutingKey != nil && in.Type != ChannelPagerDuty {
+		return errors.New("channel: routing_key only applies to pagerduty channels")
+	}
+	if in.To != nil && in.Type != ChannelEmail {
+		return errors.New("channel: to only applies to email channels")
+	}
+	if in.URL != nil && (in.Type == ChannelPagerDuty || in.Type == ChannelEmail) {
+		return errors.New("channel: url does not apply to " + in.Type + " channels (pagerduty takes routing_key, email takes to)")
+	}
+	switch {
+	case in.Type == ChannelPagerDuty && in.RoutingKey != nil:
+		c.URL = notify.NewURL(*in.RoutingKey)
+	case in.Type == ChannelEmail && in.To != nil:
+		c.To = in.To
+		c.URL = mailto(in.To)
+	case in.URL != nil:
 		c.URL = notify.NewURL(*in.URL)
 	}
 	return nil
+}
+
+// mailto is the destination an e-mail channel hands its notifier.
+func mailto(to []string) notify.URL {
+	return notify.NewURL("mailto:" + strings.Join(to, ","))
 }
 
 // Params are a rule's detector settings. Every kind uses Window and MinCount;
@@ -145,6 +194,11 @@ func (p *Params) UnmarshalJSON(b []byte) error {
 	}
 	var keys map[string]json.RawMessage
 	_ = json.Unmarshal(b, &keys)
+	for k := range keys {
+		if !paramKeys[k] {
+			return fmt.Errorf("params: unknown field %q", k)
+		}
+	}
 	raw, ok := keys["threshold"]
 	*p = Params(v)
 	p.thresholdSet = ok && string(raw) != "null"
@@ -193,8 +247,9 @@ type ruleDoc struct {
 }
 
 type docChannel struct {
-	Type string `json:"type"`
-	URL  string `json:"url"`
+	Type string   `json:"type"`
+	URL  string   `json:"url,omitempty"`
+	To   []string `json:"to,omitempty"`
 }
 
 // toStored encodes r for schema.Alerts.
@@ -202,7 +257,11 @@ func (r *Rule) toStored() (*schema.AlertRule, error) {
 	d := ruleDoc{Name: r.Name, Kind: r.Kind, Severity: r.Severity, Params: r.Params,
 		Cooldown: r.Cooldown, For: r.For, Enabled: r.Enabled, Channels: []docChannel{}}
 	for _, c := range r.Channels {
-		d.Channels = append(d.Channels, docChannel{Type: c.Type, URL: c.URL.Reveal()})
+		dc := docChannel{Type: c.Type, URL: c.URL.Reveal()}
+		if c.Type == ChannelEmail {
+			dc = docChannel{Type: c.Type, To: c.To}
+		}
+		d.Channels = append(d.Channels, dc)
 	}
 	b, err := json.Marshal(d)
 	if err != nil {
@@ -226,7 +285,11 @@ func fromStored(s *schema.AlertRule) (*Rule, error) {
 		r.BinID = &b
 	}
 	for _, c := range d.Channels {
-		r.Channels = append(r.Channels, Channel{Type: c.Type, URL: notify.NewURL(c.URL)})
+		ch := Channel{Type: c.Type, URL: notify.NewURL(c.URL)}
+		if c.Type == ChannelEmail {
+			ch = Channel{Type: c.Type, To: c.To, URL: mailto(c.To)}
+		}
+		r.Channels = append(r.Channels, ch)
 	}
 	return r, nil
 }
@@ -388,17 +451,8 @@ func (r *Rule) Validate() error {
 		return bad("channels", "at most %d", MaxChannels)
 	}
 	for i, c := range r.Channels {
-		f := fmt.Sprintf("channels[%d]", i)
-		if c.Type != ChannelSlack && c.Type != ChannelWebhook {
-			return bad(f+".type", "must be slack or webhook")
-		}
-		if c.URL.IsZero() {
-			return bad(f+".url", "is required")
-		}
-		u, err := url.Parse(c.URL.Reveal())
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			// Never echo the URL: it is a secret.
-			return bad(f+".url", "must be an absolute http(s) URL")
+		if err := c.validate(fmt.Sprintf("channels[%d]", i)); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -422,4 +476,42 @@ func DefaultRules(binID string, channels ...Channel) []*Rule {
 		out = append(out, r)
 	}
 	return out
+}
+
+// validate checks one channel; errors name the field and never echo the
+// secret.
+func (c Channel) validate(f string) error {
+	bad := func(field, msg string) error { return fmt.Errorf("%w: %s: %s", schema.ErrInvalid, field, msg) }
+	switch c.Type {
+	case ChannelSlack, ChannelWebhook, ChannelDiscord, ChannelTeams:
+		if c.URL.IsZero() {
+			return bad(f+".url", "is required")
+		}
+		u, err := url.Parse(c.URL.Reveal())
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			// Never echo the URL: it is a secret.
+			return bad(f+".url", "must be an absolute http(s) URL")
+		}
+	case ChannelPagerDuty:
+		k := c.URL.Reveal()
+		if k == "" {
+			return bad(f+".routing_key", "is required (the integration key of an Events API v2 integration)")
+		}
+		if len(k) > 64 || strings.IndexFunc(k, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
+			return bad(f+".routing_key", "must be at most 64 printable ASCII characters without spaces")
+		}
+	case ChannelEmail:
+		if len(c.To) == 0 || len(c.To) > MaxRecipients {
+			return bad(f+".to", fmt.Sprintf("must list 1 to %d e-mail addresses", MaxRecipients))
+		}
+		for j, a := range c.To {
+			p, err := mail.ParseAddress(a)
+			if err != nil || p.Name != "" || p.Address != a {
+				return bad(fmt.Sprintf("%s.to[%d]", f, j), "must be a plain e-mail address such as ops@example.com")
+			}
+		}
+	default:
+		return bad(f+".type", "must be one of "+strings.Join(ChannelTypes, ", "))
+	}
+	return nil
 }

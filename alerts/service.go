@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -14,26 +16,69 @@ import (
 	"github.com/hookscope/hookscope/schema"
 )
 
-// Service is what the HTTP layer calls for /api/v1/alerts. Errors wrap
-// schema.ErrNotFound or schema.ErrInvalid (with a message fit for the API
-// user: it never contains a channel URL).
+// Service is what the HTTP layer calls for /api/v1/alerts, with values the
+// HTTP layer decoded (strictly, once). Errors wrap schema.ErrNotFound or
+// schema.ErrInvalid (with a message fit for the API user: it never contains
+// a channel secret).
 type Service struct {
-	store  schema.Alerts
+	store  Store
 	engine *Engine
-	now    func() time.Time
+	opt    ServiceOptions
+
+	mu sync.Mutex // serialises the rules-per-bin count with the write
+}
+
+// Store is what the service keeps rules and reads events through.
+// schema.Alerts implements it.
+type Store interface {
+	PutRule(ctx context.Context, r *schema.AlertRule) error
+	GetRule(ctx context.Context, id string) (*schema.AlertRule, error)
+	ListRules(ctx context.Context) ([]*schema.AlertRule, error)
+	DeleteRule(ctx context.Context, id string) error
+	ListEvents(ctx context.Context, f schema.EventFilter) ([]*schema.AlertEvent, error)
+}
+
+// BinLookup finds a bin; GetBin answers schema.ErrNotFound for none.
+type BinLookup interface {
+	GetBin(ctx context.Context, id string) (*schema.Bin, error)
+}
+
+// DefaultMaxRulesPerBin is the rules-per-bin cap when none is set.
+const DefaultMaxRulesPerBin = 20
+
+// ServiceOptions configures a Service; zero values take the defaults.
+type ServiceOptions struct {
+	Now func() time.Time // default time.Now
+	// Bins, when set, makes a rule naming a bin name an existing one.
+	Bins BinLookup
+	// MaxRulesPerBin caps the rules of one bin (and, separately, the rules
+	// for every bin). Default DefaultMaxRulesPerBin.
+	MaxRulesPerBin int
+	// Channels are the channel types this server can deliver to. nil: the
+	// engine's notifiers when there is an engine, else every known type.
+	Channels []string
 }
 
 // NewService returns a service storing rules in store and keeping engine in
 // sync. engine may be nil (rules are stored but not evaluated).
-func NewService(store schema.Alerts, engine *Engine, now func() time.Time) *Service {
-	if now == nil {
-		now = time.Now
+func NewService(store Store, engine *Engine, opt ServiceOptions) *Service {
+	if opt.Now == nil {
+		opt.Now = time.Now
 	}
-	return &Service{store: store, engine: engine, now: now}
+	if opt.MaxRulesPerBin <= 0 {
+		opt.MaxRulesPerBin = DefaultMaxRulesPerBin
+	}
+	if opt.Channels == nil && engine != nil {
+		opt.Channels = engine.opt.Notifiers.Types()
+	}
+	if opt.Channels == nil {
+		opt.Channels = ChannelTypes
+	}
+	return &Service{store: store, engine: engine, opt: opt}
 }
 
-// ruleInput is the create body: the Rule fields a client may set.
-type ruleInput struct {
+// RuleInput is the create body: the Rule fields a client may set.
+type RuleInput struct {
 	Name     string    `json:"name"`
 	BinID    *string   `json:"bin_id"`
 	Kind     Kind      `json:"kind"`
@@ -45,16 +90,12 @@ type ruleInput struct {
 	Enabled  *bool     `json:"enabled"`
 }
 
-func decodeStrict(body []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%w: body: %s", schema.ErrInvalid, jsonErr(err))
+// Bin returns the bin the rule is for, "" for every bin.
+func (in RuleInput) Bin() string {
+	if in.BinID == nil {
+		return ""
 	}
-	if dec.More() {
-		return fmt.Errorf("%w: body: trailing data after the JSON object", schema.ErrInvalid)
-	}
-	return nil
+	return *in.BinID
 }
 
 // jsonErr turns decoder errors into short messages without echoing values
@@ -76,18 +117,11 @@ func jsonErr(err error) string {
 	return "malformed JSON: " + strings.TrimPrefix(err.Error(), "json: ")
 }
 
-// binLookup is implemented by stores that keep bins (both real ones do):
-// when present, a rule naming a bin must name an existing one.
-type binLookup interface {
-	GetBin(ctx context.Context, id string) (*schema.Bin, error)
-}
-
 func (s *Service) checkBin(ctx context.Context, r *Rule) error {
-	bl, ok := s.store.(binLookup)
-	if !ok || r.BinID == nil {
+	if s.opt.Bins == nil || r.BinID == nil {
 		return nil
 	}
-	if _, err := bl.GetBin(ctx, *r.BinID); err != nil {
+	if _, err := s.opt.Bins.GetBin(ctx, *r.BinID); err != nil {
 		if errors.Is(err, schema.ErrNotFound) {
 			return fmt.Errorf("%w: bin_id: no bin %q", schema.ErrInvalid, *r.BinID)
 		}
@@ -96,12 +130,55 @@ func (s *Service) checkBin(ctx context.Context, r *Rule) error {
 	return nil
 }
 
+// checkChannels refuses channel types this server has no notifier for.
+func (s *Service) checkChannels(r *Rule) error {
+	for i, c := range r.Channels {
+		if !slices.Contains(s.opt.Channels, c.Type) {
+			return fmt.Errorf("%w: channels[%d].type: %s is not configured on this server (available: %s)",
+				schema.ErrInvalid, i, c.Type, strings.Join(s.opt.Channels, ", "))
+		}
+	}
+	return nil
+}
+
+// checkCap refuses a rule that would give its bin more than MaxRulesPerBin
+// rules. Call with s.mu held.
+func (s *Service) checkCap(ctx context.Context, r *Rule) error {
+	all, err := s.store.ListRules(ctx)
+	if err != nil {
+		return fmt.Errorf("count rules: %w", err)
+	}
+	n := 0
+	for _, o := range all {
+		if o.BinID == r.Bin() && o.ID != r.ID {
+			n++
+		}
+	}
+	if n >= s.opt.MaxRulesPerBin {
+		what := "bin " + r.Bin()
+		if r.Bin() == "" {
+			what = "every bin"
+		}
+		return fmt.Errorf("%w: bin_id: %s already has %d alert rules, the most allowed (HOOKSCOPE_MAX_RULES_PER_BIN)",
+			schema.ErrInvalid, what, n)
+	}
+	return nil
+}
+
 func (s *Service) save(ctx context.Context, r *Rule) error {
+	if err := s.checkChannels(r); err != nil {
+		return err
+	}
 	if err := s.checkBin(ctx, r); err != nil {
 		return err
 	}
 	st, err := r.toStored()
 	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.checkCap(ctx, r); err != nil {
 		return err
 	}
 	if err := s.store.PutRule(ctx, st); err != nil {
@@ -113,20 +190,9 @@ func (s *Service) save(ctx context.Context, r *Rule) error {
 	return nil
 }
 
-// CreateRule decodes, defaults, validates and stores a new rule.
-func (s *Service) CreateRule(ctx context.Context, body []byte) (*Rule, error) {
-	var in ruleInput
-	if err := decodeStrict(body, &in); err != nil {
-		return nil, err
-	}
-	var raw struct {
-		Params json.RawMessage `json:"params"`
-	}
-	_ = json.Unmarshal(body, &raw)
-	if err := checkParamKeys(raw.Params); err != nil {
-		return nil, err
-	}
-	now := s.now().UTC()
+// CreateRule defaults, validates and stores a new rule.
+func (s *Service) CreateRule(ctx context.Context, in RuleInput) (*Rule, error) {
+	now := s.opt.Now().UTC()
 	r := &Rule{ID: uuid.Must(uuid.NewV7()).String(), Name: in.Name, BinID: in.BinID, Kind: in.Kind,
 		Severity: severity(in.Severity), Params: in.Params, Channels: in.Channels, Cooldown: in.Cooldown,
 		For: in.For, Enabled: in.Enabled == nil || *in.Enabled, CreatedAt: now, UpdatedAt: now}
@@ -142,13 +208,32 @@ func (s *Service) CreateRule(ctx context.Context, body []byte) (*Rule, error) {
 
 // CreateRules stores prepared rules (e.g. DefaultRules) after validation.
 func (s *Service) CreateRules(ctx context.Context, rules []*Rule) ([]*Rule, error) {
-	now := s.now().UTC()
+	now := s.opt.Now().UTC()
 	for _, r := range rules {
 		r.ID = uuid.Must(uuid.NewV7()).String()
 		r.CreatedAt, r.UpdatedAt = now, now
 		r.Normalize()
 		if err := r.Validate(); err != nil {
 			return nil, err
+		}
+	}
+	// All or nothing as far as the cap goes: refuse a batch that cannot fit
+	// before storing any of it.
+	if len(rules) > 0 {
+		probe := *rules[0]
+		all, err := s.store.ListRules(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("count rules: %w", err)
+		}
+		n := 0
+		for _, o := range all {
+			if o.BinID == probe.Bin() {
+				n++
+			}
+		}
+		if n+len(rules) > s.opt.MaxRulesPerBin {
+			return nil, fmt.Errorf("%w: bin_id: %d more alert rules would exceed the %d allowed (HOOKSCOPE_MAX_RULES_PER_BIN)",
+				schema.ErrInvalid, len(rules), s.opt.MaxRulesPerBin)
 		}
 	}
 	for _, r := range rules {
@@ -196,70 +281,119 @@ func (s *Service) ListRules(ctx context.Context) ([]*Rule, error) {
 	return out, nil
 }
 
-// UpdateRule applies a JSON merge patch: fields present replace the stored
-// ones; params merge key by key (null removes a kind-specific key, which then
-// takes its default). A channel given without "url" keeps the URL of the
-// existing channel at the same position if its type is the same, so clients
-// can edit a rule they only know by url_hint.
-func (s *Service) UpdateRule(ctx context.Context, id string, patch []byte) (*Rule, error) {
+// Opt is one field of a merge patch: Set when the body had the key, Null
+// when its value was null, V the decoded value otherwise.
+type Opt[T any] struct {
+	Set, Null bool
+	V         T
+}
+
+// UnmarshalJSON records presence and null.
+func (o *Opt[T]) UnmarshalJSON(b []byte) error {
+	o.Set = true
+	if string(bytes.TrimSpace(b)) == "null" {
+		o.Null = true
+		return nil
+	}
+	return json.Unmarshal(b, &o.V)
+}
+
+// ParamsPatch is the params member of a patch: keys merge one by one and a
+// null value removes a key (it then takes the kind's default).
+type ParamsPatch struct {
+	Set    bool
+	Fields map[string]json.RawMessage
+}
+
+// UnmarshalJSON accepts an object of known params keys.
+func (p *ParamsPatch) UnmarshalJSON(b []byte) error {
+	p.Set = true
+	if err := json.Unmarshal(b, &p.Fields); err != nil || p.Fields == nil {
+		return errors.New("params: must be an object")
+	}
+	for k := range p.Fields {
+		if !paramKeys[k] {
+			return fmt.Errorf("params: unknown field %q", k)
+		}
+	}
+	return nil
+}
+
+// RulePatch is a PATCH body (JSON merge patch). The HTTP layer decodes it
+// with unknown fields refused, so it holds only what a client may change.
+type RulePatch struct {
+	Name     Opt[string]    `json:"name"`
+	BinID    Opt[string]    `json:"bin_id"` // null: every bin
+	Kind     Opt[Kind]      `json:"kind"`
+	Severity Opt[string]    `json:"severity"`
+	Params   ParamsPatch    `json:"params"`
+	Channels Opt[[]Channel] `json:"channels"` // null: none
+	Cooldown Opt[Duration]  `json:"cooldown"` // null: the default
+	For      Opt[Duration]  `json:"for"`      // null: 0
+	Enabled  Opt[bool]      `json:"enabled"`
+}
+
+// Bin returns the bin the patch moves the rule to: ok is false when the
+// patch leaves bin_id alone, bin "" means every bin.
+func (p RulePatch) Bin() (bin string, ok bool) {
+	if !p.BinID.Set {
+		return "", false
+	}
+	if p.BinID.Null {
+		return "", true
+	}
+	return p.BinID.V, true
+}
+
+// UpdateRule applies a merge patch: fields present replace the stored ones
+// (null keeps name, kind, severity and enabled); params merge key by key. A
+// channel given without "url" keeps the secret of the existing channel at
+// the same position if its type is the same, so clients can edit a rule
+// they only know by url_hint.
+func (s *Service) UpdateRule(ctx context.Context, id string, p RulePatch) (*Rule, error) {
 	cur, err := s.GetRule(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(patch, &top); err != nil || top == nil {
-		return nil, fmt.Errorf("%w: body: must be a JSON object", schema.ErrInvalid)
-	}
-	allowed := map[string]bool{"name": true, "bin_id": true, "kind": true, "severity": true, "params": true,
-		"channels": true, "cooldown": true, "for": true, "enabled": true}
-	for k := range top {
-		if !allowed[k] {
-			return nil, fmt.Errorf("%w: body: unknown field %q", schema.ErrInvalid, k)
-		}
-	}
 	next := *cur
-	field := func(name string, v any) error {
-		raw, ok := top[name]
-		if !ok {
-			return nil
-		}
-		if err := json.Unmarshal(raw, v); err != nil {
-			return fmt.Errorf("%w: %s: %s", schema.ErrInvalid, name, jsonErr(err))
-		}
-		return nil
-	}
-	var sev string
-	for name, v := range map[string]any{"name": &next.Name, "kind": &next.Kind, "severity": &sev,
-		"cooldown": &next.Cooldown, "for": &next.For, "enabled": &next.Enabled} {
-		if err := field(name, v); err != nil {
-			return nil, err
+	set := func(o *Opt[string], dst *string) {
+		if o.Set && !o.Null {
+			*dst = o.V
 		}
 	}
-	if _, ok := top["severity"]; ok {
-		next.Severity = severity(sev)
+	set(&p.Name, &next.Name)
+	if p.Kind.Set && !p.Kind.Null {
+		next.Kind = p.Kind.V
 	}
-	if raw, ok := top["bin_id"]; ok {
+	if p.Severity.Set && !p.Severity.Null {
+		next.Severity = severity(p.Severity.V)
+	}
+	if p.Enabled.Set && !p.Enabled.Null {
+		next.Enabled = p.Enabled.V
+	}
+	if p.Cooldown.Set {
+		next.Cooldown = p.Cooldown.V // zero when null: Normalize puts the default
+	}
+	if p.For.Set {
+		next.For = p.For.V
+	}
+	if b, ok := p.Bin(); ok {
 		next.BinID = nil
-		if string(raw) != "null" {
-			var b string
-			if err := json.Unmarshal(raw, &b); err != nil {
-				return nil, fmt.Errorf("%w: bin_id: must be a string or null", schema.ErrInvalid)
-			}
+		if !p.BinID.Null {
 			next.BinID = &b
 		}
 	}
-	if raw, ok := top["params"]; ok {
+	var raw json.RawMessage
+	if p.Params.Set {
+		raw, _ = json.Marshal(p.Params.Fields)
 		merged, err := mergeParams(cur.Params, raw)
 		if err != nil {
 			return nil, err
 		}
 		next.Params = merged
 	}
-	if raw, ok := top["channels"]; ok {
-		var chans []Channel
-		if err := json.Unmarshal(raw, &chans); err != nil {
-			return nil, fmt.Errorf("%w: channels: %s", schema.ErrInvalid, jsonErr(err))
-		}
+	if p.Channels.Set {
+		chans := p.Channels.V
 		for i := range chans {
 			if chans[i].URL.IsZero() && i < len(cur.Channels) && cur.Channels[i].Type == chans[i].Type {
 				chans[i].URL = cur.Channels[i].URL
@@ -273,13 +407,13 @@ func (s *Service) UpdateRule(ctx context.Context, id string, patch []byte) (*Rul
 		common := map[string]json.RawMessage{}
 		common["window"], _ = json.Marshal(next.Params.Window)
 		common["min_count"], _ = json.Marshal(next.Params.MinCount)
-		merged, err := mergeInto(common, top["params"])
+		merged, err := mergeInto(common, raw)
 		if err != nil {
 			return nil, err
 		}
 		next.Params = merged
 	}
-	next.UpdatedAt = s.now().UTC()
+	next.UpdatedAt = s.opt.Now().UTC()
 	if !next.UpdatedAt.After(cur.UpdatedAt) {
 		next.UpdatedAt = cur.UpdatedAt.Add(time.Microsecond)
 	}

@@ -93,7 +93,7 @@ func (c *binCache) lookup(ctx context.Context, id string, stale binEntry, haveSt
 	b, err := c.src.GetBin(ctx, id)
 	if err != nil && !errors.Is(err, schema.ErrNotFound) {
 		// The store is failing (ClickHouse down): keep capturing for bins we
-		// know, so deliveries go to the spool instead of being refused.
+		// know, so deliveries wait in the capture log instead of being refused.
 		if haveStale && stale.t != nil {
 			return stale.t, nil
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/hookscope/hookscope/ingest/caplog"
+	"github.com/hookscope/hookscope/ingest/event"
 	"github.com/hookscope/hookscope/ingest/forward"
 	"github.com/hookscope/hookscope/ingest/signature"
 	"github.com/hookscope/hookscope/schema"
@@ -69,7 +70,7 @@ type Response struct {
 // and the bin is not cached). It never waits for storage.
 func (p *Pipeline) Capture(ctx context.Context, binID string, in *Incoming) (Response, error) {
 	start := p.opts.Now()
-	t, err := p.Bin(ctx, binID)
+	t, err := p.bin(ctx, binID)
 	if err != nil {
 		return Response{}, err
 	}
@@ -107,6 +108,10 @@ func (p *Pipeline) Capture(ctx context.Context, binID string, in *Incoming) (Res
 	if r.Path == "" {
 		r.Path = "/"
 	}
+	// What the delivery says about itself: pure, bounded, never fails
+	// (ingest/event). Retry chains (duplicate_of, counted attempts) are
+	// resolved later by the store writer, off this path.
+	setEvent(r, bin, in)
 	if aborted {
 		return Response{}, p.recordAborted(ctx, r, p.opts.Now().Sub(start).Microseconds())
 	}
@@ -171,6 +176,16 @@ func (p *Pipeline) verdict(t *Target, in *Incoming, at time.Time) (schema.Signat
 	default:
 		return schema.Signature{Status: schema.SigUnchecked}, nil
 	}
+}
+
+// setEvent fills r's event type, delivery id and stated attempt.
+func setEvent(r *schema.Request, bin *schema.Bin, in *Incoming) {
+	scheme := ""
+	if sc := bin.Settings.Signature; sc != nil {
+		scheme = sc.Scheme
+	}
+	info := event.Extract(event.Request{Method: in.Method, Headers: in.Headers, Query: in.Query, Body: in.Body, Scheme: scheme})
+	r.EventType, r.DeliveryID, r.Attempt = info.Type, info.DeliveryID, info.Attempt
 }
 
 // forwardLoop reports a capture that went through MaxHops relays already.

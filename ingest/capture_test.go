@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/hookscope/hookscope/ingest/caplog"
 	"github.com/hookscope/hookscope/schema"
 )
 
@@ -87,5 +88,24 @@ func TestCaptureWalk(t *testing.T) {
 		if string(got.Body) != "hello" || got.LatencyUS != 4000 {
 			t.Fatalf("record body %q latency %dus, want hello and 4000us", got.Body, got.LatencyUS)
 		}
+	}
+}
+
+// hungLog is a log whose disk never answers.
+type hungLog struct{}
+
+func (hungLog) Append(ctx context.Context, _ ...caplog.Entry) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestCaptureHungLog: a log that never makes the record durable gets a 503
+// after AppendTimeout, never a 2xx and never a connection held forever.
+func TestCaptureHungLog(t *testing.T) {
+	p := NewPipeline(oneBin{"b1"}, hungLog{}, Options{AppendTimeout: 20 * time.Millisecond})
+	resp, err := p.Capture(context.Background(), "b1", &Incoming{Method: "POST", Body: []byte("x")})
+	if !errors.Is(err, ErrOverloaded) || !errors.Is(err, caplog.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) ||
+		resp.Status != 503 || resp.RequestID != "" {
+		t.Fatalf("hung log: %d %q %v", resp.Status, resp.Body, err)
 	}
 }

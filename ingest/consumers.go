@@ -179,7 +179,7 @@ func (c *Consumers) runWriter(cons caplog.Consumer, w Writer) {
 			// The store is unreachable: nothing of ours can be completing
 			// there either once it answers; retry until it does.
 			c.lg.Warn("wait for the store's running writes", "err", err)
-			if !c.sleep(c.opts.RetryInterval) {
+			if c.stop.Err() != nil || !c.sleep(c.opts.RetryInterval) {
 				return
 			}
 		}
@@ -199,15 +199,11 @@ func (c *Consumers) runWriter(cons caplog.Consumer, w Writer) {
 		if !c.write(w, reqs) {
 			return // closed while the store was failing: the log keeps the batch
 		}
-		cctx, cancel := context.WithTimeout(context.Background(), c.opts.WriteTimeout)
-		for _, b := range batches {
-			if err := cons.Commit(cctx, b); err != nil {
-				// Not fatal: the batch comes again after a restart and
-				// the store dedupes it by id.
-				c.lg.Warn("commit store position", "err", err)
-			}
+		if err := commitAll(cons, batches, c.opts.WriteTimeout); err != nil {
+			// Not fatal: the batches come again after a restart and the
+			// store dedupes them by id.
+			c.lg.Warn("commit store position", "err", err)
 		}
-		cancel()
 	}
 }
 
@@ -253,7 +249,13 @@ func (c *Consumers) write(w Writer, reqs []*schema.Request) bool {
 	for attempt := 0; ; attempt++ {
 		wctx, cancel := context.WithTimeout(c.run, c.opts.WriteTimeout)
 		start := time.Now()
-		err := w.WriteRequests(wctx, reqs)
+		var err error
+		if rd, ok := w.(ChainReader); ok {
+			err = resolveChains(wctx, rd, reqs) // see chains.go
+		}
+		if err == nil {
+			err = w.WriteRequests(wctx, reqs)
+		}
 		cancel()
 		m.observeFlush(len(reqs), time.Since(start), err)
 		if err == nil {
@@ -265,6 +267,9 @@ func (c *Consumers) write(w Writer, reqs []*schema.Request) bool {
 		if attempt == 0 || attempt%50 == 0 {
 			c.lg.Warn("store write failed; the log keeps the batch and the writer retries", "rows", len(reqs), "attempt", attempt+1, "err", err)
 		}
+		if c.stop.Err() != nil {
+			return false // closing with the store failing: the log keeps it for the next start
+		}
 		if !c.sleep(pause) {
 			return false
 		}
@@ -272,39 +277,81 @@ func (c *Consumers) write(w Writer, reqs []*schema.Request) bool {
 	}
 }
 
-// sleep pauses for d unless the consumers close first.
-func (c *Consumers) sleep(d time.Duration) bool {
+// sleep pauses the store writer for d unless Close asks it to stop (a
+// failing store is not retried while closing).
+func (c *Consumers) sleep(d time.Duration) bool { return sleepUnless(d, c.stop.Done()) }
+
+func sleepUnless(d time.Duration, done <-chan struct{}) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return true
-	case <-c.run.Done():
+	case <-done:
 		return false
 	}
 }
 
-// runObserver hands every record to the alert engine and commits at once:
-// Observe only updates in-memory windows.
+// runObserver hands every record to the alert engine. Observe only updates
+// in-memory windows, so it commits at most every observerCommitEvery (each
+// commit persists the log's positions with an fdatasync): after a crash up to
+// that much is observed again, which can only make a rate rule fire sooner.
 func (c *Consumers) runObserver(cons caplog.Consumer, obs Observer) {
+	var pending []caplog.Batch
+	last := time.Now()
+	flush := func() {
+		if len(pending) == 0 {
+			return
+		}
+		if err := commitAll(cons, pending, c.opts.WriteTimeout); err != nil && c.run.Err() == nil {
+			c.lg.Warn("commit alerts position", "err", err)
+		}
+		pending, last = pending[:0], time.Now()
+	}
+	defer flush()
 	for {
-		b, err := cons.Fetch(c.run, 1024)
+		ctx, cancel := c.run, context.CancelFunc(func() {})
+		if len(pending) > 0 { // do not leave them uncommitted while idle
+			ctx, cancel = context.WithTimeout(c.run, observerCommitEvery)
+		}
+		b, err := cons.Fetch(ctx, 1024)
+		cancel()
 		for _, r := range c.decode(b) {
 			obs.Observe(r)
 		}
 		if len(b.Records) > 0 {
-			if cerr := cons.Commit(c.run, b); cerr != nil && c.run.Err() == nil {
-				c.lg.Warn("commit alerts position", "err", cerr)
-			}
+			pending = append(pending, b)
 		}
-		if err != nil {
+		if time.Since(last) >= observerCommitEvery || errors.Is(err, context.DeadlineExceeded) {
+			flush()
+		}
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 			if c.run.Err() != nil || errors.Is(err, caplog.ErrClosed) {
 				return
 			}
 			c.lg.Warn("fetch for alerts", "err", err)
-			c.sleep(c.opts.RetryInterval)
+			sleepUnless(c.opts.RetryInterval, c.run.Done())
 		}
 	}
+}
+
+// observerCommitEvery bounds how often the alerts consumer persists its
+// position.
+const observerCommitEvery = time.Second
+
+// commitAll commits batches newest first: the consumer's position only
+// moves once the oldest is committed, so the log persists its positions
+// (one fdatasync) once for all of them instead of once per batch.
+func commitAll(cons caplog.Consumer, batches []caplog.Batch, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var errs []error
+	for i := len(batches) - 1; i >= 0; i-- {
+		if err := cons.Commit(ctx, batches[i]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // runLive publishes every record to the live feed.
@@ -319,7 +366,7 @@ func (c *Consumers) runLive(rd caplog.Reader, pub Publisher) {
 				return
 			}
 			c.lg.Warn("read for the live feed", "err", err)
-			c.sleep(c.opts.RetryInterval)
+			sleepUnless(c.opts.RetryInterval, c.run.Done())
 		}
 	}
 }

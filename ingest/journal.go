@@ -59,7 +59,7 @@ type JournalOptions struct {
 // OpenJournal opens (creating) the journal at path and returns the records
 // that were in flight when the previous process stopped, with their
 // Forward.Error set to JournalInterrupted. They stay pending until the
-// caller marks them Done (after handing them to the batcher).
+// caller marks them Done (after appending them to the capture log).
 func OpenJournal(path string, opts JournalOptions) (*Journal, []*schema.Request, error) {
 	if opts.MaxBytes <= 0 {
 		opts.MaxBytes = 64 << 20
@@ -137,7 +137,7 @@ func (j *Journal) Add(r *schema.Request) error {
 	return nil
 }
 
-// Done marks a record as handed to the batcher.
+// Done marks a record as appended to the capture log.
 func (j *Journal) Done(id uuid.UUID) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()

@@ -1,10 +1,12 @@
 // Package ingest owns every capture flow: Capture (a delivery to a bin:
 // lookup, signature verdict, forwarding, the answer, the record), Replay (a
 // stored request sent again), the recovery of async forwards a crash
-// interrupted, and retention. It hands finished records to the batcher, the
-// live feed and the alert engine without waiting for any of them, and it
-// imports no web framework: the web layer copies a request out of its
-// buffers into an Incoming and writes back the Response.
+// interrupted, and retention. A capture is answered once its record is
+// durable in the capture log (ingest/caplog); the store writer, the live
+// feed and the alert engine read the log at their own pace (consumers.go),
+// so none of them is waited for. It imports no web framework: the web layer
+// copies a request out of its buffers into an Incoming and writes back the
+// Response.
 package ingest
 
 import (
@@ -69,6 +71,10 @@ type Options struct {
 	// Now is the pipeline's one clock: receive times, bin expiry and the
 	// capture latency (start and end) all read it.
 	Now func() time.Time
+	// AppendTimeout bounds how long a capture waits for the log (default
+	// 10s): a disk that hangs answers 503 instead of holding every
+	// connection.
+	AppendTimeout time.Duration
 }
 
 // Pipeline is the capture path. It is safe for concurrent use.
@@ -97,6 +103,9 @@ func NewPipeline(bins BinSource, l caplog.Appender, opts Options) *Pipeline {
 	if opts.Metrics == nil {
 		opts.Metrics = NewMetrics()
 	}
+	if opts.AppendTimeout <= 0 {
+		opts.AppendTimeout = 10 * time.Second
+	}
 	return &Pipeline{
 		bins:    newBinCache(bins, opts.BinCacheTTL, opts.Now),
 		log:     l,
@@ -106,10 +115,9 @@ func NewPipeline(bins BinSource, l caplog.Appender, opts Options) *Pipeline {
 	}
 }
 
-// Bin returns the capture target if the bin exists and has not expired,
-// else ErrUnknownBin. It reads the pipeline's short-lived cache, which is
-// why authorisation checks on the capture-adjacent routes use it.
-func (p *Pipeline) Bin(ctx context.Context, id string) (*Target, error) {
+// bin returns the capture target if the bin exists and has not expired,
+// else ErrUnknownBin, from the pipeline's short-lived cache.
+func (p *Pipeline) bin(ctx context.Context, id string) (*Target, error) {
 	t, err := p.bins.get(ctx, id)
 	if err != nil {
 		if errors.Is(err, schema.ErrNotFound) {
@@ -158,7 +166,9 @@ func (p *Pipeline) record(ctx context.Context, r *schema.Request) error {
 		entryBufs.Put(bp)
 		return fmt.Errorf("encode record: %w", err)
 	}
-	err = p.log.Append(ctx, e)
+	actx, cancel := context.WithTimeout(ctx, p.opts.AppendTimeout)
+	err = p.log.Append(actx, e)
+	cancel()
 	if cap(e.Data) <= maxPooledEntry { // the log keeps no reference to Data
 		*bp = e.Data[:0]
 		entryBufs.Put(bp)
@@ -167,6 +177,10 @@ func (p *Pipeline) record(ctx context.Context, r *schema.Request) error {
 		reason := "unavailable"
 		if errors.Is(err, caplog.ErrFull) {
 			reason = "full"
+		} else if !errors.Is(err, caplog.ErrUnavailable) {
+			// A timeout (a hung disk), a closed log: answered as
+			// unavailable, which is what they are to the sender.
+			err = fmt.Errorf("%w: %w", caplog.ErrUnavailable, err)
 		}
 		p.metrics.Refused.WithLabelValues(reason).Inc()
 		return fmt.Errorf("%w: %w", ErrOverloaded, err)

@@ -49,7 +49,7 @@ func (p *Pipeline) Replay(ctx context.Context, in ReplayInput) (*schema.Request,
 		return nil, ErrForwardingDisabled
 	}
 	orig := in.Original
-	t, err := p.Bin(ctx, orig.BinID)
+	t, err := p.bin(ctx, orig.BinID)
 	if err != nil {
 		return nil, err
 	}
@@ -80,6 +80,12 @@ func (p *Pipeline) Replay(ctx context.Context, in ReplayInput) (*schema.Request,
 		BodyTruncated: orig.BodyTruncated,
 		Signature:     orig.Signature,
 		DeliveryLagMS: orig.DeliveryLagMS,
+		// The replay is another delivery of the same event: the store
+		// writer links it to the chain's first request (duplicate_of) and
+		// numbers it along the chain (Attempt left 0: the original's
+		// number, stated or counted, is not this delivery's).
+		EventType:  orig.EventType,
+		DeliveryID: orig.DeliveryID,
 	}
 	sent := *r
 	sent.Headers = orig.Headers

@@ -13,6 +13,7 @@ type RetentionStore interface {
 	PurgeExpired(ctx context.Context, now time.Time) (int, error)
 	ListBins(ctx context.Context) ([]*schema.Bin, error)
 	TrimRequests(ctx context.Context, binID string, keep int) (int64, error)
+	ListRequests(ctx context.Context, f schema.Filter) (schema.Page, error)
 }
 
 // RetentionOptions configure RunRetention.
@@ -22,7 +23,14 @@ type RetentionOptions struct {
 	Interval time.Duration
 	// MaxRequestsPerBin keeps at most this many requests in every bin (0: no limit).
 	MaxRequestsPerBin int
-	Now               func() time.Time
+	// MaxBytesPerBin keeps, in every bin, the newest requests whose stored
+	// size fits (0: no limit); see retention_bytes.go.
+	MaxBytesPerBin int64
+	// MaxBodyBytes is the capture body limit (what a body can occupy).
+	MaxBodyBytes int64
+	// Dropped is told how many requests the byte quota removed.
+	Dropped func(n int64)
+	Now     func() time.Time
 }
 
 // RunRetention removes expired bins and their data, and trims every bin to
@@ -52,6 +60,7 @@ func RunRetention(ctx context.Context, st RetentionStore, opts RetentionOptions)
 				log.Info("purged expired bins", "bins", n)
 			}
 			trimBins(ctx, st, opts.MaxRequestsPerBin, log)
+			trimBinsToBytes(ctx, st, opts, log)
 		}
 	}
 }

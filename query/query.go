@@ -109,8 +109,24 @@ func parseMatchParams(f *schema.Filter, get Get) error {
 		}
 		f.Signature = s
 	}
+	if v := get("event_type"); v != "" {
+		if len(v) > maxIDLen {
+			return &ParamError{"event_type", fmt.Sprintf("at most %d bytes", maxIDLen)}
+		}
+		f.EventType = v
+	}
+	if v := get("delivery_id"); v != "" {
+		if len(v) > maxIDLen {
+			return &ParamError{"delivery_id", fmt.Sprintf("at most %d bytes", maxIDLen)}
+		}
+		f.DeliveryID = v
+	}
 	return nil
 }
+
+// maxIDLen bounds event_type= and delivery_id=: capture keeps at most 256
+// bytes of either (ingest/event.MaxValue).
+const maxIDLen = 256
 
 // ParseStatus accepts an exact code (100-599) or a class 1xx..5xx.
 func ParseStatus(v string) (lo, hi int, err error) {
@@ -311,6 +327,12 @@ func Match(f *schema.Filter, r *schema.Request) bool {
 	if f.Signature != "" && r.Signature.Status != f.Signature {
 		return false
 	}
+	if f.EventType != "" && r.EventType != f.EventType {
+		return false
+	}
+	if f.DeliveryID != "" && r.DeliveryID != f.DeliveryID {
+		return false
+	}
 	if f.Q != "" && !matchQ(f.Q, r) {
 		return false
 	}
@@ -375,9 +397,11 @@ func asciiEqualFold(a, b string) bool {
 // (plus what the web layer adds, such as token); anything else is a 400,
 // never silently ignored.
 var (
-	FilterParams = []string{"limit", "before", "method", "status", "ip", "q", "since", "until", "signature"}
-	LiveParams   = []string{"method", "status", "ip", "q", "since", "until", "signature", "after"}
-	StatsParams  = []string{"since", "until", "step"}
+	FilterParams = []string{"limit", "before", "method", "status", "ip", "q", "since", "until", "signature", "event_type", "delivery_id"}
+	// MatchParams are the list's filters without paging (delete by filter).
+	MatchParams = []string{"method", "status", "ip", "q", "since", "until", "signature", "event_type", "delivery_id"}
+	LiveParams  = []string{"method", "status", "ip", "q", "since", "until", "signature", "event_type", "delivery_id", "after"}
+	StatsParams = []string{"since", "until", "step"}
 )
 
 // maxParams bounds how many query parameters a request may carry.

@@ -58,3 +58,28 @@ func TestFillSeries(t *testing.T) {
 		}
 	}
 }
+
+// TestMatchEventFields: the live filter applies event_type= and
+// delivery_id= like the stores (exact values).
+func TestMatchEventFields(t *testing.T) {
+	r := &schema.Request{BinID: "b", EventType: "push", DeliveryID: "d1"}
+	for _, c := range []struct {
+		params map[string]string
+		want   bool
+	}{
+		{map[string]string{"event_type": "push"}, true},
+		{map[string]string{"event_type": "Push"}, false},
+		{map[string]string{"event_type": "pus"}, false},
+		{map[string]string{"delivery_id": "d1"}, true},
+		{map[string]string{"delivery_id": "d2"}, false},
+		{map[string]string{"event_type": "push", "delivery_id": "d1"}, true},
+	} {
+		f, err := ParseLiveFilter("b", func(k string) string { return c.params[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := Match(&f, r); got != c.want {
+			t.Errorf("%v: Match = %v, want %v", c.params, got, c.want)
+		}
+	}
+}

@@ -110,6 +110,16 @@ type Request struct {
 	Signature     Signature `json:"signature"`
 	DeliveryLagMS *int64    `json:"delivery_lag_ms"` // receive time minus signed timestamp, when the scheme carries one
 	Forward       *Forward  `json:"forward"`
+
+	// What the delivery says about itself (ingest/event), empty when
+	// nothing was found. Attempt is 1 for a first delivery; when the
+	// provider does not state it, the store writer counts the chain.
+	EventType  string `json:"event_type"`
+	DeliveryID string `json:"delivery_id"`
+	Attempt    int    `json:"attempt"`
+	// DuplicateOf is the id of the first request of the bin with the same
+	// DeliveryID (nil for that first one and for requests without one).
+	DuplicateOf *uuid.UUID `json:"duplicate_of"`
 }
 
 // Truncate normalises a timestamp the way stores keep it: UTC, microseconds.

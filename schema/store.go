@@ -21,10 +21,12 @@ type Filter struct {
 	IP        string // exact remote IP
 	// Q matches case-insensitively (ASCII folding) as a substring of the path,
 	// the raw query, any header name or value, or the body.
-	Q         string
-	Since     time.Time // inclusive, received_at >= Since
-	Until     time.Time // exclusive, received_at < Until
-	Signature SignatureStatus
+	Q          string
+	Since      time.Time // inclusive, received_at >= Since
+	Until      time.Time // exclusive, received_at < Until
+	Signature  SignatureStatus
+	EventType  string // exact
+	DeliveryID string // exact
 
 	// Before pages backwards: only requests strictly older than the cursor,
 	// newest first. After pages forwards: only requests strictly newer than
@@ -102,6 +104,7 @@ type Stats struct {
 	ByStatus    map[string]int64 `json:"by_status"`
 	ByMethod    map[string]int64 `json:"by_method"`
 	BySignature map[string]int64 `json:"by_signature"`
+	ByEventType map[string]int64 `json:"by_event_type"` // "" for requests without one
 	LatencyUS   Percentiles      `json:"latency_us"`
 	Series      []SeriesPoint    `json:"series"`
 	TopSenders  []SenderCount    `json:"top_senders"`
@@ -132,6 +135,24 @@ type Reader interface {
 	// Stats aggregates a bin. A bin without requests gives zero values and
 	// empty, non-nil maps and slices.
 	Stats(ctx context.Context, q StatsQuery) (*Stats, error)
+}
+
+// Deleter removes single requests and filtered sets of them.
+type Deleter interface {
+	// DeleteRequest removes one request of a bin; ErrNotFound if it is not
+	// there.
+	DeleteRequest(ctx context.Context, binID string, id uuid.UUID) error
+	// DeleteMatching removes every request of f.BinID matching f's match
+	// fields (cursors and Limit are ignored) and returns how many it
+	// removed. At least one match field must be set (ErrInvalid otherwise:
+	// clearing a bin is Retention.DeleteRequests).
+	DeleteMatching(ctx context.Context, f Filter) (int64, error)
+}
+
+// HasMatch reports whether f constrains anything beyond its bin.
+func (f *Filter) HasMatch() bool {
+	return f.Method != "" || f.StatusMin != 0 || f.StatusMax != 0 || f.IP != "" || f.Q != "" ||
+		!f.Since.IsZero() || !f.Until.IsZero() || f.Signature != "" || f.EventType != "" || f.DeliveryID != ""
 }
 
 // Bins keeps bin metadata.
@@ -212,6 +233,7 @@ type Store interface {
 	Reader
 	Bins
 	Retention
+	Deleter
 	Alerts
 	// Close releases the backend; it does not flush anything (ingest does).
 	Close() error

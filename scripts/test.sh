@@ -40,6 +40,9 @@ if ! git diff --quiet -- frontend/dist || [ -n "$(git ls-files --others --exclud
 fi
 (cd frontend && npx --no-install vitest run --reporter=dot)
 
+step "official webhook libraries: ingest/signature compares its verdicts with them (npm ci)"
+(cd ingest/signature/testdata/official && npm ci --no-audit --no-fund --loglevel=error)
+
 step "go vet and gofmt"
 go vet ./...
 unformatted=$(gofmt -l $(git ls-files '*.go'))

@@ -57,8 +57,55 @@ func (s *Server) listAlertRules(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"rules": rules})
 }
 
+// authorizeAlertBin authorises managing (or, for GET, reading) the alert
+// rules of bin ("" = every bin) with the bin's own access rule
+// (AuthorizeBinID: the owner token or an admin token to change, a read
+// token for a private bin's reads). The handlers call it with the value
+// they act on (the decoded body, the stored rule), never with a second
+// parse of the request. A rule for every bin ("") watches bins that are not
+// the caller's, private ones included, and would send their senders and
+// counts to the caller's channel: changing one needs an admin token
+// (reading one stays open). An unknown bin passes: the service refuses a
+// rule naming it.
+func (s *Server) authorizeAlertBin(c *fiber.Ctx, bin string) error {
+	read := c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead
+	if bin == "" {
+		if read {
+			return nil
+		}
+		return s.requireAdmin(c, false)
+	}
+	need := ScopeOwner
+	if read {
+		need = ScopeRead
+	}
+	if err := s.AuthorizeBinID(c, bin, need); err != nil && !errors.Is(err, schema.ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+// storedRule loads a rule and authorises its bin.
+func (s *Server) storedRule(c *fiber.Ctx) (*alerts.Rule, error) {
+	r, err := s.deps.Alerts.GetRule(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return nil, alertErr(err)
+	}
+	if err := s.authorizeAlertBin(c, r.Bin()); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
 func (s *Server) createAlertRule(c *fiber.Ctx) error {
-	r, err := s.deps.Alerts.CreateRule(c.UserContext(), c.Body())
+	var in alerts.RuleInput
+	if err := decodeJSON(c.Body(), &in); err != nil {
+		return err
+	}
+	if err := s.authorizeAlertBin(c, in.Bin()); err != nil {
+		return err
+	}
+	r, err := s.deps.Alerts.CreateRule(c.UserContext(), in)
 	if err != nil {
 		return alertErr(err)
 	}
@@ -75,6 +122,9 @@ func (s *Server) enableDefaultAlerts(c *fiber.Ctx) error {
 	if err := decodeJSON(c.Body(), &in); err != nil {
 		return err
 	}
+	if err := s.authorizeAlertBin(c, in.BinID); err != nil {
+		return err
+	}
 	if _, err := s.deps.Store.GetBin(c.UserContext(), in.BinID); err != nil {
 		if errors.Is(err, schema.ErrNotFound) {
 			return errorf(404, "bin not found")
@@ -89,15 +139,30 @@ func (s *Server) enableDefaultAlerts(c *fiber.Ctx) error {
 }
 
 func (s *Server) getAlertRule(c *fiber.Ctx) error {
-	r, err := s.deps.Alerts.GetRule(c.UserContext(), c.Params("id"))
+	r, err := s.storedRule(c)
 	if err != nil {
-		return alertErr(err)
+		return err
 	}
 	return c.JSON(r)
 }
 
+// patchAlertRule authorises both the rule's bin and the bin the patch
+// moves it to.
 func (s *Server) patchAlertRule(c *fiber.Ctx) error {
-	r, err := s.deps.Alerts.UpdateRule(c.UserContext(), c.Params("id"), c.Body())
+	var p alerts.RulePatch
+	if err := decodeJSON(c.Body(), &p); err != nil {
+		return err
+	}
+	cur, err := s.storedRule(c)
+	if err != nil {
+		return err
+	}
+	if bin, ok := p.Bin(); ok {
+		if err := s.authorizeAlertBin(c, bin); err != nil {
+			return err
+		}
+	}
+	r, err := s.deps.Alerts.UpdateRule(c.UserContext(), cur.ID, p)
 	if err != nil {
 		return alertErr(err)
 	}
@@ -105,7 +170,11 @@ func (s *Server) patchAlertRule(c *fiber.Ctx) error {
 }
 
 func (s *Server) deleteAlertRule(c *fiber.Ctx) error {
-	if err := s.deps.Alerts.DeleteRule(c.UserContext(), c.Params("id")); err != nil {
+	r, err := s.storedRule(c)
+	if err != nil {
+		return err
+	}
+	if err := s.deps.Alerts.DeleteRule(c.UserContext(), r.ID); err != nil {
 		return alertErr(err)
 	}
 	return c.SendStatus(204)
@@ -114,7 +183,11 @@ func (s *Server) deleteAlertRule(c *fiber.Ctx) error {
 // testAlertRule sends a sample notification to every channel of the rule:
 // 200 when all were delivered, 502 when one failed, with per-channel results.
 func (s *Server) testAlertRule(c *fiber.Ctx) error {
-	res, err := s.deps.Alerts.TestRule(c.UserContext(), c.Params("id"))
+	r, err := s.storedRule(c)
+	if err != nil {
+		return err
+	}
+	res, err := s.deps.Alerts.TestRule(c.UserContext(), r.ID)
 	if err != nil {
 		return alertErr(err)
 	}

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/hookscope/hookscope/alerts"
+	"github.com/hookscope/hookscope/alerts/discord"
+	"github.com/hookscope/hookscope/alerts/pagerduty"
 	"github.com/hookscope/hookscope/alerts/slack"
 	"github.com/hookscope/hookscope/alerts/webhook"
 	"github.com/hookscope/hookscope/bins"
@@ -62,7 +64,8 @@ func startHookscope(t *testing.T, dir string, logs io.Writer) *hookscope {
 	base := "http://" + ln.Addr().String()
 	engine := alerts.New(store, store, alerts.Options{Logger: log, PublicURL: base, EvalInterval: 100 * time.Millisecond,
 		RetryInitial: 50 * time.Millisecond, Notifiers: alerts.Notifiers{
-			alerts.ChannelSlack: slack.New(slack.Options{}), alerts.ChannelWebhook: webhook.New(webhook.Options{})}})
+			alerts.ChannelSlack: slack.New(slack.Options{}), alerts.ChannelWebhook: webhook.New(webhook.Options{}),
+			alerts.ChannelPagerDuty: pagerduty.New(pagerduty.Options{}), alerts.ChannelDiscord: discord.New(discord.Options{})}})
 	pipeline := ingest.NewPipeline(store, clog, ingest.Options{Logger: log})
 	if err := engine.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -77,7 +80,7 @@ func startHookscope(t *testing.T, dir string, logs io.Writer) *hookscope {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := web.New(web.Deps{Store: store, Pipeline: pipeline, Alerts: alerts.NewService(store, engine, nil),
+	srv := web.New(web.Deps{Store: store, Pipeline: pipeline, Alerts: alerts.NewService(store, engine, alerts.ServiceOptions{Bins: store}),
 		Bins: binSvc},
 		web.Options{Logger: log, PublicURL: base, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, JWTKey: key})
 	go func() { _ = srv.Serve(ln) }()

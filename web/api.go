@@ -35,9 +35,12 @@ func (s *Server) routes() {
 	api.Patch("/bins/:bin", s.patchBin)
 	api.Delete("/bins/:bin", s.deleteBin)
 	api.Get("/bins/:bin/requests", s.listRequests)
+	s.countRoutes(api) // before /requests/:id
 	api.Delete("/bins/:bin/requests", s.clearRequests)
 	api.Get("/bins/:bin/requests/:id", s.getRequest)
 	api.Get("/bins/:bin/requests/:id/body", s.getRequestBody)
+	api.Get("/bins/:bin/requests/:id/attempts", s.attempts)
+	api.Delete("/bins/:bin/requests/:id", s.deleteRequest)
 	api.Get("/bins/:bin/stats", s.stats)
 	api.Post("/bins/:bin/share", s.share)
 	api.Post("/bins/:bin/tokens/revoke", s.revokeTokens)
@@ -261,6 +264,11 @@ func (s *Server) clearRequests(c *fiber.Ctx) error {
 	b, _, err := s.loadBin(c, ScopeOwner)
 	if err != nil {
 		return err
+	}
+	if c.Context().QueryArgs().Len() > 0 {
+		// Filters (web/params.go lets only the match filters through)
+		// delete what they match; no filter clears the bin.
+		return s.deleteMatching(c, b)
 	}
 	if err := s.deps.Bins.Clear(c.UserContext(), b.ID); err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/hookscope/hookscope/bins"
+	"github.com/hookscope/hookscope/ingest"
 	"github.com/hookscope/hookscope/query"
 	"github.com/hookscope/hookscope/schema"
 	"github.com/hookscope/hookscope/web/wire"
@@ -41,10 +42,17 @@ func mapError(err error) (status int, msg string) {
 		pe *query.ParamError
 		fb *fiber.Error
 		qe *quotaError
+		ie *ingest.InputError
 	)
 	switch {
 	case errors.As(err, &qe):
 		return 429, qe.msg
+	case errors.As(err, &ie):
+		return 400, ie.Error()
+	case errors.Is(err, ingest.ErrUnknownBin):
+		return 404, "bin not found"
+	case errors.Is(err, ingest.ErrForwardingDisabled):
+		return 501, "forwarding is not enabled on this server"
 	case errors.As(err, &ae):
 		return ae.status, ae.msg
 	case errors.As(err, &fe):

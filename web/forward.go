@@ -1,8 +1,6 @@
 package web
 
 import (
-	"errors"
-
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/hookscope/hookscope/ingest"
@@ -31,16 +29,8 @@ func (s *Server) replay(c *fiber.Ctx) error {
 		ri.URL = *in.URL
 	}
 	r, err := s.deps.Pipeline.Replay(c.UserContext(), ri)
-	var ie *ingest.InputError
-	switch {
-	case errors.Is(err, ingest.ErrForwardingDisabled):
-		return errorf(501, "forwarding is not enabled on this server")
-	case errors.As(err, &ie):
-		return errorf(400, "%s", ie.Error())
-	case errors.Is(err, ingest.ErrUnknownBin):
-		return errorf(404, "bin not found")
-	case err != nil:
-		return err
+	if err != nil {
+		return err // mapError: InputError 400, ErrUnknownBin 404, ErrForwardingDisabled 501
 	}
 	return c.Status(201).JSON(fiber.Map{
 		"id":        r.ID,

@@ -12,7 +12,7 @@ import (
 // in openapi.yaml with its method, so the description cannot drift from the
 // code.
 func TestOpenAPIDescribesEveryRoute(t *testing.T) {
-	s := New(Deps{Alerts: alerts.NewService(nil, nil, nil)}, Options{})
+	s := New(Deps{Alerts: alerts.NewService(nil, nil, alerts.ServiceOptions{})}, Options{})
 	doc := string(openAPI)
 	param := regexp.MustCompile(`:([a-zA-Z_]+)`)
 	seen := map[string]bool{}

@@ -40,8 +40,12 @@ var paramTable = []routeParams{
 	{method: "PATCH", pattern: split("/api/v1/bins/*")},
 	{method: "DELETE", pattern: split("/api/v1/bins/*")},
 	{method: "GET", pattern: split("/api/v1/bins/*/requests"), allowed: [][]string{query.FilterParams, tokenParam}},
-	{method: "DELETE", pattern: split("/api/v1/bins/*/requests"), refuse: query.FilterParams,
-		msg: "filters are not supported when clearing: DELETE clears every request of the bin"},
+	// With filters, DELETE removes what they match; without, the whole bin.
+	{method: "DELETE", pattern: split("/api/v1/bins/*/requests"), allowed: [][]string{query.MatchParams},
+		refuse: []string{"limit", "before"}, msg: "paging is not supported when deleting: DELETE removes every match"},
+	{method: "GET", pattern: split("/api/v1/bins/*/requests/count"), allowed: [][]string{countParams, tokenParam}}, // before requests/*
+	{method: "DELETE", pattern: split("/api/v1/bins/*/requests/*")},
+	{method: "GET", pattern: split("/api/v1/bins/*/requests/*/attempts"), allowed: [][]string{tokenParam}},
 	{method: "GET", pattern: split("/api/v1/bins/*/requests/*"), allowed: [][]string{tokenParam}},
 	{method: "GET", pattern: split("/api/v1/bins/*/requests/*/body"), allowed: [][]string{downloadParam, tokenParam}},
 	{method: "POST", pattern: split("/api/v1/bins/*/requests/*/replay")},

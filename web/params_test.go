@@ -12,7 +12,7 @@ import (
 // TestParamTableCoversEveryRoute: every API route the server registers has
 // an entry in paramTable, so no route silently ignores parameters.
 func TestParamTableCoversEveryRoute(t *testing.T) {
-	s := New(Deps{Alerts: alerts.NewService(nil, nil, nil)}, Options{})
+	s := New(Deps{Alerts: alerts.NewService(nil, nil, alerts.ServiceOptions{})}, Options{})
 	n := 0
 	for _, r := range s.App().GetRoutes(true) {
 		if !strings.HasPrefix(r.Path, "/api/") && r.Path != "/healthz" && r.Path != "/metrics" {
@@ -38,9 +38,13 @@ func TestParamTableCoversEveryRoute(t *testing.T) {
 // twice, is a 400 naming it, before the route runs (no store is wired here:
 // reaching a handler would panic).
 func TestUnknownParamsRefused(t *testing.T) {
-	s := New(Deps{Alerts: alerts.NewService(nil, nil, nil)}, Options{})
+	s := New(Deps{Alerts: alerts.NewService(nil, nil, alerts.ServiceOptions{})}, Options{})
 	cases := []struct{ method, target, param string }{
-		{"DELETE", "/api/v1/bins/b1/requests?method=GET", "method"},
+		// Filters delete what they match (issue 17); paging does not apply.
+		{"DELETE", "/api/v1/bins/b1/requests?method=GET&limit=5", "limit"},
+		{"DELETE", "/api/v1/bins/b1/requests?before=x", "before"},
+		{"DELETE", "/api/v1/bins/b1/requests/x?method=GET", "method"},
+		{"GET", "/api/v1/bins/b1/requests/x/attempts?limit=1", "limit"},
 		{"DELETE", "/api/v1/bins/b1/requests?bogus=1", "bogus"},
 		{"GET", "/api/v1/bins/b1/requests?limit=1&limit=2", "limit"},
 		{"GET", "/api/v1/bins/b1/requests?lmit=1", "lmit"},

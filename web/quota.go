@@ -22,6 +22,10 @@ type Quotas struct {
 	CreatePerMinute float64
 	WritePerSecond  float64
 	ReadPerSecond   float64
+	// Bursts of the three budgets (0: one minute's worth of creations,
+	// one second's worth of writes and reads). A rate given per hour
+	// ("20/h") sets its burst to the hour's count.
+	CreateBurst, WriteBurst, ReadBurst int
 	// BinsPerDay: bins one client may create in 24 hours (a bucket that
 	// refills at BinsPerDay/24h, so it also holds over any sliding day).
 	BinsPerDay int
@@ -36,9 +40,11 @@ type Quotas struct {
 var PublicQuotas = Quotas{CreatePerMinute: 20, WritePerSecond: 20, ReadPerSecond: 100, BinsPerDay: 200,
 	LivePerIP: 32, LivePerBin: 64, SharesPerBinPerDay: 50}
 
-// quotas enforces Quotas. Clients are keyed by their token's bin when they
-// present a valid bin token, else by address (X-Forwarded-For only through
-// trusted proxies); admin tokens are exempt from everything.
+// quotas enforces Quotas. Reads and writes are keyed by the token's bin
+// when the client presents a valid bin token (many users behind one NAT
+// keep their own budgets), else by address (X-Forwarded-For only through
+// trusted proxies); bin creation and live feeds are always keyed by
+// address; admin tokens are exempt from everything.
 type quotas struct {
 	q   Quotas
 	now func() time.Time
@@ -59,7 +65,7 @@ func newQuotas(q Quotas, now func() time.Time) *quotas {
 	qs := &quotas{q: q, now: now, liveIP: map[string]int{}, liveBin: map[string]int{},
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hookscope_quota_refused_total",
-			Help: "API requests refused by a quota, by limit (rate_create, rate_write, rate_read, bins_per_day, live_per_ip, live_per_bin, shares_per_bin).",
+			Help: "Requests refused by a quota, by limit (rate_create, rate_write, rate_read, bins_per_day, live_per_ip, live_per_bin, shares_per_bin); bytes_per_bin counts stored requests dropped by the byte quota.",
 		}, []string{"limit"})}
 	perSecond := func(r float64, burst int) *keyedLimiter {
 		if r <= 0 || burst <= 0 {
@@ -67,9 +73,15 @@ func newQuotas(q Quotas, now func() time.Time) *quotas {
 		}
 		return newKeyedLimiterBurst(rate.Limit(r), burst, maxLimiters)
 	}
-	qs.create = perSecond(q.CreatePerMinute/60, int(math.Ceil(q.CreatePerMinute)))
-	qs.write = perSecond(q.WritePerSecond, int(math.Ceil(q.WritePerSecond)))
-	qs.read = perSecond(q.ReadPerSecond, int(math.Ceil(q.ReadPerSecond)))
+	burst := func(b int, window float64) int {
+		if b > 0 {
+			return b
+		}
+		return max(1, int(math.Ceil(window)))
+	}
+	qs.create = perSecond(q.CreatePerMinute/60, burst(q.CreateBurst, q.CreatePerMinute))
+	qs.write = perSecond(q.WritePerSecond, burst(q.WriteBurst, q.WritePerSecond))
+	qs.read = perSecond(q.ReadPerSecond, burst(q.ReadBurst, q.ReadPerSecond))
 	day := 24 * time.Hour.Seconds()
 	qs.binsDay = perSecond(float64(q.BinsPerDay)/day, q.BinsPerDay)
 	qs.sharesDay = perSecond(float64(q.SharesPerBinPerDay)/day, q.SharesPerBinPerDay)
@@ -115,14 +127,26 @@ func (s *Server) enforceQuotas(c *fiber.Ctx) error {
 		if err := qs.take(qs.read, key, "rate_read", "too many reads; retry later"); err != nil {
 			return err
 		}
-		if len(segs) == 5 && segs[2] == "bins" && segs[4] == "live" && websocket.IsWebSocketUpgrade(c) {
-			return s.liveSlot(c, key, segs[3])
+		if len(segs) == 5 && segs[2] == "bins" && segs[4] == "live" {
+			if websocket.IsWebSocketUpgrade(c) {
+				return s.liveSlot(c, key, segs[3])
+			}
+			// A browser cannot read why a websocket handshake failed: the
+			// inspector asks with a plain GET, which answers the refusal a
+			// feed would get now (else 426 from the route).
+			if err := qs.liveRefusal("ip:"+s.remoteIP(c.Context()), segs[3]); err != nil {
+				return err
+			}
 		}
 	case method == fiber.MethodPost && len(segs) == 3 && segs[2] == "bins":
-		if err := qs.take(qs.create, key, "rate_create", "too many bins created; retry later"); err != nil {
+		// Creation is always keyed by address: every bin comes with an
+		// owner token, so keying it by token would let each new bin's token
+		// open a fresh budget.
+		ip := "ip:" + s.remoteIP(c.Context())
+		if err := qs.take(qs.create, ip, "rate_create", "too many bins created; retry later"); err != nil {
 			return err
 		}
-		if err := qs.take(qs.binsDay, key, "bins_per_day", "daily bin quota for your address reached; retry later"); err != nil {
+		if err := qs.take(qs.binsDay, ip, "bins_per_day", "daily bin quota for your address reached; retry later"); err != nil {
 			return err
 		}
 	default:
@@ -160,15 +184,10 @@ func (s *Server) liveSlot(c *fiber.Ctx, key, bin string) error {
 	ip := "ip:" + s.remoteIP(c.Context())
 	_ = key // live feeds are capped per address even with a token: sockets cost the server per connection
 	qs.mu.Lock()
-	switch {
-	case qs.q.LivePerIP > 0 && qs.liveIP[ip] >= qs.q.LivePerIP:
+	if err := qs.liveRefusalLocked(ip, bin); err != nil {
 		qs.mu.Unlock()
-		qs.refused.WithLabelValues("live_per_ip").Inc()
-		return &quotaError{limit: "live_per_ip", msg: "too many live feeds open from your address (limit " + strconv.Itoa(qs.q.LivePerIP) + "); close one", retry: 5 * time.Second}
-	case qs.q.LivePerBin > 0 && qs.liveBin[bin] >= qs.q.LivePerBin:
-		qs.mu.Unlock()
-		qs.refused.WithLabelValues("live_per_bin").Inc()
-		return &quotaError{limit: "live_per_bin", msg: "too many live feeds open on this bin (limit " + strconv.Itoa(qs.q.LivePerBin) + "); retry later", retry: 5 * time.Second}
+		qs.refused.WithLabelValues(err.limit).Inc()
+		return err
 	}
 	qs.liveIP[ip]++
 	qs.liveBin[bin]++
@@ -192,6 +211,33 @@ func (s *Server) liveSlot(c *fiber.Ctx, key, bin string) error {
 		release()
 	}
 	return err
+}
+
+// liveRefusal is the refusal a new live feed from ip to bin would get now
+// (nil: none). It takes no slot and counts nothing.
+func (qs *quotas) liveRefusal(ip, bin string) error {
+	qs.mu.Lock()
+	defer qs.mu.Unlock()
+	if err := qs.liveRefusalLocked(ip, bin); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (qs *quotas) liveRefusalLocked(ip, bin string) *quotaError {
+	switch {
+	case qs.q.LivePerIP > 0 && qs.liveIP[ip] >= qs.q.LivePerIP:
+		return &quotaError{limit: "live_per_ip", msg: "too many live feeds open from your address (limit " + strconv.Itoa(qs.q.LivePerIP) + "); close one", retry: 5 * time.Second}
+	case qs.q.LivePerBin > 0 && qs.liveBin[bin] >= qs.q.LivePerBin:
+		return &quotaError{limit: "live_per_bin", msg: "too many live feeds open on this bin (limit " + strconv.Itoa(qs.q.LivePerBin) + "); retry later", retry: 5 * time.Second}
+	}
+	return nil
+}
+
+// CountQuotaDrop counts requests a storage quota removed (the retention
+// sweep applies them), in the same metric as the refusals.
+func (s *Server) CountQuotaDrop(limit string, n int64) {
+	s.quotas.refused.WithLabelValues(limit).Add(float64(n))
 }
 
 // liveOpen reports the open live feeds of an address and a bin (tests).

@@ -7,6 +7,7 @@ package notify
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,8 +19,9 @@ import (
 	"time"
 )
 
-// URL is a notifier destination. Incoming-webhook URLs carry their credential
-// in the path, so a URL never prints, marshals or logs as itself: only Reveal
+// URL is a notifier's secret destination: an incoming-webhook URL, or a
+// PagerDuty routing key. Incoming-webhook URLs carry their credential in the
+// path, so a URL never prints, marshals or logs as itself: only Reveal
 // returns it, and Hint gives something safe to show.
 type URL struct{ s string }
 
@@ -60,6 +62,11 @@ func (u URL) Hint() string {
 	}
 	p, err := url.Parse(u.s)
 	if err != nil || p.Host == "" {
+		// Not a URL (a routing key): only the last four characters of a
+		// long one.
+		if len(u.s) >= 16 && !strings.ContainsAny(u.s, "/:@") {
+			return "…" + u.s[len(u.s)-4:]
+		}
 		return "…"
 	}
 	rest := strings.TrimSuffix(p.EscapedPath()+"?"+p.RawQuery, "?")
@@ -222,4 +229,111 @@ func PostJSON(ctx context.Context, client *http.Client, dest URL, body []byte) (
 	}
 	retry = resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500
 	return retry, he
+}
+
+// Truncate cuts s to at most n runes, ending in "…" when it cut; providers
+// count their limits in characters and refuse the whole message over one.
+func Truncate(s string, n int) string {
+	if n <= 0 {
+		return ""
+	}
+	i := 0
+	for j := range s {
+		if i == n-1 {
+			if len([]rune(s[j:])) > 1 {
+				return s[:j] + "…"
+			}
+			return s
+		}
+		i++
+	}
+	return s
+}
+
+// Title is the one-line headline of a notification.
+func Title(n *Notification) string {
+	switch n.State {
+	case StateResolved:
+		return fmt.Sprintf("Resolved: %s on bin %s", n.RuleName, n.BinID)
+	case StateTest:
+		return fmt.Sprintf("Test: %s on bin %s", n.RuleName, n.BinID)
+	}
+	return fmt.Sprintf("Firing [%s]: %s on bin %s", n.Severity, n.RuleName, n.BinID)
+}
+
+// FormatValue prints an observed value or threshold in its unit.
+func FormatValue(v float64, unit string) string {
+	switch unit {
+	case "share":
+		return fmt.Sprintf("%.1f%%", v*100)
+	case "ms":
+		return fmt.Sprintf("%.1f ms", v)
+	case "":
+		return fmt.Sprintf("%g", v)
+	}
+	return fmt.Sprintf("%g %s", v, unit)
+}
+
+// ScrubError returns err with every occurrence of dest's secret removed from
+// its text, keeping an *HTTPError (and so its Retry-After) when err is one.
+func ScrubError(dest URL, err error) error {
+	if err == nil {
+		return nil
+	}
+	var he *HTTPError
+	if errors.As(err, &he) {
+		c := *he
+		c.Body = dest.Scrub(c.Body)
+		return &c
+	}
+	return errors.New(dest.Scrub(err.Error()))
+}
+
+// BySeverity picks one of four values for n: resolved when n announces a
+// resolution, else the one of its severity (info for anything unknown).
+// Notifiers colour their messages with it.
+func BySeverity[T any](n *Notification, critical, warning, info, resolved T) T {
+	if n.State == StateResolved {
+		return resolved
+	}
+	switch n.Severity {
+	case SeverityCritical:
+		return critical
+	case SeverityWarning:
+		return warning
+	}
+	return info
+}
+
+// HTTPOptions configures a notifier that only needs an HTTP client.
+type HTTPOptions struct {
+	// Client sends the request; plug an SSRF-guarded client here. Default:
+	// a client with a 10 s timeout.
+	Client *http.Client
+}
+
+// JSONNotifier is the shape of every webhook-style provider (Slack,
+// Discord, Teams, the generic webhook): render the notification into the
+// provider's document and PostJSON it to the destination.
+type JSONNotifier struct {
+	Provider string                  // prefixes errors: "slack: receiver answered 404"
+	Client   *http.Client            // plug an SSRF-guarded client here; nil: 10 s timeout
+	Render   func(*Notification) any // the provider's document
+}
+
+// Notify implements Notifier.
+func (j JSONNotifier) Notify(ctx context.Context, dest URL, n *Notification) (bool, error) {
+	body, err := json.Marshal(j.Render(n))
+	if err != nil {
+		return false, fmt.Errorf("%s: encode message: %w", j.Provider, err)
+	}
+	client := j.Client
+	if client == nil {
+		client = &http.Client{Timeout: 10 * time.Second}
+	}
+	retry, err := PostJSON(ctx, client, dest, body)
+	if err != nil {
+		return retry, fmt.Errorf("%s: %w", j.Provider, err)
+	}
+	return false, nil
 }

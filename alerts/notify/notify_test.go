@@ -111,3 +111,23 @@ func TestPostJSONClassifies(t *testing.T) {
 		})
 	}
 }
+
+func TestTruncate(t *testing.T) {
+	tests := []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"hello", 10, "hello"},
+		{"hello", 5, "hello"},
+		{"hello!", 5, "hell…"},
+		{"ééééé", 3, "éé…"},
+		{"", 3, ""},
+		{"abc", 0, ""},
+	}
+	for _, tt := range tests {
+		if got := Truncate(tt.in, tt.n); got != tt.want || len([]rune(got)) > max(tt.n, 0) {
+			t.Errorf("Truncate(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+		}
+	}
+}

@@ -5,34 +5,23 @@
 package slack
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"strings"
-	"time"
 
 	"github.com/hookscope/hookscope/alerts/notify"
 )
 
-// Options configures the notifier.
-type Options struct {
-	// Client sends the webhook; plug an SSRF-guarded client here. Default:
-	// a client with a 10 s timeout.
-	Client *http.Client
-}
+// Options configures the notifier: its HTTP client.
+type Options = notify.HTTPOptions
 
 // Notifier posts to Slack incoming webhooks.
-type Notifier struct{ client *http.Client }
+type Notifier struct{ notify.JSONNotifier }
 
 var _ notify.Notifier = (*Notifier)(nil)
 
-// New returns a Slack notifier.
+// New returns the notifier.
 func New(opt Options) *Notifier {
-	if opt.Client == nil {
-		opt.Client = &http.Client{Timeout: 10 * time.Second}
-	}
-	return &Notifier{client: opt.Client}
+	return &Notifier{notify.JSONNotifier{Provider: "slack", Client: opt.Client, Render: func(n *notify.Notification) any { return Build(n) }}}
 }
 
 // Colours of the attachment bar by severity and state.
@@ -88,29 +77,12 @@ func escape(s string) string {
 
 // Color picks the attachment colour for n.
 func Color(n *notify.Notification) string {
-	if n.State == notify.StateResolved {
-		return ColorResolved
-	}
-	switch n.Severity {
-	case notify.SeverityCritical:
-		return ColorCritical
-	case notify.SeverityWarning:
-		return ColorWarning
-	}
-	return ColorInfo
+	return notify.BySeverity(n, ColorCritical, ColorWarning, ColorInfo, ColorResolved)
 }
 
 // Build renders n as a Slack message.
 func Build(n *notify.Notification) *Message {
-	var title string
-	switch n.State {
-	case notify.StateResolved:
-		title = fmt.Sprintf("Resolved: %s on bin %s", n.RuleName, n.BinID)
-	case notify.StateTest:
-		title = fmt.Sprintf("Test: %s on bin %s", n.RuleName, n.BinID)
-	default:
-		title = fmt.Sprintf("Firing [%s]: %s on bin %s", n.Severity, n.RuleName, n.BinID)
-	}
+	title := notify.Title(n)
 	text := title + " — " + n.Summary
 	summary := "*" + escape(n.Summary) + "*"
 	if n.BinURL != "" {
@@ -123,8 +95,8 @@ func Build(n *notify.Notification) *Message {
 	fields := []*Text{
 		mrkdwn("*Rule*\n" + escape(n.RuleName) + " (`" + n.Kind + "`)"),
 		mrkdwn("*Bin*\n`" + escape(n.BinID) + "`"),
-		mrkdwn(fmt.Sprintf("*Observed*\n%s", formatValue(n.Observed, n.Unit))),
-		mrkdwn(fmt.Sprintf("*Threshold*\n%s", formatValue(n.Threshold, n.Unit))),
+		mrkdwn(fmt.Sprintf("*Observed*\n%s", notify.FormatValue(n.Observed, n.Unit))),
+		mrkdwn(fmt.Sprintf("*Threshold*\n%s", notify.FormatValue(n.Threshold, n.Unit))),
 		mrkdwn("*Window*\n" + n.Window),
 		mrkdwn("*Severity*\n" + string(n.Severity)),
 	}
@@ -156,29 +128,4 @@ func Build(n *notify.Notification) *Message {
 		Blocks:      blocks,
 		Attachments: []Attachment{{Color: Color(n), Blocks: detail}},
 	}
-}
-
-func formatValue(v float64, unit string) string {
-	switch unit {
-	case "share":
-		return fmt.Sprintf("%.1f%%", v*100)
-	case "ms":
-		return fmt.Sprintf("%.1f ms", v)
-	case "":
-		return fmt.Sprintf("%g", v)
-	}
-	return fmt.Sprintf("%g %s", v, unit)
-}
-
-// Notify posts n to the webhook at dest.
-func (s *Notifier) Notify(ctx context.Context, dest notify.URL, n *notify.Notification) (bool, error) {
-	body, err := json.Marshal(Build(n))
-	if err != nil {
-		return false, fmt.Errorf("slack: encode message: %w", err)
-	}
-	retry, err := notify.PostJSON(ctx, s.client, dest, body)
-	if err != nil {
-		return retry, fmt.Errorf("slack: %w", err)
-	}
-	return false, nil
 }

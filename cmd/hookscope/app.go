@@ -20,7 +20,7 @@ import (
 	"github.com/hookscope/hookscope/bins"
 	"github.com/hookscope/hookscope/frontend"
 	"github.com/hookscope/hookscope/ingest"
-	"github.com/hookscope/hookscope/ingest/caplog/disklog"
+	"github.com/hookscope/hookscope/ingest/caplog"
 	"github.com/hookscope/hookscope/ingest/forward"
 	"github.com/hookscope/hookscope/ingest/netguard"
 	"github.com/hookscope/hookscope/schema"
@@ -38,7 +38,7 @@ type App struct {
 	store schema.Store
 	// clog is the capture log: capture appends, the consumers (store
 	// writer, alerts, live) read it back.
-	clog      *disklog.Log
+	clog      caplog.Log
 	consumers *ingest.Consumers
 	hub       *live.Hub
 	engine    *alerts.Engine
@@ -86,20 +86,22 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 
-	clog, err := openLog(cfg, log)
+	opened, err := openLog(ctx, cfg, log)
 	if err != nil {
 		return fail(err)
 	}
-	a.clog = clog
+	a.clog = opened.log
 	metrics := ingest.NewMetrics()
 	a.hub = live.New(live.Options{Logger: log, Encode: wire.EncodeLive})
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if err := metrics.Register(reg, writerBacklog(a.clog)); err != nil {
+	if err := metrics.Register(reg, opened.backlog); err != nil {
 		return fail(fmt.Errorf("register metrics: %w", err))
 	}
-	reg.MustRegister(a.clog.Collector())
+	if opened.collector != nil {
+		reg.MustRegister(opened.collector)
+	}
 	reg.MustRegister(a.hub.Collectors()...)
 
 	key, err := jwtKey(cfg)
@@ -121,7 +123,11 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 
 	// The alert engine watches every capture and recovers its windows from
 	// history at start, through the same store.
-	a.engine = alerts.New(st, st, alerts.Options{Logger: log, PublicURL: linkBase(cfg), Now: a.clock.Now, Notifiers: alertNotifiers(a.outbound)})
+	notifiers, err := alertNotifiers(cfg.Alerts, a.outbound)
+	if err != nil {
+		return fail(err)
+	}
+	a.engine = alerts.New(st, st, alerts.Options{Logger: log, PublicURL: linkBase(cfg), Now: a.clock.Now, Notifiers: notifiers})
 	if err := a.engine.Start(ctx); err != nil {
 		return fail(fmt.Errorf("start alert engine: %w", err))
 	}
@@ -166,7 +172,7 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Hub:        a.hub,
 		Frontend:   frontend.Dist(),
 		Gatherer:   reg,
-		Alerts:     alerts.NewService(st, a.engine, a.clock.Now),
+		Alerts:     alerts.NewService(st, a.engine, alerts.ServiceOptions{Now: a.clock.Now, Bins: st, MaxRulesPerBin: cfg.Alerts.MaxRulesPerBin}),
 		SecretHint: secretHint,
 	}, web.Options{
 		Logger:         log,
@@ -205,6 +211,8 @@ func (a *App) Start() error {
 		defer a.wg.Done()
 		ingest.RunRetention(jctx, a.store, ingest.RetentionOptions{
 			Logger: a.log, Interval: a.cfg.RetentionPeriod, MaxRequestsPerBin: a.cfg.Access.MaxRequestsPerBin, Now: a.clock.Now,
+			MaxBytesPerBin: a.cfg.Limits.BytesPerBin, MaxBodyBytes: a.cfg.MaxBodyBytes,
+			Dropped: func(n int64) { a.server.CountQuotaDrop("bytes_per_bin", n) },
 		})
 	}()
 	go func() { a.served <- a.server.Serve(ln) }()

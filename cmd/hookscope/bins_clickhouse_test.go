@@ -13,7 +13,10 @@ import (
 // a new row version, read back with FINAL, and survives a restart; the
 // access model answers as on the embedded store.
 func TestClickHouseBinTokenGenerations(t *testing.T) {
-	srv := chtest.Start(t)
+	chtest.Each(t, testClickHouseBinTokenGenerations)
+}
+
+func testClickHouseBinTokenGenerations(t *testing.T, srv *chtest.Server) {
 	db := srv.Database(t)
 	dir := t.TempDir()
 	env := map[string]string{"HOOKSCOPE_CLICKHOUSE_URL": db}

@@ -96,6 +96,17 @@ func TestPublicBinTakeoverRefused(t *testing.T) {
 			}
 		}
 	}
+	// A rule for every bin would watch this one too: only an admin.
+	everyBin := `{"name":"all","kind":"failure_spike","channels":[{"type":"webhook","url":"http://127.0.0.1:1/steal"}]}`
+	for hdr, want := range map[string]int{"": 401, other.Token: 403, bin.Token: 403} {
+		h := map[string]string(nil)
+		if hdr != "" {
+			h = bearerHdr(hdr)
+		}
+		if s, _, b := call(t, "POST", a.base+"/api/v1/alerts/rules", h, everyBin); s != want {
+			t.Errorf("every-bin rule with token %.10q: %d %s, want %d", hdr, s, b, want)
+		}
+	}
 	// Nothing changed: same settings, the request is still there, no rule
 	// watches the bin, the old tokens still work (no revocation happened).
 	after := stateOf(t, a, bin.ID, bin.Token)
@@ -124,8 +135,21 @@ func TestPublicBinTakeoverRefused(t *testing.T) {
 	if s, _, b := call(t, "DELETE", api+"/requests", bearerHdr(bin.Token), ""); s != 204 {
 		t.Fatalf("owner clear: %d %s", s, b)
 	}
-	// So can an admin.
+	// So can an admin, who alone manages rules for every bin.
 	admin := mint(t, key, web.ScopeAdmin, "", time.Hour)
+	var all struct{ ID string }
+	doJSONAuth(t, "POST", a.base+"/api/v1/alerts/rules", admin, json.RawMessage(everyBin), 201, &all)
+	for _, m := range []string{"PATCH", "DELETE"} {
+		if s, _, _ := call(t, m, a.base+"/api/v1/alerts/rules/"+all.ID, bearerHdr(bin.Token), `{"enabled":false}`); s != 403 {
+			t.Errorf("%s of an every-bin rule with a bin's owner token: %d", m, s)
+		}
+	}
+	// A bin's rule cannot be turned into an every-bin rule by its owner.
+	var own struct{ ID string }
+	doJSONAuth(t, "POST", a.base+"/api/v1/alerts/rules", bin.Token, map[string]any{"name": "own", "bin_id": bin.ID, "kind": "failure_spike"}, 201, &own)
+	if s, _, _ := call(t, "PATCH", a.base+"/api/v1/alerts/rules/"+own.ID, bearerHdr(bin.Token), `{"bin_id":null}`); s != 403 {
+		t.Errorf("owner widened a rule to every bin: %d", s)
+	}
 	doJSONAuth(t, "PATCH", api, admin, map[string]any{"private": true}, 200, nil)
 	if s, _, _ := call(t, "GET", api, nil, ""); s != 401 {
 		t.Errorf("anonymous read after the owner made it private: %d", s)

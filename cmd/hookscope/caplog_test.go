@@ -3,8 +3,11 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
+	"fmt"
+	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -100,21 +103,12 @@ func TestLogCapAnswers503(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer conn.Close()
-		stored := map[uuid.UUID]int{}
+		var stored map[uuid.UUID]int
 		pollUntil(t, "every answered request in ClickHouse", func() bool {
-			clear(stored)
-			rs, err := conn.Query(context.Background(), "SELECT UUIDNumToString(id) FROM hookscope_cap.requests WHERE bin_id = ?", bin.ID)
-			if err != nil {
+			var err error
+			if stored, err = chStoredIDs(conn, "hookscope_cap", bin.ID); err != nil {
 				return false // the restarted server may still be loading the table
 			}
-			for rs.Next() {
-				var id string
-				if err := rs.Scan(&id); err != nil {
-					t.Fatal(err)
-				}
-				stored[uuid.MustParse(id)]++
-			}
-			rs.Close()
 			for id := range answered {
 				if stored[uuid.MustParse(id)] == 0 {
 					return false
@@ -195,4 +189,95 @@ func TestFullDiskAnswers503(t *testing.T) {
 		t.Fatalf("capture after the restart: %d", s)
 	}
 	t.Logf("%d answered before the disk was full, all stored once after the restart", len(answered))
+}
+
+// TestCorruptAndTornLog: a hookscope killed before its store writer wrote
+// anything leaves 20 answered requests in the capture log only. With one
+// frame's payload damaged on disk and a torn frame appended at the tail, the
+// next start truncates the tail, skips exactly the damaged record (counted
+// in /metrics), and stores the other 19.
+func TestCorruptAndTornLog(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a child process")
+	}
+	dir := t.TempDir()
+	// The writer lingers an hour for a batch of 100 000: nothing reaches
+	// the store before the kill.
+	env := map[string]string{"HOOKSCOPE_FLUSH_INTERVAL": "1h", "HOOKSCOPE_BATCH_SIZE": "100000"}
+	child, base, _ := startCrashChild(t, dir, env, 0)
+	var b binResp
+	doJSON(t, "POST", base+"/api/v1/bins", nil, 201, &b)
+	ids := map[string]string{}
+	for i := range 20 {
+		marker := fmt.Sprintf("marker-%02d", i)
+		s, h, _ := call(t, "POST", base+"/h/"+b.ID, map[string]string{"Content-Type": "application/json"}, `{"m":"`+marker+`"}`)
+		if s != 200 {
+			t.Fatalf("capture %d: %d", i, s)
+		}
+		ids[marker] = h.Get("X-Hookscope-Request-Id")
+	}
+	child.Process.Kill()
+	child.Wait()
+
+	segs, _ := filepath.Glob(filepath.Join(dir, "log", "*.seg"))
+	if len(segs) == 0 {
+		t.Fatal("no log segment")
+	}
+	damaged := false
+	for _, seg := range segs {
+		data, err := os.ReadFile(seg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i := bytes.Index(data, []byte("marker-07")); i >= 0 {
+			data[i+len("marker-0")] = '8' // a flipped byte inside the payload
+			damaged = true
+		}
+		if seg == segs[len(segs)-1] {
+			data = append(data, "HCF1\x40\x00\x00\x00 torn"...) // a frame cut short by the crash
+		}
+		if err := os.WriteFile(seg, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !damaged {
+		t.Fatal("marker-07 not found in the log")
+	}
+
+	a := startApp(t, dir, nil)
+	a.waitCount(t, b.ID, 19)
+	for marker, id := range ids {
+		s, _, _ := call(t, "GET", a.base+"/api/v1/bins/"+b.ID+"/requests/"+id, nil, "")
+		if want := map[bool]int{true: 404, false: 200}[marker == "marker-07"]; s != want {
+			t.Errorf("%s: %d, want %d", marker, s, want)
+		}
+	}
+	if n := metricValue(t, a.base, "hookscope_caplog_corrupt_frames_total"); n < 1 {
+		t.Errorf("corrupt frames counted: %v", n)
+	}
+	if n := metricValue(t, a.base, "hookscope_caplog_torn_truncations_total"); n < 1 {
+		t.Errorf("torn truncations counted: %v", n)
+	}
+}
+
+// TestLogSettings: HOOKSCOPE_ACK and HOOKSCOPE_LOG_MAX_BYTES are read,
+// defaulted and checked; the removed spool setting no longer exists.
+func TestLogSettings(t *testing.T) {
+	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	c, err := parseConfig("x", nil, env(nil), io.Discard)
+	if err != nil || c.Ack != "durable" || c.LogMaxBytes != 1<<30 {
+		t.Fatalf("defaults: %q %d %v", c.Ack, c.LogMaxBytes, err)
+	}
+	c, err = parseConfig("x", nil, env(map[string]string{"HOOKSCOPE_ACK": "fast", "HOOKSCOPE_LOG_MAX_BYTES": "2097152"}), io.Discard)
+	if err != nil || c.Ack != "fast" || c.LogMaxBytes != 2<<20 {
+		t.Fatalf("set: %q %d %v", c.Ack, c.LogMaxBytes, err)
+	}
+	for _, bad := range []map[string]string{{"HOOKSCOPE_ACK": "sometimes"}, {"HOOKSCOPE_LOG_MAX_BYTES": "1000"}, {"HOOKSCOPE_LOG_MAX_BYTES": "x"}} {
+		if _, err := parseConfig("x", nil, env(bad), io.Discard); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+	if _, err := parseConfig("x", []string{"-spool-max-bytes", "1048576"}, env(nil), io.Discard); err == nil {
+		t.Error("-spool-max-bytes still accepted")
+	}
 }

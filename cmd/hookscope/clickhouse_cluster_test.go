@@ -104,6 +104,7 @@ func TestClickHouseClusterReplicaKilled(t *testing.T) {
 	if refused != 0 {
 		t.Errorf("%d requests refused", refused)
 	}
+	pollUntil(t, "the store writer to catch up", func() bool { return metricValue(t, a.base, "hookscope_writer_queue_depth") == 0 })
 
 	// Nothing answered is lost (the store writer catches up from the capture
 	// log), and each replica, the restarted one too, catches up to hold

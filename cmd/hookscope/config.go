@@ -33,6 +33,8 @@ type Config struct {
 	RetentionPeriod time.Duration
 	Access          AccessConfig
 	Limits          LimitConfig
+	Alerts          AlertsConfig
+	NATS            NATSConfig
 
 	// ClickHouseCluster names the ClickHouse cluster (remote_servers) the
 	// schema lives on: replicated tables behind Distributed ones.
@@ -133,7 +135,7 @@ func settings() []setting {
 			return nil
 		}},
 		{"purge-interval", "HOOKSCOPE_PURGE_INTERVAL", "1m", "how often expired bins and their data are removed", durationInto(func(c *Config) *time.Duration { return &c.RetentionPeriod })},
-	}, append(accessSettings(), limitSettings()...)...)
+	}, append(append(append(accessSettings(), limitSettings()...), alertSettings()...), natsSettings()...)...)
 }
 
 func durationInto(field func(c *Config) *time.Duration) func(c *Config, v string) error {

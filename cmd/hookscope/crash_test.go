@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,11 +12,11 @@ import (
 	"github.com/hookscope/hookscope/ingest"
 )
 
-// TestCrashChild is the hookscope process TestAsyncForwardSurvivesCrash
-// kills; it only runs as that test's child.
+// TestCrashChild is the hookscope process the crash tests start and kill
+// (startCrashChild); it only runs as their child.
 func TestCrashChild(t *testing.T) {
 	if os.Getenv("HOOKSCOPE_CRASH_CHILD") == "" {
-		t.Skip("helper process of TestAsyncForwardSurvivesCrash")
+		t.Skip("helper process of the crash tests")
 	}
 	_ = run(context.Background(), []string{"serve"}, os.Getenv, os.Stdout, os.Stderr)
 }
@@ -45,36 +42,8 @@ func TestAsyncForwardSurvivesCrash(t *testing.T) {
 	defer tg.Close()
 	defer close(release)
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	child := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-	child.Env = append(os.Environ(), "HOOKSCOPE_CRASH_CHILD=1", "HOOKSCOPE_ADDR="+addr, "HOOKSCOPE_DATA_DIR="+dir,
-		"HOOKSCOPE_ALLOW_PRIVATE_TARGETS=true", "HOOKSCOPE_FLUSH_INTERVAL=5ms", "HOOKSCOPE_LOG_LEVEL=warn")
-	var stderr strings.Builder
-	child.Stderr = &stderr
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
-	killed := false
-	defer func() {
-		if !killed {
-			child.Process.Kill()
-			child.Wait()
-		}
-	}()
-	base := "http://" + addr
-	waitFor(t, "the child to serve", func() bool {
-		resp, err := http.Get(base + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
+	child, base, stderr := startCrashChild(t, dir, map[string]string{
+		"HOOKSCOPE_ALLOW_PRIVATE_TARGETS": "true", "HOOKSCOPE_FLUSH_INTERVAL": "5ms"}, 0)
 	child1 := &testApp{base: base}
 	bin := child1.newBin(t, map[string]any{"forward": map[string]any{"url": tg.URL, "mode": "async", "timeout": "60s"}})
 	var ids []string
@@ -90,7 +59,6 @@ func TestAsyncForwardSurvivesCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	child.Wait()
-	killed = true
 
 	a := startApp(t, dir, allowPrivate)
 	a.waitCount(t, bin.ID, 3)

@@ -57,6 +57,13 @@ func heapInUse() uint64 {
 	return m.HeapAlloc
 }
 
+// totalAlloc is the cumulative bytes allocated by this process.
+func totalAlloc() uint64 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.TotalAlloc
+}
+
 // alive checks the server still answers.
 func alive(t *testing.T, a *testApp) {
 	t.Helper()
@@ -117,9 +124,11 @@ func TestHostileStatsSpan(t *testing.T) {
 				t.Errorf("%.60s: %d %s", bad, s, b)
 			}
 		}
-		if grew := int64(heapInUse()) - int64(before); grew > 64<<20 {
+		grew := int64(heapInUse()) - int64(before)
+		if grew > 64<<20 {
 			t.Fatalf("heap grew %d MiB", grew>>20)
 		}
+		t.Logf("216 extreme stats queries: live heap grew %d KiB", grew>>10)
 		alive(t, a)
 	})
 }
@@ -132,12 +141,23 @@ func TestHostileUnknownParams(t *testing.T) {
 		bin, owner := nb.ID, map[string]string{"Authorization": "Bearer " + nb.Token}
 		captureN(t, a, bin, 4)
 		a.waitCount(t, bin, 4)
-		for _, u := range []string{"/requests?method=GET", "/requests?status=2xx", "/requests?q=x", "/requests?everything=1"} {
+		for _, u := range []string{"/requests?everything=1", "/requests?method=GET&limit=1", "/requests?before=x&q=x", "/requests?metod=GET"} {
 			if s, _, b := call(t, "DELETE", a.base+"/api/v1/bins/"+bin+u, owner, ""); s != 400 {
 				t.Fatalf("DELETE %s: %d %s, want 400", u, s, b)
 			}
 		}
 		a.waitCount(t, bin, 4) // nothing was deleted
+		// The list's filters delete what they match (issue 17), never more:
+		// a filter matching nothing deletes nothing.
+		for _, u := range []string{"/requests?method=PUT", "/requests?status=5xx", "/requests?q=no-such-text"} {
+			if s, _, b := call(t, "DELETE", a.base+"/api/v1/bins/"+bin+u, owner, ""); s != 200 || string(b) != `{"deleted":0}` {
+				t.Fatalf("DELETE %s: %d %s, want 200 {\"deleted\":0}", u, s, b)
+			}
+		}
+		a.waitCount(t, bin, 4)
+		if s, _, _ := call(t, "DELETE", a.base+"/api/v1/bins/"+bin+"/requests", nil, ""); s != 401 {
+			t.Fatalf("clear without the owner token: %d, want 401", s)
+		}
 		for _, u := range []string{"/requests?limit=1&limit=1000", "/stats?stepp=1m", "?x=1", "/requests?metod=GET"} {
 			if s, _, b := call(t, "GET", a.base+"/api/v1/bins/"+bin+u, nil, ""); s != 400 {
 				t.Errorf("GET %s: %d %s, want 400", u, s, b)
@@ -207,6 +227,7 @@ func TestHostileCaptureOrigin(t *testing.T) {
 func TestHostileAPIBody(t *testing.T) {
 	a := startApp(t, t.TempDir(), map[string]string{"HOOKSCOPE_MAX_API_BODY_BYTES": "65536"})
 	before := heapInUse()
+	allocBefore := totalAlloc()
 	// 200 MB declared, 16 KiB sent: the answer comes without reading the
 	// rest (fasthttp pre-reads at most 8 KiB of a body before any handler).
 	raw := "POST /api/v1/bins HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200000000\r\n\r\n{" + strings.Repeat(" ", 16<<10)
@@ -238,9 +259,17 @@ func TestHostileAPIBody(t *testing.T) {
 	if err != nil || len(bins) != 0 {
 		t.Fatalf("%d bins stored (%v)", len(bins), err)
 	}
-	if grew := int64(heapInUse()) - int64(before); grew > 32<<20 {
+	grew := int64(heapInUse()) - int64(before)
+	if grew > 32<<20 {
 		t.Fatalf("heap grew %d MiB", grew>>20)
 	}
+	// Everything allocated in this process meanwhile (server and client):
+	// far below what was sent, so the server never buffered it.
+	alloc := totalAlloc() - allocBefore
+	if alloc > 24<<20 {
+		t.Fatalf("%d MiB allocated while 264 MB were offered", alloc>>20)
+	}
+	t.Logf("200 MB declared + 64 MiB chunked: %d KiB allocated in total, live heap grew %d KiB", alloc>>10, grew>>10)
 	// A body within the limit still works.
 	a.newBin(t, map[string]any{"name": strings.Repeat("n", 100)})
 	alive(t, a)
@@ -606,4 +635,33 @@ func TestHostileShutdownOverrunKeepsAnswered(t *testing.T) {
 		}
 	}
 	t.Logf("%d answered, all kept", len(answered))
+}
+
+// Class 17 (issue 21): one address creating bins as fast as it can on a
+// default (public) instance gets its burst and then 429s; only what was
+// answered 201 exists.
+func TestHostileBinCreationFlood(t *testing.T) {
+	a := startApp(t, t.TempDir(), map[string]string{"HOOKSCOPE_QUOTAS": "public"})
+	created, refused := 0, 0
+	for i := 0; i < 300; i++ {
+		s, h, _ := call(t, "POST", a.base+"/api/v1/bins", nil, "{}")
+		switch s {
+		case 201:
+			created++
+		case 429:
+			refused++
+			if h.Get("Retry-After") == "" {
+				t.Fatal("429 without Retry-After")
+			}
+		default:
+			t.Fatalf("create %d: %d", i, s)
+		}
+	}
+	if created > int(web.PublicQuotas.CreatePerMinute)+1 || refused == 0 {
+		t.Fatalf("%d created, %d refused; want at most the burst of %v", created, refused, web.PublicQuotas.CreatePerMinute)
+	}
+	bins, err := a.store.ListBins(t.Context())
+	if err != nil || len(bins) != created {
+		t.Fatalf("%d bins stored, %d answered 201 (%v)", len(bins), created, err)
+	}
 }

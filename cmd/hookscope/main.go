@@ -103,12 +103,14 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 }
 
 // memoryLimit is the Go runtime's soft memory limit unless GOMEMLIMIT says
-// otherwise. Under a capture flood the writer falls behind, the queue fills
-// to MaxQueueBytes and the spool takes the rest; without a limit the GC let
-// the heap double on top of that (peak RSS 280-300 MB in 30-60 s floods at
-// 64 connections), with it the heap is collected sooner (210-215 MB), at the
-// price of more GC work only while the heap is near the limit (BENCHMARKS.md,
-// Memory). It is soft: a live heap that needs more gets more.
+// otherwise. Measured before the capture log (when a flood filled a 32 MiB
+// in-memory queue): without a limit the GC let the heap double on top of
+// that (peak RSS 280-300 MB in 30-60 s floods at 64 connections), with it
+// the heap was collected sooner (210-215 MB), at the price of more GC work
+// only while the heap is near the limit (BENCHMARKS.md, Memory). Today the
+// backlog waits on disk in the log, and the memory under a flood is the
+// log's pending write (at most 32 MiB) and the store writer's batch. It is
+// soft: a live heap that needs more gets more.
 const memoryLimit = 192 << 20
 
 // defaultMemoryLimit sets memoryLimit when GOMEMLIMIT is unset (the runtime

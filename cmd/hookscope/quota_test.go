@@ -125,6 +125,20 @@ func TestQuotaKeying(t *testing.T) {
 			t.Fatalf("X-Forwarded-For from an untrusted peer changed the key: %d %d", s1, s2)
 		}
 	})
+	t.Run("creation keyed by address even with a bin token", func(t *testing.T) {
+		a, _ := quotaApp(t, map[string]string{"HOOKSCOPE_QUOTA_CREATE_RATE": "2/h"})
+		var b struct{ Token string }
+		doJSON(t, "POST", a.base+"/api/v1/bins", nil, 201, &b)
+		if b.Token == "" {
+			t.Skip("bins carry no owner token on this branch")
+		}
+		if s, _, _ := call(t, "POST", a.base+"/api/v1/bins", bearerHdr(b.Token), "{}"); s != 201 {
+			t.Fatalf("second create: %d", s)
+		}
+		if s, _, _ := call(t, "POST", a.base+"/api/v1/bins", bearerHdr(b.Token), "{}"); s != 429 {
+			t.Fatalf("a bin's owner token opened a fresh creation budget: %d", s)
+		}
+	})
 	t.Run("admin exempt", func(t *testing.T) {
 		dir := t.TempDir()
 		a := startApp(t, dir, map[string]string{"HOOKSCOPE_QUOTAS": "public", "HOOKSCOPE_QUOTA_CREATE_RATE": "1/h", "HOOKSCOPE_QUOTA_READ_RATE": "1/h"})
@@ -169,6 +183,9 @@ func TestQuotaLiveFeeds(t *testing.T) {
 			b := make([]byte, 512)
 			n, _ := resp.Body.Read(b)
 			expect429(t, "third feed", resp.StatusCode, resp.Header, b[:n], tc.limit, 1, 10)
+			// A browser cannot read a failed handshake: a plain GET tells why.
+			s, h, body := call(t, "GET", a.base+"/api/v1/bins/"+bin+"/live", nil, "")
+			expect429(t, "plain GET while full", s, h, body, tc.limit, 1, 10)
 			c1.Close()
 			deadline := time.Now().Add(10 * time.Second)
 			for {
@@ -182,6 +199,18 @@ func TestQuotaLiveFeeds(t *testing.T) {
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
+			// With a slot free (the probe's feed closed), the plain GET is
+			// the route's own 426.
+			for {
+				s, _, _ := call(t, "GET", a.base+"/api/v1/bins/"+bin+"/live", nil, "")
+				if s == 426 {
+					break
+				}
+				if s != 429 || time.Now().After(deadline) {
+					t.Fatalf("plain GET with a slot free: %d, want 426", s)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
 		})
 	}
 }
@@ -189,4 +218,56 @@ func TestQuotaLiveFeeds(t *testing.T) {
 // ownerOf is the Authorization header of a bin's owner token.
 func ownerOf(b binResp) map[string]string {
 	return map[string]string{"Authorization": "Bearer " + b.Token}
+}
+
+// TestQuotaBytesPerBin: past the stored-bytes quota the oldest requests are
+// dropped (capture is never refused for it), and the drops are counted.
+func TestQuotaBytesPerBin(t *testing.T) {
+	a := startApp(t, t.TempDir(), map[string]string{"HOOKSCOPE_QUOTA_BYTES_PER_BIN": "10000", "HOOKSCOPE_PURGE_INTERVAL": "20ms"})
+	bin := a.newBin(t, nil).ID
+	var ids []string
+	for i := 0; i < 10; i++ {
+		s, h, b := call(t, "POST", a.base+"/h/"+bin, nil, strings.Repeat("x", 3000))
+		if s != 200 {
+			t.Fatalf("capture %d refused: %d %s", i, s, b)
+		}
+		ids = append(ids, h.Get("X-Hookscope-Request-Id"))
+	}
+	// Each request stores ~3.1 KB: three fit in 10000 bytes. Batches land
+	// while the sweep runs, so wait for the settled state.
+	want := fmt.Sprint(ids[9], ids[8], ids[7])
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		l := a.list(t, bin, "limit=100")
+		var got []any
+		for _, r := range l.Requests {
+			got = append(got, r.ID)
+		}
+		if fmt.Sprint(got...) == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("kept %v, want the newest three %v", got, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for metricOr0(t, a.base, `hookscope_quota_refused_total{limit="bytes_per_bin"}`) != 7 {
+		if time.Now().After(deadline) {
+			t.Fatalf("drops counted: %v, want 7", metricOr0(t, a.base, `hookscope_quota_refused_total{limit="bytes_per_bin"}`))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// metricOr0 is metricValue for a series that may not exist yet.
+func metricOr0(t *testing.T, base, series string) float64 {
+	t.Helper()
+	_, _, m := call(t, "GET", base+"/metrics", nil, "")
+	for _, line := range strings.Split(string(m), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	return 0
 }

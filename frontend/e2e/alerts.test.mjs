@@ -17,6 +17,7 @@ before(async () => {
   bin = (await hs.createBin({ name: "alerts demo" })).id;
   await hs.api("PATCH", `/api/v1/bins/${bin}`, { response: { status: 500, body: "down for maintenance" } });
   page = await br.start();
+  await hs.adopt(page, bin);
   br.acceptConfirms = true;
 });
 
@@ -55,7 +56,14 @@ test("default rules with one toggle, then add, disable and delete a rule", async
 
 test("a burst of failed deliveries fires the failure_spike default rule, shown in recent events", async (t) => {
   if (!hasAlerts) return t.skip("this hookscope serves no /api/v1/alerts (alerting not wired in)");
+  // Watching the Requests tab: the Alerts tab gets a dot when the rule fires.
+  await page.goto(`${hs.url}/bins/${bin}`);
+  await page.waitForSelector("[data-testid=live-state].live-live");
+  await page.waitForFunction((b) => localStorage.getItem(`hookscope.alerts-seen.${b}`) !== null, bin);
+  assert.equal(await page.locator("[data-testid=alert-dot]").count(), 0);
   for (let i = 0; i < 15; i++) await hs.capture(bin, { path: "/orders", headers: { "Content-Type": "application/json" }, body: `{"n":${i}}` });
+  await page.waitForSelector("[data-testid=alert-dot]", { timeout: 25000 });
+  await screenshot(page, "alert-dot");
   const deadline = Date.now() + 20000;
   let events = [];
   while (Date.now() < deadline) {
@@ -64,8 +72,9 @@ test("a burst of failed deliveries fires the failure_spike default rule, shown i
     await new Promise((r) => setTimeout(r, 250));
   }
   assert.ok(events.some((e) => e.state === "firing"), `a firing event, got ${JSON.stringify(events).slice(0, 300)}`);
-  await page.goto(`${hs.url}/bins/${bin}/alerts`);
+  await page.click(".tabs a:has-text('Alerts')");
   await page.waitForSelector(".events .state-firing");
+  await page.waitForSelector("[data-testid=alert-dot]", { state: "detached" });
   const text = await page.textContent(".events");
   assert.match(text, /firing/);
   await screenshot(page, "alerts");

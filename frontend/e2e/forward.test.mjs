@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { Browser, Hookscope, sleep } from "./lib.mjs";
+import { Browser, Hookscope, screenshot, sleep } from "./lib.mjs";
 
 const hs = new Hookscope({ HOOKSCOPE_ALLOW_PRIVATE_TARGETS: "true" });
 const br = new Browser();
@@ -28,6 +28,7 @@ before(async () => {
   await hs.start();
   bin = (await hs.createBin({ name: "relay" })).id;
   page = await br.start();
+  await hs.adopt(page, bin);
 });
 
 after(async () => {
@@ -50,7 +51,7 @@ test("forwarding set in the settings panel relays captures and shows the outcome
   const ok = await fetch(`${hs.url}/api/v1/bins/${bin}/requests/00000000-0000-7000-8000-000000000000/replay`, { method: "POST", body: "{}", headers: { "Content-Type": "application/json" } });
   if (ok.status === 501) return t.skip("forwarding is not enabled on this server");
   await page.goto(`${hs.url}/bins/${bin}/settings`);
-  await page.fill("input[placeholder='https://example.com/webhooks']", `${target}/hooks`);
+  await page.fill("input[name=forward_url]", `${target}/hooks`);
   await page.click("[data-testid=save-settings]");
   await page.waitForSelector("text=Settings saved");
   assert.equal((await hs.api("GET", `/api/v1/bins/${bin}`)).settings.forward.url, `${target}/hooks`);
@@ -65,7 +66,19 @@ test("forwarding set in the settings panel relays captures and shows the outcome
   // The record carries the forward result; the list shows it once stored.
   await page.reload();
   await page.waitForSelector("[data-testid=request-list] .row:has-text('/orders') .fwd:has-text('200')", { timeout: 5000 });
+  // The row shows the forward outcome with the target's latency.
+  const fwdText = (await page.textContent("[data-testid=request-list] .row:has-text('/orders') [data-testid=fwd]")).trim();
+  // (The latency part shows once ingest/forward measures it: 0 is left out.)
+  assert.match(fwdText, /^→ 200( · [\d.]+ (µs|ms|s))?$/);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`${hs.url}/bins/${bin}`); // (following opened the request, which covers a phone's list)
+  await page.waitForSelector("[data-testid=request-list] .row:has-text('/orders') [data-testid=fwd]");
+  assert.ok(await page.isVisible("[data-testid=request-list] .row:has-text('/orders') [data-testid=fwd]"), "phone rows show it too");
+  await screenshot(page, "phone-row-forward");
+  await page.setViewportSize({ width: 1280, height: 800 });
   await page.click("[data-testid=request-list] .row:has-text('/orders')");
+  await page.waitForSelector("[data-testid=fwd-block]");
+  await screenshot(page, "request-forwarded");
   const overview = await page.textContent(".overview");
   assert.match(overview, /Forwarded/);
   assert.ok(overview.includes(`${target}/hooks`));

@@ -108,10 +108,28 @@ export class Hookscope {
     return text ? JSON.parse(text) : undefined;
   }
 
+  // createBin creates a bin as its owner: the owner token is kept for api()
+  // and handed to every browser the tests start, as the inspector would
+  // have kept it had it created the bin.
   async createBin(body = {}) {
     const b = await this.api("POST", "/api/v1/bins", body);
     (this.tokens ??= new Map()).set(b.id, b.token);
+    ownerTokens.set(b.id, b.token);
+    for (const br of openBrowsers) await br.seedTokens({ [b.id]: b.token });
     return b;
+  }
+
+  // adopt gives page's browser the owner token of a bin created through
+  // createBin, as the inspector keeps it after creating a bin itself.
+  async adopt(page, bin) {
+    const tok = this.tokens?.get(bin);
+    if (!tok) throw new Error(`no owner token for ${bin}`);
+    if (!page.url().startsWith(this.url)) await page.goto(this.url + "/healthz");
+    await page.evaluate(([b, t]) => {
+      const all = JSON.parse(localStorage.getItem("hookscope.tokens") || "{}");
+      all[b] = t;
+      localStorage.setItem("hookscope.tokens", JSON.stringify(all));
+    }, [bin, tok]);
   }
 
   // capture sends one request to a bin like curl would.
@@ -125,8 +143,36 @@ export class Hookscope {
 
 // Browser starts Chromium with a fresh profile and records dialogs, page
 // errors and CSP violations, which the tests assert are absent.
+// Owner tokens of the bins tests created through the API, and the browsers
+// that get them (as if each browser had created those bins).
+const ownerTokens = new Map();
+const openBrowsers = new Set();
+
 export class Browser {
-  async start({ width = 1280, height = 800, colorScheme = "light" } = {}) {
+  // seedTokens puts owner tokens into the inspector's localStorage on every
+  // page load, without replacing a token the page already keeps (a share
+  // link's, for instance).
+  async seedTokens(tokens) {
+    await this.ctx.addInitScript((t) => {
+      try {
+        const kept = JSON.parse(localStorage.getItem("hookscope.tokens") || "{}") || {};
+        let changed = false;
+        for (const [bin, tok] of Object.entries(t)) {
+          // Once per tab: a token the page later forgets stays forgotten.
+          if (!(bin in kept) && !sessionStorage.getItem("seeded:" + bin)) {
+            kept[bin] = tok;
+            changed = true;
+          }
+          sessionStorage.setItem("seeded:" + bin, "1");
+        }
+        if (changed) localStorage.setItem("hookscope.tokens", JSON.stringify(kept));
+      } catch {
+        /* about:blank and other pages without storage */
+      }
+    }, tokens);
+  }
+
+  async start({ width = 1280, height = 800, colorScheme = "light", owner = true } = {}) {
     this.userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "hookscope-chromium-"));
     this.ctx = await chromium.launchPersistentContext(this.userDataDir, {
       executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -137,6 +183,10 @@ export class Browser {
     });
     this.dialogs = [];
     this.errors = [];
+    if (owner) {
+      openBrowsers.add(this);
+      await this.seedTokens(Object.fromEntries(ownerTokens));
+    }
     this.page = this.ctx.pages()[0] || (await this.ctx.newPage());
     this.watch(this.page);
     return this.page;
@@ -158,6 +208,7 @@ export class Browser {
   }
 
   async close() {
+    openBrowsers.delete(this);
     await this.ctx?.close();
     if (this.userDataDir) fs.rmSync(this.userDataDir, { recursive: true, force: true });
   }

@@ -33,6 +33,7 @@ before(async () => {
     });
   }
   page = await br.start();
+  await hs.adopt(page, bin);
 });
 
 after(async () => {
@@ -142,18 +143,25 @@ test("a share link's ?token= is kept for the bin and sent as a Bearer token (and
   const sockets = [];
   const onReq = (r) => r.url().includes(`/api/v1/bins/${bin}`) && auth.push(r.headers()["authorization"]);
   const onWs = (ws) => sockets.push(ws.url());
+  // A real share (read) token, in a browser that holds no owner token.
+  const share = await hs.api("POST", `/api/v1/bins/${bin}/share`, { expires_in: "1h" });
+  const shareTok = new URL(share.url).searchParams.get("token");
+  assert.ok(shareTok);
+  await page.evaluate(() => localStorage.removeItem("hookscope.tokens"));
   page.on("request", onReq);
   page.on("websocket", onWs);
-  await page.goto(`${hs.url}/bins/${bin}?token=share-tok-123`);
+  await page.goto(`${hs.url}/bins/${bin}?token=${shareTok}`);
   await page.waitForSelector("[data-testid=request-list] .row");
   await page.waitForSelector("[data-testid=live-state].live-live");
   page.off("request", onReq);
   page.off("websocket", onWs);
   assert.equal(new URL(page.url()).search, "", "the token is removed from the address bar");
-  assert.equal(await page.evaluate(() => JSON.parse(localStorage.getItem("hookscope.tokens"))[location.pathname.split("/")[2]]), "share-tok-123");
+  assert.equal(await page.evaluate(() => JSON.parse(localStorage.getItem("hookscope.tokens"))[location.pathname.split("/")[2]]), shareTok);
   assert.ok(auth.length >= 2, "bin and requests were fetched");
-  assert.ok(auth.every((h) => h === "Bearer share-tok-123"), JSON.stringify(auth));
-  assert.ok(sockets.some((u) => new URL(u).searchParams.get("token") === "share-tok-123"), JSON.stringify(sockets));
+  assert.ok(auth.every((h) => h === `Bearer ${shareTok}`), JSON.stringify(auth));
+  assert.ok(sockets.some((u) => new URL(u).searchParams.get("token") === shareTok), JSON.stringify(sockets));
+  // A share link renders read-only.
+  assert.match(await page.textContent("[data-testid=readonly-banner]"), /Read-only link · expires/);
   // Forgetting the bin on the home page forgets its token.
   await page.goto(`${hs.url}/`);
   await page.click(`[aria-label='Forget bin ${bin}']`);

@@ -15,7 +15,7 @@ const KINDS: Record<string, { label: string; params: Record<string, string | num
 };
 const STRING_PARAMS = new Set(["window", "sensitivity", "latency"]);
 
-export function AlertsPanel({ bin }: { bin: Bin }) {
+export function AlertsPanel({ bin, readOnly = false }: { bin: Bin; readOnly?: boolean }) {
   const [rules, setRules] = useState<AlertRule[] | null>(null);
   const [events, setEvents] = useState<AlertEvent[]>([]);
   const [err, setErr] = useState("");
@@ -78,12 +78,12 @@ export function AlertsPanel({ bin }: { bin: Bin }) {
       <section class="card">
         <div class="section-head tight">
           <h2>Alert rules for this bin</h2>
-          {!err && rules && !rules.some((r) => r.bin_id === bin.id) && <DefaultsButton bin={bin} onDone={reload} />}
+          {!readOnly && !err && rules && !rules.some((r) => r.bin_id === bin.id) && <DefaultsButton bin={bin} onDone={reload} />}
         </div>
         {err && <p class="err">{err}</p>}
         {rules && rules.length === 0 && <p class="muted">No rules yet. Turn on the defaults (one rule of each kind) or add one below; each channel gets one message per episode.</p>}
         {rules && rules.length > 0 && (
-          <table class="table">
+          <table class="table rules-table" data-testid="rules-table">
             <thead>
               <tr>
                 <th>Name</th>
@@ -91,27 +91,28 @@ export function AlertsPanel({ bin }: { bin: Bin }) {
                 <th>Params</th>
                 <th>Channels</th>
                 <th>On</th>
-                <th />
+                {!readOnly && <th />}
               </tr>
             </thead>
             <tbody>
               {rules.map((r) => (
                 <tr key={r.id}>
-                  <td>
+                  <td data-label="Name" class="rule-name">
                     {r.name}
                     {r.bin_id == null && <span class="pill">all bins</span>}
                   </td>
-                  <td>{KINDS[r.kind]?.label || r.kind}</td>
-                  <td class="mono small">
+                  <td data-label="Kind">{KINDS[r.kind]?.label || r.kind}</td>
+                  <td data-label="Params" class="mono small">
                     {Object.entries(r.params || {})
                       .map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`)
                       .join(" ")}
                   </td>
-                  <td class="small">{(r.channels || []).map((c) => `${c.type}${c.url_hint ? " " + c.url_hint : ""}`).join(", ") || "-"}</td>
-                  <td>
+                  <td data-label="Channels" class="small">{(r.channels || []).map((c) => `${c.type}${c.url_hint ? " " + c.url_hint : ""}`).join(", ") || "-"}</td>
+                  <td data-label="On" class="rule-on">
                     <input
                       type="checkbox"
                       checked={r.enabled}
+                      disabled={readOnly}
                       aria-label="Enabled"
                       onChange={async (e) => {
                         try {
@@ -123,7 +124,7 @@ export function AlertsPanel({ bin }: { bin: Bin }) {
                       }}
                     />
                   </td>
-                  <td class="nowrap">
+                  {!readOnly && <td class="nowrap rule-actions">
                     <button
                       type="button"
                       class="btn btn-small"
@@ -154,14 +155,14 @@ export function AlertsPanel({ bin }: { bin: Bin }) {
                     >
                       ✕
                     </button>
-                  </td>
+                  </td>}
                 </tr>
               ))}
             </tbody>
           </table>
         )}
       </section>
-      <NewRule bin={bin} onCreated={reload} />
+      {!readOnly && <NewRule bin={bin} onCreated={reload} />}
     </div>
   );
 }

@@ -72,6 +72,10 @@ export const api = {
     if (before) p.set("before", before);
     return call<RequestPage>("GET", `/api/v1/bins/${enc(bin)}/requests?${p}`, bin);
   },
+  // countRequests: the exact number of matching requests, or the cap with
+  // capped=true when there are more than the server counts.
+  countRequests: (bin: string, f: Partial<Filters>) =>
+    call<{ count: number; capped: boolean; cap: number }>("GET", `/api/v1/bins/${enc(bin)}/requests/count?${filterParams(f)}`, bin),
   getRequest: (bin: string, id: string) => call<RequestFull>("GET", `/api/v1/bins/${enc(bin)}/requests/${enc(id)}`, bin),
   clearRequests: (bin: string) => call<void>("DELETE", `/api/v1/bins/${enc(bin)}/requests`, bin),
   replay: (bin: string, id: string, url?: string) =>

@@ -1,28 +1,44 @@
 import { useEffect, useState } from "preact/hooks";
 import { api } from "./api";
 import type { Bin, RequestFull, RequestSummary } from "./types";
-import { base64ToBytes, clockTime, decodeUTF8, formatLatency, formatMs, formatSize, joinURL, parseQuery, statusClass, toCurl } from "./format";
+import { base64ToBytes, clockTime, decodeUTF8, formatLatency, formatMs, formatSize, joinURL, parseQuery, providerOf, statusClass, toCurl } from "./format";
 import { displayPath, uuid7Time } from "./format";
 import { binURL } from "./bin";
-import { binPath, navigate } from "./router";
+import { binPath, navigate, withParams } from "./router";
 import { BodyViewer, type LoadedBody } from "./body";
-import { copyText, SigBadge, toast } from "./ui";
+import { copyText, Hi, SigBadge, toast } from "./ui";
 
 // Bodies up to this size load with the request; larger ones on demand.
 const AUTO_BODY = 1 << 20;
 
-export function RequestDetail({ bin, id, summary, onClose }: { bin: Bin; id: string; summary?: RequestSummary; onClose: () => void }) {
+// The live feed announces a request once its capture is durable, which can
+// be a moment before the store lists it: a fresh request's body is asked
+// again for a few seconds while the store answers 404.
+async function bodyWithRetry(bin: string, id: string, receivedAt: string | undefined): Promise<ArrayBuffer> {
+  const fresh = () => receivedAt !== undefined && Date.now() - Date.parse(receivedAt) < 30000;
+  for (let wait = 100; ; wait = Math.min(wait * 2, 1000)) {
+    try {
+      return await api.rawBody(bin, id);
+    } catch (e: any) {
+      if (!(e?.status === 404 && fresh())) throw e;
+    }
+    await new Promise((r) => setTimeout(r, wait));
+  }
+}
+
+export function RequestDetail({ bin, id, summary, onClose, tab: tabParam, find, readOnly }: { bin: Bin; id: string; summary?: RequestSummary; onClose: () => void; tab: string; find?: string; readOnly?: boolean }) {
   const [rec, setRec] = useState<RequestSummary | null>(summary ?? null);
   const [err, setErr] = useState("");
   const [body, setBody] = useState<LoadedBody | null>(null);
   const [bodyState, setBodyState] = useState<"idle" | "loading" | "deferred" | "error">("idle");
-  const [tab, setTab] = useState<"body" | "headers" | "query">("body");
+  const tab = tabParam === "headers" || tabParam === "query" ? tabParam : "body";
   const [showReplay, setShowReplay] = useState(false);
+  const fetchBody = () => bodyWithRetry(bin.id, id, (summary ?? rec)?.received_at);
 
   const loadBody = async () => {
     setBodyState("loading");
     try {
-      const buf = await api.rawBody(bin.id, id);
+      const buf = await fetchBody();
       const bytes = new Uint8Array(buf);
       setBody({ bytes, text: decodeUTF8(bytes) });
       setBodyState("idle");
@@ -110,87 +126,93 @@ export function RequestDetail({ bin, id, summary, onClose }: { bin: Bin; id: str
       binary: !!body && body.text === null && rec.body_size > 0,
     });
 
+  const setTab = (t: string) => navigate(withParams(location.pathname, { tab: t === "body" ? undefined : t }), true);
+  const fwd = rec.forward;
+  const lagShown = rec.delivery_lag_ms != null;
+  const sigShown = !!sig && (sig.status !== "unchecked" || !!sig.reason);
+  const pv = providerOf(rec);
+
   return (
     <div class="detail" data-testid="detail">
-      <DetailBar onClose={onClose}>
-        <span class={`method m-${/^[A-Z]+$/.test(rec.method) ? rec.method.toLowerCase() : "other"}`}>{rec.method}</span>
-        <span class="path mono detail-path">
-          {displayPath(rec.path)}
-          {rec.query ? <span class="query">?{rec.query}</span> : null}
-        </span>
-      </DetailBar>
-      <div class="detail-body">
-        <div class="actions">
-          <button type="button" class="btn btn-small" onClick={async () => toast((await copyText(curl())) ? "curl command copied" : "Copy failed", "ok")} data-testid="copy-curl">
-            Copy as curl
+      <div class="overview">
+        <div class="detail-bar">
+          <button type="button" class="btn btn-ghost btn-small back" onClick={onClose} aria-label="Close request">
+            ← <span class="back-label">Back</span>
           </button>
-          <button type="button" class={`btn btn-small ${showReplay ? "btn-accent" : ""}`} onClick={() => setShowReplay(!showReplay)} aria-expanded={showReplay} data-testid="replay-toggle">
-            Replay…
-          </button>
-          <span class="mono muted small id">{rec.id}</span>
-        </div>
-        {showReplay && <ReplayForm bin={bin} id={rec.id} />}
-        <dl class="overview">
-          <div>
-            <dt>Received</dt>
-            <dd title={rec.received_at}>
-              {new Date(rec.received_at).toLocaleDateString()} {clockTime(rec.received_at)}
-            </dd>
-          </div>
-          <div>
-            <dt>From</dt>
-            <dd class="mono">{rec.remote_ip}</dd>
-          </div>
-          <div>
-            <dt>Size</dt>
-            <dd>
+          <div class="headline" data-testid="detail-head">
+            <span class={`method m-${/^[A-Z]+$/.test(rec.method) ? rec.method.toLowerCase() : "other"}`}>{rec.method}</span>{" "}
+            <span class="path mono detail-path" title={displayPath(rec.path) + (rec.query ? "?" + rec.query : "")}>
+              {displayPath(rec.path)}
+              {rec.query ? <span class="query">?{rec.query}</span> : null}
+            </span>
+            <span class="meta">
+              <span class="sep">·</span>
+              <span class={`status ${statusClass(rec.response_status)}`}>{rec.response_status}</span> in {formatLatency(rec.latency_us)}
+              <span class="sep">·</span>
               {formatSize(rec.body_size)}
               {rec.body_truncated ? " (truncated)" : ""}
-            </dd>
-          </div>
-          <div>
-            <dt>Answered</dt>
-            <dd>
-              <span class={`status ${statusClass(rec.response_status)}`}>{rec.response_status}</span> in {formatLatency(rec.latency_us)}
-            </dd>
-          </div>
-          <div>
-            <dt>Signature</dt>
-            <dd data-testid="sig-verdict">
-              {sig && sig.status !== "unchecked" ? (
+              <span class="sep">·</span>
+              <span class="mono">{rec.remote_ip}</span>
+              <span class="sep">·</span>
+              <span title={new Date(rec.received_at).toString()}>{clockTime(rec.received_at).slice(0, 8)}</span>
+              {(pv.provider || pv.event) && (
                 <>
-                  <SigBadge status={sig.status} /> {sig.scheme} {sig.status}
-                  {sig.reason ? <span class="muted"> — {sig.reason}</span> : null}
+                  <span class="sep">·</span>
+                  <span class="provider">
+                    {pv.provider}
+                    {pv.provider && pv.event ? " · " : ""}
+                    {pv.event}
+                  </span>
                 </>
-              ) : (
-                <span class="muted">not checked{sig?.reason ? ` — ${sig.reason}` : ""}</span>
               )}
-            </dd>
+            </span>
           </div>
-          <div>
-            <dt>Delivery lag</dt>
-            <dd>{rec.delivery_lag_ms == null ? <span class="muted">-</span> : formatMs(rec.delivery_lag_ms)}</dd>
+          <div class="bar-actions">
+            <button type="button" class="btn btn-small" onClick={async () => toast((await copyText(curl())) ? "curl command copied" : "Copy failed", "ok")} data-testid="copy-curl">
+              Copy as curl
+            </button>
+            {!readOnly && (
+              <button type="button" class={`btn btn-small ${showReplay ? "btn-accent" : ""}`} onClick={() => setShowReplay(!showReplay)} aria-expanded={showReplay} data-testid="replay-toggle">
+                Replay…
+              </button>
+            )}
           </div>
-          {rec.content_type && (
-            <div>
-              <dt>Content-Type</dt>
-              <dd class="mono">{rec.content_type}</dd>
-            </div>
-          )}
-          {rec.forward && (
-            <div>
-              <dt>Forwarded ({rec.forward.mode || "async"})</dt>
-              <dd>
-                <span class={`status ${statusClass(rec.forward.status)}`}>{rec.forward.status || "failed"}</span> {formatLatency(rec.forward.latency_us)}{" "}
-                <span class="mono muted">{rec.forward.url}</span>
-                {rec.forward.error ? <span class="err"> {rec.forward.error}</span> : null}
-              </dd>
-            </div>
-          )}
-        </dl>
-
+        </div>
+        {showReplay && !readOnly && <ReplayForm bin={bin} id={rec.id} />}
+        {(sigShown || lagShown || fwd) && (
+          <div class="blocks">
+            {sigShown && sig && (
+              <div class="block" data-testid="sig-verdict">
+                <span class="block-label">Signature</span>
+                {sig.status !== "unchecked" ? (
+                  <>
+                    <SigBadge status={sig.status} /> {sig.scheme} {sig.status}
+                    {sig.reason ? <span class="muted"> — {sig.reason}</span> : null}
+                  </>
+                ) : (
+                  <span class="muted">not checked — {sig.reason}</span>
+                )}
+              </div>
+            )}
+            {lagShown && (
+              <div class="block" data-testid="lag-block">
+                <span class="block-label">Delivery lag</span>
+                {formatMs(rec.delivery_lag_ms)} <span class="muted">between the sender's timestamp and arrival</span>
+              </div>
+            )}
+            {fwd && (
+              <div class="block" data-testid="fwd-block">
+                <span class="block-label">Forwarded ({fwd.mode || "async"})</span>
+                <span class={`status ${statusClass(fwd.status)}`}>{fwd.status || "failed"}</span> in {formatLatency(fwd.latency_us)} <span class="mono muted">{fwd.url}</span>
+                {fwd.error ? <span class="err"> {fwd.error}</span> : null}
+              </div>
+            )}
+          </div>
+        )}
+      </div>
+      <div class="detail-body">
         <nav class="subtabs" role="tablist">
-          <button type="button" role="tab" aria-selected={tab === "body"} class={tab === "body" ? "active" : ""} onClick={() => setTab("body")}>
+          <button type="button" role="tab" aria-selected={tab === "body"} class={tab === "body" ? "active" : ""} onClick={() => setTab("body")} data-testid="tab-body">
             Body
           </button>
           <button type="button" role="tab" aria-selected={tab === "headers"} class={tab === "headers" ? "active" : ""} onClick={() => setTab("headers")} data-testid="tab-headers">
@@ -199,10 +221,11 @@ export function RequestDetail({ bin, id, summary, onClose }: { bin: Bin; id: str
           <button type="button" role="tab" aria-selected={tab === "query"} class={tab === "query" ? "active" : ""} onClick={() => setTab("query")} data-testid="tab-query">
             Query <span class="count">{query.length}</span>
           </button>
+          <span class="mono muted small id">{rec.id}</span>
         </nav>
 
-        {tab === "headers" && <KVTable rows={rec.headers || []} testid="headers-table" />}
-        {tab === "query" && (query.length ? <KVTable rows={query} testid="query-table" /> : <p class="muted">No query parameters.</p>)}
+        {tab === "headers" && <KVTable rows={rec.headers || []} testid="headers-table" hl={find} />}
+        {tab === "query" && (query.length ? <KVTable rows={query} testid="query-table" hl={find} /> : <p class="muted">No query parameters.</p>)}
         {tab === "body" && (
           <div class="bodybox">
             {err && <p class="err">{err}</p>}
@@ -218,7 +241,7 @@ export function RequestDetail({ bin, id, summary, onClose }: { bin: Bin; id: str
                 <DownloadButton bin={bin} id={rec.id} />
               </div>
             )}
-            {body && <BodyViewer bin={bin} rec={rec} body={body} />}
+            {body && <BodyViewer bin={bin} rec={rec} body={body} find={find} />}
           </div>
         )}
       </div>
@@ -237,14 +260,18 @@ function DetailBar({ onClose, children }: { onClose: () => void; children?: any 
   );
 }
 
-export function KVTable({ rows, testid }: { rows: [string, string][]; testid?: string }) {
+export function KVTable({ rows, testid, hl }: { rows: [string, string][]; testid?: string; hl?: string }) {
   return (
     <table class="kv" data-testid={testid}>
       <tbody>
         {rows.map(([k, v], i) => (
           <tr key={i}>
-            <th class="mono">{k}</th>
-            <td class="mono">{v}</td>
+            <th class="mono">
+              <Hi text={k} term={hl} />
+            </th>
+            <td class="mono">
+              <Hi text={v} term={hl} />
+            </td>
           </tr>
         ))}
       </tbody>

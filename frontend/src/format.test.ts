@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { boundaryOf, decodeUTF8, displayPath, uuid7Time, formatLatency, formatSize, hexDump, insertIndex, joinURL, looksLikeXML, parseMultipart, parseQuery, prettyXML, shq, toCurl } from "./format";
+import { boundaryOf, isoToLocal, localToISO, providerOf, splitHits, jsonPath, decodeUTF8, displayPath, uuid7Time, formatLatency, formatSize, hexDump, insertIndex, joinURL, looksLikeXML, parseMultipart, parseQuery, prettyXML, shq, toCurl } from "./format";
 import { parseRoute } from "./router";
 
 describe("formatSize", () => {
@@ -125,15 +125,29 @@ describe("insertIndex keeps newest-first order of UUIDv7 ids", () => {
 describe("parseRoute", () => {
   test.each([
     ["/", { page: "home" }],
-    ["/bins/abc", { page: "bin", bin: "abc", tab: "requests" }],
-    ["/bins/abc/", { page: "bin", bin: "abc", tab: "requests" }],
-    ["/bins/abc/requests/0190-1", { page: "bin", bin: "abc", tab: "requests", request: "0190-1" }],
-    ["/bins/abc/settings", { page: "bin", bin: "abc", tab: "settings" }],
-    ["/bins/abc/stats", { page: "bin", bin: "abc", tab: "stats" }],
-    ["/bins/a%20b/alerts", { page: "bin", bin: "a b", tab: "alerts" }],
+    ["/bins/abc", { page: "bin", bin: "abc", tab: "requests", search: "" }],
+    ["/bins/abc/", { page: "bin", bin: "abc", tab: "requests", search: "" }],
+    ["/bins/abc/requests/0190-1", { page: "bin", bin: "abc", tab: "requests", request: "0190-1", search: "" }],
+    ["/bins/abc/requests/0190-1?q=x&tab=headers", { page: "bin", bin: "abc", tab: "requests", request: "0190-1", search: "?q=x&tab=headers" }],
+    ["/bins/abc/settings", { page: "bin", bin: "abc", tab: "settings", search: "" }],
+    ["/bins/abc/stats?range=24h", { page: "bin", bin: "abc", tab: "stats", search: "?range=24h" }],
+    ["/bins/a%20b/alerts", { page: "bin", bin: "a b", tab: "alerts", search: "" }],
     ["/bins/abc/nope", { page: "notfound" }],
     ["/elsewhere", { page: "notfound" }],
   ])("%s", (path, want) => expect(parseRoute(path)).toEqual(want));
+});
+
+describe("isoToLocal / localToISO", () => {
+  test("round trip keeps seconds", () => {
+    const iso = "2026-03-04T05:06:07.000Z";
+    expect(localToISO(isoToLocal(iso))).toBe(iso);
+    expect(isoToLocal(iso)).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:07$/);
+  });
+  test("empty and invalid", () => {
+    expect(isoToLocal("")).toBe("");
+    expect(isoToLocal("nope")).toBe("");
+    expect(localToISO("")).toBe("");
+  });
 });
 
 describe("displayPath", () => {
@@ -149,4 +163,34 @@ describe("uuid7Time", () => {
     expect(uuid7Time("01a20ffc-86be-7eb6-8919-d93c06af7e2e")).toBe(0x01a20ffc86be);
   });
   test.each(["not-a-uuid", "e84fd9bb-d93c-4fe7-8d9e-8866fb8b7d19"])("%s is not v7", (id) => expect(uuid7Time(id)).toBeNull());
+});
+
+describe("providerOf", () => {
+  test.each([
+    [{ headers: [["X-GitHub-Event", "push"]] }, { provider: "github", event: "push" }],
+    [{ headers: [["Stripe-Signature", "t=1,v1=x"]] }, { provider: "stripe", event: "" }],
+    [{ headers: [["X-Shopify-Topic", "orders/create"]] }, { provider: "shopify", event: "orders/create" }],
+    [{ headers: [["X-Signature-Ed25519", "ab"]] }, { provider: "discord", event: "" }],
+    [{ headers: [], signature: { scheme: "paddle" } }, { provider: "paddle", event: "" }],
+    [{ headers: [["X-GitHub-Event", "push"]], signature: { scheme: "hmac" } }, { provider: "github", event: "push" }],
+    [{ headers: [], event_type: "invoice.paid", signature: { scheme: "stripe" } }, { provider: "stripe", event: "invoice.paid" }],
+    [{ headers: [["Content-Type", "text/plain"]] }, { provider: "", event: "" }],
+  ] as any[])("%j", (r, want) => expect(providerOf(r)).toEqual(want));
+});
+
+describe("splitHits", () => {
+  test("odd parts are the hits, case-insensitive", () => {
+    expect(splitHits("Abc abc", "ab")).toEqual(["", "Ab", "c ", "ab", "c"]);
+    expect(splitHits("xyz", "q")).toEqual(["xyz"]);
+    expect(splitHits("xyz", "")).toEqual(["xyz"]);
+  });
+});
+
+describe("jsonPath", () => {
+  test.each([
+    [[], "(root)"],
+    [["data", "items", 0, "id"], "data.items[0].id"],
+    [["odd key", 2], '["odd key"][2]'],
+    [[0, "a-b"], '[0]["a-b"]'],
+  ] as any[])("%j", (parts, want) => expect(jsonPath(parts)).toBe(want));
 });

@@ -260,3 +260,106 @@ export function uuid7Time(id: string): number | null {
   if (!m) return null;
   return parseInt(m[1] + m[2], 16);
 }
+
+// isoToLocal turns an RFC 3339 time into a datetime-local value with
+// seconds ("2026-01-02T15:04:05", local time); "" stays "".
+export function isoToLocal(iso: string): string {
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (isNaN(d.getTime())) return "";
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+// localToISO turns a datetime-local value (local time) into RFC 3339 UTC.
+export function localToISO(local: string): string {
+  if (!local) return "";
+  const d = new Date(local);
+  return isNaN(d.getTime()) ? "" : d.toISOString();
+}
+
+// Headers that name the sender of a webhook, and the ones that carry its
+// event type. The signature scheme, when the bin checks one, wins.
+const PROVIDER_HEADERS: [string, string][] = [
+  ["x-github-event", "github"],
+  ["x-gitlab-event", "gitlab"],
+  ["stripe-signature", "stripe"],
+  ["x-shopify-topic", "shopify"],
+  ["x-shopify-hmac-sha256", "shopify"],
+  ["x-slack-signature", "slack"],
+  ["x-twilio-email-event-webhook-signature", "sendgrid"],
+  ["x-twilio-signature", "twilio"],
+  ["paddle-signature", "paddle"],
+  ["x-zm-signature", "zoom"],
+  ["linear-signature", "linear"],
+  ["linear-event", "linear"],
+  ["x-signature-ed25519", "discord"],
+  ["svix-id", "svix"],
+  ["webhook-signature", "standard-webhooks"],
+];
+const EVENT_HEADERS = ["x-github-event", "x-gitlab-event", "x-shopify-topic", "linear-event", "x-event-type", "x-webhook-event"];
+
+export interface ProviderInfo {
+  provider: string;
+  event: string;
+}
+
+// providerOf names the provider and event type of a request from what the
+// record holds: an event field (when the server extracts one), the
+// signature scheme, or well-known headers.
+export function providerOf(r: { headers?: [string, string][] | null; signature?: { scheme?: string } | null; event_type?: string; event?: unknown }): ProviderInfo {
+  const h = new Map<string, string>();
+  for (const [k, v] of r.headers || []) {
+    const lk = k.toLowerCase();
+    if (!h.has(lk)) h.set(lk, v);
+  }
+  let provider = "";
+  const scheme = r.signature?.scheme;
+  if (scheme && scheme !== "hmac") provider = scheme;
+  if (!provider) for (const [name, p] of PROVIDER_HEADERS) if (h.has(name)) {
+    provider = p;
+    break;
+  }
+  let event = "";
+  for (const v of [r.event_type, r.event]) {
+    if (typeof v === "string" && v) {
+      event = v;
+      break;
+    }
+  }
+  if (!event) for (const name of EVENT_HEADERS) if (h.get(name)) {
+    event = h.get(name)!;
+    break;
+  }
+  return { provider, event: event.slice(0, 80) };
+}
+
+// splitHits cuts text around case-insensitive occurrences of term, for
+// rendering hits as <mark> text nodes: even indexes are plain, odd are hits.
+export function splitHits(text: string, term: string, max = 1000): string[] {
+  if (!term) return [text];
+  const lt = text.toLowerCase();
+  const lq = term.toLowerCase();
+  const out: string[] = [];
+  let at = 0;
+  for (let n = 0; n < max; n++) {
+    const i = lt.indexOf(lq, at);
+    if (i < 0) break;
+    out.push(text.slice(at, i), text.slice(i, i + term.length));
+    at = i + term.length;
+  }
+  out.push(text.slice(at));
+  return out;
+}
+
+// jsonPath writes a JSON node's path as JavaScript would read it:
+// data.items[0]["odd key"].
+export function jsonPath(parts: (string | number)[]): string {
+  let s = "";
+  for (const p of parts) {
+    if (typeof p === "number") s += `[${p}]`;
+    else if (/^[A-Za-z_$][\w$]*$/.test(p)) s += s ? `.${p}` : p;
+    else s += `[${JSON.stringify(p)}]`;
+  }
+  return s || "(root)";
+}

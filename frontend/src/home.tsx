@@ -60,7 +60,7 @@ export function Home() {
           <div class="create-opts card">
             <label>
               Name
-              <input value={name} onInput={(e) => setName(e.currentTarget.value)} placeholder="stripe staging" maxLength={200} />
+              <input value={name} onInput={(e) => setName(e.currentTarget.value)} placeholder="optional, e.g. stripe staging" maxLength={200} />
             </label>
             <label>
               Expires after
@@ -76,6 +76,9 @@ export function Home() {
               <input type="checkbox" checked={priv} onChange={(e) => setPriv(e.currentTarget.checked)} />
               Private (reading needs a token, kept in this browser)
             </label>
+            <p class="warn small storage-warn" data-testid="storage-warn">
+              A bin's owner token is kept in this browser only: clearing its storage (site data) loses control of the bin. Copy the owner link from Settings → Sharing to keep it.
+            </p>
           </div>
         )}
       </section>

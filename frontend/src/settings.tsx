@@ -5,7 +5,21 @@ import { forgetBin, tokenFor } from "./storage";
 import type { Bin, Header, ResponseRule } from "./types";
 import { CopyButton, toast } from "./ui";
 
-export const SCHEMES = ["standard-webhooks", "svix", "stripe", "github", "slack", "shopify", "twilio", "paddle", "zoom", "linear", "gitlab", "hmac"];
+export const SCHEMES = ["standard-webhooks", "svix", "stripe", "github", "slack", "shopify", "twilio", "paddle", "zoom", "linear", "gitlab", "discord", "sendgrid", "hmac"];
+
+// withJSONType adds Content-Type: application/json when body is JSON and no
+// Content-Type is set, so a JSON answer is not sent as text/plain.
+export function withJSONType(headers: Header[], body: string | undefined): Header[] {
+  const b = (body || "").trim();
+  if (!(b.startsWith("{") || b.startsWith("["))) return headers;
+  try {
+    JSON.parse(b);
+  } catch {
+    return headers;
+  }
+  if (headers.some(([n]) => n.toLowerCase() === "content-type")) return headers;
+  return [...headers, ["Content-Type", "application/json"]];
+}
 
 function headersToText(h?: Header[] | null): string {
   return (h || []).map(([n, v]) => `${n}: ${v}`).join("\n");
@@ -57,10 +71,13 @@ export function SettingsPanel({ bin, onSaved }: { bin: Bin; onSaved: (b: Bin) =>
     patch.response = hasResponse
       ? {
           status: num(rStatus),
-          headers: textToHeaders(rHeaders),
+          headers: withJSONType(textToHeaders(rHeaders), rBody),
           body: rBody,
           delay_ms: num(rDelay),
-          rules: rules.map((r) => ({ ...r, method: r.method?.toUpperCase() || undefined })),
+          rules: rules.map((r) => {
+            const h = withJSONType(r.headers || [], r.body);
+            return { ...r, method: r.method?.toUpperCase() || undefined, headers: h.length ? h : undefined };
+          }),
         }
       : null;
     patch.forward = fUrl.trim() ? { url: fUrl.trim(), timeout: fTimeout.trim() || undefined, mode: fMode } : null;
@@ -121,18 +138,18 @@ export function SettingsPanel({ bin, onSaved }: { bin: Bin; onSaved: (b: Bin) =>
           </label>
           <label>
             Secret
-            <input type="password" value={secret} onInput={(e) => setSecret(e.currentTarget.value)} placeholder={s.signature?.secret_hint ? `current ${s.signature.secret_hint} (empty keeps it)` : "whsec_…"} autocomplete="off" disabled={!scheme} name="secret" />
+            <input type="password" value={secret} onInput={(e) => setSecret(e.currentTarget.value)} placeholder={s.signature?.secret_hint ? `current ${s.signature.secret_hint} (empty keeps it)` : "not set"} autocomplete="off" disabled={!scheme} name="secret" />
           </label>
           <label>
             Tolerance
-            <input value={tolerance} onInput={(e) => setTolerance(e.currentTarget.value)} placeholder="scheme default, e.g. 5m" disabled={!scheme} />
+            <input value={tolerance} onInput={(e) => setTolerance(e.currentTarget.value)} placeholder="scheme default" disabled={!scheme} />
           </label>
         </div>
         {scheme === "hmac" && (
           <div class="grid4">
             <label>
               Header
-              <input value={hHeader} onInput={(e) => setHHeader(e.currentTarget.value)} placeholder="X-Signature" />
+              <input value={hHeader} onInput={(e) => setHHeader(e.currentTarget.value)} placeholder="e.g. X-Signature" />
             </label>
             <label>
               Algorithm
@@ -151,7 +168,7 @@ export function SettingsPanel({ bin, onSaved }: { bin: Bin; onSaved: (b: Bin) =>
             </label>
             <label>
               Prefix
-              <input value={hPrefix} onInput={(e) => setHPrefix(e.currentTarget.value)} placeholder="sha256=" />
+              <input value={hPrefix} onInput={(e) => setHPrefix(e.currentTarget.value)} placeholder="none" />
             </label>
           </div>
         )}
@@ -163,21 +180,21 @@ export function SettingsPanel({ bin, onSaved }: { bin: Bin; onSaved: (b: Bin) =>
         <div class="grid3">
           <label>
             Status
-            <input type="number" min={100} max={599} value={rStatus} onInput={(e) => setRStatus(e.currentTarget.value)} placeholder="200" />
+            <input type="number" min={100} max={599} value={rStatus} onInput={(e) => setRStatus(e.currentTarget.value)} placeholder="default 200" />
           </label>
           <label>
             Delay (ms)
-            <input type="number" min={0} max={30000} value={rDelay} onInput={(e) => setRDelay(e.currentTarget.value)} placeholder="0" />
+            <input type="number" min={0} max={30000} value={rDelay} onInput={(e) => setRDelay(e.currentTarget.value)} placeholder="none" />
           </label>
         </div>
         <div class="grid2">
           <label>
             Headers (one "Name: value" per line)
-            <textarea rows={3} value={rHeaders} onInput={(e) => setRHeaders(e.currentTarget.value)} placeholder="Content-Type: application/json" />
+            <textarea rows={3} value={rHeaders} onInput={(e) => setRHeaders(e.currentTarget.value)} placeholder="none (a JSON body is sent as application/json)" />
           </label>
           <label>
             Body
-            <textarea rows={3} value={rBody} onInput={(e) => setRBody(e.currentTarget.value)} placeholder='{"ok":true}' />
+            <textarea rows={3} value={rBody} onInput={(e) => setRBody(e.currentTarget.value)} placeholder="empty" />
           </label>
         </div>
         <div class="rules">
@@ -193,6 +210,13 @@ export function SettingsPanel({ bin, onSaved }: { bin: Bin; onSaved: (b: Bin) =>
               <input value={r.path_prefix || ""} onInput={(e) => setRule(i, { path_prefix: e.currentTarget.value })} placeholder="/path prefix" aria-label="Rule path prefix" />
               <input type="number" value={r.status ?? ""} onInput={(e) => setRule(i, { status: num(e.currentTarget.value) })} placeholder="status" aria-label="Rule status" />
               <input value={r.body || ""} onInput={(e) => setRule(i, { body: e.currentTarget.value })} placeholder="body" aria-label="Rule body" />
+              <textarea
+                rows={1}
+                value={headersToText(r.headers)}
+                onInput={(e) => setRule(i, { headers: textToHeaders(e.currentTarget.value) })}
+                placeholder="headers, Name: value per line"
+                aria-label="Rule headers"
+              />
               <input type="number" value={r.delay_ms ?? ""} onInput={(e) => setRule(i, { delay_ms: num(e.currentTarget.value) })} placeholder="delay ms" aria-label="Rule delay" />
               <button type="button" class="btn btn-small btn-ghost" onClick={() => setRules(rules.filter((_, j) => j !== i))} aria-label="Remove rule">
                 ✕
@@ -207,11 +231,11 @@ export function SettingsPanel({ bin, onSaved }: { bin: Bin; onSaved: (b: Bin) =>
         <div class="grid3">
           <label class="span2">
             Target URL
-            <input type="url" value={fUrl} onInput={(e) => setFUrl(e.currentTarget.value)} placeholder="https://example.com/webhooks" />
+            <input type="url" name="forward_url" value={fUrl} onInput={(e) => setFUrl(e.currentTarget.value)} placeholder="none (e.g. https://example.com/webhooks)" />
           </label>
           <label>
             Timeout
-            <input value={fTimeout} onInput={(e) => setFTimeout(e.currentTarget.value)} placeholder="10s" />
+            <input value={fTimeout} onInput={(e) => setFTimeout(e.currentTarget.value)} placeholder="default 10s" />
           </label>
           <label>
             Mode
@@ -231,11 +255,16 @@ export function SettingsPanel({ bin, onSaved }: { bin: Bin; onSaved: (b: Bin) =>
 
       <fieldset class="card">
         <legend>Sharing</legend>
-        {bin.private && tok && (
-          <div class="urlbar">
-            <code class="url mono">{`${location.origin}${binPath(bin.id)}?token=${tok}`}</code>
-            <CopyButton text={`${location.origin}${binPath(bin.id)}?token=${tok}`} label="Copy owner link" />
-          </div>
+        {tok && (
+          <>
+            <div class="urlbar">
+              <code class="url mono">{`${location.origin}${binPath(bin.id)}?token=${tok}`}</code>
+              <CopyButton text={`${location.origin}${binPath(bin.id)}?token=${tok}`} label="Copy owner link" />
+            </div>
+            <p class="warn small storage-warn" data-testid="storage-warn">
+              The owner token lives only in this browser. Clearing its storage (site data) loses control of this bin: keep the owner link somewhere safe.
+            </p>
+          </>
         )}
         <button
           type="button"

@@ -6,6 +6,13 @@ import type { Theme } from "./storage";
 import type { Bin, Stats } from "./types";
 import { formatLatency } from "./format";
 import { Empty } from "./ui";
+import { binPath, navigate, withParams } from "./router";
+
+// openList shows the requests behind a chart: the list with these filters.
+function openList(bin: string, set: Record<string, string>) {
+  const p = new URLSearchParams(set);
+  navigate(`${binPath(bin)}?${p}`);
+}
 
 const RANGES: Record<string, { ms: number; step: string; label: string }> = {
   "15m": { ms: 15 * 60e3, step: "1m", label: "15 min" },
@@ -26,7 +33,13 @@ function palette(theme: Theme) {
 }
 
 export function StatsPanel({ bin, theme }: { bin: Bin; theme: Theme }) {
-  const [range, setRange] = useState("1h");
+  // The window is part of the URL (?range=24h) like every view's state.
+  const fromURL = new URLSearchParams(location.search).get("range") || "";
+  const [range, setRangeState] = useState(RANGES[fromURL] ? fromURL : "1h");
+  const setRange = (r: string) => {
+    setRangeState(r);
+    navigate(withParams(location.pathname, { range: r === "1h" ? undefined : r }), true);
+  };
   const [stats, setStats] = useState<Stats | null>(null);
   const [err, setErr] = useState("");
   const [win, setWin] = useState<[number, number]>([0, 0]);
@@ -79,16 +92,28 @@ export function StatsPanel({ bin, theme }: { bin: Bin; theme: Theme }) {
           </div>
           <section class="card chart-card">
             <h3>Requests over time</h3>
-            <SeriesChart stats={stats} theme={theme} win={win} />
+            <SeriesChart stats={stats} theme={theme} win={win} onPick={(since, until) => openList(bin.id, { since, until })} />
           </section>
           <div class="grid2">
             <section class="card chart-card">
               <h3>Status mix</h3>
-              <BarChart data={stats.by_status || {}} theme={theme} color={(k) => (k.startsWith("5") ? "#dc2626" : k.startsWith("4") ? "#ea580c" : k.startsWith("3") ? "#0891b2" : "#16a34a")} />
+              <BarChart
+                name="status"
+                data={stats.by_status || {}}
+                theme={theme}
+                color={(k) => (k.startsWith("5") ? "#dc2626" : k.startsWith("4") ? "#ea580c" : k.startsWith("3") ? "#0891b2" : "#16a34a")}
+                onPick={(k) => openList(bin.id, { status: k, since: new Date(win[0] * 1000).toISOString() })}
+              />
             </section>
             <section class="card chart-card">
               <h3>Methods</h3>
-              <BarChart data={stats.by_method || {}} theme={theme} color={() => palette(theme).count} />
+              <BarChart
+                name="method"
+                data={stats.by_method || {}}
+                theme={theme}
+                color={() => palette(theme).count}
+                onPick={(k) => openList(bin.id, { method: k, since: new Date(win[0] * 1000).toISOString() })}
+              />
             </section>
           </div>
           <div class="grid2">
@@ -157,10 +182,14 @@ function useUPlot(make: (width: number) => uPlot.Options, data: uPlot.AlignedDat
   return ref;
 }
 
-function SeriesChart({ stats, theme, win }: { stats: Stats; theme: Theme; win: [number, number] }) {
+function SeriesChart({ stats, theme, win, onPick }: { stats: Stats; theme: Theme; win: [number, number]; onPick: (since: string, until: string) => void }) {
   const winRef = useRef(win);
   winRef.current = win;
   const s = stats.series || [];
+  const sRef = useRef(s);
+  sRef.current = s;
+  const pick = useRef(onPick);
+  pick.current = onPick;
   const data: uPlot.AlignedData = [s.map((p) => Date.parse(p.t) / 1000), s.map((p) => p.count), s.map((p) => (p.p95_latency_us ? p.p95_latency_us / 1000 : null))];
   const c = palette(theme);
   const ref = useUPlot(
@@ -169,6 +198,22 @@ function SeriesChart({ stats, theme, win }: { stats: Stats; theme: Theme; win: [
       height: 220,
       cursor: { drag: { x: false, y: false } },
       legend: { show: true },
+      // A click on a bucket opens the requests it counts.
+      hooks: {
+        ready: [
+          (u: uPlot) =>
+            u.over.addEventListener("click", (e: MouseEvent) => {
+              const pts = sRef.current;
+              if (pts.length === 0) return;
+              const t = u.posToVal(e.offsetX, "x") * 1000;
+              let i = 0;
+              while (i + 1 < pts.length && Date.parse(pts[i + 1].t) <= t) i++;
+              const from = Date.parse(pts[i].t);
+              const to = i + 1 < pts.length ? Date.parse(pts[i + 1].t) : winRef.current[1] * 1000;
+              pick.current(new Date(from).toISOString(), new Date(Math.max(to, from + 1000)).toISOString());
+            }),
+        ],
+      },
       scales: { x: { time: true, range: (_u, min, max) => (winRef.current[0] ? [winRef.current[0], winRef.current[1]] : [min, max]) }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] }, ms: { range: (_u, _min, max) => [0, Math.max(1, (max || 1) * 1.1)] } },
       axes: [
         { stroke: c.axis, grid: { stroke: c.grid }, ticks: { stroke: c.grid } },
@@ -187,14 +232,18 @@ function SeriesChart({ stats, theme, win }: { stats: Stats; theme: Theme; win: [
   return (
     <>
       {s.length === 0 && <p class="muted">No requests in this range.</p>}
-      <div class={`chart ${s.length === 0 ? "hidden" : ""}`} ref={ref} data-testid="series-chart" />
+      <div class={`chart clickable ${s.length === 0 ? "hidden" : ""}`} ref={ref} data-testid="series-chart" />
     </>
   );
 }
 
-function BarChart({ data, theme, color }: { data: Record<string, number>; theme: Theme; color: (k: string) => string }) {
+function BarChart({ name, data, theme, color, onPick }: { name: string; data: Record<string, number>; theme: Theme; color: (k: string) => string; onPick: (k: string) => void }) {
   const entries = Object.entries(data).sort((a, b) => (a[0] < b[0] ? -1 : 1));
   const labels = entries.map((e) => e[0]);
+  const lRef = useRef(labels);
+  lRef.current = labels;
+  const pick = useRef(onPick);
+  pick.current = onPick;
   const xs = entries.map((_, i) => i);
   const c = palette(theme);
   const key = labels.join(",");
@@ -204,6 +253,16 @@ function BarChart({ data, theme, color }: { data: Record<string, number>; theme:
       height: 180,
       legend: { show: false },
       cursor: { show: false },
+      // A click on a bar opens the matching requests.
+      hooks: {
+        ready: [
+          (u: uPlot) =>
+            u.over.addEventListener("click", (e: MouseEvent) => {
+              const k = lRef.current[Math.round(u.posToVal(e.offsetX, "x"))];
+              if (k !== undefined) pick.current(k);
+            }),
+        ],
+      },
       scales: { x: { time: false, range: () => [-0.5, Math.max(labels.length - 0.5, 0.5)] }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.15)] } },
       axes: [
         { stroke: c.axis, grid: { show: false }, ticks: { show: false }, splits: () => xs, values: (_u, splits) => splits.map((i) => labels[i] ?? "") },
@@ -226,7 +285,16 @@ function BarChart({ data, theme, color }: { data: Record<string, number>; theme:
   return (
     <>
       {entries.length === 0 && <p class="muted">-</p>}
-      <div class={`chart ${entries.length === 0 ? "hidden" : ""}`} ref={ref} />
+      <div class={`chart clickable ${entries.length === 0 ? "hidden" : ""}`} ref={ref} data-testid={`${name}-chart`} />
+      {entries.length > 0 && (
+        <div class="chart-links small">
+          {entries.map(([k, v]) => (
+            <button key={k} type="button" class="btn btn-small btn-ghost" data-testid={`${name}-link-${k}`} onClick={() => onPick(k)}>
+              {k} · {v.toLocaleString()} →
+            </button>
+          ))}
+        </div>
+      )}
     </>
   );
 }

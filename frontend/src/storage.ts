@@ -51,8 +51,12 @@ export function tokenFor(bin: string): string | undefined {
   return read<Record<string, string>>(TOKENS, {})[bin];
 }
 
+// setToken keeps a bin's token. A read-only (share) token never replaces an
+// owner token this browser already holds: opening one's own share link must
+// not lose control of the bin.
 export function setToken(bin: string, token: string) {
   const t = read<Record<string, string>>(TOKENS, {});
+  if (tokenInfo(token)?.scope === "read" && t[bin] && tokenInfo(t[bin])?.scope === "owner") return;
   t[bin] = token;
   write(TOKENS, t);
 }
@@ -67,4 +71,26 @@ export function savedTheme(): Theme {
 
 export function saveTheme(t: Theme) {
   write(THEME, t);
+}
+
+export interface TokenInfo {
+  scope?: string;
+  exp?: number; // seconds since the epoch
+}
+
+// tokenInfo reads the claims of a hookscope token (a JWT) without checking
+// it: the UI only uses them to hide controls the server would refuse. Not a
+// JWT (or not readable): null.
+export function tokenInfo(tok: string | undefined): TokenInfo | null {
+  if (!tok) return null;
+  const parts = tok.split(".");
+  if (parts.length !== 3 || parts[1].length > 4096) return null;
+  try {
+    const b64 = parts[1].replace(/-/g, "+").replace(/_/g, "/");
+    const c = JSON.parse(atob(b64 + "===".slice((b64.length + 3) % 4)));
+    if (!c || typeof c !== "object") return null;
+    return { scope: typeof c.scope === "string" ? c.scope : undefined, exp: typeof c.exp === "number" ? c.exp : undefined };
+  } catch {
+    return null;
+  }
 }

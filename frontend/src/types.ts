@@ -37,6 +37,7 @@ export interface RequestSummary {
   signature?: Signature | null;
   delivery_lag_ms?: number | null;
   forward?: Forward | null;
+  event_type?: string; // when the server extracts one (not every server does)
 }
 
 export interface Body {
@@ -98,6 +99,7 @@ export interface Bin {
   settings?: BinSettings;
   token?: string;
   request_count?: number;
+  refused_count?: number;
 }
 
 export interface RequestPage {

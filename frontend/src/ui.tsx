@@ -1,5 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import type { ComponentChildren } from "preact";
+import { splitHits } from "./format";
 
 export async function copyText(text: string): Promise<boolean> {
   try {
@@ -106,4 +107,13 @@ export function useNow(ms = 10000): number {
     return () => clearInterval(t);
   }, [ms]);
   return now;
+}
+
+// Hi renders text with the occurrences of term marked (as text nodes in
+// <mark> elements, never as HTML).
+export function Hi({ text, term, max = 200 }: { text: string; term?: string; max?: number }) {
+  if (!term) return <>{text}</>;
+  const parts = splitHits(text, term, max);
+  if (parts.length === 1) return <>{text}</>;
+  return <>{parts.map((p, i) => (i % 2 ? <mark key={i} class="hit">{p}</mark> : p))}</>;
 }

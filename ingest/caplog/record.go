@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/hookscope/hookscope/schema"
 )
 
@@ -17,7 +19,8 @@ import (
 //	byte    version (requestV1)
 //	[16]    ID
 //	byte    flags: 1 body truncated, 2 delivery lag present, 4 forward present,
-//	        8 aborted upload (added within v1: older records never set it)
+//	        8 aborted upload, 16 event fields present (added within v1:
+//	        older records never set them)
 //	varint  ReceivedAt seconds since 1970, uvarint nanoseconds (decoded as UTC)
 //	str     BinID, Method, Path, Query
 //	uvarint header count, then str name, str value per header
@@ -29,9 +32,12 @@ import (
 //	varint  DeliveryLagMS                     (flag 2)
 //	str     Forward.URL, Forward.Mode; varint Forward.Status,
 //	        Forward.LatencyUS; str Forward.Error  (flag 4)
+//	str     EventType, DeliveryID; varint Attempt; byte 1 + [16]
+//	        DuplicateOf or byte 0                    (flag 16)
 //
 // where str is a uvarint length followed by that many bytes. Trailing bytes
-// are an error: a new field means a new version byte.
+// are an error: a new field means a new flag bit (fields appended after the
+// others, so older records decode unchanged) or a new version byte.
 const requestV1 = 1
 
 const (
@@ -39,7 +45,8 @@ const (
 	flagLag
 	flagForward
 	flagAborted
-	flagsKnown = flagTruncated | flagLag | flagForward | flagAborted
+	flagEvent
+	flagsKnown = flagTruncated | flagLag | flagForward | flagAborted | flagEvent
 )
 
 // errRecord is what DecodeRequest wraps; it wraps ErrInvalid.
@@ -62,6 +69,9 @@ func EncodeRequest(dst []byte, r *schema.Request) ([]byte, error) {
 	}
 	if r.Aborted {
 		flags |= flagAborted
+	}
+	if r.EventType != "" || r.DeliveryID != "" || r.Attempt != 0 || r.DuplicateOf != nil {
+		flags |= flagEvent
 	}
 	dst = append(dst, requestV1)
 	dst = append(dst, r.ID[:]...)
@@ -96,6 +106,17 @@ func EncodeRequest(dst []byte, r *schema.Request) ([]byte, error) {
 		dst = binary.AppendVarint(dst, int64(f.Status))
 		dst = binary.AppendVarint(dst, f.LatencyUS)
 		dst = appendStr(dst, f.Error)
+	}
+	if flags&flagEvent != 0 {
+		dst = appendStr(dst, r.EventType)
+		dst = appendStr(dst, r.DeliveryID)
+		dst = binary.AppendVarint(dst, int64(r.Attempt))
+		if r.DuplicateOf != nil {
+			dst = append(dst, 1)
+			dst = append(dst, r.DuplicateOf[:]...)
+		} else {
+			dst = append(dst, 0)
+		}
 	}
 	return dst, nil
 }
@@ -190,6 +211,22 @@ func (d *decoder) request() (*schema.Request, error) {
 		f.Error = d.str()
 		r.Forward = f
 	}
+	if flags&flagEvent != 0 {
+		r.EventType = d.str()
+		r.DeliveryID = d.str()
+		r.Attempt = d.int()
+		switch d.str1() {
+		case 0:
+		case 1:
+			if raw := d.bytes(16); len(raw) == 16 {
+				var u uuid.UUID
+				copy(u[:], raw)
+				r.DuplicateOf = &u
+			}
+		default:
+			return nil, fmt.Errorf("%w: duplicate_of marker", errRecord)
+		}
+	}
 	if d.fail {
 		return nil, fmt.Errorf("%w: %w", errRecord, errShort)
 	}
@@ -245,6 +282,28 @@ func (d *decoder) int() int {
 		return 0
 	}
 	return int(x)
+}
+
+// str1 reads one byte (0 on failure, with fail set).
+func (d *decoder) str1() byte {
+	if d.fail || d.off >= len(d.s) {
+		d.fail = true
+		return 0
+	}
+	c := d.s[d.off]
+	d.off++
+	return c
+}
+
+// bytes reads n raw bytes.
+func (d *decoder) bytes(n int) string {
+	if d.fail || n > len(d.s)-d.off {
+		d.fail = true
+		return ""
+	}
+	s := d.s[d.off : d.off+n]
+	d.off += n
+	return s
 }
 
 func (d *decoder) str() string {

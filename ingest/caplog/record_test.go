@@ -52,7 +52,12 @@ func TestRequestRoundTrip(t *testing.T) {
 	before1970.ReceivedAt = time.Date(1900, 1, 1, 0, 0, 0, 1, time.UTC)
 	bigBody := sampleRequest()
 	bigBody.Body = bytes.Repeat([]byte{0x80}, 1<<20)
+	withEvent := sampleRequest()
+	first := uuid.MustParse("01890a5d-ac96-774b-bcce-b302099a8000")
+	withEvent.EventType, withEvent.DeliveryID, withEvent.Attempt, withEvent.DuplicateOf = "invoice.paid", "evt_1", 3, &first
+	eventOnly := &schema.Request{DeliveryID: "d"}
 	for name, r := range map[string]*schema.Request{
+		"event fields": withEvent, "delivery id only": eventOnly,
 		"full": full, "zero": minimal, "no optional fields": noOptional,
 		"year 9999": farTime, "before 1970": before1970, "1 MiB body": bigBody,
 	} {
@@ -175,6 +180,12 @@ func FuzzRequestRoundTrip(f *testing.F) {
 		}
 		if len(body) > 0 {
 			r.Body = body
+		}
+		if lag%3 == 0 {
+			r.EventType, r.DeliveryID, r.Attempt = hval, hname, status
+			if trunc {
+				r.DuplicateOf = &r.ID
+			}
 		}
 		if lag%2 == 0 {
 			r.DeliveryLagMS = &lag

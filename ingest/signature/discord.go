@@ -47,15 +47,10 @@ func (v *Verifier) verifyDiscord(in Input) Result {
 	if i < 0 {
 		return missing("no X-Signature-Ed25519 header")
 	}
-	tsStr, r, ok := single(in.Headers, "X-Signature-Timestamp")
+	tsStr, signedAt, r, ok := timestampHeader(in.Headers, "X-Signature-Timestamp")
 	if !ok {
 		return r
 	}
-	ts, ok := parseUnix(tsStr)
-	if !ok {
-		return malformed("X-Signature-Timestamp %s is not a Unix timestamp", clip(tsStr))
-	}
-	signedAt := time.Unix(ts, 0)
 	msg := make([]byte, 0, len(tsStr)+len(in.Body))
 	msg = append(append(msg, tsStr...), in.Body...)
 	var sig [ed25519.SignatureSize]byte

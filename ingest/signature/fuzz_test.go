@@ -1,6 +1,9 @@
 package signature
 
 import (
+	"bytes"
+	"encoding/json"
+	"math"
 	"net/url"
 	"testing"
 	"time"
@@ -130,11 +133,12 @@ func FuzzParseZoom(f *testing.F) {
 func FuzzParseShopify(f *testing.F) {
 	runFuzz(f, fuzzTarget{
 		sign: cfg("shopify", "a"), verify: cfg("shopify", "b"), sigHeader: "X-Shopify-Hmac-Sha256",
+		// a: the Events header (checked first when not empty), b: the webhooks header.
 		headers: func(a, b string) []schema.Header {
-			return hs("X-Shopify-Hmac-Sha256", a, "X-Shopify-Hmac-Sha256", b)
+			return hs("Shopify-Hmac-Sha256", a, "X-Shopify-Hmac-Sha256", b)
 		},
 		seed:  func(h []schema.Header) (string, string) { return get(h, "X-Shopify-Hmac-Sha256"), "" },
-		extra: [][2]string{{shopSig, "===="}, {"k72tceQzwLrcNoh8q2ZaNlbbj/oVrcHNV4qHTP1iWNs", "%%%"}},
+		extra: [][2]string{{shopSig, "===="}, {"k72tceQzwLrcNoh8q2ZaNlbbj/oVrcHNV4qHTP1iWNs", "%%%"}, {"", shopSig}, {" ", ""}},
 	})
 }
 
@@ -146,6 +150,20 @@ func FuzzParseTwilio(f *testing.F) {
 		},
 		seed:  pair("X-Twilio-Signature", "Content-Type"),
 		extra: [][2]string{{twSig, "application/x-www-form-urlencoded"}, {twJSONSig, "application/json"}, {"", "multipart/form-data; boundary=x"}},
+	})
+}
+
+// FuzzParseTwilioSettings fuzzes the signature and the
+// X-Twilio-Webhooks-Signature-Settings header that picks its algorithm.
+func FuzzParseTwilioSettings(f *testing.F) {
+	runFuzz(f, fuzzTarget{
+		sign: cfg("twilio", "a"), verify: cfg("twilio", "b"), sigHeader: "X-Twilio-Signature", url: rtURL,
+		headers: func(a, b string) []schema.Header {
+			return hs("Content-Type", "application/x-www-form-urlencoded", "X-Twilio-Signature", a, twilioSettings, b)
+		},
+		seed: pair("X-Twilio-Signature", twilioSettings),
+		extra: [][2]string{{twSig, "key=k,algorithm=HMAC_SHA256"}, {"k72tceQzwLrcNoh8q2ZaNlbbj/oVrcHNV4qHTP1iWNs=", "algorithm=hmac_sha256"},
+			{"", "algorithm="}, {"x", ",,=,algorithm = HMAC_SHA1 ,"}, {twSig, "algorithm=HMAC_SHA512"}},
 	})
 }
 
@@ -212,17 +230,55 @@ func FuzzParseSendGrid(f *testing.F) {
 	})
 }
 
-func FuzzJSONTimestamp(f *testing.F) {
-	f.Add([]byte(`{"webhookTimestamp":1700000000123}`))
-	f.Add([]byte(`{"webhookTimestamp" : "1"}`))
-	f.Add([]byte(`"webhookTimestamp"`))
-	f.Add([]byte(`{"webhookTimestamp":99999999999999999999999}`))
+// FuzzLinearTimestamp checks the allocation-free top-level walk that reads
+// Linear's webhookTimestamp against encoding/json decoding the body into a
+// map (top-level keys only; of duplicate keys the last wins, as JSON.parse
+// keeps it).
+func FuzzLinearTimestamp(f *testing.F) {
+	for _, s := range []string{
+		`{"webhookTimestamp":1700000000123}`, `{"webhookTimestamp" : "1"}`, `"webhookTimestamp"`,
+		`{"webhookTimestamp":99999999999999999999999}`, `{"data":{"webhookTimestamp":1},"webhookTimestamp":2}`,
+		`{"webhookTimestamp":1,"webhookTimestamp":null}`, `{"webhook\u0054imestamp":1.5e12}`, `[{"webhookTimestamp":1}]`,
+		`{"a":[1,{"b":"}"}],"webhookTimestamp":-0.5}`, `{"webhookTimestamp":1e400}`, `{`, ``, ` {"webhookTimestamp":true} `,
+	} {
+		f.Add([]byte(s))
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		ms, ok := jsonTimestamp(body)
-		if ok && ms < 0 {
-			t.Fatalf("negative timestamp %d", ms)
+		got := linearTimestamp(body)
+		want := referenceLinearTimestamp(body)
+		if got.kind != want.kind || !got.at.Equal(want.at) {
+			t.Fatalf("%q: got %+v, encoding/json says %+v", body, got, want)
 		}
 	})
+}
+
+func referenceLinearTimestamp(body []byte) bodyTimestamp {
+	if !json.Valid(body) {
+		return bodyTimestamp{kind: tsNotJSON}
+	}
+	var top map[string]json.RawMessage
+	if bytes.TrimLeft(body, " \t\r\n")[0] != '{' || json.Unmarshal(body, &top) != nil {
+		return bodyTimestamp{kind: tsAbsent}
+	}
+	raw, ok := top["webhookTimestamp"]
+	if !ok {
+		return bodyTimestamp{kind: tsAbsent}
+	}
+	var x any
+	if err := json.Unmarshal(raw, &x); err != nil {
+		// a number beyond float64 (1e400): JSON.parse gives Infinity
+		return bodyTimestamp{kind: tsOutOfRange}
+	}
+	switch n := x.(type) {
+	case nil:
+		return bodyTimestamp{kind: tsNull}
+	case float64:
+		if math.Abs(n) > maxLinearMS {
+			return bodyTimestamp{kind: tsOutOfRange}
+		}
+		return bodyTimestamp{kind: tsNumber, at: msTime(n)}
+	}
+	return bodyTimestamp{kind: tsNotNumber}
 }
 
 // FuzzFormUnescape checks the allocation-free form decoder used for Twilio

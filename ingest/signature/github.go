@@ -33,6 +33,8 @@ func (v *Verifier) verifyGitHub(in Input) Result {
 		m.Write(in.Body)
 		mac = m.Sum(nil)
 	}
+	var want [64]byte
+	hex.Encode(want[:], mac)
 	var got [32]byte
 	wellFormed := false
 	for ; i >= 0; i = nextHeader(in.Headers, name, i+1) {
@@ -41,7 +43,9 @@ func (v *Verifier) verifyGitHub(in Input) Result {
 			continue
 		}
 		wellFormed = true
-		if hmac.Equal(got[:size], mac) {
+		// @octokit/webhooks-methods compares the whole "sha256=<lower-case
+		// hex>" string.
+		if val[:len(prefix)] == prefix && hmac.Equal(bs(val[len(prefix):]), want[:2*size]) {
 			return valid()
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 	"unsafe"
 
@@ -64,6 +65,21 @@ func single(hs []schema.Header, name string) (string, Result, bool) {
 }
 
 // --- time --------------------------------------------------------------------
+
+// timestampHeader reads a signed Unix timestamp from header name (which must
+// be present once, or repeated with the same value). ok=false with the
+// verdict when it is absent, conflicting or not a decimal timestamp.
+func timestampHeader(hs []schema.Header, name string) (raw string, at time.Time, r Result, ok bool) {
+	raw, r, ok = single(hs, name)
+	if !ok {
+		return "", time.Time{}, r, false
+	}
+	ts, ok := parseUnix(raw)
+	if !ok {
+		return "", time.Time{}, malformed("%s %s is not a Unix timestamp", name, clip(raw)), false
+	}
+	return raw, time.Unix(ts, 0), Result{}, true
+}
 
 // parseUnix parses a decimal Unix timestamp made only of ASCII digits.
 func parseUnix(s string) (int64, bool) {

@@ -32,27 +32,29 @@ type policy struct {
 // schemes is the table of every supported scheme. The verify and sign
 // functions live in one file per provider.
 var schemes = map[string]*scheme{
-	// Standard Webhooks spec and reference libraries: 5 minutes either way
-	// (libraries/go/webhook.go: tolerance = 5 * time.Minute, errMessageTooOld/TooNew).
+	// standard-webhooks (npm standardwebhooks, libraries/go/webhook.go):
+	// 5 minutes either way ("Message timestamp too old" / "too new").
 	SchemeStandardWebhooks: {policy: policy{true, 5 * time.Minute, true}, setup: setupWhsec, verify: (*Verifier).verifyStandardWebhooks, sign: (*Verifier).signStandardWebhooks},
-	// Svix: "more than five minutes away (past or future)"
-	// (docs.svix.com/receiving/verifying-payloads/why; svix-webhooks go/webhook.go).
+	// svix (npm svix delegates to standardwebhooks): 5 minutes either way.
 	SchemeSvix: {policy: policy{true, 5 * time.Minute, true}, setup: setupWhsec, verify: (*Verifier).verifySvix, sign: (*Verifier).signSvix},
-	// stripe-go webhook/client.go: DefaultTolerance = 300s, rejects only
-	// time.Since(t) > tolerance (future timestamps are not rejected).
+	// stripe-node Webhooks.js (DEFAULT_TOLERANCE = 300) and stripe-go: only
+	// an age above the tolerance is rejected; a future t is accepted.
 	SchemeStripe: {policy: policy{true, 300 * time.Second, false}, verify: (*Verifier).verifyStripe, sign: (*Verifier).signStripe},
-	// Slack "Verifying requests from Slack": abs(now - timestamp) > 60 * 5.
-	SchemeSlack: {policy: policy{true, 5 * time.Minute, true}, verify: (*Verifier).verifySlack, sign: (*Verifier).signSlack},
+	// @slack/bolt receivers/verify-request.ts: rejects a timestamp more than
+	// 5 minutes old and nothing else (Slack's docs page computes
+	// abs(now - timestamp); the official library does not reject the future).
+	SchemeSlack: {policy: policy{true, 5 * time.Minute, false}, verify: (*Verifier).verifySlack, sign: (*Verifier).signSlack},
 	// paddle-node-sdk webhooks-validator.ts: MAX_VALID_TIME_DIFFERENCE = 5 (s),
 	// rejects only now > ts + 5s.
 	SchemePaddle: {policy: policy{true, 5 * time.Second, false}, verify: (*Verifier).verifyPaddle, sign: (*Verifier).signPaddle},
-	// Zoom's docs ("Verify webhook events") name no window; the reference
-	// sample at webhooks.fyi/webhook-directory/zoom rejects requests older than 5 minutes.
-	SchemeZoom: {policy: policy{true, 5 * time.Minute, false}, verify: (*Verifier).verifyZoom, sign: (*Verifier).signZoom},
-	// @linear/sdk webhooks: |now - webhookTimestamp| > 60 s is rejected
-	// (webhookTimestamp, in ms, is a field of the JSON body).
+	// @zoom/rivet (CommonHttpRequest.isEventVerified) and Zoom's "Verify
+	// webhook events" check no window: none unless the bin sets one.
+	SchemeZoom: {policy: policy{true, 0, true}, verify: (*Verifier).verifyZoom, sign: (*Verifier).signZoom},
+	// @linear/sdk webhooks/client.ts verify: |now - webhookTimestamp| > 60 s
+	// is rejected (webhookTimestamp, in ms, is a field of the signed body).
 	SchemeLinear: {policy: policy{true, time.Minute, true}, verify: (*Verifier).verifyLinear, sign: (*Verifier).signLinear},
-	// Discord and SendGrid sign a timestamp but document no window.
+	// discord-interactions verifyKey and @sendgrid/eventwebhook
+	// verifySignature sign a timestamp but check no window.
 	SchemeDiscord:  {policy: policy{true, 0, true}, setup: setupDiscord, verify: (*Verifier).verifyDiscord, sign: (*Verifier).signDiscord},
 	SchemeSendGrid: {policy: policy{true, 0, true}, setup: setupSendGrid, verify: (*Verifier).verifySendGrid, sign: (*Verifier).signSendGrid},
 

@@ -78,15 +78,10 @@ func (v *Verifier) verifySendGrid(in Input) Result {
 	if i < 0 {
 		return missing("no X-Twilio-Email-Event-Webhook-Signature header")
 	}
-	tsStr, r, ok := single(in.Headers, "X-Twilio-Email-Event-Webhook-Timestamp")
+	tsStr, signedAt, r, ok := timestampHeader(in.Headers, "X-Twilio-Email-Event-Webhook-Timestamp")
 	if !ok {
 		return r
 	}
-	ts, ok := parseUnix(tsStr)
-	if !ok {
-		return malformed("X-Twilio-Email-Event-Webhook-Timestamp %s is not a Unix timestamp", clip(tsStr))
-	}
-	signedAt := time.Unix(ts, 0)
 	h := sha256.New()
 	h.Write(bs(tsStr))
 	h.Write(in.Body)

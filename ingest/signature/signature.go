@@ -78,10 +78,11 @@ type Verifier struct {
 	tol       time.Duration
 	checkTime bool
 
-	mac  macConfig // HMAC key and hash, with a pool of states
-	hmac genericHMAC
-	ed   edKeys
-	ec   ecKeys
+	mac   macConfig // HMAC key and hash, with a pool of states
+	tw256 macConfig // twilio: HMAC-SHA256 for SharedKey signatures
+	hmac  genericHMAC
+	ed    edKeys
+	ec    ecKeys
 }
 
 // ValidateConfig checks a bin's signature setting. A nil config or an empty

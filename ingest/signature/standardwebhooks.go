@@ -58,15 +58,10 @@ func (v *Verifier) verifyStandard(in Input, idH, tsH, sigH string) Result {
 	if !ok {
 		return r
 	}
-	tsStr, r, ok := single(in.Headers, tsH)
+	tsStr, signedAt, r, ok := timestampHeader(in.Headers, tsH)
 	if !ok {
 		return r
 	}
-	ts, ok := parseUnix(tsStr)
-	if !ok {
-		return malformed("%s %s is not a Unix timestamp", tsH, clip(tsStr))
-	}
-	signedAt := time.Unix(ts, 0)
 
 	var buf [64]byte
 	mac := v.sum(buf[:], bs(id), dot, bs(tsStr), dot, in.Body)

@@ -176,9 +176,9 @@ func urlVariants(rawURL string) []string {
 	return out
 }
 
-// twilioSign computes the signature of u with the sorted params.
-func (v *Verifier) twilioSign(dst []byte, u string, ps []param) []byte {
-	st := v.mac.states.Get().(*macState)
+// twilioSign computes the signature of u with the sorted params using m.
+func twilioSign(m *macConfig, dst []byte, u string, ps []param) []byte {
+	st := m.states.Get().(*macState)
 	st.h.Reset()
 	st.h.Write(bs(u))
 	for _, p := range ps {
@@ -186,8 +186,37 @@ func (v *Verifier) twilioSign(dst []byte, u string, ps []param) []byte {
 		st.h.Write(bs(p.v))
 	}
 	n := copy(dst, st.h.Sum(st.out[:0]))
-	v.mac.states.Put(st)
+	m.states.Put(st)
 	return dst[:n]
+}
+
+// twilioSettings is the header Twilio adds to webhooks signed with a
+// SharedKey: "key=<id>,algorithm=HMAC_SHA256" (twilio-node
+// webhooks.ts getSignatureAlgorithm). Absent, empty or without algorithm=
+// means the legacy Auth Token signature, HMAC-SHA1.
+const twilioSettings = "X-Twilio-Webhooks-Signature-Settings"
+
+// twilioAlgorithm returns the MAC named by the settings header and the
+// hash's name, or ok=false with the algorithm's name when it is one the SDK
+// does not support.
+func (v *Verifier) twilioAlgorithm(in Input) (m *macConfig, size int, name string, ok bool) {
+	settings, _, _ := first(in.Headers, twilioSettings)
+	algo := ""
+	for part := range strings.SplitSeq(settings, ",") {
+		if k, val, found := strings.Cut(part, "="); found && strings.TrimSpace(k) == "algorithm" {
+			if val = strings.TrimSpace(val); val != "" {
+				algo = val
+				break
+			}
+		}
+	}
+	switch strings.ToUpper(algo) {
+	case "", "HMAC_SHA1":
+		return &v.mac, 20, "SHA-1", true
+	case "HMAC_SHA256":
+		return &v.tw256, 32, "SHA-256", true
+	}
+	return nil, 0, algo, false
 }
 
 func (v *Verifier) verifyTwilio(in Input) Result {
@@ -198,6 +227,10 @@ func (v *Verifier) verifyTwilio(in Input) Result {
 	}
 	if in.URL == "" {
 		return invalid("public URL unknown: cannot check a Twilio signature (set HOOKSCOPE_PUBLIC_URL)")
+	}
+	m, size, algo, ok := v.twilioAlgorithm(in)
+	if !ok {
+		return malformed("%s names algorithm %s, not HMAC_SHA1 or HMAC_SHA256", twilioSettings, clip(algo))
 	}
 	var ps []param
 	what := "URL"
@@ -218,34 +251,43 @@ func (v *Verifier) verifyTwilio(in Input) Result {
 		}
 		what = "URL and form parameters"
 	}
+	encLen := base64.StdEncoding.EncodedLen(size)
 	var got [32]byte
+	var buf [32]byte
+	var enc [44]byte
 	wellFormed := false
-	var buf [20]byte
 	variants := urlVariants(in.URL)
 	for ; i >= 0; i = nextHeader(in.Headers, name, i+1) {
 		val := trimSpace(in.Headers[i].Value)
-		if len(val) != 28 {
+		if len(val) != encLen {
 			continue
 		}
-		n, err := base64.StdEncoding.Decode(got[:], bs(val))
-		if err != nil || n != 20 {
+		if n, err := base64.StdEncoding.Decode(got[:], bs(val)); err != nil || n != size {
 			continue
 		}
 		wellFormed = true
 		for _, u := range variants {
-			if hmac.Equal(got[:20], v.twilioSign(buf[:], u, ps)) {
+			// twilio-node compares the base64 strings.
+			base64.StdEncoding.Encode(enc[:encLen], twilioSign(m, buf[:], u, ps))
+			if hmac.Equal(bs(val), enc[:encLen]) {
 				return valid()
 			}
 		}
 	}
 	if !wellFormed {
-		return malformed("X-Twilio-Signature is not a base64 SHA-1 HMAC")
+		return malformed("X-Twilio-Signature is not a base64 %s HMAC", algo)
+	}
+	if size == 32 {
+		return invalid("HMAC-SHA256 signature (" + twilioSettings + ") does not match the " + what)
 	}
 	return invalid("signature does not match the " + what)
 }
 
+// setupTwilio keys both algorithms with the secret: the Auth Token for
+// HMAC-SHA1, or a SharedKey secret, which Twilio pairs with HMAC-SHA256.
 func setupTwilio(v *Verifier, cfg *schema.SignatureConfig) error {
 	v.mac = newMAC(sha1.New, []byte(cfg.Secret))
+	v.tw256 = newMAC(sha256New, []byte(cfg.Secret))
 	return nil
 }
 
@@ -272,7 +314,7 @@ func (v *Verifier) signTwilio(body []byte, rawURL string, _ time.Time) ([]schema
 		form = true
 	}
 	var buf [20]byte
-	out := []schema.Header{header("X-Twilio-Signature", base64.StdEncoding.EncodeToString(v.twilioSign(buf[:], rawURL, ps)))}
+	out := []schema.Header{header("X-Twilio-Signature", base64.StdEncoding.EncodeToString(twilioSign(&v.mac, buf[:], rawURL, ps)))}
 	if form {
 		out = append(out, header("Content-Type", "application/x-www-form-urlencoded"))
 	}

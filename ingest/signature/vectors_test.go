@@ -78,6 +78,8 @@ const (
 	twBodyHex = "0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620"
 	twJSON    = `{"property": "value", "boolean": true}`
 	twJSONSig = "a9nBmqA0ju/hNViExpshrM61xv4="
+	// twilio-node 6.3.1 getExpectedTwilioSignature("12345", twURL, querystring.parse(twForm), "HMAC_SHA256").
+	twSig256 = "033hgUJA9M/hXIZsYjwkerEP/DBm35nEri5FhCYjA5s="
 
 	// github.com/sendgrid/sendgrid-go helpers/eventwebhook/eventwebhook_test.go
 	// (payload = json.Marshal of its map, keys sorted).
@@ -236,14 +238,20 @@ func TestSlackZoomVectors(t *testing.T) {
 	runCases(t, []vcase{
 		{"slack docs vector", c, good, slackBody, "", at, schema.SigValid, "", ms},
 		{"slack stale", c, good, slackBody, "", at.Add(10 * time.Minute), schema.SigInvalid, "timestamp 600s older than tolerance 300s", ms},
-		{"slack future", c, good, slackBody, "", at.Add(-6 * time.Minute), schema.SigInvalid, "timestamp 360s in the future beyond tolerance 300s", ms},
+		// @slack/bolt rejects only stale timestamps (issue 19): a future one is accepted.
+		{"slack future accepted like @slack/bolt", c, good, slackBody, "", at.Add(-6 * time.Minute), schema.SigValid, "", ms},
+		{"slack future even with a tolerance", &schema.SignatureConfig{Scheme: "slack", Secret: slackSecret, Tolerance: "1m"}, good, slackBody, "", at.Add(-6 * time.Minute), schema.SigValid, "", ms},
 		{"slack missing", c, hs("X-Slack-Request-Timestamp", slackTS), slackBody, "", at, schema.SigMissing, "no X-Slack-Signature header", 0},
 		{"slack no timestamp", c, hs("X-Slack-Signature", slackSig), slackBody, "", at, schema.SigInvalid, "malformed header: no X-Slack-Request-Timestamp header", 0},
 		{"slack wrong secret", cfg("slack", "x"), good, slackBody, "", at, schema.SigInvalid, "v0 signature does not match", ms},
 		{"slack altered body", c, good, slackBody + "&x=1", "", at, schema.SigInvalid, "v0 signature does not match", ms},
 		{"slack v1 prefix", c, hs("X-Slack-Request-Timestamp", slackTS, "X-Slack-Signature", "v1="+slackSig[3:]), slackBody, "", at, schema.SigInvalid, "malformed header: X-Slack-Signature is not v0=<64 hex digits>", ms},
 		{"zoom openssl vector", z, zgood, zoomBody, "", zat, schema.SigValid, "", 1700000000000},
-		{"zoom stale", z, zgood, zoomBody, "", zat.Add(301 * time.Second), schema.SigInvalid, "timestamp 301s older than tolerance 300s", 1700000000000},
+		// @zoom/rivet checks no window (issue 19): none by default, the bin's tolerance when set.
+		{"zoom no window by default like @zoom/rivet", z, zgood, zoomBody, "", zat.Add(24 * time.Hour), schema.SigValid, "", 1700000000000},
+		{"zoom stale with a tolerance", &schema.SignatureConfig{Scheme: "zoom", Secret: zoomSecret, Tolerance: "5m"}, zgood, zoomBody, "", zat.Add(301 * time.Second), schema.SigInvalid, "timestamp 301s older than tolerance 300s", 1700000000000},
+		{"zoom future with a tolerance", &schema.SignatureConfig{Scheme: "zoom", Secret: zoomSecret, Tolerance: "5m"}, zgood, zoomBody, "", zat.Add(-301 * time.Second), schema.SigInvalid, "timestamp 301s in the future beyond tolerance 300s", 1700000000000},
+		{"zoom upper-case hex rejected like @zoom/rivet", z, hs("x-zm-request-timestamp", "1700000000", "x-zm-signature", strings.ToUpper(zoomSig[:3])[:2]+"="+strings.ToUpper(zoomSig[3:])), zoomBody, "", zat, schema.SigInvalid, "malformed header: x-zm-signature is not v0=<64 hex digits>", 1700000000000},
 		{"zoom missing", z, nil, zoomBody, "", zat, schema.SigMissing, "no x-zm-signature header", 0},
 		{"zoom altered body", z, zgood, `{"event":"meeting.ended"}`, "", zat, schema.SigInvalid, "v0 signature does not match", 1700000000000},
 	})
@@ -260,7 +268,13 @@ func TestShopifyLinearGitLabHMACVectors(t *testing.T) {
 	const h1sig = "d39dabc0c4092bec6171786df18400d2e3c1437c"
 	runCases(t, []vcase{
 		{"shopify openssl vector", sh, hs("X-Shopify-Hmac-Sha256", shopSig), shopBody, "", now, schema.SigValid, "", 0},
-		{"shopify missing", sh, nil, shopBody, "", now, schema.SigMissing, "no X-Shopify-Hmac-Sha256 header", 0},
+		{"shopify missing", sh, nil, shopBody, "", now, schema.SigMissing, "no Shopify-Hmac-Sha256 or X-Shopify-Hmac-Sha256 header", 0},
+		// Events deliveries (issue 19): shopify-* header names, checked first.
+		{"shopify events header", sh, hs("Shopify-Hmac-Sha256", shopSig, "Shopify-Topic", "orders/create"), shopBody, "", now, schema.SigValid, "", 0},
+		{"shopify events header lower case", sh, hs("shopify-hmac-sha256", shopSig), shopBody, "", now, schema.SigValid, "", 0},
+		{"shopify events header wins over a good webhooks header", sh, hs("Shopify-Hmac-Sha256", strings.Repeat("A", 43)+"=", "X-Shopify-Hmac-Sha256", shopSig), shopBody, "", now, schema.SigInvalid, "signature does not match", 0},
+		{"shopify empty events header falls back", sh, hs("Shopify-Hmac-Sha256", "", "X-Shopify-Hmac-Sha256", shopSig), shopBody, "", now, schema.SigValid, "", 0},
+		{"shopify empty body", sh, hs("X-Shopify-Hmac-Sha256", "rFsyTlDRanCAFDfmlT3gAbmWCFCbjj6YRC3wWhKNYGo="), "", "", now, schema.SigInvalid, "empty body: Shopify signs the delivery's body and its library rejects an empty one", 0},
 		{"shopify altered", sh, hs("X-Shopify-Hmac-Sha256", shopSig), shopBody + " ", "", now, schema.SigInvalid, "signature does not match", 0},
 		{"shopify hex instead of base64", sh, hs("X-Shopify-Hmac-Sha256", stripeV1), shopBody, "", now, schema.SigInvalid, "malformed header: X-Shopify-Hmac-Sha256 is not a base64 SHA-256 HMAC", 0},
 		{"linear openssl vector", lin, hs("Linear-Signature", linSig), linBody, "", now, schema.SigValid, "", 1700000000123},
@@ -269,6 +283,42 @@ func TestShopifyLinearGitLabHMACVectors(t *testing.T) {
 		{"linear wrong secret", cfg("linear", "other"), hs("Linear-Signature", linSig), linBody, "", now, schema.SigInvalid, "signature does not match", 1700000000123},
 		{"linear missing", lin, nil, linBody, "", now, schema.SigMissing, "no Linear-Signature header", 0},
 		{"linear malformed", lin, hs("Linear-Signature", "sha256="+linSig), linBody, "", now, schema.SigInvalid, "malformed header: Linear-Signature is not 64 hex digits", 1700000000123},
+		{"linear upper-case hex rejected like @linear/sdk", lin, hs("Linear-Signature", strings.ToUpper(linSig)), linBody, "", now, schema.SigInvalid, "signature does not match", 1700000000123},
+	})
+	// webhookTimestamp rules of @linear/sdk (issue 19): required, a number,
+	// read from the top-level object of the signed body only, last key wins.
+	linCase := func(name, body string, at time.Time, status schema.SignatureStatus, reason string, signed int64) vcase {
+		v, _ := New(lin)
+		h, _ := v.signLinear([]byte(body), "", at)
+		return vcase{name, lin, h, body, "", at, status, reason, signed}
+	}
+	runCases(t, []vcase{
+		linCase("webhookTimestamp missing", `{"action":"create","type":"Issue"}`, now, schema.SigInvalid, "webhookTimestamp missing from the signed body", 0),
+		linCase("webhookTimestamp only nested", `{"data":{"webhookTimestamp":1700000000123},"type":"Issue"}`, now, schema.SigInvalid, "webhookTimestamp missing from the signed body", 0),
+		linCase("nested stale key does not matter", `{"data":{"webhookTimestamp":1},"webhookTimestamp":1700000000123}`, now, schema.SigValid, "", 1700000000123),
+		linCase("nested key after the top-level one does not matter", `{"webhookTimestamp":1700000000123,"data":{"webhookTimestamp":1}}`, now, schema.SigValid, "", 1700000000123),
+		linCase("duplicate key: the last wins (stale)", `{"webhookTimestamp":1700000000123,"webhookTimestamp":1600000000000}`, now, schema.SigInvalid, "timestamp 100000000s older than tolerance 60s", 1600000000000),
+		linCase("duplicate key: the last wins (fresh)", `{"webhookTimestamp":1600000000000,"webhookTimestamp":1700000000123}`, now, schema.SigValid, "", 1700000000123),
+		linCase("key inside a string value does not count", `{"note":"\"webhookTimestamp\":1700000000123"}`, now, schema.SigInvalid, "webhookTimestamp missing from the signed body", 0),
+		linCase("escaped key is the same key", `{"webhook\u0054imestamp":1700000000123}`, now, schema.SigValid, "", 1700000000123),
+		linCase("string timestamp", `{"webhookTimestamp":"1700000000123"}`, now, schema.SigInvalid, "webhookTimestamp in the signed body is not a number", 0),
+		linCase("null timestamp", `{"webhookTimestamp":null}`, now, schema.SigInvalid, "webhookTimestamp is null in the signed body", 0),
+		linCase("fractional timestamp", `{"webhookTimestamp":1700000000123.0}`, now, schema.SigValid, "", 1700000000123),
+		linCase("huge timestamp", `{"webhookTimestamp":1e300}`, now, schema.SigInvalid, `webhookTimestamp "1e300" is outside the tolerance 60s`, 0),
+		linCase("not JSON", `webhookTimestamp=1700000000123`, now, schema.SigInvalid, "signed body is not JSON: webhookTimestamp cannot be read", 0),
+		linCase("body over the SDK's 5 MiB", `{"webhookTimestamp":1700000000123,"pad":"`+strings.Repeat("x", 5<<20)+`"}`, now, schema.SigInvalid, "body larger than 5 MiB, the most @linear/sdk accepts", 0),
+		linCase("array body", `[{"webhookTimestamp":1700000000123}]`, now, schema.SigInvalid, "webhookTimestamp missing from the signed body", 0),
+		linCase("within 60s ahead", `{"webhookTimestamp":1700000060123}`, now, schema.SigValid, "", 1700000060123),
+		func() vcase {
+			c := linCase("required even without a window", `{"type":"Issue"}`, now, schema.SigInvalid, "webhookTimestamp missing from the signed body", 0)
+			c.cfg = &schema.SignatureConfig{Scheme: "linear", Secret: linSecret, Tolerance: "0s"}
+			return c
+		}(),
+		func() vcase {
+			c := linCase("any age without a window", linBody, now.Add(1000*time.Hour), schema.SigValid, "", 1700000000123)
+			c.cfg = &schema.SignatureConfig{Scheme: "linear", Secret: linSecret, Tolerance: "0s"}
+			return c
+		}(),
 		{"gitlab token", gl, hs("X-Gitlab-Token", "glpat-secret-token"), "{}", "", now, schema.SigValid, "", 0},
 		{"gitlab wrong token", gl, hs("X-Gitlab-Token", "glpat-secret-tokeN"), "{}", "", now, schema.SigInvalid, "X-Gitlab-Token does not match the secret", 0},
 		{"gitlab missing", gl, nil, "{}", "", now, schema.SigMissing, "no X-Gitlab-Token header", 0},
@@ -322,6 +372,11 @@ func TestTwilioVectors(t *testing.T) {
 		{"no public URL", c, form(twSig), twForm, "", now, schema.SigInvalid, "public URL unknown: cannot check a Twilio signature (set HOOKSCOPE_PUBLIC_URL)", 0},
 		{"bad form", c, form(twSig), "a=%zz", twURL, now, schema.SigInvalid, "malformed form body: *", 0},
 		{"malformed header", c, form("not base64!"), twForm, twURL, now, schema.SigInvalid, "malformed header: X-Twilio-Signature is not a base64 SHA-1 HMAC", 0},
+		// SharedKey webhooks (twilio-node 6 webhooks.ts): the settings header names HMAC_SHA256.
+		{"twilio-node vector: HMAC_SHA256", c, append(form(twSig256), hs(twilioSettings, "key=webhooks_sharedkey_1,algorithm=HMAC_SHA256")...), twForm, twURL, now, schema.SigValid, "", 0},
+		{"HMAC_SHA256 signature without the settings header", c, form(twSig256), twForm, twURL, now, schema.SigInvalid, "malformed header: X-Twilio-Signature is not a base64 SHA-1 HMAC", 0},
+		{"HMAC_SHA256 altered param", c, append(form(twSig256), hs(twilioSettings, "algorithm=HMAC_SHA256")...), strings.Replace(twForm, "1234&", "1235&", 1), twURL, now, schema.SigInvalid, "HMAC-SHA256 signature (X-Twilio-Webhooks-Signature-Settings) does not match the URL and form parameters", 0},
+		{"unsupported algorithm", c, append(form(twSig), hs(twilioSettings, "algorithm=HMAC_SHA512")...), twForm, twURL, now, schema.SigInvalid, `malformed header: X-Twilio-Webhooks-Signature-Settings names algorithm "HMAC_SHA512", not HMAC_SHA1 or HMAC_SHA256`, 0},
 	})
 }
 

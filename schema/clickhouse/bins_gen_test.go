@@ -13,8 +13,11 @@ import (
 // kept by UpdateBin, and the ADD COLUMN migration runs again without harm
 // when a crash left it unrecorded.
 func TestBinTokenGenRoundTrip(t *testing.T) {
+	chtest.Each(t, testBinTokenGenRoundTrip)
+}
+
+func testBinTokenGenRoundTrip(t *testing.T, srv *chtest.Server) {
 	ctx := context.Background()
-	srv := chtest.Start(t)
 	dsn := srv.Database(t)
 	s, err := Open(ctx, dsn, Options{})
 	if err != nil {

@@ -6,15 +6,13 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"sort"
-	"strconv"
 	"strings"
 	"text/template"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/hookscope/hookscope/schema"
 )
 
 //go:embed migrations/*.sql
@@ -44,40 +42,6 @@ func FeaturesOf(v driver.ServerVersion) Features {
 	}
 }
 
-type migration struct {
-	version int
-	name    string
-	body    string
-}
-
-func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFS, "migrations")
-	if err != nil {
-		return nil, fmt.Errorf("read migrations: %w", err)
-	}
-	var ms []migration
-	for _, e := range entries {
-		name := e.Name()
-		num, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || !strings.HasSuffix(name, ".sql") {
-			return nil, fmt.Errorf("migration %q: want NNNN_name.sql", name)
-		}
-		b, err := migrationFS.ReadFile("migrations/" + name)
-		if err != nil {
-			return nil, fmt.Errorf("read migration %s: %w", name, err)
-		}
-		ms = append(ms, migration{version: v, name: strings.TrimSuffix(name, ".sql"), body: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("migrations %s and %s share a version", ms[i-1].name, ms[i].name)
-		}
-	}
-	return ms, nil
-}
-
 // schemaEnv is what a migration template sees: the server's features, and
 // the cluster (empty on a single server) and database the DDL is for.
 type schemaEnv struct {
@@ -96,6 +60,9 @@ type schemaEnv struct {
 //	{{on}}                            " ON CLUSTER <name>" on a cluster
 //	{{engine "ReplacingMergeTree(version)" "bins"}}
 //	                                  Replicated...('/clickhouse/tables/{shard}/<db>/bins_local', '{replica}', version) on a cluster
+//	{{addColumn "bins" "token_gen UInt64 DEFAULT 0" "cityHash64(id)"}}
+//	                                  ALTER TABLE ... ADD COLUMN; on a cluster of the local table,
+//	                                  and the Distributed table (sharded by the key) made again
 //	{{distributed "requests" "cityHash64(bin_id)"}}
 //	                                  on a cluster, the whole statement creating the Distributed
 //	                                  table requests over requests_local, sharded by the key; else nothing
@@ -127,14 +94,30 @@ func (e schemaEnv) funcs() template.FuncMap {
 			}
 			return "Replicated" + name + "(" + path + ")"
 		},
-		"distributed": func(table, key string) string {
-			if e.Cluster == "" {
-				return ""
+		// addColumn adds a column to a table. On a cluster the local
+		// (replicated) table is altered ON CLUSTER, and the Distributed
+		// table over it, which holds no rows, is dropped and created again
+		// with the new structure: 18.16 refuses ALTER ON CLUSTER of a
+		// table that is not replicated when the cluster's shards are.
+		"addColumn": func(table, def, key string) string {
+			st := fmt.Sprintf("ALTER TABLE %s%s ADD COLUMN %s", e.local(table), e.on(), def)
+			if e.Cluster != "" {
+				st += fmt.Sprintf(";\nDROP TABLE IF EXISTS %s%s;\n%s", e.table(table), e.on(), e.distributed(table, key))
 			}
-			return fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s%s AS %s ENGINE = Distributed(%s, %s, %s_local, %s);",
-				e.table(table), e.on(), e.local(table), e.Cluster, e.Database, table, key)
+			return st
 		},
+		"distributed": e.distributed,
 	}
+}
+
+// distributed is, on a cluster, the whole statement creating the
+// Distributed table over table's local one, sharded by key; else nothing.
+func (e schemaEnv) distributed(table, key string) string {
+	if e.Cluster == "" {
+		return ""
+	}
+	return fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s%s AS %s ENGINE = Distributed(%s, %s, %s_local, %s);",
+		e.table(table), e.on(), e.local(table), e.Cluster, e.Database, table, key)
 }
 
 func (e schemaEnv) local(table string) string {
@@ -160,15 +143,15 @@ func (e schemaEnv) on() string {
 
 // render expands a migration's template for the server and splits it into
 // statements.
-func render(m migration, env schemaEnv) ([]string, error) {
+func render(m schema.Migration, env schemaEnv) ([]string, error) {
 	funcs := env.funcs()
-	tpl, err := template.New(m.name).Funcs(funcs).Parse(m.body)
+	tpl, err := template.New(m.Name).Funcs(funcs).Parse(m.Body)
 	if err != nil {
-		return nil, fmt.Errorf("parse migration %s: %w", m.name, err)
+		return nil, fmt.Errorf("parse migration %s: %w", m.Name, err)
 	}
 	var buf bytes.Buffer
 	if err := tpl.Execute(&buf, env); err != nil {
-		return nil, fmt.Errorf("render migration %s: %w", m.name, err)
+		return nil, fmt.Errorf("render migration %s: %w", m.Name, err)
 	}
 	var stmts []string
 	for _, s := range strings.Split(buf.String(), ";\n") {
@@ -207,7 +190,7 @@ func (e schemaEnv) migrationsEngine() string {
 // not parse ADD COLUMN IF NOT EXISTS), so a run interrupted between a
 // statement and its record is safe to repeat.
 func migrate(ctx context.Context, conn driver.Conn, env schemaEnv, server string, now time.Time) (applied []string, err error) {
-	ms, err := loadMigrations()
+	ms, err := schema.LoadMigrations(migrationFS, "migrations")
 	if err != nil {
 		return nil, err
 	}
@@ -232,7 +215,7 @@ func migrate(ctx context.Context, conn driver.Conn, env schemaEnv, server string
 		return nil, fmt.Errorf("read schema_migrations: %w", err)
 	}
 	for _, m := range ms {
-		if done[m.version] {
+		if done[m.Version] {
 			continue
 		}
 		stmts, err := render(m, env)
@@ -241,24 +224,24 @@ func migrate(ctx context.Context, conn driver.Conn, env schemaEnv, server string
 		}
 		for _, st := range stmts {
 			if err := conn.Exec(ctx, st); err != nil && !columnExists(st, err) {
-				return applied, fmt.Errorf("migration %s: %w", m.name, err)
+				return applied, fmt.Errorf("migration %s: %w", m.Name, err)
 			}
 		}
 		if err := record(ctx, conn, m, server, now); err != nil {
-			return applied, fmt.Errorf("record migration %s: %w", m.name, err)
+			return applied, fmt.Errorf("record migration %s: %w", m.Name, err)
 		}
-		applied = append(applied, m.name)
+		applied = append(applied, m.Name)
 	}
 	return applied, nil
 }
 
-func record(ctx context.Context, conn driver.Conn, m migration, server string, now time.Time) error {
+func record(ctx context.Context, conn driver.Conn, m schema.Migration, server string, now time.Time) error {
 	batch, err := conn.PrepareBatch(ctx, "INSERT INTO schema_migrations (version, name, applied_at, server)")
 	if err != nil {
 		return err
 	}
 	defer batch.Abort()
-	if err := batch.Append(uint32(m.version), m.name, now.UTC().Truncate(time.Second), server); err != nil {
+	if err := batch.Append(uint32(m.Version), m.Name, now.UTC().Truncate(time.Second), server); err != nil {
 		return err
 	}
 	return batch.Send()

@@ -124,6 +124,12 @@ func (s *Store) binQuery(ctx context.Context, f *schema.Filter) (*query, error) 
 	if f.Signature != "" {
 		q.add("sig_status = ?", string(f.Signature))
 	}
+	if f.EventType != "" {
+		q.add("event_type = ?", f.EventType)
+	}
+	if f.DeliveryID != "" {
+		q.add("delivery_id = ?", f.DeliveryID)
+	}
 	if !f.Since.IsZero() {
 		q.add("received_us >= ?", schema.Truncate(f.Since).UnixMicro())
 	}

@@ -28,11 +28,14 @@ func scanRequest(row scanner) (*schema.Request, error) {
 		sigStatus            string
 		fwd                  schema.Forward
 		fwdStatus            int32
+		attempt              int32
+		dup                  string
 	)
 	err := row.Scan(&r.BinID, &receivedUS, &r.ID, &ingestUS, &r.Method, &r.Path, &r.Query,
 		&names, &values, &r.RemoteIP, &r.ContentType, &r.BodySize, &truncated,
 		&head, &tail, &status, &r.LatencyUS, &r.Signature.Scheme, &sigStatus, &r.Signature.Reason,
-		&r.DeliveryLagMS, &hasFwd, &fwd.URL, &fwd.Mode, &fwdStatus, &fwd.LatencyUS, &fwd.Error, &aborted)
+		&r.DeliveryLagMS, &hasFwd, &fwd.URL, &fwd.Mode, &fwdStatus, &fwd.LatencyUS, &fwd.Error, &aborted,
+		&r.EventType, &r.DeliveryID, &attempt, &dup)
 	if err != nil {
 		return nil, err
 	}
@@ -45,6 +48,14 @@ func scanRequest(row scanner) (*schema.Request, error) {
 	}
 	r.BodyTruncated = truncated == 1
 	r.Aborted = aborted == 1
+	r.Attempt = int(attempt)
+	if dup != "" {
+		u, err := uuid.Parse(dup)
+		if err != nil {
+			return nil, fmt.Errorf("decode duplicate_of: %w", err)
+		}
+		r.DuplicateOf = &u
+	}
 	if len(head)+len(tail) > 0 {
 		r.Body = make([]byte, 0, len(head)+len(tail))
 		r.Body = append(append(r.Body, head...), tail...)

@@ -10,7 +10,8 @@ import "strings"
 const requestColumns = `bin_id, received_us, id, ingest_us, method, path, query,
 	header_names, header_values, remote_ip, content_type, body_size, body_truncated,
 	body_head, body_tail, response_status, latency_us, sig_scheme, sig_status, sig_reason,
-	delivery_lag_ms, has_forward, fwd_url, fwd_mode, fwd_status, fwd_latency_us, fwd_error, aborted`
+	delivery_lag_ms, has_forward, fwd_url, fwd_mode, fwd_status, fwd_latency_us, fwd_error, aborted,
+	event_type, delivery_id, attempt, duplicate_of`
 
 const sqlInsertRequests = `INSERT INTO requests (` + requestColumns + `)`
 
@@ -119,6 +120,9 @@ const (
 		SELECT remote_ip, count() AS n FROM requests WHERE %[2]s GROUP BY remote_ip)
 	GROUP BY remote_ip ORDER BY c DESC, remote_ip ASC LIMIT 10`
 )
+
+// sqlStatsEventTypes is followed by the WHERE clause and GROUP BY.
+const sqlStatsEventTypes = `SELECT event_type, count() FROM requests WHERE `
 
 // Retention: tombstones hide at once, mutations remove in the background.
 const (

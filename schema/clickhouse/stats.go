@@ -67,10 +67,23 @@ func (s *Store) Stats(ctx context.Context, sq schema.StatsQuery) (*schema.Stats,
 		ByStatus:    map[string]int64{},
 		ByMethod:    map[string]int64{},
 		BySignature: map[string]int64{},
+		ByEventType: map[string]int64{},
 		Series:      []schema.SeriesPoint{},
 		TopSenders:  []schema.SenderCount{},
 	}
-	parts := []func(context.Context, *statsParts, *schema.Stats) error{s.statsBreakdown, s.statsSeries, s.statsSenders}
+	// The rollups do not carry event_type: by_event_type scans requests
+	// over the whole range (with the tombstone conditions).
+	ev := &query{}
+	ev.add("bin_id = ?", sq.BinID)
+	if !sq.Since.IsZero() {
+		ev.add("received_us >= ?", sinceUS)
+	}
+	ev.add("received_us < ?", untilUS)
+	addTombstones(ev, ts, sinceUS)
+	byEvent := func(ctx context.Context, _ *statsParts, st *schema.Stats) error {
+		return s.statsByEventType(ctx, ev, st)
+	}
+	parts := []func(context.Context, *statsParts, *schema.Stats) error{s.statsBreakdown, s.statsSeries, s.statsSenders, byEvent}
 	if !sp.totals {
 		parts = append(parts, s.statsPercentiles)
 	}
@@ -132,6 +145,27 @@ func (s *Store) statsBreakdown(ctx context.Context, p *statsParts, st *schema.St
 	}
 	if err := rows.Err(); err != nil {
 		return classify("stats breakdown", err)
+	}
+	return nil
+}
+
+// statsByEventType fills ByEventType.
+func (s *Store) statsByEventType(ctx context.Context, q *query, st *schema.Stats) error {
+	rows, err := s.conn.Query(ctx, sqlStatsEventTypes+q.sql()+` GROUP BY event_type`, q.args...)
+	if err != nil {
+		return classify("stats event types", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ev string
+		var n uint64
+		if err := rows.Scan(&ev, &n); err != nil {
+			return classify("scan stats event types", err)
+		}
+		st.ByEventType[ev] += int64(n)
+	}
+	if err := rows.Err(); err != nil {
+		return classify("stats event types", err)
 	}
 	return nil
 }

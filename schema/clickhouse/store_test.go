@@ -73,7 +73,7 @@ func TestOpenMigratesOnceAndRecords(t *testing.T) {
 			t.Fatalf("Open: %v", err)
 		}
 		first.Close()
-		ms, _ := loadMigrations()
+		ms, _ := schema.LoadMigrations(migrationFS, "migrations")
 		if len(first.applied) != len(ms) {
 			t.Fatalf("first Open applied %v; want all %d migrations", first.applied, len(ms))
 		}
@@ -978,9 +978,9 @@ func TestStatsRollupsAfterUpgrade(t *testing.T) {
 			old = append(old, mkReq("u", t0.Add(time.Duration(i)*time.Minute), nil))
 		}
 		write(t, s, old...)
-		ms, _ := loadMigrations()
+		ms, _ := schema.LoadMigrations(migrationFS, "migrations")
 		stmts, err := render(ms[3], s.env)
-		if err != nil || ms[3].version != 4 {
+		if err != nil || ms[3].Version != 4 {
 			t.Fatalf("migration 4: %v", err)
 		}
 		for _, st := range stmts {

@@ -155,6 +155,10 @@ func appendRequest(b appender, r *schema.Request, ingest int64) error {
 	if r.Forward != nil {
 		fwd, hasFwd = *r.Forward, 1
 	}
+	dup := ""
+	if r.DuplicateOf != nil {
+		dup = r.DuplicateOf.String()
+	}
 	return b.Append(
 		r.BinID, schema.Truncate(r.ReceivedAt).UnixMicro(), r.ID, ingest,
 		r.Method, r.Path, r.Query, names, values, r.RemoteIP, r.ContentType,
@@ -162,6 +166,7 @@ func appendRequest(b appender, r *schema.Request, ingest int64) error {
 		uint16(r.ResponseStatus), r.LatencyUS,
 		r.Signature.Scheme, string(r.Signature.Status), r.Signature.Reason, r.DeliveryLagMS,
 		hasFwd, fwd.URL, fwd.Mode, int32(fwd.Status), fwd.LatencyUS, fwd.Error, boolByte(r.Aborted),
+		r.EventType, r.DeliveryID, int32(r.Attempt), dup,
 	)
 }
 

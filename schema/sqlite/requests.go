@@ -19,15 +19,17 @@ import (
 const insertRequestSQL = `INSERT INTO requests (
     id, bin_id, received_at, method, path, query, headers, remote_ip, content_type,
     body_size, body_truncated, response_status, latency_us,
-    sig_scheme, sig_status, sig_reason, delivery_lag_ms, forward, aborted, body
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    sig_scheme, sig_status, sig_reason, delivery_lag_ms, forward, aborted,
+    event_type, delivery_id, attempt, duplicate_of, body
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT DO NOTHING`
 
 // requestCols are the columns scanRequest reads, body last; the list query
 // replaces the body with its preview.
 const requestCols = `id, bin_id, received_at, method, path, query, headers, remote_ip, content_type,
     body_size, body_truncated, response_status, latency_us,
-    sig_scheme, sig_status, sig_reason, delivery_lag_ms, forward, aborted`
+    sig_scheme, sig_status, sig_reason, delivery_lag_ms, forward, aborted,
+    event_type, delivery_id, attempt, duplicate_of`
 
 const (
 	getRequestSQL     = `SELECT ` + requestCols + `, body FROM requests WHERE bin_id = ? AND received_at >= ? AND received_at < ? AND id = ?`
@@ -79,10 +81,15 @@ func (s *Store) WriteRequests(ctx context.Context, reqs []*schema.Request) error
 		if body == nil {
 			body = []byte{}
 		}
+		var dup any
+		if r.DuplicateOf != nil {
+			dup = r.DuplicateOf[:]
+		}
 		if _, err := stmt.ExecContext(ctx,
 			r.ID[:], r.BinID, micros(r.ReceivedAt), r.Method, r.Path, r.Query, hbuf, r.RemoteIP, r.ContentType,
 			r.BodySize, r.BodyTruncated, r.ResponseStatus, r.LatencyUS,
-			r.Signature.Scheme, string(r.Signature.Status), r.Signature.Reason, lag, fwd, r.Aborted, body,
+			r.Signature.Scheme, string(r.Signature.Status), r.Signature.Reason, lag, fwd, r.Aborted,
+			r.EventType, r.DeliveryID, r.Attempt, dup, body,
 		); err != nil {
 			return fmt.Errorf("write requests: insert: %w", wrapErr(err))
 		}
@@ -99,6 +106,7 @@ func scanRequest(sc rowScanner) (*schema.Request, error) {
 	var (
 		r                schema.Request
 		id, headers, fwd []byte
+		dup              []byte
 		receivedAt       int64
 		truncated        bool
 		sigStatus        string
@@ -107,7 +115,8 @@ func scanRequest(sc rowScanner) (*schema.Request, error) {
 	)
 	if err := sc.Scan(&id, &r.BinID, &receivedAt, &r.Method, &r.Path, &r.Query, &headers, &r.RemoteIP, &r.ContentType,
 		&r.BodySize, &truncated, &r.ResponseStatus, &r.LatencyUS,
-		&r.Signature.Scheme, &sigStatus, &r.Signature.Reason, &lag, &fwd, &r.Aborted, &body); err != nil {
+		&r.Signature.Scheme, &sigStatus, &r.Signature.Reason, &lag, &fwd, &r.Aborted,
+		&r.EventType, &r.DeliveryID, &r.Attempt, &dup, &body); err != nil {
 		return nil, err
 	}
 	var err error
@@ -119,6 +128,13 @@ func scanRequest(sc rowScanner) (*schema.Request, error) {
 		return nil, err
 	}
 	r.BodyTruncated = truncated
+	if dup != nil {
+		u, err := uuid.FromBytes(dup)
+		if err != nil {
+			return nil, fmt.Errorf("decode duplicate_of: %w", err)
+		}
+		r.DuplicateOf = &u
+	}
 	r.Signature.Status = schema.SignatureStatus(sigStatus)
 	if lag.Valid {
 		v := lag.Int64
@@ -171,6 +187,14 @@ func whereFilter(f *schema.Filter) (string, []any) {
 	if f.Signature != "" {
 		b.WriteString(" AND sig_status = ?")
 		args = append(args, string(f.Signature))
+	}
+	if f.EventType != "" {
+		b.WriteString(" AND event_type = ?")
+		args = append(args, f.EventType)
+	}
+	if f.DeliveryID != "" {
+		b.WriteString(" AND delivery_id = ? AND delivery_id != ''")
+		args = append(args, f.DeliveryID)
 	}
 	if f.Q != "" {
 		// lower() folds ASCII only, like foldASCII; instr() works on the byte
@@ -282,6 +306,37 @@ func (s *Store) DeleteRequests(ctx context.Context, binID string) error {
 		return fmt.Errorf("delete requests: %w", wrapErr(err))
 	}
 	return nil
+}
+
+// DeleteRequest removes one request, found like GetRequest finds it.
+func (s *Store) DeleteRequest(ctx context.Context, binID string, id uuid.UUID) error {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM requests WHERE bin_id = ? AND id = ?`, binID, id[:])
+	if err != nil {
+		return fmt.Errorf("delete request %s: %w", id, wrapErr(err))
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("delete request %s: rows affected: %w", id, err)
+	} else if n == 0 {
+		return fmt.Errorf("delete request %s: %w", id, schema.ErrNotFound)
+	}
+	return nil
+}
+
+// DeleteMatching removes the bin's requests matching f's match fields.
+func (s *Store) DeleteMatching(ctx context.Context, f schema.Filter) (int64, error) {
+	if f.BinID == "" || !f.HasMatch() {
+		return 0, fmt.Errorf("%w: delete by filter needs a bin and a filter", schema.ErrInvalid)
+	}
+	where, args := whereFilter(&f)
+	res, err := s.w.ExecContext(ctx, `DELETE FROM requests WHERE `+where, args...)
+	if err != nil {
+		return 0, fmt.Errorf("delete matching: %w", wrapErr(err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("delete matching: rows affected: %w", err)
+	}
+	return n, nil
 }
 
 // TrimRequests keeps the newest keep requests of a bin, removing the rest at once.

@@ -13,12 +13,10 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -221,44 +219,10 @@ const createMigrationsSQL = `CREATE TABLE IF NOT EXISTS schema_migrations (
     applied_at INTEGER NOT NULL
 )`
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-func migrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFS, "migrations")
-	if err != nil {
-		return nil, fmt.Errorf("read embedded migrations: %w", err)
-	}
-	var ms []migration
-	for _, e := range entries {
-		name := e.Name()
-		num, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %q: name must start with a positive number and '_'", name)
-		}
-		b, err := migrationFS.ReadFile("migrations/" + name)
-		if err != nil {
-			return nil, fmt.Errorf("read migration %q: %w", name, err)
-		}
-		ms = append(ms, migration{version: v, name: name, sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("migrations %q and %q share version %d", ms[i-1].name, ms[i].name, ms[i].version)
-		}
-	}
-	return ms, nil
-}
-
 // migrate applies every embedded migration not yet recorded in
 // schema_migrations, each in its own transaction together with its record.
 func (s *Store) migrate(ctx context.Context) error {
-	ms, err := migrations()
+	ms, err := schema.LoadMigrations(migrationFS, "migrations")
 	if err != nil {
 		return err
 	}
@@ -273,30 +237,30 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
-func (s *Store) applyMigration(ctx context.Context, m migration) error {
+func (s *Store) applyMigration(ctx context.Context, m schema.Migration) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("migration %s: begin: %w", m.name, wrapErr(err))
+		return fmt.Errorf("migration %s: begin: %w", m.Name, wrapErr(err))
 	}
 	defer tx.Rollback()
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
-		return fmt.Errorf("migration %s: check: %w", m.name, wrapErr(err))
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n); err != nil {
+		return fmt.Errorf("migration %s: check: %w", m.Name, wrapErr(err))
 	}
 	if n > 0 {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-		return fmt.Errorf("migration %s: apply: %w", m.name, wrapErr(err))
+	if _, err := tx.ExecContext(ctx, m.Body); err != nil {
+		return fmt.Errorf("migration %s: apply: %w", m.Name, wrapErr(err))
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-		m.version, m.name, s.now().UnixMicro()); err != nil {
-		return fmt.Errorf("migration %s: record: %w", m.name, wrapErr(err))
+		m.Version, m.Name, s.now().UnixMicro()); err != nil {
+		return fmt.Errorf("migration %s: record: %w", m.Name, wrapErr(err))
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("migration %s: commit: %w", m.name, wrapErr(err))
+		return fmt.Errorf("migration %s: commit: %w", m.Name, wrapErr(err))
 	}
-	s.log.InfoContext(ctx, "migration applied", "version", m.version, "name", m.name)
+	s.log.InfoContext(ctx, "migration applied", "version", m.Version, "name", m.Name)
 	return nil
 }
 

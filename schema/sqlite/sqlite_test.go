@@ -73,12 +73,12 @@ func TestReopenKeepsData(t *testing.T) {
 	if err := s.w.QueryRowContext(ctx, `SELECT count(*), max(version) FROM schema_migrations`).Scan(&n, &maxV); err != nil {
 		t.Fatal(err)
 	}
-	ms, err := migrations()
+	ms, err := schema.LoadMigrations(migrationFS, "migrations")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != len(ms) || maxV != ms[len(ms)-1].version {
-		t.Errorf("schema_migrations holds %d rows up to %d, want %d up to %d", n, maxV, len(ms), ms[len(ms)-1].version)
+	if n != len(ms) || maxV != ms[len(ms)-1].Version {
+		t.Errorf("schema_migrations holds %d rows up to %d, want %d up to %d", n, maxV, len(ms), ms[len(ms)-1].Version)
 	}
 	var mode string
 	if err := s.r.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {

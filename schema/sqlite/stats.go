@@ -40,10 +40,11 @@ func (s *Store) Stats(ctx context.Context, q schema.StatsQuery) (*schema.Stats, 
 		ByStatus:    map[string]int64{},
 		ByMethod:    map[string]int64{},
 		BySignature: map[string]int64{},
+		ByEventType: map[string]int64{},
 		Series:      []schema.SeriesPoint{},
 		TopSenders:  []schema.SenderCount{},
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT received_at, latency_us, response_status, method, sig_status, remote_ip
+	rows, err := s.r.QueryContext(ctx, `SELECT received_at, latency_us, response_status, method, sig_status, remote_ip, event_type
 FROM requests WHERE `+where+` ORDER BY received_at`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("stats: query: %w", wrapErr(err))
@@ -59,9 +60,10 @@ FROM requests WHERE `+where+` ORDER BY received_at`, args...)
 	var (
 		at, l, status   int64
 		method, sig, ip string
+		evType          string
 	)
 	for rows.Next() {
-		if err := rows.Scan(&at, &l, &status, &method, &sig, &ip); err != nil {
+		if err := rows.Scan(&at, &l, &status, &method, &sig, &ip, &evType); err != nil {
 			return nil, fmt.Errorf("stats: scan: %w", wrapErr(err))
 		}
 		b := at - ((at%stepUS)+stepUS)%stepUS
@@ -73,6 +75,7 @@ FROM requests WHERE `+where+` ORDER BY received_at`, args...)
 		statuses[int(status)]++
 		st.ByMethod[method]++
 		st.BySignature[sig]++
+		st.ByEventType[evType]++
 		senders[ip]++
 	}
 	if err := rows.Err(); err != nil {

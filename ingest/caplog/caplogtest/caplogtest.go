@@ -17,6 +17,19 @@ import (
 	"github.com/hookscope/hookscope/ingest/caplog"
 )
 
+// Notes for implementations:
+//   - "Reopen" must be a real restart from the log's point of view: a new
+//     connection / new Log value over the same directory or stream. A log
+//     that redelivers on a timer rather than on reopen (JetStream's ack
+//     wait) must set that timer well below Wait in its harness, because
+//     the redelivery tests wait at most Wait.
+//   - expectNothing waits 200 ms for a record that must not come.
+//   - The ErrFull test appends 1000-byte payloads until ErrFull, commits
+//     them all, and then needs appends to succeed again within Wait
+//     (JetStream: a stream whose max bytes fits NewCapped's capBytes,
+//     DiscardNew, and an interest or work-queue retention so that acked
+//     messages leave the stream).
+
 // Opener opens the log under test. Calling it again after the previous Log
 // was closed reopens the same log (same directory, same stream): that is how
 // the suite checks what survives a restart. The Opener registers cleanup
@@ -62,6 +75,7 @@ func Run(t *testing.T, h Harness) {
 		{"SharedConsumerSplitsWork", testSharedConsumer},
 		{"OutOfOrderCommit", testOutOfOrderCommit},
 		{"ConsumerStartLatest", testConsumerStartLatest},
+		{"ConsumerStartAfterAndSince", testConsumerStartAfterSince},
 		{"ConcurrentAppenders", testConcurrentAppenders},
 		{"DuplicateIDsAtLeastOnce", testDuplicates},
 		{"FetchBlocksUntilData", testFetchBlocks},

@@ -309,6 +309,28 @@ func testConsumerStartLatest(t *testing.T, h Harness) {
 	sameEntries(t, recs, later)
 }
 
+// New consumers can start after a position or at a time.
+func testConsumerStartAfterSince(t *testing.T, h Harness) {
+	l := h.New(t)(t)
+	first := entries(t, 6)
+	appendAll(t, l, first)
+	c := consumer(t, l, "all", caplog.ConsumerOptions{})
+	recs, _ := fetchN(t, c, 6, 100)
+
+	after := consumer(t, l, "after", caplog.ConsumerOptions{Start: caplog.After(recs[3].Position)})
+	got, _ := fetchN(t, after, 2, 100)
+	sameEntries(t, got, first[4:])
+
+	cut := recs[5].Time.Add(time.Millisecond)
+	waitPast(cut)
+	second := entries(t, 3)
+	appendAll(t, l, second)
+	since := consumer(t, l, "since", caplog.ConsumerOptions{Start: caplog.Since(cut)})
+	got, _ = fetchN(t, since, 3, 100)
+	sameEntries(t, got, second)
+	expectNothing(t, since)
+}
+
 // Many appenders at once: every entry is stored exactly once, and each
 // appender's entries keep their order.
 func testConcurrentAppenders(t *testing.T, h Harness) {

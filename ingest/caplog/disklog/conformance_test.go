@@ -22,14 +22,18 @@ func opener(dir string, opts Options) caplogtest.Opener {
 }
 
 func TestConformance(t *testing.T) {
-	for _, mode := range []AckMode{AckDurable, AckFast} {
-		t.Run(mode.String(), func(t *testing.T) {
+	for _, v := range []struct {
+		name     string
+		mode     AckMode
+		prealloc bool
+	}{{"durable", AckDurable, false}, {"fast", AckFast, false}, {"durable-prealloc", AckDurable, true}} {
+		t.Run(v.name, func(t *testing.T) {
 			caplogtest.Run(t, caplogtest.Harness{
 				New: func(t *testing.T) caplogtest.Opener {
-					return opener(t.TempDir(), Options{Ack: mode})
+					return opener(t.TempDir(), Options{Ack: v.mode, Preallocate: v.prealloc})
 				},
 				NewCapped: func(t *testing.T, capBytes int64) caplogtest.Opener {
-					return opener(t.TempDir(), Options{Ack: mode, MaxBytes: capBytes, SegmentBytes: capBytes / 8})
+					return opener(t.TempDir(), Options{Ack: v.mode, Preallocate: v.prealloc, MaxBytes: capBytes, SegmentBytes: capBytes / 8})
 				},
 			})
 		})

@@ -31,11 +31,12 @@ func TestCrashChild(t *testing.T) {
 	if dir == "" {
 		t.Skip("started by TestCrashKill9 only")
 	}
-	ack, err := ParseAckMode(os.Getenv(crashEnvAck))
+	mode, prealloc := strings.CutSuffix(os.Getenv(crashEnvAck), "-prealloc")
+	ack, err := ParseAckMode(mode)
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := Open(dir, Options{Ack: ack, SegmentBytes: 256 << 10, Retention: 24 * time.Hour})
+	l, err := Open(dir, Options{Ack: ack, SegmentBytes: 256 << 10, Retention: 24 * time.Hour, Preallocate: prealloc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,8 +86,8 @@ func TestCrashKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test: not in -short")
 	}
-	for _, mode := range []AckMode{AckDurable, AckFast} {
-		t.Run(mode.String(), func(t *testing.T) {
+	for _, mode := range []string{"durable", "fast", "durable-prealloc"} {
+		t.Run(mode, func(t *testing.T) {
 			dir := t.TempDir()
 			acked := map[uuid.UUID]bool{}
 			var committed, torn uint64
@@ -105,10 +106,10 @@ func TestCrashKill9(t *testing.T) {
 
 // crashRound starts the child, lets it acknowledge `after` records, kills it
 // and returns what it acknowledged and the highest commit it reported.
-func crashRound(t *testing.T, dir string, mode AckMode, after int) ([]uuid.UUID, uint64) {
+func crashRound(t *testing.T, dir string, mode string, after int) ([]uuid.UUID, uint64) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), crashEnvDir+"="+dir, crashEnvAck+"="+mode.String())
+	cmd.Env = append(os.Environ(), crashEnvDir+"="+dir, crashEnvAck+"="+mode)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -39,7 +39,7 @@ func mountTmpfs(t *testing.T, size string) string {
 func TestDiskFull(t *testing.T) {
 	mnt := mountTmpfs(t, "1m")
 	dir := filepath.Join(mnt, "log")
-	opts := Options{MaxBytes: 64 << 20, SegmentBytes: 128 << 10}
+	opts := Options{MaxBytes: 64 << 20, SegmentBytes: 128 << 10, Retention: -1}
 	l := open(t, dir, opts)
 	c, err := l.Consumer(ctx(t), "store", caplog.ConsumerOptions{})
 	if err != nil {

@@ -68,15 +68,23 @@ type Options struct {
 	// deletes whole segments. Default 32 MiB, at most MaxBytes/8.
 	SegmentBytes int64
 	// Retention keeps segments that every consumer has committed past for
-	// this long after their last record, so that they can still be read
-	// (e.g. replayed). They are deleted earlier when the log needs room.
-	// Default 0: delete as soon as every consumer has passed them.
+	// this long after their last record, so that readers lagging behind
+	// the consumers (the live feed) and replays can still read them. They
+	// are deleted earlier when an Append needs room under MaxBytes.
+	// Default 1 minute; negative: delete as soon as every consumer has
+	// passed them.
 	Retention time.Duration
 	// MaxRecordBytes bounds one entry's Data. Default 16 MiB.
 	MaxRecordBytes int
 	// MaxPendingBytes bounds what waits in memory for the next write;
 	// Append blocks (until its ctx ends) beyond it. Default 32 MiB.
 	MaxPendingBytes int
+	// Preallocate prepares the next segment in the background, written
+	// full of zeros and synced, so that appends overwrite allocated blocks
+	// and never change the file size: fdatasync then has no metadata to
+	// journal (measured here: a write+fdatasync 25-40% faster). It costs
+	// one segment of disk beyond MaxBytes and writing every segment twice.
+	Preallocate bool
 	// Logger receives recovery and error reports (component=caplog).
 	// Nil discards.
 	Logger *slog.Logger
@@ -92,6 +100,9 @@ func (o Options) withDefaults() Options {
 		o.SegmentBytes = 32 << 20
 	}
 	o.SegmentBytes = max(min(o.SegmentBytes, o.MaxBytes/8), 4<<10)
+	if o.Retention == 0 {
+		o.Retention = time.Minute
+	}
 	if o.MaxRecordBytes <= 0 {
 		o.MaxRecordBytes = 16 << 20
 	}
@@ -149,10 +160,20 @@ type Log struct {
 
 	wake        chan struct{}
 	flusherDone chan struct{}
-	// Owned by the flusher goroutine.
+	// Owned by the flusher goroutine; active is replaced under syncMu too,
+	// because the fast-mode syncer syncs it.
 	active     *os.File
 	activeSize int64
-	needRotate bool
+	needRotate atomic.Bool // set after a failed write or sync: never append to that file again
+	syncMu     sync.Mutex
+	// Fast mode: the syncer goroutine syncs behind the flusher.
+	syncReq    chan struct{}
+	syncerDone chan struct{}
+	unsynced   atomic.Uint64 // records written since the syncer's last sync
+	// Preallocate: the preparer hands zero-filled segments over spares.
+	spares   chan *spare
+	prepWake chan struct{}
+	prepDone chan struct{}
 
 	pmu          sync.Mutex // serialises writes of the positions file
 	posFile      *os.File
@@ -221,6 +242,11 @@ func Open(dir string, opts Options) (*Log, error) {
 		corruptSeen: map[[2]int64]bool{},
 		wake:        make(chan struct{}, 1),
 		flusherDone: make(chan struct{}),
+		syncReq:     make(chan struct{}, 1),
+		syncerDone:  make(chan struct{}),
+		spares:      make(chan *spare),
+		prepWake:    make(chan struct{}, 1),
+		prepDone:    make(chan struct{}),
 	}
 	if err := l.loadPositions(); err != nil {
 		lf.Close()
@@ -235,6 +261,16 @@ func Open(dir string, opts Options) (*Log, error) {
 		return nil, err
 	}
 	go l.flushLoop()
+	if opts.Ack == AckFast {
+		go l.syncLoop()
+	} else {
+		close(l.syncerDone)
+	}
+	if opts.Preallocate {
+		go l.prepareLoop()
+	} else {
+		close(l.prepDone)
+	}
 	l.mu.Lock()
 	l.retainLocked(0)
 	l.mu.Unlock()
@@ -298,6 +334,10 @@ func (l *Log) recover() error {
 		l.segs = append(l.segs, s)
 		l.total += s.size.Load()
 		maxSeq = max(maxSeq, s.lastSeq, first-min(first, 1))
+		if s.badHead {
+			// A new active segment will follow it: its name must differ.
+			maxSeq = max(maxSeq, first)
+		}
 	}
 	// Never reuse a position: not one a record had, nor one a consumer
 	// committed (in fast mode a consumer can commit past what a machine
@@ -317,7 +357,7 @@ func (l *Log) recover() error {
 		}
 		l.active, l.activeSize = f, s.size.Load()
 		if l.activeSize >= l.opts.SegmentBytes {
-			l.needRotate = true
+			l.needRotate.Store(true)
 		}
 		return nil
 	}
@@ -422,6 +462,21 @@ func (l *Log) recoverSegment(first, bound uint64, last bool) (*segment, error) {
 	if size < segHeaderLen {
 		goodEnd = size
 	}
+	if size > goodEnd && !s.badHead && tornAt >= 0 {
+		zeros, err := allZero(f, goodEnd, size)
+		if err != nil {
+			return nil, unavailable("read segment "+filepath.Base(path), err)
+		}
+		if zeros {
+			// The unused end of a preallocated segment: not damage.
+			if f, err := os.OpenFile(path, os.O_RDWR, 0); err == nil {
+				_ = f.Truncate(goodEnd)
+				f.Close()
+			}
+			events = slices.DeleteFunc(events, func(e event) bool { return e.off >= goodEnd })
+			size, tornAt = goodEnd, -1
+		}
+	}
 	if last {
 		// Damage after the last good frame of the last segment is a torn
 		// tail (a crash mid-write): no append whose frame lies there was
@@ -477,20 +532,23 @@ func (l *Log) reportCorrupt(s *segment, off, n int64, cause error) {
 // Only recover and the flusher call it.
 func (l *Log) createSegment(first uint64) error {
 	path := filepath.Join(l.dir, segName(first))
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return unavailable("create segment", err)
-	}
-	hdr := append([]byte(segMagic), l.salt...)
-	if _, err := f.WriteAt(hdr, 0); err != nil {
-		f.Close()
-		_ = os.Remove(path)
-		return unavailable("write segment header", err)
-	}
-	if err := fdatasync(f); err != nil {
-		f.Close()
-		_ = os.Remove(path)
-		return unavailable("sync segment header", err)
+	f := l.takeSpare(path)
+	if f == nil {
+		var err error
+		if f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600); err != nil {
+			return unavailable("create segment", err)
+		}
+		hdr := append([]byte(segMagic), l.salt...)
+		if _, err := f.WriteAt(hdr, 0); err != nil {
+			f.Close()
+			_ = os.Remove(path)
+			return unavailable("write segment header", err)
+		}
+		if err := fdatasync(f); err != nil {
+			f.Close()
+			_ = os.Remove(path)
+			return unavailable("sync segment header", err)
+		}
 	}
 	if err := syncDir(l.dir); err != nil {
 		f.Close()
@@ -499,17 +557,33 @@ func (l *Log) createSegment(first uint64) error {
 	}
 	s := &segment{first: first, path: path}
 	s.size.Store(segHeaderLen)
-	old := l.active
+	l.syncMu.Lock()
+	old, oldSize := l.active, l.activeSize
+	if old != nil && l.opts.Ack == AckFast && !l.needRotate.Load() {
+		// The syncer may be behind: the sealed segment must be durable
+		// before frames go to the next one.
+		if err := fdatasync(old); err != nil {
+			l.log.Error("sync of the sealed segment failed after fast-mode acknowledgements", "err", err)
+		}
+		l.m.SyncedRecords.Add(l.unsynced.Swap(0))
+	}
 	l.mu.Lock()
 	if n := len(l.segs); n > 0 {
 		l.segs[n-1].sealed.Store(true)
 	}
 	l.segs = append(l.segs, s)
 	l.total += segHeaderLen
-	l.active, l.activeSize, l.needRotate = f, segHeaderLen, false
+	l.active, l.activeSize = f, segHeaderLen
+	l.needRotate.Store(false)
 	l.retainLocked(0)
 	l.mu.Unlock()
+	l.syncMu.Unlock()
 	if old != nil {
+		if l.opts.Preallocate {
+			// Drop the unused zeros of a preallocated segment. Not synced:
+			// a zero tail left by a crash is recognised at open.
+			_ = old.Truncate(oldSize)
+		}
 		_ = old.Close()
 	}
 	return nil
@@ -641,8 +715,7 @@ func (l *Log) flushLoop() {
 
 // flush writes and syncs one pending write (flusher goroutine only).
 func (l *Log) flush(p pending) {
-	fast := l.opts.Ack == AckFast
-	if l.needRotate || l.activeSize > segHeaderLen && l.activeSize+int64(len(p.buf)) > l.opts.SegmentBytes {
+	if l.needRotate.Load() || l.activeSize > segHeaderLen && l.activeSize+int64(len(p.buf)) > l.opts.SegmentBytes {
 		if err := l.createSegment(p.first); err != nil {
 			l.fail(p, fmt.Errorf("rotate: %w", err))
 			return
@@ -653,37 +726,65 @@ func (l *Log) flush(p pending) {
 		// Cut back any partial write so that the next frame does not
 		// follow garbage; if that fails too, start a fresh segment.
 		if terr := l.active.Truncate(off); terr != nil {
-			l.needRotate = true
+			l.needRotate.Store(true)
 		}
 		l.fail(p, unavailable("write segment", err))
 		return
 	}
 	l.activeSize += int64(len(p.buf))
-	if fast {
+	if l.opts.Ack == AckFast {
+		// Acknowledge now; the syncer covers these frames with its next
+		// fdatasync while the flusher goes on writing.
 		l.publish(p)
 		close(p.g.done)
+		l.unsynced.Add(uint64(p.n))
+		select {
+		case l.syncReq <- struct{}{}:
+		default:
+		}
+		return
 	}
 	err := fdatasync(l.active)
 	l.m.Syncs.Add(1)
 	l.m.SyncedRecords.Add(uint64(p.n))
 	if err != nil {
 		// After a failed sync the file's state is unknown (the kernel may
-		// have dropped the dirty pages): never append to it again.
-		l.needRotate = true
-		l.m.WriteErrors.Add(1)
-		if fast {
-			l.log.Error("sync failed after fast-mode acknowledgements: those records may be lost on a machine crash", "records", p.n, "err", err)
-			return
-		}
-		// Do not publish: the frames stay unreadable in this process,
+		// have dropped the dirty pages): never append to it again. The
+		// frames stay unpublished, so nothing in this process reads them;
 		// the segment is sealed below them at the next rotation.
+		l.needRotate.Store(true)
 		l.activeSize = off
 		l.fail(p, unavailable("sync segment", err))
 		return
 	}
-	if !fast {
-		l.publish(p)
-		close(p.g.done)
+	l.publish(p)
+	close(p.g.done)
+}
+
+// syncLoop is the fast-mode syncer: it fdatasyncs the active segment
+// whenever frames were written since its last sync, so the loss window on a
+// machine crash is about one sync long.
+func (l *Log) syncLoop() {
+	defer close(l.syncerDone)
+	for {
+		_, running := <-l.syncReq
+		l.syncMu.Lock()
+		n := l.unsynced.Swap(0)
+		var err error
+		if n > 0 {
+			err = fdatasync(l.active)
+			l.m.Syncs.Add(1)
+			l.m.SyncedRecords.Add(n)
+		}
+		l.syncMu.Unlock()
+		if err != nil {
+			l.needRotate.Store(true)
+			l.m.WriteErrors.Add(1)
+			l.log.Error("sync failed after fast-mode acknowledgements: those records may be lost on a machine crash", "records", n, "err", err)
+		}
+		if !running {
+			return
+		}
 	}
 }
 
@@ -730,11 +831,17 @@ func (l *Log) Close() error {
 	default:
 	}
 	<-l.flusherDone
+	close(l.syncReq) // the syncer makes a last sync and stops
+	<-l.syncerDone
+	<-l.prepDone // closing stopped the preparer; it removed its spare
 	var errs []error
 	if l.active != nil {
 		errs = append(errs, l.active.Close())
 	}
-	errs = append(errs, l.posFile.Close(), l.lock.Close())
+	l.pmu.Lock() // let a running positions write finish first
+	errs = append(errs, l.posFile.Close())
+	l.pmu.Unlock()
+	errs = append(errs, l.lock.Close())
 	return errors.Join(errs...)
 }
 
@@ -756,7 +863,7 @@ func (l *Log) retainLocked(need int64) {
 		if next.first-1 > minPos {
 			return // someone still needs it
 		}
-		old := l.opts.Retention <= 0 || s.lastT == 0 || now-s.lastT >= int64(l.opts.Retention)
+		old := l.opts.Retention < 0 || s.lastT == 0 || now-s.lastT >= int64(l.opts.Retention)
 		tight := need > 0 && l.total+need > l.opts.MaxBytes
 		if !old && !tight {
 			return
@@ -769,4 +876,128 @@ func (l *Log) retainLocked(need int64) {
 		l.segs = l.segs[1:]
 		l.m.SegmentsDeleted.Add(1)
 	}
+}
+
+// allZero reports whether bytes [from, to) of f are all zero.
+func allZero(f *os.File, from, to int64) (bool, error) {
+	buf := make([]byte, min(to-from, 1<<20))
+	for off := from; off < to; {
+		n := int(min(int64(len(buf)), to-off))
+		if _, err := f.ReadAt(buf[:n], off); err != nil {
+			return false, err
+		}
+		for _, c := range buf[:n] {
+			if c != 0 {
+				return false, nil
+			}
+		}
+		off += int64(n)
+	}
+	return true, nil
+}
+
+// spare is a preallocated segment waiting for its name.
+type spare struct {
+	f    *os.File
+	path string
+}
+
+// takeSpare renames a ready spare to path and returns its file, or nil when
+// none is ready (the caller then creates a plain segment; the preparer is
+// poked to try again).
+func (l *Log) takeSpare(path string) *os.File {
+	if !l.opts.Preallocate {
+		return nil
+	}
+	if l.active == nil {
+		// The first segment of a new log: prepare it here, the preparer
+		// is not running yet.
+		sp, err := l.makeSpare(-1)
+		if err != nil {
+			l.log.Warn("cannot preallocate the first segment", "err", err)
+			return nil
+		}
+		if err := os.Rename(sp.path, path); err != nil {
+			sp.f.Close()
+			_ = os.Remove(sp.path)
+			return nil
+		}
+		return sp.f
+	}
+	select {
+	case sp := <-l.spares:
+		if err := os.Rename(sp.path, path); err != nil {
+			l.log.Warn("cannot use the preallocated segment", "err", err)
+			sp.f.Close()
+			_ = os.Remove(sp.path)
+			return nil
+		}
+		return sp.f
+	default:
+		select {
+		case l.prepWake <- struct{}{}:
+		default:
+		}
+		return nil
+	}
+}
+
+// prepareLoop keeps one zero-filled, synced segment ready for the next
+// rotation.
+func (l *Log) prepareLoop() {
+	defer close(l.prepDone)
+	for n := 0; ; n++ {
+		sp, err := l.makeSpare(n)
+		if err != nil {
+			l.log.Warn("cannot preallocate the next segment", "err", err)
+			select {
+			case <-l.prepWake:
+				continue
+			case <-l.closing:
+				return
+			}
+		}
+		select {
+		case l.spares <- sp:
+		case <-l.closing:
+			sp.f.Close()
+			_ = os.Remove(sp.path)
+			return
+		}
+	}
+}
+
+func (l *Log) makeSpare(n int) (*spare, error) {
+	path := filepath.Join(l.dir, fmt.Sprintf("spare-%d.tmp", n))
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*spare, error) {
+		f.Close()
+		_ = os.Remove(path)
+		return nil, err
+	}
+	chunk := make([]byte, 1<<20)
+	copy(chunk, segMagic)
+	copy(chunk[8:], l.salt)
+	for off := int64(0); off < l.opts.SegmentBytes; {
+		m := int(min(int64(len(chunk)), l.opts.SegmentBytes-off))
+		if _, err := f.WriteAt(chunk[:m], off); err != nil {
+			return fail(err)
+		}
+		if off == 0 {
+			clear(chunk[:segHeaderLen])
+		}
+		off += int64(m)
+		select {
+		case <-l.closing:
+			return fail(caplog.ErrClosed)
+		default:
+		}
+	}
+	if err := f.Sync(); err != nil { // full fsync: the allocation is metadata
+		return fail(err)
+	}
+	return &spare{f: f, path: path}, nil
 }

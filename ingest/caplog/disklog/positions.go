@@ -162,10 +162,13 @@ func (l *Log) persistPositions() error {
 	l.pmu.Lock()
 	defer l.pmu.Unlock()
 	l.mu.Lock()
-	gen, snap := l.posGen, maps.Clone(l.positions)
+	gen, snap, closed := l.posGen, maps.Clone(l.positions), l.closed
 	l.mu.Unlock()
 	if gen == l.savedGen {
 		return nil
+	}
+	if closed {
+		return fmt.Errorf("write positions: %w", caplog.ErrClosed)
 	}
 	slotGen := l.savedSlotGen + 1
 	s, err := encodeSlot(slotGen, snap)

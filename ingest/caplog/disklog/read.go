@@ -24,6 +24,39 @@ type cursor struct {
 	seg   *segment
 	f     *os.File
 	sc    scanner
+	// slab holds the Data of small records back to back (one allocation
+	// for many records); keys interns bin ids, which repeat.
+	slab []byte
+	keys map[string]string
+}
+
+const (
+	slabSize    = 64 << 10
+	slabMaxData = 8 << 10 // larger records get their own allocation
+	maxKeys     = 4096
+)
+
+// own copies a frame's key and data out of the scanner's buffer.
+func (c *cursor) own(fr *frame) (string, []byte) {
+	key, ok := c.keys[string(fr.key)] // no allocation for the lookup
+	if !ok {
+		if c.keys == nil || len(c.keys) >= maxKeys {
+			c.keys = make(map[string]string)
+		}
+		key = string(fr.key)
+		c.keys[key] = key
+	}
+	if len(fr.data) > slabMaxData {
+		return key, append([]byte(nil), fr.data...)
+	}
+	if cap(c.slab)-len(c.slab) < len(fr.data) {
+		c.slab = make([]byte, 0, slabSize)
+	}
+	start := len(c.slab)
+	c.slab = append(c.slab, fr.data...)
+	// Full slice expression: appending to one record's Data can never
+	// write into the next one's.
+	return key, c.slab[start:len(c.slab):len(c.slab)]
 }
 
 func (c *cursor) close() {
@@ -74,8 +107,9 @@ func (c *cursor) read(max int) ([]caplog.Record, error) {
 			if fr.seq <= c.after || fr.nanos < c.since {
 				continue
 			}
+			key, data := c.own(&fr)
 			out = append(out, caplog.Record{
-				Entry:    caplog.Entry{Key: string(fr.key), ID: fr.id, Data: append([]byte(nil), fr.data...)},
+				Entry:    caplog.Entry{Key: key, ID: fr.id, Data: data},
 				Position: caplog.Position(fr.seq),
 				Time:     time.Unix(0, fr.nanos).UTC(),
 			})

@@ -1,0 +1,260 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/fasthttp/websocket"
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/hookscope/hookscope/ingest/caplog/natslog/natstest"
+	"github.com/hookscope/hookscope/schema/clickhouse/chtest"
+)
+
+// clusterEnv is cluster mode: one ClickHouse database, the NATS cluster,
+// the stream on 3 replicas, one signing key for every instance.
+func clusterEnv(t *testing.T, nc *natstest.Cluster, dsn string) map[string]string {
+	t.Helper()
+	return map[string]string{
+		"HOOKSCOPE_CLICKHOUSE_URL": dsn,
+		"HOOKSCOPE_NATS_URL":       nc.URLs(),
+		"HOOKSCOPE_NATS_REPLICAS":  fmt.Sprint(min(3, len(nc.Nodes))),
+		"HOOKSCOPE_JWT_SECRET":     "cluster-test-secret-0123456789abcdef0123456789",
+	}
+}
+
+// TestClusterLiveAcrossInstances: two hookscope instances on one 3-node
+// JetStream cluster and one ClickHouse. A viewer on B receives, in order,
+// the captures answered by A; a viewer that saw part of them (on A)
+// resumes on B with after=<id>, gap-free and without duplicates, then the
+// live stream continues.
+func TestClusterLiveAcrossInstances(t *testing.T) {
+	ns := natstest.Start(t, 3)
+	srv := chtest.Start(t)
+	env := clusterEnv(t, ns, srv.Database(t))
+	a := startApp(t, t.TempDir(), env)
+	b := startApp(t, t.TempDir(), env)
+	bin := a.newBin(t, nil)
+
+	onB := dialLive(t, b, bin.ID, "")
+	onA := dialLive(t, a, bin.ID, "")
+	waitLiveRegistered()
+	ids := postN(t, a, bin.ID, "/from-a", 20, 0)
+	for _, id := range ids {
+		if id == "" {
+			t.Fatal("a capture on A was not answered with a request id")
+		}
+	}
+	for name, c := range map[string]wsConn{"B": onB, "A": onA} {
+		got := readLive(t, c, len(ids))
+		for i, m := range got {
+			if m.Type != "request" || m.Request.ID != ids[i] {
+				t.Fatalf("viewer on %s: message %d = %s %s, want request %s", name, i, m.Type, m.Request.ID, ids[i])
+			}
+		}
+	}
+	// Captures on B reach the viewer on A too.
+	fromB := postN(t, b, bin.ID, "/from-b", 5, 100)
+	got := readLive(t, onA, len(fromB))
+	for i, m := range got {
+		if m.Request.ID != fromB[i] {
+			t.Fatalf("viewer on A: message %d = %s, want %s (captured on B)", i, m.Request.ID, fromB[i])
+		}
+	}
+
+	// Resume on the other instance: the viewer saw ids[:10] (on A).
+	resumed := dialLive(t, b, bin.ID, "after="+ids[9])
+	waitLiveRegistered()
+	more := postN(t, a, bin.ID, "/more", 3, 200)
+	want := append(append(append([]string{}, ids[10:]...), fromB...), more...)
+	got = readLive(t, resumed, len(want))
+	for i := range want {
+		if got[i].Request.ID != want[i] {
+			t.Fatalf("resumed on B: message %d = %s, want %s", i, got[i].Request.ID, want[i])
+		}
+	}
+	expectNoMore(t, resumed)
+}
+
+// chIDs counts the stored rows of bin per request id, and the totals.
+func chIDs(t *testing.T, dsn, bin string) (map[uuid.UUID]int, uint64, uint64) {
+	t.Helper()
+	db := dsn[strings.LastIndex(dsn, "/")+1:]
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{strings.Split(dsn, "/")[2]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	stored := map[uuid.UUID]int{}
+	rs, err := conn.Query(context.Background(), "SELECT UUIDNumToString(id) FROM "+db+".requests WHERE bin_id = ?", bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rs.Next() {
+		var id string
+		if err := rs.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		stored[uuid.MustParse(id)]++
+	}
+	rs.Close()
+	var rows, distinct uint64
+	if err := conn.QueryRow(context.Background(), "SELECT count(), uniqExact(id) FROM "+db+".requests WHERE bin_id = ?", bin).Scan(&rows, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	return stored, rows, distinct
+}
+
+// expectExactlyOnce waits until every answered id is in ClickHouse and
+// checks that no id is there twice.
+func expectExactlyOnce(t *testing.T, dsn string, answered *answeredSet) {
+	t.Helper()
+	var stored map[uuid.UUID]int
+	var rows, distinct uint64
+	pollUntil(t, "every answered request in ClickHouse", func() bool {
+		stored, rows, distinct = chIDs(t, dsn, answered.bin)
+		return answered.allIn(stored)
+	})
+	if rows != distinct {
+		t.Fatalf("%d rows for %d distinct ids: duplicates", rows, distinct)
+	}
+	t.Logf("%d answered 2xx, %d rows in ClickHouse, none twice", len(answered.ids), rows)
+}
+
+// TestClusterKillInstanceUnderLoad: hookscope A is a child process killed
+// with SIGKILL under load, crashRounds times (fetched, uncommitted batches
+// of its store writer are redelivered by JetStream to the survivor after
+// the ack wait); hookscope B runs throughout. Every request answered 2xx by
+// any A is in ClickHouse exactly once, written by whichever writer got it.
+func TestClusterKillInstanceUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child processes")
+	}
+	ns := natstest.Start(t, 3)
+	srv := chtest.Start(t)
+	dsn := srv.Database(t)
+	env := clusterEnv(t, ns, dsn)
+	startApp(t, t.TempDir(), env) // B: shares the store writer's consumer
+	answered := crashRoundsUnderLoad(t, t.TempDir(), env)
+	expectExactlyOnce(t, dsn, answered)
+}
+
+// TestClusterNATSNodeDownUnderLoad: two instances under concurrent load;
+// the NATS node leading the capture stream is shut down mid-load. Captures
+// may answer 503 during the election, never 2xx for something lost: every
+// request answered 2xx is in ClickHouse exactly once.
+func TestClusterNATSNodeDownUnderLoad(t *testing.T) {
+	ns := natstest.Start(t, 3)
+	srv := chtest.Start(t)
+	dsn := srv.Database(t)
+	env := clusterEnv(t, ns, dsn)
+	apps := []*testApp{startApp(t, t.TempDir(), env), startApp(t, t.TempDir(), env)}
+	bin := apps[0].newBin(t, nil)
+	answered := &answeredSet{bin: bin.ID, ids: map[uuid.UUID]bool{}}
+
+	var (
+		mu       sync.Mutex
+		stop     atomic.Bool
+		ok, fail atomic.Int64
+		wg       sync.WaitGroup
+	)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	defer client.CloseIdleConnections()
+	for w := range 8 {
+		wg.Go(func() {
+			base := apps[w%2].base
+			for i := 0; !stop.Load(); i++ {
+				resp, err := client.Post(base+"/h/"+bin.ID+"/load", "application/json", strings.NewReader(fmt.Sprintf(`{"w":%d,"i":%d}`, w, i)))
+				if err != nil {
+					t.Errorf("worker %d: %v", w, err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				switch {
+				case resp.StatusCode/100 == 2:
+					id, err := uuid.Parse(resp.Header.Get("X-Hookscope-Request-Id"))
+					if err != nil {
+						t.Errorf("2xx without a request id: %v", err)
+						return
+					}
+					mu.Lock()
+					answered.ids[id] = true
+					mu.Unlock()
+					ok.Add(1)
+				case resp.StatusCode == http.StatusServiceUnavailable:
+					fail.Add(1) // not durable: answered as such
+				default:
+					t.Errorf("worker %d: status %d", w, resp.StatusCode)
+					return
+				}
+			}
+		})
+	}
+	pollUntil(t, "300 answers before the node stops", func() bool { return ok.Load() >= 300 || t.Failed() })
+	leader := streamLeader(t, ns)
+	t.Logf("stopping %s (capture stream leader) after %d answers", leader.Name, ok.Load())
+	ns.Stop(leader)
+	before := ok.Load()
+	pollUntil(t, "300 answers after the node stopped", func() bool { return ok.Load() >= before+300 || t.Failed() })
+	stop.Store(true)
+	wg.Wait()
+	t.Logf("%d answered 2xx, %d answered 503", ok.Load(), fail.Load())
+	expectExactlyOnce(t, dsn, answered)
+}
+
+// streamLeader is the node leading the capture stream's raft group.
+func streamLeader(t *testing.T, c *natstest.Cluster) *natstest.Node {
+	t.Helper()
+	nc, err := nats.Connect(c.URLs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, "HOOKSCOPE_CAPTURE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, nd := range c.Nodes {
+		if info.Cluster != nil && nd.Name == info.Cluster.Leader {
+			return nd
+		}
+	}
+	t.Fatalf("no node leads the capture stream (%+v)", info.Cluster)
+	return nil
+}
+
+type wsConn = *websocket.Conn
+
+// waitLiveRegistered gives fresh websocket feeds the moment the existing
+// live tests give them: the subscription is registered on upgrade.
+func waitLiveRegistered() { time.Sleep(50 * time.Millisecond) }
+
+// expectNoMore checks that nothing else arrives on the feed for a moment.
+func expectNoMore(t *testing.T, c wsConn) {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if _, extra, err := c.ReadMessage(); err == nil {
+		t.Fatalf("unexpected extra message %s", extra)
+	}
+}

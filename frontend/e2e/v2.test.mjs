@@ -1,0 +1,425 @@
+// Inspector v2 (issue 20): follow the newest, state in the URL, exact
+// totals, deep links located in the list, the one-line detail header, JSON
+// up to the body limit with copy value/path and find, provider/event rows,
+// refused captures, the smaller settings items. Desktop and phone.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { Browser, Hookscope, pool, screenshot, sleep } from "./lib.mjs";
+
+const hs = new Hookscope();
+const br = new Browser();
+let page;
+
+before(async () => {
+  await hs.start();
+  page = await br.start();
+  await br.ctx.grantPermissions(["clipboard-read", "clipboard-write"], { origin: hs.url });
+});
+
+after(async () => {
+  await br.close();
+  await hs.cleanup();
+});
+
+const rows = (p = page) => p.locator("[data-testid=request-list] .row");
+const openId = () => new URL(page.url()).pathname.split("/requests/")[1];
+// stored waits until the store lists n requests of bin (captures are
+// answered once durable in the capture path; the list reads the store).
+async function stored(bin, n, h = hs) {
+  const end = Date.now() + 10000;
+  for (;;) {
+    const c = await h.api("GET", `/api/v1/bins/${bin}/requests/count`);
+    if (c.count >= n || Date.now() > end) return (await h.api("GET", `/api/v1/bins/${bin}/requests?limit=${Math.min(n, 1000)}`)).requests;
+    await sleep(50);
+  }
+}
+const newest = async (bin, n = 1) => (await stored(bin, n))[0].id;
+
+test("follow newest: on for an empty bin, opens each new request, j/k open directly", async () => {
+  const bin = (await hs.createBin({ name: "follow" })).id;
+  await page.goto(`${hs.url}/bins/${bin}`);
+  await page.waitForSelector("[data-testid=live-state].live-live");
+  assert.equal(await page.getAttribute("[data-testid=follow]", "aria-pressed"), "true", "on by default for an empty bin");
+  await hs.capture(bin, { path: "/first", headers: { "Content-Type": "application/json" }, body: '{"n":1}' });
+  await page.waitForURL(/\/requests\//, { timeout: 3000 });
+  assert.equal(openId(), await newest(bin, 1));
+  await page.waitForSelector("[data-testid=detail-head]:has-text('/first')");
+  await hs.capture(bin, { path: "/second" });
+  await page.waitForSelector("[data-testid=detail-head]:has-text('/second')", { timeout: 3000 });
+  assert.equal(openId(), await newest(bin, 2));
+  await screenshot(page, "follow-newest");
+  // j opens the next (older) one without Enter and ends following.
+  await page.locator("body").press("j");
+  await page.waitForSelector("[data-testid=detail-head]:has-text('/first')");
+  assert.equal(await page.getAttribute("[data-testid=follow]", "aria-pressed"), "false");
+  await hs.capture(bin, { path: "/third" });
+  await page.waitForSelector("[data-testid=request-list] .row:has-text('/third')");
+  assert.ok((await page.textContent("[data-testid=detail-head]")).includes("/first"), "not following any more");
+  await page.locator("body").press("k");
+  await page.waitForSelector("[data-testid=detail-head]:has-text('/second')");
+  await page.locator("body").press("k");
+  await page.waitForSelector("[data-testid=detail-head]:has-text('/third')");
+  // A bin that already has requests starts without following.
+  await page.goto(`${hs.url}/bins/${bin}`);
+  await page.waitForSelector("[data-testid=request-list] .row");
+  assert.equal(await page.getAttribute("[data-testid=follow]", "aria-pressed"), "false");
+});
+
+test("scrolled away: an 'N new ↑' marker and the unseen count in the tab title", async () => {
+  const bin = (await hs.createBin({ name: "marker" })).id;
+  await pool(Array.from({ length: 40 }, (_, i) => i), 8, (i) => hs.capture(bin, { path: `/seed/${i}` }));
+  await stored(bin, 40);
+  await page.goto(`${hs.url}/bins/${bin}`);
+  await page.waitForSelector("[data-testid=live-state].live-live");
+  await page.waitForFunction(() => document.querySelector("[data-testid=count]")?.textContent === "40 requests");
+  assert.equal(await page.title(), "marker · hookscope");
+  await page.locator("[data-testid=request-list]").evaluate((el) => (el.scrollTop = 600));
+  const topBefore = await page.locator("[data-testid=request-list] .row").first().getAttribute("data-id");
+  for (let i = 0; i < 3; i++) await hs.capture(bin, { path: `/new/${i}` });
+  await page.waitForSelector("[data-testid=new-marker]:has-text('3 new ↑')", { timeout: 3000 });
+  await page.waitForFunction(() => document.title === "(3) marker · hookscope");
+  assert.equal(await page.textContent("[data-testid=count]"), "43 requests");
+  // The rows under the eyes did not move.
+  assert.ok((await page.locator("[data-testid=request-list]").evaluate((el) => el.scrollTop)) >= 600);
+  await screenshot(page, "new-marker");
+  await page.click("[data-testid=new-marker]");
+  await page.waitForFunction(() => document.querySelector("[data-testid=request-list]").scrollTop === 0);
+  await page.waitForSelector("[data-testid=new-marker]", { state: "detached" });
+  await page.waitForFunction(() => document.title === "marker · hookscope");
+  assert.notEqual(await page.locator("[data-testid=request-list] .row").first().getAttribute("data-id"), topBefore);
+  // A hidden tab counts arrivals in the title; coming back clears it.
+  await page.evaluate(() => {
+    Object.defineProperty(document, "hidden", { configurable: true, get: () => true });
+    document.dispatchEvent(new Event("visibilitychange"));
+  });
+  await hs.capture(bin, { path: "/while-hidden/1" });
+  await hs.capture(bin, { path: "/while-hidden/2" });
+  await page.waitForFunction(() => document.title === "(2) marker · hookscope", null, { timeout: 3000 });
+  await page.evaluate(() => {
+    Object.defineProperty(document, "hidden", { configurable: true, get: () => false });
+    document.dispatchEvent(new Event("visibilitychange"));
+  });
+  await page.waitForFunction(() => document.title === "marker · hookscope");
+});
+
+test("phone: following keeps the list in view and moves the cursor to the newest", async () => {
+  const bin = (await hs.createBin({ name: "phone-follow" })).id;
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    await page.goto(`${hs.url}/bins/${bin}`);
+    await page.waitForSelector("[data-testid=live-state].live-live");
+    assert.equal(await page.getAttribute("[data-testid=follow]", "aria-pressed"), "true");
+    await hs.capture(bin, { path: "/phone/1" });
+    await page.waitForSelector("[data-testid=request-list] .row.active:has-text('/phone/1')", { timeout: 3000 });
+    assert.ok(await page.isVisible("[data-testid=request-list]"), "the list stays on screen");
+    assert.ok(!page.url().includes("/requests/"));
+    // Header, tabs and toolbar leave most of the screen to the list.
+    const listTop = await page.locator("[data-testid=request-list]").evaluate((el) => el.getBoundingClientRect().top);
+    assert.ok(listTop < 844 * 0.3, `the list starts at ${listTop}px of 844`);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `page is ${overflow}px wider than the phone`);
+    await screenshot(page, "phone-follow");
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 800 });
+  }
+});
+
+let urlBin;
+let oldId;
+test("search, filters, time range, open request and sub-tab live in the URL and survive a reload", async () => {
+  urlBin = (await hs.createBin({ name: "url-state" })).id;
+  await hs.capture(urlBin, { method: "PUT", path: "/orders/old", headers: { "Content-Type": "application/json" }, body: '{"order":"old"}' });
+  oldId = await newest(urlBin, 1);
+  await pool(Array.from({ length: 1200 }, (_, i) => i), 16, (i) =>
+    hs.capture(urlBin, { method: i % 4 === 0 ? "PUT" : "POST", path: `/orders/${i}`, headers: { "Content-Type": "application/json" }, body: `{"order":${i}}` }),
+  );
+  await stored(urlBin, 1201);
+  await page.goto(`${hs.url}/bins/${urlBin}`);
+  // Exact totals, not "100+".
+  await page.waitForFunction(() => document.querySelector("[data-testid=count]")?.textContent === "1,201 requests");
+  await page.fill("#search", "orders/1");
+  await page.waitForURL(/[?&]q=orders%2F1/);
+  await page.click("text=Filters");
+  await page.selectOption("[aria-label='Method filter']", "PUT");
+  await page.waitForURL(/method=PUT/);
+  // PUT and path containing orders/1: 1, 10..19, 100..199, 1000..1199 with i%4==0.
+  const want = Array.from({ length: 1200 }, (_, i) => i).filter((i) => i % 4 === 0 && `/orders/${i}`.includes("orders/1")).length;
+  await page.waitForFunction((n) => document.querySelector("[data-testid=count]")?.textContent === `${n} requests`, want);
+  await page.click("[data-testid=preset-24h]");
+  await page.waitForURL(/since=/);
+  const since = await page.inputValue("[aria-label=Since]");
+  assert.match(since, /T\d\d:\d\d:\d\d$/, "the time picker shows seconds");
+  await rows().first().click();
+  await page.waitForURL(/\/requests\/.*[?&]q=orders%2F1/);
+  await page.click("[data-testid=tab-headers]");
+  await page.waitForURL(/tab=headers/);
+  const url = page.url();
+  for (const k of ["q=", "method=PUT", "since=", "tab=headers"]) assert.ok(url.includes(k), `${k} in ${url}`);
+  await page.reload();
+  await page.waitForSelector("[data-testid=headers-table]");
+  assert.equal(await page.inputValue("#search"), "orders/1");
+  assert.equal(await page.inputValue("[aria-label='Method filter']"), "PUT");
+  assert.equal(await page.inputValue("[aria-label=Since]"), since);
+  await page.waitForFunction((n) => document.querySelector("[data-testid=count]")?.textContent === `${n} requests`, want);
+  assert.equal(await page.getAttribute("[data-testid=tab-headers]", "aria-selected"), "true");
+  await screenshot(page, "url-state");
+});
+
+test("a deep link to an old request scrolls the list to it", async () => {
+  await page.goto(`${hs.url}/bins/${urlBin}/requests/${oldId}`);
+  await page.waitForSelector("[data-testid=detail-head]:has-text('/orders/old')");
+  const row = page.locator(`[data-testid=request-list] .row[data-id="${oldId}"]`);
+  await row.waitFor({ timeout: 10000 }).catch(async (e) => {
+    console.log(await page.evaluate((id) => { const l = document.querySelector("[data-testid=request-list]"); const r = l.querySelector(`.row[data-id="${id}"]`); return { st: l.scrollTop, sh: l.scrollHeight, ch: l.clientHeight, row: !!r, loaded: l.getAttribute("data-loaded"), n: l.querySelectorAll(".row").length, url: location.href }; }, oldId));
+    throw e;
+  });
+  const inView = await page.evaluate((id) => {
+    const list = document.querySelector("[data-testid=request-list]").getBoundingClientRect();
+    const r = document.querySelector(`[data-testid=request-list] .row[data-id="${id}"]`).getBoundingClientRect();
+    return r.top >= list.top && r.bottom <= list.bottom;
+  }, oldId);
+  assert.ok(inView, "the linked row is in view");
+  assert.ok(await row.evaluate((el) => el.classList.contains("open")));
+  await screenshot(page, "deep-link-located");
+});
+
+let detailBin;
+test("detail: one-line header, blocks only when they apply, copy value and path", async () => {
+  detailBin = (await hs.createBin({ name: "detail" })).id;
+  await hs.capture(detailBin, {
+    path: "/github",
+    headers: { "Content-Type": "application/json", "X-GitHub-Event": "push" },
+    body: JSON.stringify({ ref: "refs/heads/main", data: { object: { amount: 4200, currency: "eur" } }, "odd key": [1, 2] }),
+  });
+  await stored(detailBin, 1);
+  await page.goto(`${hs.url}/bins/${detailBin}`);
+  await rows().first().click();
+  await page.waitForSelector("[data-testid=json-view]");
+  const head = (await page.textContent("[data-testid=detail-head]")).replace(/\s+/g, " ").replace(/ ?· ?/g, " · ");
+  assert.match(head, /POST \/github · 200 in [\d.]+ (µs|ms) · \d+ B · 127\.0\.0\.1 · \d\d:\d\d:\d\d · github · push/);
+  const h = await page.locator("[data-testid=detail-head]").evaluate((el) => el.getBoundingClientRect().height);
+  assert.ok(h < 32, `the header is one line (${h}px)`);
+  for (const b of ["sig-verdict", "lag-block", "fwd-block"]) assert.equal(await page.locator(`[data-testid=${b}]`).count(), 0, `${b} only when it applies`);
+  // The row names the provider and the event.
+  assert.equal((await page.textContent("[data-testid=request-list] .row [data-testid=provider]")).trim(), "github · push");
+  // Copy path and value of a JSON node.
+  await page.click("[data-testid=json-view] .json-line:has-text('4200')");
+  assert.equal(await page.textContent("[data-testid=json-selected] code"), "data.object.amount");
+  await page.click("[data-testid=copy-path]");
+  await page.waitForFunction(async () => (await navigator.clipboard.readText()) === "data.object.amount");
+  await page.click("[data-testid=copy-value]");
+  await page.waitForFunction(async () => (await navigator.clipboard.readText()) === "4200");
+  await page.click("[data-testid=json-view] .json-line:has-text('odd key')");
+  assert.equal(await page.textContent("[data-testid=json-selected] code"), '["odd key"]');
+  await page.click("[data-testid=copy-value]");
+  await page.waitForFunction(async () => JSON.parse(await navigator.clipboard.readText()).length === 2);
+  await screenshot(page, "request-detail-v2");
+  // Phone: the header wraps but stays above the body, nothing overflows.
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    await page.waitForSelector("[data-testid=detail-head]");
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `page is ${overflow}px wider than the phone`);
+    await screenshot(page, "phone-request-detail-v2");
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 800 });
+  }
+});
+
+test("find in body and highlighted search hits", async () => {
+  await page.goto(`${hs.url}/bins/${detailBin}?q=eur`);
+  await page.waitForSelector("[data-testid=request-list] .row");
+  await rows().first().click();
+  await page.waitForSelector("[data-testid=json-view]");
+  // The search term is carried into the body's find box and marked.
+  assert.equal(await page.inputValue("[data-testid=find]"), "eur");
+  await page.waitForSelector("[data-testid=find-count]:has-text('1 match')");
+  assert.equal(await page.textContent("[data-testid=json-view] mark.hit"), "eur");
+  await page.fill("[data-testid=find]", "refs/heads");
+  await page.waitForSelector("[data-testid=find-count]:has-text('1 match')");
+  await page.press("[data-testid=find]", "Enter");
+  await page.waitForSelector("[data-testid=json-view] mark.hit.current");
+  await page.click("[data-testid=view-raw]");
+  await page.waitForSelector("[data-testid=body-text] mark.hit");
+  await page.fill("[data-testid=find]", "nothing-like-this");
+  await page.waitForSelector("[data-testid=find-count]:has-text('0 matches')");
+  // Hits in the list's paths are marked too.
+  await page.goto(`${hs.url}/bins/${detailBin}?q=git`);
+  await page.waitForSelector("[data-testid=request-list] .row mark.hit");
+  assert.equal(await page.textContent("[data-testid=request-list] .row .path mark.hit"), "git");
+  await screenshot(page, "search-hits");
+});
+
+test("a 2 MB JSON body gets a tree; invalid JSON says why it is text", async () => {
+  const bin = (await hs.createBin({ name: "big-json" })).id;
+  const items = [];
+  for (let i = 0; items.length * 60 < 2.03e6; i++) items.push({ id: i, name: `item-${i}`, tags: ["a", "b"], price: i * 1.5 });
+  const big = JSON.stringify({ items });
+  assert.ok(big.length > 2e6, `${big.length} bytes`);
+  await hs.capture(bin, { path: "/big", headers: { "Content-Type": "application/json" }, body: big });
+  await hs.capture(bin, { path: "/broken", headers: { "Content-Type": "application/json" }, body: '{"a":1,' });
+  await stored(bin, 2);
+  await page.goto(`${hs.url}/bins/${bin}`);
+  await page.click("[data-testid=request-list] .row:has-text('/big')");
+  await page.click("text=Load body");
+  await page.waitForSelector("[data-testid=json-view]", { timeout: 10000 });
+  assert.equal(await page.locator("[data-testid=body-note]").count(), 0);
+  assert.match(await page.textContent("[data-testid=json-view]"), /items \d+ items|\d+ items/);
+  await page.click("[data-testid=view-pretty]");
+  assert.match(await page.textContent("[data-testid=body-text]"), /"items": \[/);
+  await screenshot(page, "big-json-tree");
+  await page.click("[data-testid=request-list] .row:has-text('/broken')");
+  await page.waitForSelector("[data-testid=body-note]");
+  assert.match(await page.textContent("[data-testid=body-note]"), /Not valid JSON/);
+});
+
+test("rows name the provider from the signature scheme or well-known headers", async () => {
+  const bin = (await hs.createBin({ name: "providers" })).id;
+  await hs.capture(bin, { path: "/pay", headers: { "Stripe-Signature": "t=1,v1=x", "Content-Type": "application/json" }, body: "{}" });
+  await hs.capture(bin, { path: "/shop", headers: { "X-Shopify-Topic": "orders/create", "Content-Type": "application/json" }, body: "{}" });
+  await hs.capture(bin, { path: "/plain" });
+  await stored(bin, 3);
+  await page.goto(`${hs.url}/bins/${bin}`);
+  await page.waitForSelector("[data-testid=request-list] .row:has-text('/plain')");
+  assert.equal((await page.textContent(".row:has-text('/pay') [data-testid=provider]")).trim(), "stripe");
+  assert.equal((await page.textContent(".row:has-text('/shop') [data-testid=provider]")).trim(), "shopify · orders/create");
+  assert.equal(await page.locator(".row:has-text('/plain') [data-testid=provider]").count(), 0);
+  await screenshot(page, "rows-providers");
+});
+
+test("settings: discord and sendgrid schemes, rule headers, a JSON rule body answers application/json", async () => {
+  // Private: its owner token is kept in this browser (the warning is about it).
+  const created = await hs.createBin({ name: "rules", private: true });
+  const bin = created.id;
+  await page.goto(`${hs.url}/`);
+  await page.evaluate(([b, t]) => localStorage.setItem("hookscope.tokens", JSON.stringify({ ...JSON.parse(localStorage.getItem("hookscope.tokens") || "{}"), [b]: t })), [bin, created.token]);
+  await page.goto(`${hs.url}/bins/${bin}/settings`);
+  await page.waitForSelector("[data-testid=settings]");
+  const schemes = await page.locator("select[name=scheme] option").allTextContents();
+  for (const s of ["discord", "sendgrid"]) assert.ok(schemes.includes(s), `${s} in ${schemes}`);
+  // Placeholders do not look like set values.
+  const ph = await page.evaluate(() => getComputedStyle(document.querySelector("input[name=forward_url]"), "::placeholder").fontStyle);
+  assert.equal(ph, "italic");
+  await page.click("text=Add rule");
+  await page.fill("[aria-label='Rule path prefix']", "/json");
+  await page.fill("[aria-label='Rule status']", "202");
+  await page.fill("[aria-label='Rule body']", '{"ok":true}');
+  await page.fill("[aria-label='Rule headers']", "X-Rule: yes");
+  await page.click("[data-testid=save-settings]");
+  await page.waitForSelector("text=Settings saved");
+  const r = await hs.capture(bin, { path: "/json/x" });
+  assert.equal(r.status, 202);
+  assert.equal(r.headers.get("x-rule"), "yes");
+  assert.match(r.headers.get("content-type"), /^application\/json/);
+  // The owner-token warning.
+  assert.match(await page.textContent("[data-testid=storage-warn]"), /Clearing its storage/);
+  await screenshot(page, "settings-rules");
+});
+
+test("home: the Private checkbox sits by its label, and a storage warning", async () => {
+  await page.goto(`${hs.url}/`);
+  await page.click("text=Options");
+  const gap = await page.evaluate(() => {
+    const label = [...document.querySelectorAll("label.check")].find((l) => l.textContent.includes("Private"));
+    const box = label.querySelector("input").getBoundingClientRect();
+    const r = document.createRange();
+    r.selectNodeContents(label);
+    const text = [...r.getClientRects()].filter((x) => x.left > box.right - 1).map((x) => x.left);
+    return Math.min(...text) - box.right;
+  });
+  assert.ok(gap >= 0 && gap < 20, `the label text starts ${gap}px after the checkbox`);
+  assert.match(await page.textContent("[data-testid=storage-warn]"), /clearing its storage/i);
+  await screenshot(page, "home-options");
+});
+
+test("phone: the alert rules table stays inside its card", async () => {
+  const bin = (await hs.createBin({ name: "alerts-phone" })).id;
+  await hs.api("POST", "/api/v1/alerts/defaults", { bin_id: bin, channels: [{ type: "webhook", url: "https://example.com/hook" }] }).catch(() => null);
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    await page.goto(`${hs.url}/bins/${bin}/alerts`);
+    await page.waitForSelector("[data-testid=rules-table]");
+    const r = await page.evaluate(() => {
+      const t = document.querySelector("[data-testid=rules-table]");
+      const card = t.closest(".card").getBoundingClientRect();
+      const btns = [...t.querySelectorAll("button, input[type=checkbox]")].map((b) => b.getBoundingClientRect());
+      return { over: t.scrollWidth - t.closest(".card").clientWidth, outside: btns.filter((b) => b.right > card.right || b.left < card.left).length, n: btns.length };
+    });
+    assert.ok(r.n > 0);
+    assert.ok(r.over <= 0, `table ${r.over}px wider than its card`);
+    assert.equal(r.outside, 0, "On/Test/✕ are on screen");
+    await screenshot(page, "phone-alert-rules");
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 800 });
+  }
+});
+
+test("stats: the range is in the URL and the status/method charts open the matching filtered list", async () => {
+  const bin = (await hs.createBin({ name: "charts" })).id;
+  for (let i = 0; i < 3; i++) await hs.capture(bin, { method: "GET", path: `/get/${i}` });
+  for (let i = 0; i < 5; i++) await hs.capture(bin, { path: `/post/${i}` });
+  await stored(bin, 8);
+  await page.goto(`${hs.url}/bins/${bin}/stats?range=24h`);
+  await page.waitForSelector("[data-testid=method-chart] canvas");
+  assert.equal(await page.getAttribute(".stats-head .seg button.active", "aria-selected"), "true");
+  assert.equal((await page.textContent(".stats-head .seg button.active")).trim(), "24 hours");
+  await page.click(".stats-head .seg button:has-text('15 min')");
+  await page.waitForURL(/range=15m/);
+  // A bar of the method chart (the canvas, not only the links under it).
+  await page.waitForSelector("[data-testid=method-chart] .u-over");
+  await page.locator("[data-testid=method-chart] .u-over").scrollIntoViewIfNeeded();
+  const box = await page.locator("[data-testid=method-chart] .u-over").boundingBox();
+  // Two bars (GET, POST) over x from -0.5 to 1.5: GET's centre is at a quarter.
+  await page.mouse.click(box.x + box.width * 0.25, box.y + box.height - 5);
+  await page.waitForURL(/\/bins\/[^/]+\?.*method=GET/);
+  await page.waitForFunction(() => document.querySelector("[data-testid=count]")?.textContent === "3 requests");
+  assert.equal(await rows().count(), 3);
+  await screenshot(page, "chart-opened-list");
+  // The links under a chart do the same; and a bucket of the series opens its window.
+  await page.goto(`${hs.url}/bins/${bin}/stats`);
+  await page.click("[data-testid=status-link-200]");
+  await page.waitForURL(/status=200/);
+  await page.waitForFunction(() => document.querySelector("[data-testid=count]")?.textContent === "8 requests");
+  // (A click on a bucket of the series chart opens its time window too; its
+  // browser test was not stable in the time there was, so it is not claimed.)
+});
+
+test("no dialogs, page errors or CSP violations", () => {
+  assert.deepEqual(br.dialogs, []);
+  assert.deepEqual(br.errors, []);
+});
+
+// Refused captures: a server with a per-bin rate limit.
+test("refused captures: the count in the list header and a banner while it happens (desktop and phone)", async () => {
+  const limited = new Hookscope({ HOOKSCOPE_RATE_PER_BIN: "2" });
+  const b2 = new Browser();
+  try {
+    await limited.start();
+    const p = await b2.start();
+    const bin = (await limited.createBin({ name: "limited" })).id;
+    await p.goto(`${limited.url}/bins/${bin}`);
+    await p.waitForSelector("[data-testid=live-state].live-live");
+    assert.equal(await p.locator("[data-testid=refusing-banner]").count(), 0);
+    let refused = 0;
+    for (let i = 0; i < 30; i++) if ((await limited.capture(bin, { path: `/burst/${i}` })).status === 429) refused++;
+    assert.ok(refused > 0, "the burst was refused in part");
+    await p.waitForSelector("[data-testid=refusing-banner]", { timeout: 8000 });
+    assert.match(await p.textContent("[data-testid=refusing-banner]"), /Requests are being refused/);
+    await p.waitForFunction((n) => document.querySelector("[data-testid=refused-count]")?.textContent === `${n} refused`, refused, { timeout: 8000 });
+    await screenshot(p, "refused-banner");
+    await p.setViewportSize({ width: 390, height: 844 });
+    if (await p.isVisible("[aria-label='Close request']")) await p.click("[aria-label='Close request']");
+    await p.waitForSelector("[data-testid=refused-count]");
+    assert.ok(await p.isVisible("[data-testid=refusing-banner]"));
+    assert.ok(await p.isVisible("[data-testid=refused-count]"));
+    await screenshot(p, "phone-refused-banner");
+    // Quiet again: the banner goes, the count stays.
+    await p.waitForSelector("[data-testid=refusing-banner]", { state: "detached", timeout: 20000 });
+    assert.ok(await p.isVisible("[data-testid=refused-count]"));
+    assert.deepEqual(b2.errors, []);
+  } finally {
+    await b2.close();
+    await limited.cleanup();
+  }
+  await sleep(0);
+});

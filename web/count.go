@@ -1,0 +1,65 @@
+package web
+
+import (
+	"fmt"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/hookscope/hookscope/query"
+	"github.com/hookscope/hookscope/schema"
+)
+
+// countCap bounds a filtered count: past it the answer says capped=true and
+// the inspector shows "10 000+", so a count never reads more than ten pages.
+// An unfiltered count is exact at any size (the store keeps it cheaply).
+const countCap = 10_000
+
+// countParams: the list's filters, without paging.
+var countParams = query.MatchParams
+
+type countView struct {
+	Count  int64 `json:"count"`
+	Capped bool  `json:"capped"`
+	Cap    int64 `json:"cap"`
+}
+
+func (s *Server) countRoutes(api fiber.Router) {
+	api.Get("/bins/:bin/requests/count", s.countRequests)
+}
+
+// countRequests answers how many requests match the list's filters (the
+// same parameters as the list, without paging).
+func (s *Server) countRequests(c *fiber.Ctx) error {
+	b, _, err := s.loadBin(c, ScopeRead)
+	if err != nil {
+		return err
+	}
+	f, err := query.ParseLiveFilter(b.ID, params(c))
+	if err != nil {
+		return err
+	}
+	out := countView{Cap: countCap}
+	if f == (schema.Filter{BinID: b.ID}) {
+		if out.Count, err = s.deps.Store.CountRequests(c.UserContext(), b.ID); err != nil {
+			return fmt.Errorf("count requests: %w", err)
+		}
+		return c.JSON(out)
+	}
+	f.Limit = query.MaxLimit
+	for {
+		page, err := s.deps.Store.ListRequests(c.UserContext(), f)
+		if err != nil {
+			return fmt.Errorf("count requests: list page: %w", err)
+		}
+		out.Count += int64(len(page.Requests))
+		if page.Next == nil {
+			break
+		}
+		if out.Count >= countCap {
+			out.Count, out.Capped = countCap, true
+			break
+		}
+		f.Before = page.Next
+	}
+	return c.JSON(out)
+}
