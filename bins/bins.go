@@ -265,6 +265,11 @@ func (s *Service) notify(id string) {
 	}
 }
 
+// Changed tells the watchers of bin id that another instance sharing the
+// store changed it (cluster mode broadcasts changes): they re-read the bin,
+// as after a local change. The caller drops its own caches of the bin.
+func (s *Service) Changed(id string) { s.notify(id) }
+
 func (s *Service) invalidate(id string) {
 	if s.cache != nil {
 		s.cache.InvalidateBin(id)

@@ -159,12 +159,23 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return fail(fmt.Errorf("start log consumers: %w", err))
 	}
-	binSvc := bins.New(st, pipe, bins.Options{
+	var binCache bins.Invalidator = pipe
+	if opened.nc != nil {
+		binCache = binBroadcast{local: pipe, nc: opened.nc, log: log}
+	}
+	binSvc := bins.New(st, binCache, bins.Options{
 		Logger:            log,
 		DefaultExpiry:     cfg.DefaultExpiry,
 		ValidateSignature: validateSignature,
 		Now:               a.clock.Now,
 	})
+	if opened.nc != nil {
+		// Bin changes made on other instances reach this one's cache and
+		// live feeds at once (the sub ends with the log's connection).
+		if _, err := subscribeBinChanges(opened.nc, pipe, binSvc, log); err != nil {
+			return fail(fmt.Errorf("subscribe to bin changes: %w", err))
+		}
+	}
 	a.server = web.New(web.Deps{
 		Store:      st,
 		Bins:       binSvc,

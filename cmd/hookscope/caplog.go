@@ -23,6 +23,8 @@ type openedLog struct {
 	backlog func() float64
 	// collector is the log's own metrics (nil when it has none).
 	collector prometheus.Collector
+	// nc is the NATS connection in cluster mode (nil otherwise).
+	nc *nats.Conn
 }
 
 // openLog opens the capture log: the JetStream stream when HOOKSCOPE_NATS_URL
@@ -78,13 +80,16 @@ func openNATSLog(ctx context.Context, cfg Config, log *slog.Logger) (openedLog, 
 		Replicas: cfg.NATS.Replicas,
 		MaxAge:   cfg.NATS.MaxAge,
 		MaxBytes: cfg.LogMaxBytes,
-		Logger:   log,
+		// A record is the body plus headers and metadata (headers are
+		// bounded far below 1 MiB).
+		MaxRecord: int(cfg.MaxBodyBytes) + 1<<20,
+		Logger:    log,
 	})
 	if err != nil {
 		nc.Close()
 		return openedLog{}, fmt.Errorf("open capture log on nats: %w", err)
 	}
-	return openedLog{log: l, backlog: func() float64 {
+	return openedLog{log: l, nc: l.Conn(), backlog: func() float64 {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		n, err := l.Pending(ctx, ingest.StoreConsumer)

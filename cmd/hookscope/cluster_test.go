@@ -211,6 +211,10 @@ func TestClusterNATSNodeDownUnderLoad(t *testing.T) {
 	wg.Wait()
 	t.Logf("%d answered 2xx, %d answered 503", ok.Load(), fail.Load())
 	expectExactlyOnce(t, dsn, answered)
+	// The node comes back and catches up; the instances shut down on a
+	// whole cluster.
+	ns.Restart(leader)
+	ns.WaitReady()
 }
 
 // streamLeader is the node leading the capture stream's raft group.
@@ -257,4 +261,42 @@ func expectNoMore(t *testing.T, c wsConn) {
 	if _, extra, err := c.ReadMessage(); err == nil {
 		t.Fatalf("unexpected extra message %s", extra)
 	}
+}
+
+// TestClusterBinChangesReachEveryInstance: access changes made through A
+// reach live feeds held by B (cluster mode broadcasts bin changes; a single
+// instance would never learn of them and keep the feeds open).
+func TestClusterBinChangesReachEveryInstance(t *testing.T) {
+	ns := natstest.Start(t, 3)
+	srv := chtest.Start(t)
+	env := clusterEnv(t, ns, srv.Database(t))
+	a := startApp(t, t.TempDir(), env)
+	b := startApp(t, t.TempDir(), env)
+
+	t.Run("made private", func(t *testing.T) {
+		bin := a.newBin(t, nil)
+		anon := dialLive(t, b, bin.ID, "")
+		doJSONAuth(t, "PATCH", a.base+"/api/v1/bins/"+bin.ID, bin.Token, map[string]any{"private": true}, 200, nil)
+		if code, reason := liveClose(t, anon, 10*time.Second); code != websocket.ClosePolicyViolation || reason != "bin is private" {
+			t.Errorf("anonymous feed on B closed with %d %q", code, reason)
+		}
+	})
+	t.Run("tokens revoked", func(t *testing.T) {
+		var bin privateBin
+		doJSON(t, "POST", a.base+"/api/v1/bins", map[string]any{"private": true}, 201, &bin)
+		onB := dialLive(t, b, bin.ID, "token="+bin.Token)
+		doJSONAuth(t, "POST", a.base+"/api/v1/bins/"+bin.ID+"/tokens/revoke", bin.Token, nil, 200, nil)
+		if code, reason := liveClose(t, onB, 10*time.Second); code != websocket.ClosePolicyViolation || reason != "access revoked" {
+			t.Errorf("owner feed on B closed with %d %q", code, reason)
+		}
+	})
+	t.Run("deleted", func(t *testing.T) {
+		bin := a.newBin(t, nil)
+		postN(t, b, bin.ID, "/warm", 1, 0) // B caches the bin
+		onB := dialLive(t, b, bin.ID, "")
+		doJSONAuth(t, "DELETE", a.base+"/api/v1/bins/"+bin.ID, bin.Token, nil, 204, nil)
+		if code, reason := liveClose(t, onB, 10*time.Second); code != websocket.ClosePolicyViolation || reason != "bin deleted or expired" {
+			t.Errorf("feed on B closed with %d %q", code, reason)
+		}
+	})
 }

@@ -16,6 +16,9 @@ import (
 // its context ends, so an abandoned request holds at most one message.
 const waitChunk = 2 * time.Second
 
+// commitWait bounds the wait for the server's reply to a Commit's acks.
+const commitWait = 2 * time.Second
+
 // consumer is one handle of a durable pull consumer.
 type consumer struct {
 	l    *Log
@@ -294,7 +297,12 @@ func (c *consumer) Commit(ctx context.Context, b caplog.Batch) error {
 			return c.mapErr("commit", err)
 		}
 	}
-	if err := tok.msgs[n-1].DoubleAck(ctx); err != nil && !errors.Is(err, jetstream.ErrMsgAlreadyAckd) {
+	// An ack sent while the consumer's raft group elects a leader is
+	// lost and its reply never comes: bound the wait (the batch is then
+	// delivered again, and consumers dedupe).
+	actx, cancel := context.WithTimeout(ctx, commitWait)
+	defer cancel()
+	if err := tok.msgs[n-1].DoubleAck(actx); err != nil && !errors.Is(err, jetstream.ErrMsgAlreadyAckd) {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}

@@ -170,6 +170,12 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Log, error) {
 	if opts.Replicas > 5 {
 		return nil, fmt.Errorf("replicas %d: want 1..5: %w", opts.Replicas, caplog.ErrInvalid)
 	}
+	// A record larger than the server's max_payload could never be
+	// published: refuse it as invalid rather than as an outage.
+	if mp := int(nc.MaxPayload()); mp > 0 && opts.MaxRecord > mp-4096 {
+		opts.Logger.Warn("NATS max_payload is below the record limit: larger captures are refused; raise max_payload on the servers", "component", "natslog", "max_payload", mp, "record_limit", opts.MaxRecord)
+		opts.MaxRecord = max(mp-4096, 1024)
+	}
 	js, err := jetstream.New(nc,
 		jetstream.WithPublishAsyncMaxPending(opts.MaxInflight),
 		jetstream.WithPublishAsyncTimeout(opts.AckTimeout))
@@ -552,3 +558,7 @@ func (l *Log) Pending(ctx context.Context, name string) (uint64, error) {
 	ci := c.CachedInfo()
 	return ci.NumPending + uint64(ci.NumAckPending), nil
 }
+
+// Conn is the log's NATS connection, for cluster-wide signals that are not
+// capture records (bin changes). The Log owns and closes it.
+func (l *Log) Conn() *nats.Conn { return l.nc }

@@ -57,7 +57,7 @@ func Start(t testing.TB, n int) *Cluster {
 			Port:       clientPorts[i],
 			JetStream:  true,
 			StoreDir:   t.TempDir(),
-			MaxPayload: 16 << 20,
+			MaxPayload: 12 << 20, // hookscope's 10 MiB body default + headers
 			NoSigs:     true,
 			NoLog:      true,
 		}
