@@ -36,6 +36,8 @@ beforeEach(() => {
   g.window = { setTimeout, clearTimeout, addEventListener() {}, removeEventListener() {} };
   g.location = { protocol: "http:", host: "hs.test" };
   g.localStorage = { getItem: () => null, setItem() {} };
+  // The probe after a refused handshake: no answer unless a test gives one.
+  g.fetch = () => new Promise(() => {});
 });
 
 afterEach(() => {
@@ -109,5 +111,44 @@ describe("LiveFeed", () => {
     vi.advanceTimersByTime(60_000);
     expect(FakeWS.all.length).toBe(n);
     expect(states.at(-1)).toBe("off");
+  });
+
+  test("a refused handshake is explained by one plain GET, and Retry-After holds reconnects back", async () => {
+    const { LiveFeed } = await import("./live");
+    const probes: { url: string; init: any }[] = [];
+    (globalThis as any).fetch = async (url: string, init: any) => {
+      probes.push({ url, init });
+      return {
+        status: 429,
+        headers: { get: (h: string) => (h === "Retry-After" ? "7" : null) },
+        json: async () => ({ error: "too many live feeds open from your address (limit 1); close one", limit: "live_per_ip" }),
+      };
+    };
+    const refusals: any[] = [];
+    const feed = new LiveFeed({
+      bin: "b",
+      filters: {},
+      lastId: () => undefined,
+      onRequests: () => {},
+      onState: () => {},
+      onRefused: (r) => refusals.push(r),
+    });
+    FakeWS.all[0].close(); // never opened
+    await vi.advanceTimersByTimeAsync(0);
+    expect(probes).toHaveLength(1);
+    expect(probes[0].url).toBe("http://hs.test/api/v1/bins/b/live");
+    expect(refusals).toEqual([{ message: "too many live feeds open from your address (limit 1); close one", status: 429, retryMs: 7000 }]);
+    // Not the usual 250 ms backoff: nothing before 7 s, one attempt after.
+    await vi.advanceTimersByTimeAsync(6900);
+    expect(FakeWS.all).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(FakeWS.all).toHaveLength(2);
+    FakeWS.all[1].open();
+    expect(refusals.at(-1)).toBeNull();
+    // A feed that opened and then dropped is not probed.
+    FakeWS.all[1].close();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(probes).toHaveLength(1);
+    feed.close();
   });
 });

@@ -10,7 +10,19 @@ export interface LiveOptions {
   lastId: () => string | undefined;
   onRequests: (rs: RequestSummary[]) => void;
   onState: (s: LiveState) => void;
+  // Why the server refused the feed (a quota, a revoked token...), with the
+  // delay before the next attempt; null once a feed opens again.
+  onRefused?: (r: LiveRefusal | null) => void;
 }
+
+export interface LiveRefusal {
+  message: string;
+  status: number;
+  retryMs: number;
+}
+
+// The longest a server's Retry-After may hold reconnects back.
+const maxRetryMs = 5 * 60_000;
 
 // A websocket that reconnects forever with backoff and resumes with
 // after=<last id seen>, so nothing is lost or shown twice across restarts.
@@ -21,6 +33,7 @@ export class LiveFeed {
   private pending: RequestSummary[] = [];
   private attempt = 0;
   private closed = false;
+  private refused = false;
 
   constructor(private o: LiveOptions) {
     this.connect();
@@ -45,9 +58,15 @@ export class LiveFeed {
       return;
     }
     this.ws = ws;
+    let opened = false;
     ws.onopen = () => {
+      opened = true;
       this.attempt = 0;
       this.o.onState("live");
+      if (this.refused) {
+        this.refused = false;
+        this.o.onRefused?.(null);
+      }
     };
     ws.onmessage = (ev) => {
       let m: any;
@@ -71,10 +90,42 @@ export class LiveFeed {
       this.flush();
       this.ws = null;
       this.retry();
+      if (!opened) this.probe(ws.url);
     };
     ws.onerror = () => {
       /* onclose follows */
     };
+  }
+
+  // A browser cannot read why a websocket handshake failed, so after a feed
+  // that never opened, one plain GET of the same URL (token in the query,
+  // as the websocket sent it) gets the answer the handshake got: a 4xx with
+  // a JSON error (429 + Retry-After for a quota) is shown, and the next
+  // attempt waits for Retry-After. 426 means the feed would be accepted now.
+  private async probe(wsURL: string) {
+    if (typeof fetch !== "function") return;
+    const timer = this.timer;
+    let res: Response;
+    let data: any;
+    try {
+      res = await fetch(wsURL.replace(/^ws/, "http"), { headers: { Accept: "application/json" } });
+      data = await res.json().catch(() => undefined);
+    } catch {
+      return; // the server is unreachable: the backoff already runs
+    }
+    // Stale: closed, or another attempt started meanwhile.
+    if (this.closed || this.ws || this.timer !== timer) return;
+    if (res.status < 400 || res.status >= 500 || res.status === 426) return;
+    if (!data || typeof data.error !== "string") return;
+    let retryMs = 0;
+    const ra = Number(res.headers.get("Retry-After"));
+    if (Number.isFinite(ra) && ra > 0) retryMs = Math.min(ra * 1000, maxRetryMs);
+    if (retryMs > 0) {
+      clearTimeout(this.timer);
+      this.timer = window.setTimeout(() => this.connect(), retryMs);
+    }
+    this.refused = true;
+    this.o.onRefused?.({ message: data.error, status: res.status, retryMs });
   }
 
   private flush = () => {

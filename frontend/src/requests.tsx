@@ -3,7 +3,7 @@ import { api } from "./api";
 import { binPath, FILTER_KEYS, navigate, withParams } from "./router";
 import { emptyFilters, type Bin, type Filters, type RequestSummary } from "./types";
 import { insertIndex, isoToLocal, localToISO } from "./format";
-import { LiveFeed, type LiveState } from "./live";
+import { LiveFeed, type LiveRefusal, type LiveState } from "./live";
 import { CopyButton, Empty } from "./ui";
 import { RequestList } from "./list";
 import { RequestDetail } from "./detail";
@@ -46,6 +46,7 @@ export function RequestsView({ bin, openId, search, readOnly }: { bin: Bin; open
   const data = useRef<ListData>({ items: [], ids: new Set(), next: null, loading: false, error: "", gen: 0 });
   const [version, bump] = useReducer((x: number, _a: void) => x + 1, 0);
   const [live, setLive] = useState<LiveState>("connecting");
+  const [refusal, setRefusal] = useState<LiveRefusal | null>(null);
   const [paused, setPaused] = useState(false);
   const pausedRef = useRef(false);
   const buffer = useRef<RequestSummary[]>([]);
@@ -197,11 +198,13 @@ export function RequestsView({ bin, openId, search, readOnly }: { bin: Bin; open
           arrived(insert(rs));
         },
         onState: setLive,
+        onRefused: setRefusal,
       });
     });
     return () => {
       stop = true;
       feed?.close();
+      setRefusal(null);
       clearTimeout(recount.current);
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -342,11 +345,17 @@ export function RequestsView({ bin, openId, search, readOnly }: { bin: Bin; open
           <button type="button" class="btn btn-small" onClick={togglePause} data-testid="pause">
             {paused ? `Resume${buffer.current.length ? ` (${buffer.current.length} new)` : ""}` : "Pause"}
           </button>
-          <span class={`live live-${paused ? "paused" : live}`} data-testid="live-state" title="Live feed">
+          <span class={`live live-${paused ? "paused" : refusal && live !== "live" ? "refused" : live}`} data-testid="live-state" title={refusal && live !== "live" ? `Live feed refused: ${refusal.message}` : "Live feed"}>
             <span class="dot" aria-hidden="true" />
-            <span class="live-label">{paused ? "paused" : live === "live" ? "live" : live === "off" ? "history" : live === "connecting" ? "connecting" : "reconnecting"}</span>
+            <span class="live-label">{paused ? "paused" : live === "live" ? "live" : live === "off" ? "history" : refusal ? "refused" : live === "connecting" ? "connecting" : "reconnecting"}</span>
           </span>
         </div>
+        {refusal && live !== "live" && live !== "off" && (
+          <div class="banner banner-warn" role="status" data-testid="live-refused">
+            Live feed refused: {refusal.message}
+            {refusal.retryMs > 0 ? `; retrying in ${Math.round(refusal.retryMs / 1000)} s` : "; retrying"}
+          </div>
+        )}
         {showFilters && <FilterBar filters={filters} onChange={setFilters} />}
         <div class="listmeta muted small">
           <span data-testid="count">
