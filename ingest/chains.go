@@ -21,20 +21,20 @@ import (
 // from the batch itself), and a batch the writer retries or re-reads after
 // a crash resolves the same way because the lookup reads only requests
 // strictly older than each one (Before its cursor). The cost is one
-// indexed list query per request carrying a delivery id (the embedded
-// store has a partial index on (bin_id, delivery_id); ClickHouse reads the
-// bin's key range). The live feed shows a request before its chain is
-// resolved: duplicate_of appears in the list, the record and /attempts.
+// indexed lookup of ONE row per chain and batch: the newest older request
+// of the chain already carries its attempt number and the chain's first id
+// (its DuplicateOf, or itself), so a provider retrying one delivery id a
+// million times (or a sender replaying it) costs the same as two attempts.
+// The embedded store has a partial index on (bin_id, delivery_id);
+// ClickHouse reads the bin's key range. The live feed shows a request
+// before its chain is resolved: duplicate_of appears in the list, the
+// record and /attempts.
 
 // ChainReader is what the store writer reads chains through; a store that
 // implements it (schema.Reader does) gets its chains resolved.
 type ChainReader interface {
 	ListRequests(ctx context.Context, f schema.Filter) (schema.Page, error)
 }
-
-// maxChainLookup bounds one lookup: attempts past it are numbered as if the
-// chain had that many.
-const maxChainLookup = 1000
 
 type chainKey struct{ bin, delivery string }
 
@@ -61,18 +61,18 @@ func resolveChains(ctx context.Context, rd ChainReader, reqs []*schema.Request) 
 		st, ok := seen[k]
 		if !ok {
 			page, err := rd.ListRequests(ctx, schema.Filter{BinID: r.BinID, DeliveryID: r.DeliveryID,
-				Before: schema.CursorOf(r), Limit: maxChainLookup})
+				Before: schema.CursorOf(r), Limit: 1})
 			if err != nil {
 				return fmt.Errorf("resolve retry chain: %w", err)
 			}
 			st = &chainState{first: r.ID}
-			if older := page.Requests; len(older) > 0 {
-				oldest := older[len(older)-1]
-				st.first = oldest.ID
-				if oldest.DuplicateOf != nil && page.Next != nil {
-					st.first = *oldest.DuplicateOf // a chain longer than one page
+			if len(page.Requests) > 0 {
+				prev := page.Requests[0] // the newest older request of the chain
+				st.first = prev.ID
+				if prev.DuplicateOf != nil {
+					st.first = *prev.DuplicateOf
 				}
-				st.n = len(older)
+				st.n = max(prev.Attempt, 1)
 			}
 			seen[k] = st
 		}
