@@ -101,18 +101,7 @@ func New(store Store, cache Invalidator, opts Options) *Service {
 
 // ValidID reports whether id can name a bin (server-made ids are UUIDs;
 // older or hand-made ones are short tokens of [A-Za-z0-9_-]).
-func ValidID(id string) bool {
-	if id == "" || len(id) > 64 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
+func ValidID(id string) bool { return schema.ValidBinID(id) }
 
 // Create validates in and stores a new bin (generation 0).
 func (s *Service) Create(ctx context.Context, in *Input) (*schema.Bin, error) {

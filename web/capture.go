@@ -32,7 +32,7 @@ func (s *Server) capture(ctx *fasthttp.RequestCtx) {
 	if i := bytes.IndexByte(rest, '/'); i >= 0 {
 		binID, path = rest[:i], rest[i:]
 	}
-	if !validBinID(binID) {
+	if !schema.ValidBinID(binID) {
 		writeJSONError(ctx, 404, "bin not found")
 		return
 	}
@@ -222,20 +222,6 @@ func (s *Server) publicURL(ctx *fasthttp.RequestCtx, rawPath []byte) string {
 		u += "?" + string(q)
 	}
 	return u
-}
-
-// validBinID accepts the ids we generate (UUIDs) and similar tokens, and
-// rejects anything else before it reaches the cache or the store.
-func validBinID(b []byte) bool {
-	if len(b) == 0 || len(b) > 64 {
-		return false
-	}
-	for _, c := range b {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // parseRawHeaders splits the header block exactly as received: original

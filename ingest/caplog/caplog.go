@@ -100,7 +100,7 @@ var (
 
 // MaxKeyLen bounds Entry.Key. Keys use the bin-id alphabet [A-Za-z0-9_-]
 // so that a key is also a valid NATS subject token.
-const MaxKeyLen = 64
+const MaxKeyLen = schema.MaxBinIDLen
 
 // Position is a record's place in the log. 0 is "before the first record".
 type Position uint64
@@ -119,18 +119,7 @@ type Entry struct {
 }
 
 // ValidKey reports whether k is acceptable as Entry.Key.
-func ValidKey(k string) bool {
-	if len(k) == 0 || len(k) > MaxKeyLen {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
+func ValidKey(k string) bool { return schema.ValidBinID(k) }
 
 // Record is an entry as a reader sees it.
 type Record struct {
