@@ -4,12 +4,6 @@
 -- ADD COLUMN IF NOT EXISTS (it does not parse it): the runner treats
 -- "column already exists" (a re-run after a crash before the migration was
 -- recorded) as applied (columnExists).
--- On a cluster the replicated local table gets the column, and the
--- Distributed table over it is created again with it: 18.16 refuses an
--- ALTER ... ON CLUSTER of a table that is not replicated on a cluster whose
--- shards are. It holds no rows (inserts are synchronous), so nothing is lost.
-ALTER TABLE {{local "bins"}}{{on}} ADD COLUMN token_gen UInt64 DEFAULT 0;
-{{- if .Cluster}}
-DROP TABLE IF EXISTS {{table "bins"}}{{on}};
-{{distributed "bins" "cityHash64(id)"}}
-{{- end}}
+-- On a cluster addColumn alters the replicated local table and makes the
+-- Distributed table over it again (see migrate.go).
+{{addColumn "bins" "token_gen UInt64 DEFAULT 0" "cityHash64(id)"}}
