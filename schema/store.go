@@ -132,6 +132,11 @@ type Reader interface {
 	GetRequest(ctx context.Context, binID string, id uuid.UUID) (*Request, error)
 	// CountRequests returns how many requests the bin holds.
 	CountRequests(ctx context.Context, binID string) (int64, error)
+	// CountMatching returns how many requests of f.BinID match f's match
+	// fields (cursors and Limit are ignored), reading at most max of them:
+	// past max it returns max. max must be >= 1 (ErrInvalid otherwise), so
+	// a count over a hostile filter costs at most max rows.
+	CountMatching(ctx context.Context, f Filter, max int64) (int64, error)
 	// Stats aggregates a bin. A bin without requests gives zero values and
 	// empty, non-nil maps and slices.
 	Stats(ctx context.Context, q StatsQuery) (*Stats, error)

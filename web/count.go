@@ -10,7 +10,8 @@ import (
 )
 
 // countCap bounds a filtered count: past it the answer says capped=true and
-// the inspector shows "10 000+", so a count never reads more than ten pages.
+// the inspector shows "10 000+", so a count never reads more than that many
+// rows (the store stops there: schema.Reader.CountMatching).
 // An unfiltered count is exact at any size (the store keeps it cheaply).
 const countCap = 10_000
 
@@ -45,21 +46,11 @@ func (s *Server) countRequests(c *fiber.Ctx) error {
 		}
 		return c.JSON(out)
 	}
-	f.Limit = query.MaxLimit
-	for {
-		page, err := s.deps.Store.ListRequests(c.UserContext(), f)
-		if err != nil {
-			return fmt.Errorf("count requests: list page: %w", err)
-		}
-		out.Count += int64(len(page.Requests))
-		if page.Next == nil {
-			break
-		}
-		if out.Count >= countCap {
-			out.Count, out.Capped = countCap, true
-			break
-		}
-		f.Before = page.Next
+	// One more than the cap tells "exactly 10 000" from "more".
+	n, err := s.deps.Store.CountMatching(c.UserContext(), f, countCap+1)
+	if err != nil {
+		return fmt.Errorf("count requests: %w", err)
 	}
+	out.Count, out.Capped = min(n, countCap), n > countCap
 	return c.JSON(out)
 }

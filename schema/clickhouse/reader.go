@@ -299,6 +299,24 @@ func (s *Store) getRequest(ctx context.Context, binID string, id uuid.UUID, from
 	return r, nil
 }
 
+// CountMatching counts the filter's requests through the same bin query
+// as ListRequests (tombstones applied), reading at most max rows.
+func (s *Store) CountMatching(ctx context.Context, f schema.Filter, max int64) (int64, error) {
+	if f.BinID == "" || max < 1 {
+		return 0, fmt.Errorf("count matching: %w: a bin and max >= 1 are required", schema.ErrInvalid)
+	}
+	f.Before, f.After = nil, nil
+	q, err := s.binQuery(ctx, &f)
+	if err != nil {
+		return 0, err
+	}
+	var n uint64
+	if err := s.conn.QueryRow(ctx, sqlCountMatching+q.sql()+` LIMIT ?)`, append(q.args, uint64(max))...).Scan(&n); err != nil {
+		return 0, classify("count matching", err)
+	}
+	return int64(n), nil
+}
+
 // CountRequests counts the requests a bin holds.
 func (s *Store) CountRequests(ctx context.Context, binID string) (int64, error) {
 	q, err := s.binQuery(ctx, &schema.Filter{BinID: binID})

@@ -46,6 +46,9 @@ const (
 	sqlGetRequest = `SELECT ` + requestColumns + ` FROM requests WHERE `
 	// sqlCountRequests is followed by the WHERE clause.
 	sqlCountRequests = `SELECT count() FROM requests WHERE `
+	// sqlCountMatching is followed by the WHERE clause and LIMIT ?): a
+	// count that stops reading at the limit.
+	sqlCountMatching = `SELECT count() FROM (SELECT 1 FROM requests WHERE `
 	// sqlTombstones reads the tombstones of one bin.
 	sqlTombstones = `SELECT cut_ingest_us, upto_us, upto_id FROM request_tombstones WHERE bin_id = ?`
 )

@@ -23,6 +23,32 @@ var readerTests = []testCase{
 	{"BodyPreview", testBodyPreview},
 	{"GetRequestNotFound", testGetRequestNotFound},
 	{"CountRequests", testCountRequests},
+	{"CountMatching", testCountMatching},
+}
+
+func testCountMatching(t *testing.T, s schema.Store) {
+	ctx := t.Context()
+	bin, other := newBin(t, s), newBin(t, s)
+	eventSet(t, s, bin.ID)
+	eventSet(t, s, other.ID)
+	for _, tc := range []struct {
+		f    schema.Filter
+		max  int64
+		want int64
+	}{
+		{schema.Filter{BinID: bin.ID}, 100, 6},
+		{schema.Filter{BinID: bin.ID, EventType: "a.created"}, 100, 3},
+		{schema.Filter{BinID: bin.ID, EventType: "a.created"}, 2, 2},       // stops at max
+		{schema.Filter{BinID: bin.ID, DeliveryID: "d1", Limit: 1}, 100, 2}, // Limit is ignored
+		{schema.Filter{BinID: bin.ID, Method: "PUT"}, 100, 0},
+	} {
+		if n, err := s.CountMatching(ctx, tc.f, tc.max); err != nil || n != tc.want {
+			t.Errorf("CountMatching(%+v, %d) = %d, %v; want %d", tc.f, tc.max, n, err, tc.want)
+		}
+	}
+	if _, err := s.CountMatching(ctx, schema.Filter{BinID: bin.ID}, 0); !errors.Is(err, schema.ErrInvalid) {
+		t.Errorf("CountMatching with max 0: %v, want ErrInvalid", err)
+	}
 }
 
 func testFilters(t *testing.T, s schema.Store) {

@@ -300,6 +300,21 @@ func (s *Store) CountRequests(ctx context.Context, binID string) (int64, error) 
 	return n, nil
 }
 
+// CountMatching counts the filter's requests, reading at most max rows.
+func (s *Store) CountMatching(ctx context.Context, f schema.Filter, max int64) (int64, error) {
+	if f.BinID == "" || max < 1 {
+		return 0, fmt.Errorf("%w: count matching needs a bin and max >= 1", schema.ErrInvalid)
+	}
+	f.Before, f.After = nil, nil
+	where, args := whereFilter(&f)
+	var n int64
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM requests WHERE `+where+` LIMIT ?)`,
+		append(args, max)...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count matching: %w", wrapErr(err))
+	}
+	return n, nil
+}
+
 // DeleteRequests removes every request of a bin.
 func (s *Store) DeleteRequests(ctx context.Context, binID string) error {
 	if _, err := s.w.ExecContext(ctx, deleteRequestsSQL, binID); err != nil {
