@@ -180,7 +180,11 @@ func testSharedConsumer(t *testing.T, h Harness) {
 				}
 				done := len(seen) == len(es)
 				mu.Unlock()
-				if err := c.Commit(ctx, b); err != nil {
+				// Commit on the test's context, not the fetch one: the
+				// other handle may cancel that as soon as it sees the
+				// last record, while this batch still needs its commit
+				// (the position is checked below).
+				if err := c.Commit(ctxT(t), b); err != nil {
 					errs <- err
 					return
 				}
