@@ -28,7 +28,6 @@ func bucket(t *testing.T, c *natstest.Cluster) {
 	kv(t, c.URLs())
 }
 
-
 // kv opens the bucket over a connection of its own to urls.
 func kv(t *testing.T, urls string, opts ...nats.Option) jetstream.KeyValue {
 	t.Helper()
