@@ -51,7 +51,9 @@ type csvEnc struct {
 	row []string
 }
 
-func newCSV(w io.Writer) *csvEnc { return &csvEnc{w: csv.NewWriter(w), row: make([]string, len(CSVColumns))} }
+func newCSV(w io.Writer) *csvEnc {
+	return &csvEnc{w: csv.NewWriter(w), row: make([]string, len(CSVColumns))}
+}
 
 func (e *csvEnc) begin() error { return e.w.Write(CSVColumns) }
 

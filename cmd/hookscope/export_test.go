@@ -138,7 +138,7 @@ func getExport(t *testing.T, a *testApp, bin, params string) *http.Response {
 // exportRow is what the checks read of one exported row, in any format.
 type exportRow struct {
 	id, method, path, query, body string
-	xEvil                  string
+	xEvil                         string
 }
 
 // readExport streams an export and calls each for every row, never
