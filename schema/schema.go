@@ -120,7 +120,52 @@ type Request struct {
 	// DuplicateOf is the id of the first request of the bin with the same
 	// DeliveryID (nil for that first one and for requests without one).
 	DuplicateOf *uuid.UUID `json:"duplicate_of"`
+
+	// RefusedReason says why the bin's enforcement refused the delivery
+	// (signature.enforce: 401; allow_cidrs: 403; ResponseStatus holds the
+	// answer). Empty when it was accepted. Refused deliveries are recorded
+	// like any other, and never forwarded.
+	RefusedReason string `json:"refused_reason,omitempty"`
+	// Redacted lists what was replaced before the record was stored (nil:
+	// nothing). Headers and BodyPaths hold what matched, not the values.
+	Redacted *Redaction `json:"redacted,omitempty"`
 }
+
+// Redaction is what capture replaced in a record before storing it.
+type Redaction struct {
+	Headers   []string `json:"headers,omitempty"`    // header names, as sent
+	BodyPaths []string `json:"body_paths,omitempty"` // JSON body paths found and replaced
+	// BodyDropped: the bin keeps metadata only (redact.store_body false);
+	// BodySize still says what was sent.
+	BodyDropped bool `json:"body_dropped,omitempty"`
+}
+
+// EncodeRedaction is the text form stores keep ("" for nil).
+func EncodeRedaction(r *Redaction) (string, error) {
+	if r == nil {
+		return "", nil
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return "", fmt.Errorf("encode redacted: %w", err)
+	}
+	return string(b), nil
+}
+
+// DecodeRedaction reads what EncodeRedaction wrote.
+func DecodeRedaction(s string) (*Redaction, error) {
+	if s == "" {
+		return nil, nil
+	}
+	r := new(Redaction)
+	if err := json.Unmarshal([]byte(s), r); err != nil {
+		return nil, fmt.Errorf("decode redacted: %w", err)
+	}
+	return r, nil
+}
+
+// RedactedValue replaces a redacted header value or JSON body value.
+const RedactedValue = "[redacted]"
 
 // Truncate normalises a timestamp the way stores keep it: UTC, microseconds.
 func Truncate(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
@@ -152,6 +197,30 @@ type BinSettings struct {
 	Signature *SignatureConfig `json:"signature,omitempty"`
 	Response  *ResponseConfig  `json:"response,omitempty"`
 	Forward   *ForwardConfig   `json:"forward,omitempty"`
+	// AllowCIDRs, when set, is the only senders capture accepts; others are
+	// answered 403 (and recorded, with the reason). Canonical prefixes.
+	AllowCIDRs []string         `json:"allow_cidrs,omitempty"`
+	Redact     *RedactConfig    `json:"redact,omitempty"`
+	Retention  *RetentionConfig `json:"retention,omitempty"`
+}
+
+// RedactConfig names what capture replaces before a record is stored, on
+// top of the server-wide headers (HOOKSCOPE_REDACT_HEADERS).
+type RedactConfig struct {
+	Headers   []string `json:"headers,omitempty"`    // header names, case-insensitive
+	BodyPaths []string `json:"body_paths,omitempty"` // JSON paths: "card.number", "items.0.token"
+	// StoreBody false keeps metadata only: the body is not stored (nil: true).
+	StoreBody *bool `json:"store_body,omitempty"`
+}
+
+// KeepsBody reports whether the bin stores bodies.
+func (c *RedactConfig) KeepsBody() bool { return c == nil || c.StoreBody == nil || *c.StoreBody }
+
+// RetentionConfig bounds how much of a bin's history is kept, next to the
+// server-wide limits (the stricter applies).
+type RetentionConfig struct {
+	MaxAge      string `json:"max_age,omitempty"` // Go duration or "7d"
+	MaxRequests int    `json:"max_requests,omitempty"`
 }
 
 // SignatureConfig selects the verifier of a bin. Secret is write-only at the
@@ -165,6 +234,9 @@ type SignatureConfig struct {
 	Algorithm string `json:"algorithm,omitempty"` // sha1, sha256, sha512
 	Encoding  string `json:"encoding,omitempty"`  // hex, base64
 	Prefix    string `json:"prefix,omitempty"`    // e.g. "sha256="
+	// Enforce answers 401 to a delivery whose signature is invalid or
+	// missing (it is still recorded, with the reason).
+	Enforce bool `json:"enforce,omitempty"`
 }
 
 // ResponseConfig is what capture answers for a bin.
