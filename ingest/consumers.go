@@ -192,9 +192,9 @@ func (c *Consumers) runWriter(cons caplog.Consumer, w Writer) {
 			}
 			continue
 		}
-		var reqs []*schema.Request
+		reqs := make([]*schema.Request, 0, n)
 		for _, b := range batches {
-			reqs = append(reqs, c.decode(b)...)
+			reqs = append(reqs, c.decode(b, caplog.DecodeRequestOwned)...)
 		}
 		if !c.write(w, reqs) {
 			return // closed while the store was failing: the log keeps the batch
@@ -316,7 +316,8 @@ func (c *Consumers) runObserver(cons caplog.Consumer, obs Observer) {
 		}
 		b, err := cons.Fetch(ctx, 1024)
 		cancel()
-		for _, r := range c.decode(b) {
+		// The engine reads metadata only: the body is not even copied.
+		for _, r := range c.decode(b, caplog.DecodeRequestMeta) {
 			obs.Observe(r)
 		}
 		if len(b.Records) > 0 {
@@ -358,7 +359,7 @@ func commitAll(cons caplog.Consumer, batches []caplog.Batch, timeout time.Durati
 func (c *Consumers) runLive(rd caplog.Reader, pub Publisher) {
 	for {
 		recs, err := rd.Next(c.run, 1024)
-		for _, r := range c.decode(caplog.Batch{Records: recs}) {
+		for _, r := range c.decode(caplog.Batch{Records: recs}, caplog.DecodeRequestOwned) {
 			pub.Publish(r)
 		}
 		if err != nil {
@@ -371,13 +372,15 @@ func (c *Consumers) runLive(rd caplog.Reader, pub Publisher) {
 	}
 }
 
-// decode turns a batch into requests; a record that does not decode (it
-// passed the log's checksum, so it is a bug, not a torn write) is logged,
-// counted and skipped rather than blocking the consumer forever.
-func (c *Consumers) decode(b caplog.Batch) []*schema.Request {
+// decode turns a batch into requests with dec (each consumer owns the
+// records it fetched, so the store writer and the live feed decode bodies
+// in place and the alerts consumer skips them); a record that does not
+// decode (it passed the log's checksum, so it is a bug, not a torn write)
+// is logged, counted and skipped rather than blocking the consumer forever.
+func (c *Consumers) decode(b caplog.Batch, dec func([]byte) (*schema.Request, error)) []*schema.Request {
 	out := make([]*schema.Request, 0, len(b.Records))
 	for _, rec := range b.Records {
-		r, err := caplog.DecodeRequest(rec.Data)
+		r, err := dec(rec.Data)
 		if err != nil {
 			c.opts.Metrics.Undecodable.Inc()
 			c.lg.Error("skip undecodable log record", "position", rec.Position, "request_id", rec.ID, "err", err)

@@ -39,7 +39,9 @@ type Publisher interface {
 	Publish(r *schema.Request)
 }
 
-// Observer receives every captured request (the alert engine). It must not block.
+// Observer receives every captured request (the alert engine), metadata
+// only: Body is nil (BodySize says how large it was), since decoding the
+// body for a consumer that never reads it cost capture CPU. It must not block.
 type Observer interface {
 	Observe(r *schema.Request)
 }
