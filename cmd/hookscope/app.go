@@ -95,7 +95,13 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.clog = opened.log
 	metrics := ingest.NewMetrics()
-	a.hub = live.New(live.Options{Logger: log, Encode: wire.EncodeLive})
+	a.hub = live.New(live.Options{Logger: log, Encode: wire.EncodeLive, EncodeAlert: web.EncodeLiveAlert})
+	if opened.nc != nil {
+		// Alert events recorded on any instance reach this one's live feeds.
+		if _, err := subscribeAlertEvents(opened.nc, a.hub, log); err != nil {
+			return fail(fmt.Errorf("subscribe to alert events: %w", err))
+		}
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -130,7 +136,8 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return fail(err)
 	}
-	engineOpts := alerts.Options{Logger: log, PublicURL: linkBase(cfg), Now: a.clock.Now, Notifiers: notifiers}
+	engineOpts := alerts.Options{Logger: log, PublicURL: linkBase(cfg), Now: a.clock.Now, Notifiers: notifiers,
+		OnEvent: alertEventSink(opened.nc, a.hub, log)}
 	if opened.nc != nil {
 		// Cluster mode: one evaluator at a time, under the alert lease;
 		// episode states live in JetStream KV for the next leader.
@@ -157,6 +164,8 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Forwarder: a.forwarder,
 		Journal:   a.journal,
 		Now:       a.clock.Now,
+
+		RedactHeaders: cfg.RedactHeaders,
 	})
 	if err := pipe.RecoverForwards(ctx, recovered); err != nil {
 		return fail(err)
