@@ -20,8 +20,8 @@ const insertRequestSQL = `INSERT INTO requests (
     id, bin_id, received_at, method, path, query, headers, remote_ip, content_type,
     body_size, body_truncated, response_status, latency_us,
     sig_scheme, sig_status, sig_reason, delivery_lag_ms, forward, aborted,
-    event_type, delivery_id, attempt, duplicate_of, body
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    event_type, delivery_id, attempt, duplicate_of, refused_reason, redacted, body
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT DO NOTHING`
 
 // requestCols are the columns scanRequest reads, body last; the list query
@@ -29,7 +29,7 @@ ON CONFLICT DO NOTHING`
 const requestCols = `id, bin_id, received_at, method, path, query, headers, remote_ip, content_type,
     body_size, body_truncated, response_status, latency_us,
     sig_scheme, sig_status, sig_reason, delivery_lag_ms, forward, aborted,
-    event_type, delivery_id, attempt, duplicate_of`
+    event_type, delivery_id, attempt, duplicate_of, refused_reason, redacted`
 
 const (
 	getRequestSQL     = `SELECT ` + requestCols + `, body FROM requests WHERE bin_id = ? AND received_at >= ? AND received_at < ? AND id = ?`
@@ -85,11 +85,15 @@ func (s *Store) WriteRequests(ctx context.Context, reqs []*schema.Request) error
 		if r.DuplicateOf != nil {
 			dup = r.DuplicateOf[:]
 		}
+		red, err := schema.EncodeRedaction(r.Redacted)
+		if err != nil {
+			return fmt.Errorf("write requests: %w", err)
+		}
 		if _, err := stmt.ExecContext(ctx,
 			r.ID[:], r.BinID, micros(r.ReceivedAt), r.Method, r.Path, r.Query, hbuf, r.RemoteIP, r.ContentType,
 			r.BodySize, r.BodyTruncated, r.ResponseStatus, r.LatencyUS,
 			r.Signature.Scheme, string(r.Signature.Status), r.Signature.Reason, lag, fwd, r.Aborted,
-			r.EventType, r.DeliveryID, r.Attempt, dup, body,
+			r.EventType, r.DeliveryID, r.Attempt, dup, r.RefusedReason, red, body,
 		); err != nil {
 			return fmt.Errorf("write requests: insert: %w", wrapErr(err))
 		}
@@ -112,14 +116,18 @@ func scanRequest(sc rowScanner) (*schema.Request, error) {
 		sigStatus        string
 		lag              sql.NullInt64
 		body             []byte
+		redacted         string
 	)
 	if err := sc.Scan(&id, &r.BinID, &receivedAt, &r.Method, &r.Path, &r.Query, &headers, &r.RemoteIP, &r.ContentType,
 		&r.BodySize, &truncated, &r.ResponseStatus, &r.LatencyUS,
 		&r.Signature.Scheme, &sigStatus, &r.Signature.Reason, &lag, &fwd, &r.Aborted,
-		&r.EventType, &r.DeliveryID, &r.Attempt, &dup, &body); err != nil {
+		&r.EventType, &r.DeliveryID, &r.Attempt, &dup, &r.RefusedReason, &redacted, &body); err != nil {
 		return nil, err
 	}
 	var err error
+	if r.Redacted, err = schema.DecodeRedaction(redacted); err != nil {
+		return nil, err
+	}
 	if r.ID, err = uuid.FromBytes(id); err != nil {
 		return nil, fmt.Errorf("decode id: %w", err)
 	}
