@@ -41,6 +41,7 @@ func (s *Server) routes() {
 	api.Get("/bins/:bin/requests/:id", s.getRequest)
 	api.Get("/bins/:bin/requests/:id/body", s.getRequestBody)
 	api.Get("/bins/:bin/requests/:id/attempts", s.attempts)
+	api.Get("/bins/:bin/requests/:id/diff", s.diffRequests)
 	api.Delete("/bins/:bin/requests/:id", s.deleteRequest)
 	api.Get("/bins/:bin/stats", s.stats)
 	api.Post("/bins/:bin/share", s.share)

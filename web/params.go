@@ -47,6 +47,7 @@ var paramTable = []routeParams{
 	{method: "GET", pattern: split("/api/v1/bins/*/requests/count"), allowed: [][]string{countParams, tokenParam}}, // before requests/*
 	{method: "DELETE", pattern: split("/api/v1/bins/*/requests/*")},
 	{method: "GET", pattern: split("/api/v1/bins/*/requests/*/attempts"), allowed: [][]string{tokenParam}},
+	{method: "GET", pattern: split("/api/v1/bins/*/requests/*/diff"), allowed: [][]string{diffParams, tokenParam}},
 	{method: "GET", pattern: split("/api/v1/bins/*/requests/*"), allowed: [][]string{tokenParam}},
 	{method: "GET", pattern: split("/api/v1/bins/*/requests/*/body"), allowed: [][]string{downloadParam, tokenParam}},
 	{method: "POST", pattern: split("/api/v1/bins/*/requests/*/replay")},
