@@ -26,14 +26,22 @@ type bulkReplayInput struct {
 	DryRun bool    `json:"dry_run"`
 }
 
+// replayRoutes registers the routes even without a manager (they answer
+// 501 then), so the route tables and openapi.yaml checks see them.
 func (s *Server) replayRoutes(api fiber.Router) {
-	if s.deps.Replays == nil {
-		return
-	}
+	api.Use("/bins/:bin/replays", s.needReplays)
+	api.Use("/replays", s.needReplays)
 	api.Post("/bins/:bin/replays", s.createReplayJob)
 	api.Get("/bins/:bin/replays", s.listReplayJobs)
 	api.Get("/replays/:id", s.getReplayJob)
 	api.Post("/replays/:id/cancel", s.cancelReplayJob)
+}
+
+func (s *Server) needReplays(c *fiber.Ctx) error {
+	if s.deps.Replays == nil {
+		return errorf(501, "bulk replay is not enabled on this server")
+	}
+	return c.Next()
 }
 
 // replayErr maps the manager's own errors; the rest go to mapError.
