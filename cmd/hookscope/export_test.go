@@ -39,9 +39,15 @@ func fillRows(t *testing.T, st schema.Writer, bin string, n int, base time.Time)
 	reqs := make([]*schema.Request, 0, batch)
 	for i := 0; i < n; i++ {
 		at := base.Add(time.Duration(i) * time.Millisecond)
+		// A UUIDv7 carrying the request's own time, as capture mints them
+		// (stores find a request by the time in its id).
 		id, err := uuid.NewV7()
 		if err != nil {
 			t.Fatal(err)
+		}
+		ms := uint64(at.UnixMilli())
+		for k := 0; k < 6; k++ {
+			id[k] = byte(ms >> (40 - 8*k))
 		}
 		r := &schema.Request{
 			ID: id, BinID: bin, ReceivedAt: schema.Truncate(at), Method: "GET", Path: "/p/" + strconv.Itoa(i),
