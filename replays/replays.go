@@ -213,13 +213,14 @@ func (m *Manager) Create(ctx context.Context, in Input) (*schema.ReplayJob, erro
 	m.mu.Lock()
 	m.running[j.ID] = cancel
 	m.mu.Unlock()
+	// The runner owns j from here; the caller gets a copy.
+	out := *j
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
 		defer m.release(j.BinID, j.ID)
 		m.run(jctx, j)
 	}()
-	out := *j
 	return &out, nil
 }
 
