@@ -49,6 +49,7 @@ func (s *Server) routes() {
 	api.Post("/bins/:bin/requests/:id/replay", s.replay)
 	api.Get("/bins/:bin/live", s.liveUpgrade, s.liveHandler())
 	s.alertRoutes(api)
+	s.replayRoutes(api)
 	api.Use(func(c *fiber.Ctx) error { return errorf(404, "no such API route") })
 	s.frontendRoutes()
 }

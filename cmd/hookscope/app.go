@@ -23,6 +23,7 @@ import (
 	"github.com/hookscope/hookscope/ingest/caplog"
 	"github.com/hookscope/hookscope/ingest/forward"
 	"github.com/hookscope/hookscope/ingest/netguard"
+	"github.com/hookscope/hookscope/replays"
 	"github.com/hookscope/hookscope/schema"
 	"github.com/hookscope/hookscope/schema/sqlite"
 	"github.com/hookscope/hookscope/web"
@@ -53,6 +54,7 @@ type App struct {
 	outbound  *http.Client
 	forwarder *forward.Forwarder
 	journal   *ingest.Journal
+	replays   *replays.Manager
 
 	clock clock
 
@@ -218,7 +220,14 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			return fail(fmt.Errorf("subscribe to bin changes: %w", err))
 		}
 	}
+	if a.replays, err = newReplays(cfg, st, pipe, log, &a.clock); err != nil {
+		return fail(err)
+	}
+	if err := a.replays.Recover(ctx); err != nil {
+		return fail(err)
+	}
 	a.server = web.New(web.Deps{
+		Replays:    a.replays,
 		Store:      st,
 		Bins:       binSvc,
 		Pipeline:   pipe,
@@ -304,6 +313,13 @@ func (a *App) Shutdown(ctx context.Context) error {
 		a.stopJanitor()
 	}
 	a.wg.Wait()
+	// Replay jobs stop (marked interrupted) before the pipeline they send
+	// through drains.
+	if a.replays != nil {
+		if err := a.replays.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	// What was answered must be drained even when the caller's deadline
 	// has passed (stopping the listener may have used all of it): the
 	// drain gets its own bound.
