@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/hookscope/hookscope/ingest/forward"
 	"github.com/hookscope/hookscope/ingest/signature"
 	"github.com/hookscope/hookscope/schema"
 )
@@ -19,6 +20,7 @@ type Target struct {
 	Bin      *schema.Bin
 	verifier *signature.Verifier // nil: no scheme, or an unusable configuration
 	sigErr   error
+	fwd      *forward.Filter // the forward filter (nil: forward everything)
 }
 
 // NeedsPublicURL reports whether capture must know the URL the sender used:
@@ -29,6 +31,11 @@ func newTarget(b *schema.Bin) *Target {
 	t := &Target{Bin: b}
 	if cfg := b.Settings.Signature; cfg != nil && cfg.Scheme != "" {
 		t.verifier, t.sigErr = signature.New(cfg)
+	}
+	if fc := b.Settings.Forward; fc != nil {
+		// Validated when the bin was saved; one that no longer parses
+		// forwards everything rather than nothing.
+		t.fwd, _ = forward.ParseFilter(fc.Filter)
 	}
 	return t
 }

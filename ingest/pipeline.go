@@ -75,6 +75,10 @@ type Options struct {
 	// 10s): a disk that hangs answers 503 instead of holding every
 	// connection.
 	AppendTimeout time.Duration
+	// MaxRetryBytes bounds the bodies held in memory for pending forward
+	// retries (default DefaultMaxRetryBytes); past it a failed forward is
+	// recorded failed instead of retried.
+	MaxRetryBytes int64
 }
 
 // Pipeline is the capture path. It is safe for concurrent use.
@@ -84,6 +88,7 @@ type Pipeline struct {
 	metrics *Metrics
 	opts    Options
 	lg      *slog.Logger
+	retry   *retrier // forwarding.go
 
 	idMu   sync.Mutex
 	lastAt time.Time
@@ -106,13 +111,18 @@ func NewPipeline(bins BinSource, l caplog.Appender, opts Options) *Pipeline {
 	if opts.AppendTimeout <= 0 {
 		opts.AppendTimeout = 10 * time.Second
 	}
-	return &Pipeline{
+	if opts.MaxRetryBytes <= 0 {
+		opts.MaxRetryBytes = DefaultMaxRetryBytes
+	}
+	p := &Pipeline{
 		bins:    newBinCache(bins, opts.BinCacheTTL, opts.Now),
 		log:     l,
 		metrics: opts.Metrics,
 		opts:    opts,
 		lg:      opts.Logger.With("component", "ingest"),
 	}
+	p.retry = newRetrier(p, opts.MaxRetryBytes)
+	return p
 }
 
 // bin returns the capture target if the bin exists and has not expired,

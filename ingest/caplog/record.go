@@ -34,6 +34,10 @@ import (
 //	        Forward.LatencyUS; str Forward.Error  (flag 4)
 //	str     EventType, DeliveryID; varint Attempt; byte 1 + [16]
 //	        DuplicateOf or byte 0                    (flag 16)
+//	forward detail (flag 32, with flag 4; see forward_record.go)
+//
+// Flag 64 marks a forward update (UpdateEntry): the record carries the whole
+// request again, with a later forward outcome, under a fresh Entry.ID.
 //
 // where str is a uvarint length followed by that many bytes. Trailing bytes
 // are an error: a new field means a new flag bit (fields appended after the
@@ -46,7 +50,9 @@ const (
 	flagForward
 	flagAborted
 	flagEvent
-	flagsKnown = flagTruncated | flagLag | flagForward | flagAborted | flagEvent
+	flagForwardDetail
+	flagUpdate
+	flagsKnown = flagTruncated | flagLag | flagForward | flagAborted | flagEvent | flagForwardDetail | flagUpdate
 )
 
 // errRecord is what DecodeRequest wraps; it wraps ErrInvalid.
@@ -72,6 +78,9 @@ func EncodeRequest(dst []byte, r *schema.Request) ([]byte, error) {
 	}
 	if r.EventType != "" || r.DeliveryID != "" || r.Attempt != 0 || r.DuplicateOf != nil {
 		flags |= flagEvent
+	}
+	if hasForwardDetail(r.Forward) {
+		flags |= flagForwardDetail
 	}
 	dst = append(dst, requestV1)
 	dst = append(dst, r.ID[:]...)
@@ -117,6 +126,9 @@ func EncodeRequest(dst []byte, r *schema.Request) ([]byte, error) {
 		} else {
 			dst = append(dst, 0)
 		}
+	}
+	if flags&flagForwardDetail != 0 {
+		dst = appendForwardDetail(dst, r.Forward)
 	}
 	return dst, nil
 }
@@ -225,6 +237,14 @@ func (d *decoder) request() (*schema.Request, error) {
 			}
 		default:
 			return nil, fmt.Errorf("%w: duplicate_of marker", errRecord)
+		}
+	}
+	if flags&flagForwardDetail != 0 {
+		if r.Forward == nil {
+			return nil, fmt.Errorf("%w: forward detail without forward", errRecord)
+		}
+		if err := d.forwardDetail(r.Forward); err != nil {
+			return nil, err
 		}
 	}
 	if d.fail {

@@ -196,6 +196,10 @@ func whereFilter(f *schema.Filter) (string, []any) {
 		b.WriteString(" AND delivery_id = ? AND delivery_id != ''")
 		args = append(args, f.DeliveryID)
 	}
+	if f.Forward != "" {
+		b.WriteString(" AND forward IS NOT NULL AND forward_state = ?")
+		args = append(args, string(f.Forward))
+	}
 	if f.Q != "" {
 		// lower() folds ASCII only, like foldASCII; instr() works on the byte
 		// length, so NUL bytes in a body do not end the search early (LIKE
