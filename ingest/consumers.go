@@ -199,6 +199,9 @@ func (c *Consumers) runWriter(cons caplog.Consumer, w Writer) {
 		if !c.write(w, reqs) {
 			return // closed while the store was failing: the log keeps the batch
 		}
+		if !c.writeUpdates(w, batches) { // forward updates: forward_updates.go
+			return
+		}
 		if err := commitAll(cons, batches, c.opts.WriteTimeout); err != nil {
 			// Not fatal: the batches come again after a restart and the
 			// store dedupes them by id.
@@ -380,6 +383,9 @@ func (c *Consumers) runLive(rd caplog.Reader, pub Publisher) {
 func (c *Consumers) decode(b caplog.Batch, dec func([]byte) (*schema.Request, error)) []*schema.Request {
 	out := make([]*schema.Request, 0, len(b.Records))
 	for _, rec := range b.Records {
+		if caplog.IsUpdate(rec.Data) {
+			continue // a forward update, for the store writer only (writeUpdates)
+		}
 		r, err := dec(rec.Data)
 		if err != nil {
 			c.opts.Metrics.Undecodable.Inc()

@@ -47,6 +47,7 @@ func (s *Server) routes() {
 	api.Post("/bins/:bin/share", s.share)
 	api.Post("/bins/:bin/tokens/revoke", s.revokeTokens)
 	api.Post("/bins/:bin/requests/:id/replay", s.replay)
+	api.Post("/bins/:bin/requests/:id/redeliver", s.redeliver)
 	api.Get("/bins/:bin/live", s.liveUpgrade, s.liveHandler())
 	s.alertRoutes(api)
 	s.replayRoutes(api)

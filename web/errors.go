@@ -55,6 +55,8 @@ func mapError(err error) (status int, msg string) {
 		return 404, "bin not found"
 	case errors.Is(err, ingest.ErrForwardingDisabled):
 		return 501, "forwarding is not enabled on this server"
+	case errors.Is(err, ingest.ErrRetrying):
+		return 409, ingest.ErrRetrying.Error()
 	case errors.As(err, &ae):
 		return ae.status, ae.msg
 	case errors.As(err, &fe):

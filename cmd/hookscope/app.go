@@ -53,6 +53,7 @@ type App struct {
 	// user-supplied URL (forwarding, replay, alert notifiers).
 	outbound  *http.Client
 	forwarder *forward.Forwarder
+	pipe      *ingest.Pipeline
 	journal   *ingest.Journal
 	replays   *replays.Manager
 
@@ -172,6 +173,10 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err := pipe.RecoverForwards(ctx, recovered); err != nil {
 		return fail(err)
 	}
+	// Forward retries the previous process had scheduled resume (their
+	// schedule is in the journal).
+	a.pipe = pipe
+	pipe.StartRetries()
 	// An older version's spool (answered requests its store had not taken)
 	// moves into the log once; the store writer takes it from there.
 	if n, err := ingest.MigrateSpool(ctx, filepath.Join(cfg.DataDir, "spool"), a.clog, log); err != nil {
@@ -326,7 +331,11 @@ func (a *App) Shutdown(ctx context.Context) error {
 	drainCtx, cancel := drainContext(ctx)
 	defer cancel()
 	// Async forwards still in flight are recorded when they finish, so the
-	// forwarder closes before the log.
+	// forwarder closes before the log. Pending retries stop first: their
+	// schedule stays in the journal for the next start.
+	if a.pipe != nil {
+		a.pipe.StopRetries()
+	}
 	if a.forwarder != nil {
 		if err := a.forwarder.Close(drainCtx); err != nil {
 			errs = append(errs, fmt.Errorf("finish forwards: %w", err))

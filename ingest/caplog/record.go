@@ -36,10 +36,13 @@ import (
 //	        Forward.LatencyUS; str Forward.Error  (flag 4)
 //	str     EventType, DeliveryID; varint Attempt; byte 1 + [16]
 //	        DuplicateOf or byte 0                    (flag 16)
+//	forward detail (flag 32, with flag 4; see forward_record.go)
 //	str     RefusedReason; byte 1 + redaction or byte 0, where redaction
 //	        is uvarint count + str per header name, uvarint count + str
-//	        per body path, byte BodyDropped          (flag 64; 32 is left
-//	        for the forward attempts of issue 18)
+//	        per body path, byte BodyDropped          (flag 64)
+//
+// Flag 128 marks a forward update (UpdateEntry): the record carries the
+// whole request again, with a later forward outcome, under a fresh Entry.ID.
 //
 // where str is a uvarint length followed by that many bytes. Trailing bytes
 // are an error: a new field means a new flag bit (fields appended after the
@@ -52,9 +55,10 @@ const (
 	flagForward
 	flagAborted
 	flagEvent
-	_
+	flagForwardDetail
 	flagControl
-	flagsKnown = flagTruncated | flagLag | flagForward | flagAborted | flagEvent | flagControl
+	flagUpdate
+	flagsKnown = flagTruncated | flagLag | flagForward | flagAborted | flagEvent | flagForwardDetail | flagControl | flagUpdate
 )
 
 // errRecord is what DecodeRequest wraps; it wraps ErrInvalid.
@@ -80,6 +84,9 @@ func EncodeRequest(dst []byte, r *schema.Request) ([]byte, error) {
 	}
 	if r.EventType != "" || r.DeliveryID != "" || r.Attempt != 0 || r.DuplicateOf != nil {
 		flags |= flagEvent
+	}
+	if hasForwardDetail(r.Forward) {
+		flags |= flagForwardDetail
 	}
 	if r.RefusedReason != "" || r.Redacted != nil {
 		flags |= flagControl
@@ -128,6 +135,9 @@ func EncodeRequest(dst []byte, r *schema.Request) ([]byte, error) {
 		} else {
 			dst = append(dst, 0)
 		}
+	}
+	if flags&flagForwardDetail != 0 {
+		dst = appendForwardDetail(dst, r.Forward)
 	}
 	if flags&flagControl != 0 {
 		dst = appendStr(dst, r.RefusedReason)
@@ -342,6 +352,14 @@ func (d *decoder) request() (*schema.Request, error) {
 			}
 		default:
 			return nil, fmt.Errorf("%w: duplicate_of marker", errRecord)
+		}
+	}
+	if flags&flagForwardDetail != 0 {
+		if r.Forward == nil {
+			return nil, fmt.Errorf("%w: forward detail without forward", errRecord)
+		}
+		if err := d.forwardDetail(r.Forward); err != nil {
+			return nil, err
 		}
 	}
 	if flags&flagControl != 0 {
