@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -221,6 +223,29 @@ func (c *RedactConfig) KeepsBody() bool { return c == nil || c.StoreBody == nil 
 type RetentionConfig struct {
 	MaxAge      string `json:"max_age,omitempty"` // Go duration or "7d"
 	MaxRequests int    `json:"max_requests,omitempty"`
+}
+
+// MaxRetentionDays bounds retention.max_age.
+const MaxRetentionDays = 3650
+
+// Age parses MaxAge (0 when empty): a Go duration from 1m, or a number of
+// days ("7d"), at most MaxRetentionDays days.
+func (c *RetentionConfig) Age() (time.Duration, error) {
+	if c == nil || c.MaxAge == "" {
+		return 0, nil
+	}
+	if d, ok := strings.CutSuffix(c.MaxAge, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil || n <= 0 || n > MaxRetentionDays {
+			return 0, fmt.Errorf("%w: max_age: days must be from 1 to %d, like \"7d\"", ErrInvalid, MaxRetentionDays)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(c.MaxAge)
+	if err != nil || d < time.Minute || d > MaxRetentionDays*24*time.Hour {
+		return 0, fmt.Errorf("%w: max_age: must be a duration from 1m to %dd, like \"72h\" or \"7d\"", ErrInvalid, MaxRetentionDays)
+	}
+	return d, nil
 }
 
 // SignatureConfig selects the verifier of a bin. Secret is write-only at the

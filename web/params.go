@@ -26,6 +26,7 @@ var (
 	downloadParam = []string{"download"}
 	alertRuleList = []string{"bin_id"}
 	alertEvents   = []string{"rule_id", "bin_id", "limit", "before"}
+	binListParams = []string{"q", "limit", "cursor"}
 )
 
 // paramTable lists every route of the JSON API and the plain endpoints. A
@@ -36,6 +37,7 @@ var paramTable = []routeParams{
 	{method: "GET", pattern: split("/metrics")},
 	{method: "GET", pattern: split("/api/v1/openapi.yaml")},
 	{method: "POST", pattern: split("/api/v1/bins")},
+	{method: "GET", pattern: split("/api/v1/bins"), allowed: [][]string{binListParams}},
 	{method: "GET", pattern: split("/api/v1/bins/*"), allowed: [][]string{tokenParam}},
 	{method: "PATCH", pattern: split("/api/v1/bins/*")},
 	{method: "DELETE", pattern: split("/api/v1/bins/*")},
