@@ -139,7 +139,10 @@ func newEnforcement(b *schema.Bin) *enforcement {
 // verifier that could not be built counts as invalid, so a broken
 // configuration fails closed). It sets r.RefusedReason and returns the
 // answer.
-func (e *enforcement) refuse(r *schema.Request) (Response, bool) {
+//
+// A CORS preflight (preflight true) cannot carry a signature: only
+// allow_cidrs applies to it.
+func (e *enforcement) refuse(r *schema.Request, preflight bool) (Response, bool) {
 	if e == nil {
 		return Response{}, false
 	}
@@ -160,7 +163,7 @@ func (e *enforcement) refuse(r *schema.Request) (Response, bool) {
 			return jsonError(403, "sender not allowed", r.ID), true
 		}
 	}
-	if e.signature && r.Signature.Status != schema.SigValid {
+	if e.signature && !preflight && r.Signature.Status != schema.SigValid {
 		reason := r.Signature.Reason
 		if reason == "" {
 			reason = string(r.Signature.Status)

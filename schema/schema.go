@@ -264,23 +264,43 @@ type SignatureConfig struct {
 	Enforce bool `json:"enforce,omitempty"`
 }
 
-// ResponseConfig is what capture answers for a bin.
+// ResponseConfig is what capture answers for a bin. Bodies may use request
+// fields ({{request.id}}, {{body.<path>}}, {{header.<name>}}, ...), escaped
+// for the response's content type (ingest/respond.go).
 type ResponseConfig struct {
 	Status  int            `json:"status,omitempty"`
 	Headers []Header       `json:"headers,omitempty"`
 	Body    string         `json:"body,omitempty"`
 	DelayMS int            `json:"delay_ms,omitempty"`
 	Rules   []ResponseRule `json:"rules,omitempty"`
+	// CORS answers preflights (OPTIONS with Access-Control-Request-Method)
+	// with 204 and the CORS headers, and adds Access-Control-Allow-Origin to
+	// every answer, so a browser page can post to the bin.
+	CORS bool `json:"cors,omitempty"`
 }
 
-// ResponseRule picks a different response by method and/or path prefix.
+// ResponseRule picks a different response. Every condition it sets must
+// hold: method, path prefix, a header, a query parameter, a JSON body field.
 type ResponseRule struct {
-	Method     string   `json:"method,omitempty"`
-	PathPrefix string   `json:"path_prefix,omitempty"`
-	Status     int      `json:"status,omitempty"`
-	Headers    []Header `json:"headers,omitempty"`
-	Body       string   `json:"body,omitempty"`
-	DelayMS    int      `json:"delay_ms,omitempty"`
+	Method     string      `json:"method,omitempty"`
+	PathPrefix string      `json:"path_prefix,omitempty"`
+	Header     *FieldMatch `json:"header,omitempty"`     // Name: header name, case-insensitive
+	Query      *FieldMatch `json:"query,omitempty"`      // Name: query parameter
+	BodyField  *FieldMatch `json:"body_field,omitempty"` // Path: JSON body dot path
+	Status     int         `json:"status,omitempty"`
+	Headers    []Header    `json:"headers,omitempty"`
+	Body       string      `json:"body,omitempty"`
+	DelayMS    int         `json:"delay_ms,omitempty"`
+}
+
+// FieldMatch is one condition of a response rule: the named header, query
+// parameter or JSON body field is present and, when Value is set, equal to
+// it (any of a repeated header or parameter; a body field as its text:
+// strings unquoted, numbers and booleans as written).
+type FieldMatch struct {
+	Name  string  `json:"name,omitempty"`
+	Path  string  `json:"path,omitempty"`
+	Value *string `json:"value,omitempty"`
 }
 
 // ForwardConfig relays every capture of a bin to URL.
