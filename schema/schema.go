@@ -309,3 +309,63 @@ type ForwardConfig struct {
 	Timeout string `json:"timeout,omitempty"` // Go duration
 	Mode    string `json:"mode,omitempty"`    // "async" (default) or "proxy"
 }
+
+// Replay job states. A job is queued until its runner picks it up, running
+// while it sends, and ends done, canceled, failed (it could not go on: the
+// bin vanished, the store failed) or interrupted (its runner stopped before
+// it finished: the process exited or died; see replays.Manager.Recover).
+const (
+	ReplayQueued      = "queued"
+	ReplayRunning     = "running"
+	ReplayDone        = "done"
+	ReplayCanceled    = "canceled"
+	ReplayFailed      = "failed"
+	ReplayInterrupted = "interrupted"
+)
+
+// ReplayJob is a bulk replay (POST /api/v1/bins/{bin}/replays): the
+// requests of a bin matching a filter, sent again at a bounded rate, each
+// recorded as a replay of its original. Stores keep it as one document
+// (so the job can grow fields without a migration) plus the columns they
+// index: id, bin, state.
+type ReplayJob struct {
+	ID    uuid.UUID `json:"id"` // UUIDv7
+	BinID string    `json:"bin_id"`
+	// Params are the list filters as the caller gave them (method, status,
+	// q, ...); the runner parses them with the list's own parser, so a
+	// job filters exactly like the list.
+	Params map[string]string `json:"params"`
+	URL    string            `json:"url,omitempty"` // "" = the bin's forward target
+	Rate   float64           `json:"rate"`          // requests per second
+	// Until is the snapshot bound: only requests received before it are
+	// replayed (the replays themselves land in the same bin, later).
+	Until time.Time `json:"until"`
+	State string    `json:"state"`
+	// Total is how many requests matched when the job was created (at most
+	// the job limit); Sent counts attempts, Succeeded the 2xx answers,
+	// Failed the rest (errors, non-2xx, originals deleted meanwhile).
+	Total     int64  `json:"total"`
+	Sent      int64  `json:"sent"`
+	Succeeded int64  `json:"succeeded"`
+	Failed    int64  `json:"failed"`
+	Error     string `json:"error,omitempty"`
+	// Instance names the process running the job; Heartbeat is when it
+	// last wrote progress.
+	Instance  string     `json:"instance"`
+	Heartbeat time.Time  `json:"heartbeat"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+	Finished  *time.Time `json:"finished_at,omitempty"`
+	// CancelRequested is set by CancelReplayJob (from any instance); the
+	// runner reads it and stops.
+	CancelRequested bool `json:"cancel_requested"`
+}
+
+// Ended reports whether the job is in a final state.
+func (j *ReplayJob) Ended() bool {
+	switch j.State {
+	case ReplayDone, ReplayCanceled, ReplayFailed, ReplayInterrupted:
+		return true
+	}
+	return false
+}

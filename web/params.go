@@ -27,6 +27,7 @@ var (
 	alertRuleList = []string{"bin_id"}
 	alertEvents   = []string{"rule_id", "bin_id", "limit", "before"}
 	binListParams = []string{"q", "limit", "cursor"}
+	liveOnly      = []string{"only"}
 )
 
 // paramTable lists every route of the JSON API and the plain endpoints. A
@@ -51,10 +52,11 @@ var paramTable = []routeParams{
 	{method: "GET", pattern: split("/api/v1/bins/*/requests/*"), allowed: [][]string{tokenParam}},
 	{method: "GET", pattern: split("/api/v1/bins/*/requests/*/body"), allowed: [][]string{downloadParam, tokenParam}},
 	{method: "POST", pattern: split("/api/v1/bins/*/requests/*/replay")},
+	{method: "GET", pattern: split("/api/v1/bins/*/export"), allowed: [][]string{exportParams, tokenParam}},
 	{method: "GET", pattern: split("/api/v1/bins/*/stats"), allowed: [][]string{query.StatsParams, tokenParam}},
 	{method: "POST", pattern: split("/api/v1/bins/*/share")},
 	{method: "POST", pattern: split("/api/v1/bins/*/tokens/revoke")},
-	{method: "GET", pattern: split("/api/v1/bins/*/live"), allowed: [][]string{query.LiveParams, tokenParam}},
+	{method: "GET", pattern: split("/api/v1/bins/*/live"), allowed: [][]string{query.LiveParams, liveOnly, tokenParam}},
 	{method: "GET", pattern: split("/api/v1/alerts/rules"), allowed: [][]string{alertRuleList, tokenParam}},
 	{method: "POST", pattern: split("/api/v1/alerts/rules")},
 	{method: "POST", pattern: split("/api/v1/alerts/defaults")},

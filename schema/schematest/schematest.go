@@ -34,7 +34,7 @@ type testCase struct {
 // never calls Close, so a constructor may hand out one shared store.
 func Run(t *testing.T, newStore func(t *testing.T) schema.Store) {
 	var tests []testCase
-	for _, group := range [][]testCase{writerTests, readerTests, statsTests, binsTests, retentionTests, deleterTests, alertsTests, concurrencyTests} {
+	for _, group := range [][]testCase{writerTests, readerTests, searchTests, statsTests, binsTests, retentionTests, deleterTests, alertsTests, replayTests, concurrencyTests} {
 		tests = append(tests, group...)
 	}
 	for _, tc := range tests {

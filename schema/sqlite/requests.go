@@ -163,7 +163,7 @@ func scanRequest(sc rowScanner) (*schema.Request, error) {
 
 // whereFilter builds the WHERE clause of f's constraints except the cursor.
 // Only placeholders go into the SQL text; every value is a bound argument.
-func whereFilter(f *schema.Filter) (string, []any) {
+func whereFilter(f *schema.Filter) (string, []any, error) {
 	var b strings.Builder
 	args := make([]any, 0, 12)
 	b.WriteString("bin_id = ?")
@@ -205,16 +205,12 @@ func whereFilter(f *schema.Filter) (string, []any) {
 		args = append(args, f.DeliveryID)
 	}
 	if f.Q != "" {
-		// lower() folds ASCII only, like foldASCII; instr() works on the byte
-		// length, so NUL bytes in a body do not end the search early (LIKE
-		// would stop at the first NUL).
-		needle := foldASCII(f.Q)
-		hneedle := string(appendEscaped(nil, needle))
-		b.WriteString(` AND (instr(lower(path), ?) > 0 OR instr(lower(query), ?) > 0` +
-			` OR instr(lower(headers), ?) > 0 OR instr(lower(body), ?) > 0)`)
-		args = append(args, needle, needle, hneedle, needle)
+		var err error
+		if args, err = whereQ(f.Q, &b, args); err != nil {
+			return "", nil, err
+		}
 	}
-	return b.String(), args
+	return b.String(), args, nil
 }
 
 // ListRequests pages through one bin along the (received_at, id) index. It
@@ -233,7 +229,10 @@ func (s *Store) ListRequests(ctx context.Context, f schema.Filter) (schema.Page,
 	if limit > maxLimit {
 		limit = maxLimit
 	}
-	where, args := whereFilter(&f)
+	where, args, err := whereFilter(&f)
+	if err != nil {
+		return schema.Page{}, fmt.Errorf("list requests: %w", err)
+	}
 	order := "DESC"
 	switch {
 	case f.Before != nil:
@@ -314,7 +313,10 @@ func (s *Store) CountMatching(ctx context.Context, f schema.Filter, max int64) (
 		return 0, fmt.Errorf("%w: count matching needs a bin and max >= 1", schema.ErrInvalid)
 	}
 	f.Before, f.After = nil, nil
-	where, args := whereFilter(&f)
+	where, args, err := whereFilter(&f)
+	if err != nil {
+		return 0, fmt.Errorf("count matching: %w", err)
+	}
 	var n int64
 	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM requests WHERE `+where+` LIMIT ?)`,
 		append(args, max)...).Scan(&n); err != nil {
@@ -350,7 +352,10 @@ func (s *Store) DeleteMatching(ctx context.Context, f schema.Filter) (int64, err
 	if f.BinID == "" || !f.HasMatch() {
 		return 0, fmt.Errorf("%w: delete by filter needs a bin and a filter", schema.ErrInvalid)
 	}
-	where, args := whereFilter(&f)
+	where, args, err := whereFilter(&f)
+	if err != nil {
+		return 0, fmt.Errorf("delete matching: %w", err)
+	}
 	res, err := s.w.ExecContext(ctx, `DELETE FROM requests WHERE `+where, args...)
 	if err != nil {
 		return 0, fmt.Errorf("delete matching: %w", wrapErr(err))

@@ -154,12 +154,16 @@ type Page struct {
 const (
 	LiveRequest = "request" // Request is set
 	LiveLagged  = "lagged"  // the subscriber fell behind and is closed; resume with after=
+	LiveAlert   = "alert"   // Alert is set: an alert event of the feed's bin was recorded
 )
 
-// Live is one message of the websocket live feed.
+// Live is one message of the websocket live feed. Alert is the event as
+// GET /api/v1/alerts/events shows it (the server's alerts package builds
+// it; wire only carries it).
 type Live struct {
-	Type    string   `json:"type"`
-	Request *Request `json:"request,omitempty"`
+	Type    string          `json:"type"`
+	Request *Request        `json:"request,omitempty"`
+	Alert   json.RawMessage `json:"alert,omitempty"`
 }
 
 // EncodeLive builds the live feed's message for r.
