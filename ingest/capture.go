@@ -113,6 +113,7 @@ func (p *Pipeline) Capture(ctx context.Context, binID string, in *Incoming) (Res
 	// resolved later by the store writer, off this path.
 	setEvent(r, bin, in)
 	if aborted {
+		t.redact.apply(r) // what arrived is stored redacted too
 		return Response{}, p.recordAborted(ctx, r, p.opts.Now().Sub(start).Microseconds())
 	}
 	r.Signature, r.DeliveryLagMS = p.verdict(t, in, at)

@@ -65,14 +65,12 @@ func (rd *redactor) apply(r *schema.Request) *schema.Request {
 		red.Headers = append(red.Headers, h.Name)
 	}
 	switch {
-	case rd.dropBody:
-		if len(r.Body) > 0 {
-			r.Body = nil
-		}
+	case rd.dropBody, len(rd.paths) > 0 && r.BodyTruncated && len(r.Body) > 0:
+		// A truncated (or aborted) body cannot be parsed to find the
+		// paths: rather than store a secret it may hold, it is dropped.
+		r.Body = nil
 		red.BodyDropped = true
-	case len(rd.paths) > 0 && len(r.Body) > 0 && !r.BodyTruncated && gjson.ValidBytes(r.Body):
-		// A truncated body is not valid JSON to rewrite reliably; it is
-		// stored as received (only bodies the sender completed are parsed).
+	case len(rd.paths) > 0 && len(r.Body) > 0 && gjson.ValidBytes(r.Body):
 		nb := r.Body
 		for _, p := range rd.paths {
 			if !gjson.GetBytes(nb, p).Exists() {
@@ -94,7 +92,8 @@ func (rd *redactor) apply(r *schema.Request) *schema.Request {
 	if red.Headers == nil && red.BodyPaths == nil && !red.BodyDropped {
 		return r
 	}
-	r.Redacted = &red
+	done := red // allocated only here: the common request pays nothing
+	r.Redacted = &done
 	sent := *r // only now: the common request allocates nothing here
 	sent.Headers, sent.Body, sent.Redacted = headers, body, nil
 	return &sent
@@ -102,7 +101,7 @@ func (rd *redactor) apply(r *schema.Request) *schema.Request {
 
 func (rd *redactor) matchHeader(name string) bool {
 	for _, h := range rd.headers {
-		if strings.EqualFold(h, name) {
+		if len(h) == len(name) && strings.EqualFold(h, name) {
 			return true
 		}
 	}

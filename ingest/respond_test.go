@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -58,4 +59,29 @@ func TestRenderIsBounded(t *testing.T) {
 	if got := string(Render("a {{ b {{request.method", &schema.Request{Method: "GET"}, escaperFor(nil))); got != "a {{ b {{request.method" {
 		t.Errorf("unclosed: %q", got)
 	}
+}
+
+// FuzzRender: hostile templates and request fields never panic, the output
+// is bounded, and a JSON template with placeholders inside string literals
+// stays valid JSON whatever the values; HTML output carries no raw '<'
+// from a value.
+func FuzzRender(f *testing.F) {
+	f.Add("{{request.id}}", "x", `{"a":"<b>"}`, "q=1")
+	f.Add("{{ body.a }}{{header.x}}{{", "\x00\"\\", `{"a":[1,{"b":"\u2028"}]}`, "q=%ff")
+	f.Fuzz(func(t *testing.T, tmpl, hv, body, query string) {
+		r := &schema.Request{ID: uuid.New(), Headers: []schema.Header{{Name: "X", Value: hv}}, Body: []byte(body), Query: query}
+		out := Render(tmpl, r, escaperFor(nil))
+		if len(out) > MaxTemplateOutput {
+			t.Fatalf("%d bytes", len(out))
+		}
+		js := Render(`{"h":"{{header.x}}","b":"{{body.a}}","q":"{{query.q}}","id":"{{request.id}}"}`, r,
+			escaperFor([]schema.Header{{Name: "Content-Type", Value: "application/json"}}))
+		if !json.Valid(js) {
+			t.Fatalf("JSON template rendered invalid JSON: %s", js)
+		}
+		h := Render(`<p>{{header.x}}{{body.a}}{{query.q}}</p>`, r, escaperFor([]schema.Header{{Name: "Content-Type", Value: "text/html"}}))
+		if strings.Count(string(h), "<") != 2 {
+			t.Fatalf("HTML value not escaped: %s", h)
+		}
+	})
 }

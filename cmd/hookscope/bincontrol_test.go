@@ -7,7 +7,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -470,5 +473,66 @@ func TestBinList(t *testing.T) {
 	}
 	if s, _, _ := call(t, "POST", a.base+"/api/v1/bins", map[string]string{"X-Hookscope-Bin-Tokens": made[1].Token}, "{}"); s != 401 {
 		t.Errorf("required mode: creating a bin with an owner token: %d", s)
+	}
+}
+
+// TestRedactionForwardsTheRequestAsSent: the forward target (the user's
+// own service) gets the request as it arrived, Authorization and all, in
+// proxy and async mode, while the record (and the capture log, the forward
+// journal) holds it redacted; a refused delivery is never forwarded.
+func TestRedactionForwardsTheRequestAsSent(t *testing.T) {
+	type got struct{ auth, body string }
+	seen := make(chan got, 10)
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		seen <- got{r.Header.Get("Authorization"), string(b)}
+		w.WriteHeader(200)
+	}))
+	defer target.Close()
+	a := startApp(t, t.TempDir(), map[string]string{"HOOKSCOPE_ALLOW_PRIVATE_TARGETS": "true"})
+	body := `{"card":{"number":"4242"}}`
+	for _, mode := range []string{"proxy", "async"} {
+		t.Run(mode, func(t *testing.T) {
+			bin := a.newBin(t, map[string]any{
+				"forward":     map[string]any{"url": target.URL, "mode": mode},
+				"redact":      map[string]any{"body_paths": []string{"card.number"}},
+				"allow_cidrs": []string{"127.0.0.1"},
+			})
+			st, id, _ := a.capture(t, bin.ID, map[string]string{"Authorization": "Bearer RAW"}, body)
+			if st != 200 {
+				t.Fatalf("capture: %d", st)
+			}
+			select {
+			case g := <-seen:
+				if g.auth != "Bearer RAW" || g.body != body {
+					t.Errorf("target got %+v, want the request as sent", g)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("nothing forwarded")
+			}
+			r := a.getControl(t, bin.ID, id)
+			if r.Forward == nil || r.Forward.Status != 200 || r.Body.Data != `{"card":{"number":"[redacted]"}}` || r.Redacted == nil {
+				t.Errorf("record: forward %+v body %q redacted %+v", r.Forward, r.Body.Data, r.Redacted)
+			}
+			for _, h := range r.Headers {
+				if h[0] == "Authorization" && h[1] != "[redacted]" {
+					t.Errorf("recorded Authorization %q", h[1])
+				}
+			}
+			// A refused sender is recorded and not forwarded.
+			doJSONAuth(t, "PATCH", a.base+"/api/v1/bins/"+bin.ID, bin.Token, map[string]any{"allow_cidrs": []string{"10.0.0.0/8"}}, 200, nil)
+			st, rid, _ := a.capture(t, bin.ID, nil, body)
+			if st != 403 {
+				t.Fatalf("refused: %d", st)
+			}
+			if r := a.getControl(t, bin.ID, rid); r.Forward != nil || r.RefusedReason == "" {
+				t.Errorf("refused record: forward %+v reason %q", r.Forward, r.RefusedReason)
+			}
+			select {
+			case g := <-seen:
+				t.Errorf("a refused delivery was forwarded: %+v", g)
+			default:
+			}
+		})
 	}
 }
