@@ -31,6 +31,7 @@ func (s *Server) routes() {
 	api := a.Group("/api/v1")
 	api.Use(s.authorize)
 	api.Post("/bins", s.createBin)
+	api.Get("/bins", s.listBins)
 	api.Get("/bins/:bin", s.getBin)
 	api.Patch("/bins/:bin", s.patchBin)
 	api.Delete("/bins/:bin", s.deleteBin)

@@ -180,8 +180,24 @@ export function RequestDetail({ bin, id, summary, onClose, tab: tabParam, find, 
           </div>
         </div>
         {showReplay && !readOnly && <ReplayForm bin={bin} id={rec.id} />}
-        {(sigShown || lagShown || fwd) && (
+        {(sigShown || lagShown || fwd || rec.refused_reason || rec.redacted) && (
           <div class="blocks">
+            {rec.refused_reason && (
+              <div class="block" data-testid="refused-block">
+                <span class="block-label">Refused</span>
+                <span class={`status ${statusClass(rec.response_status)}`}>{rec.response_status}</span> <span class="muted">— {rec.refused_reason}</span>
+              </div>
+            )}
+            {rec.redacted && (
+              <div class="block" data-testid="redacted-block">
+                <span class="block-label">Redacted</span>
+                {[
+                  ...(rec.redacted.headers || []).map((h) => `header ${h}`),
+                  ...(rec.redacted.body_paths || []).map((p) => `body ${p}`),
+                  ...(rec.redacted.body_dropped ? ["body not stored"] : []),
+                ].join(", ")}
+              </div>
+            )}
             {sigShown && sig && (
               <div class="block" data-testid="sig-verdict">
                 <span class="block-label">Signature</span>

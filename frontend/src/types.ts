@@ -51,6 +51,14 @@ export interface RequestSummary {
   delivery_lag_ms?: number | null;
   forward?: Forward | null;
   event_type?: string; // when the server extracts one (not every server does)
+  refused_reason?: string; // the bin's enforcement refused it (401/403)
+  redacted?: Redaction | null; // what capture replaced before storing it
+}
+
+export interface Redaction {
+  headers?: string[];
+  body_paths?: string[];
+  body_dropped?: boolean;
 }
 
 export interface Body {
@@ -71,11 +79,23 @@ export interface SignatureSettings {
   algorithm?: string;
   encoding?: string;
   prefix?: string;
+  enforce?: boolean;
+}
+
+// FieldMatch is a rule condition: header/query by name, body_field by path;
+// without value, present is enough.
+export interface FieldMatch {
+  name?: string;
+  path?: string;
+  value?: string;
 }
 
 export interface ResponseRule {
   method?: string;
   path_prefix?: string;
+  header?: FieldMatch;
+  query?: FieldMatch;
+  body_field?: FieldMatch;
   status?: number;
   headers?: Header[];
   body?: string;
@@ -88,6 +108,18 @@ export interface ResponseSettings {
   body?: string;
   delay_ms?: number;
   rules?: ResponseRule[];
+  cors?: boolean;
+}
+
+export interface RedactSettings {
+  headers?: string[];
+  body_paths?: string[];
+  store_body?: boolean;
+}
+
+export interface RetentionSettings {
+  max_age?: string;
+  max_requests?: number;
 }
 
 export interface ForwardSettings {
@@ -102,6 +134,9 @@ export interface BinSettings {
   signature?: SignatureSettings | null;
   response?: ResponseSettings | null;
   forward?: ForwardSettings | null;
+  allow_cidrs?: string[] | null;
+  redact?: RedactSettings | null;
+  retention?: RetentionSettings | null;
 }
 
 export interface Bin {
@@ -115,6 +150,13 @@ export interface Bin {
   token?: string;
   request_count?: number;
   refused_count?: number;
+  last_request_at?: string; // the bin list only
+}
+
+export interface BinList {
+  bins: Bin[];
+  next: string | null;
+  ignored: number;
 }
 
 export interface RequestPage {
