@@ -87,6 +87,11 @@ type SeriesPoint struct {
 	T            time.Time `json:"t"`
 	Count        int64     `json:"count"`
 	P95LatencyUS int64     `json:"p95_latency_us"`
+	// Forwarded counts the bucket's requests whose forward target answered
+	// (see Stats.Forwarded); P95ForwardLatencyUS is their target's p95, 0
+	// when none.
+	Forwarded           int64 `json:"forwarded"`
+	P95ForwardLatencyUS int64 `json:"p95_forward_latency_us"`
 }
 
 // SenderCount is one row of the top-senders table.
@@ -106,8 +111,14 @@ type Stats struct {
 	BySignature map[string]int64 `json:"by_signature"`
 	ByEventType map[string]int64 `json:"by_event_type"` // "" for requests without one
 	LatencyUS   Percentiles      `json:"latency_us"`
-	Series      []SeriesPoint    `json:"series"`
-	TopSenders  []SenderCount    `json:"top_senders"`
+	// Forwarded counts the requests forwarded (async or proxy; replays are
+	// not) whose target answered with a status; ForwardLatencyUS is the
+	// target's latency over them (Forward.LatencyUS: from sending to the
+	// answer), the same percentiles as LatencyUS; zero when none.
+	Forwarded        int64         `json:"forwarded"`
+	ForwardLatencyUS Percentiles   `json:"forward_latency_us"`
+	Series           []SeriesPoint `json:"series"`
+	TopSenders       []SenderCount `json:"top_senders"`
 }
 
 // Writer stores captured requests. Batching belongs to the caller (ingest);

@@ -83,7 +83,11 @@ func (s *Store) Stats(ctx context.Context, sq schema.StatsQuery) (*schema.Stats,
 	byEvent := func(ctx context.Context, _ *statsParts, st *schema.Stats) error {
 		return s.statsByEventType(ctx, ev, st)
 	}
-	parts := []func(context.Context, *statsParts, *schema.Stats) error{s.statsBreakdown, s.statsSeries, s.statsSenders, byEvent}
+	fwd := map[int64]schema.SeriesPoint{}
+	byForward := func(ctx context.Context, p *statsParts, st *schema.Stats) error {
+		return s.statsForward(ctx, ev, p.stepUS, st, fwd)
+	}
+	parts := []func(context.Context, *statsParts, *schema.Stats) error{s.statsBreakdown, s.statsSeries, s.statsSenders, byEvent, byForward}
 	if !sp.totals {
 		parts = append(parts, s.statsPercentiles)
 	}
@@ -101,7 +105,53 @@ func (s *Store) Stats(ctx context.Context, sq schema.StatsQuery) (*schema.Stats,
 		st.LatencyUS = schema.Percentiles{}
 		st.Series = []schema.SeriesPoint{}
 	}
+	for i := range st.Series {
+		if f, ok := fwd[st.Series[i].T.UnixMicro()]; ok {
+			st.Series[i].Forwarded, st.Series[i].P95ForwardLatencyUS = f.Forwarded, f.P95ForwardLatencyUS
+		}
+	}
 	return st, nil
+}
+
+// statsForward fills Forwarded and ForwardLatencyUS, and the per-bucket
+// forward figures into series (merged into Series once every statement is
+// done: statsSeries fills Series meanwhile).
+func (s *Store) statsForward(ctx context.Context, q *query, stepUS int64, st *schema.Stats, series map[int64]schema.SeriesPoint) error {
+	args := append([]any{stepUS, stepUS}, q.args...)
+	rows, err := s.conn.Query(ctx, fmt.Sprintf(sqlStatsForward, q.sql()), args...)
+	if err != nil {
+		return classify("stats forward latency", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t int64
+		var n uint64
+		var qs []float64
+		if err := rows.Scan(&t, &n, &qs); err != nil {
+			return classify("scan stats forward latency", err)
+		}
+		pt := schema.SeriesPoint{Forwarded: int64(n)}
+		if len(qs) == 3 {
+			pt.P95ForwardLatencyUS = round(qs[1])
+		}
+		series[t] = pt
+	}
+	if err := rows.Err(); err != nil {
+		return classify("stats forward latency", err)
+	}
+	var (
+		totalT  int64
+		totalN  uint64
+		totalQs []float64
+	)
+	if err := rows.Totals(&totalT, &totalN, &totalQs); err != nil {
+		return classify("stats forward latency totals", err)
+	}
+	if totalN > 0 {
+		st.Forwarded = int64(totalN)
+		st.ForwardLatencyUS = percentiles(totalQs)
+	}
+	return nil
 }
 
 // statsParts are the two sources of one Stats call: the rollup buckets
