@@ -45,6 +45,7 @@ func (s *Server) routes() {
 	api.Post("/bins/:bin/share", s.share)
 	api.Post("/bins/:bin/tokens/revoke", s.revokeTokens)
 	api.Post("/bins/:bin/requests/:id/replay", s.replay)
+	api.Post("/bins/:bin/requests/:id/verify", s.reverify)
 	api.Get("/bins/:bin/live", s.liveUpgrade, s.liveHandler())
 	s.alertRoutes(api)
 	api.Use(func(c *fiber.Ctx) error { return errorf(404, "no such API route") })

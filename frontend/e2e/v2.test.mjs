@@ -4,6 +4,7 @@
 // refused captures, the smaller settings items. Desktop and phone.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import crypto from "node:crypto";
 import http from "node:http";
 import { Browser, Hookscope, pool, screenshot, sleep } from "./lib.mjs";
 
@@ -504,6 +505,46 @@ test("stats: the forward target's latency, apart from hookscope's own (desktop a
   } finally {
     receiver.close();
   }
+});
+
+test("re-verify: a delivery captured before the bin had a secret is checked with the current one (desktop and phone)", async () => {
+  const bin = (await hs.createBin({ name: "reverify" })).id;
+  const secret = "gh-secret-0123";
+  const body = '{"action":"opened","number":42}';
+  const sign = (key) => "sha256=" + crypto.createHmac("sha256", key).update(body).digest("hex");
+  await hs.capture(bin, { path: "/gh/good", headers: { "Content-Type": "application/json", "X-GitHub-Event": "pull_request", "X-Hub-Signature-256": sign(secret) }, body });
+  await hs.capture(bin, { path: "/gh/forged", headers: { "Content-Type": "application/json", "X-GitHub-Event": "pull_request", "X-Hub-Signature-256": sign("not-it") }, body });
+  await stored(bin, 2);
+  await page.goto(`${hs.url}/bins/${bin}`);
+  await page.click("[data-testid=request-list] .row:has-text('/gh/good')");
+  await page.waitForSelector("[data-testid=detail-head]:has-text('/gh/good')");
+  // No scheme yet: nothing to re-verify with, no verdict block.
+  assert.equal(await page.locator("[data-testid=reverify]").count(), 0);
+  assert.equal(await page.locator("[data-testid=sig-verdict]").count(), 0);
+  await hs.api("PATCH", `/api/v1/bins/${bin}`, { signature: { scheme: "github", secret } });
+  await page.reload();
+  await page.waitForSelector("[data-testid=reverify]");
+  await page.click("[data-testid=reverify]");
+  await page.waitForSelector("[data-testid=reverify-result]");
+  assert.match(await page.textContent("[data-testid=reverify-result]"), /github valid with the current secret/);
+  await screenshot(page, "reverify-valid");
+  await page.click("[data-testid=request-list] .row:has-text('/gh/forged')");
+  await page.waitForSelector("[data-testid=detail-head]:has-text('/gh/forged')");
+  assert.equal(await page.locator("[data-testid=reverify-result]").count(), 0, "a verdict belongs to its request");
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    await page.click("[data-testid=reverify]");
+    await page.waitForSelector("[data-testid=reverify-result]");
+    assert.match(await page.textContent("[data-testid=reverify-result]"), /github invalid with the current secret/);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `page is ${overflow}px wider than the phone`);
+    await screenshot(page, "phone-reverify-invalid");
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 800 });
+  }
+  // The record keeps its capture-time verdict.
+  const recs = await stored(bin, 2);
+  assert.ok(recs.every((r) => r.signature.status === "unchecked"), JSON.stringify(recs.map((r) => r.signature)));
 });
 
 test("no dialogs, page errors or CSP violations", () => {
