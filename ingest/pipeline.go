@@ -75,6 +75,10 @@ type Options struct {
 	// 10s): a disk that hangs answers 503 instead of holding every
 	// connection.
 	AppendTimeout time.Duration
+	// RedactHeaders are replaced in every record before it is stored, on
+	// top of each bin's redact setting (cmd sets DefaultRedactHeaders
+	// unless configured otherwise; nil: none).
+	RedactHeaders []string
 }
 
 // Pipeline is the capture path. It is safe for concurrent use.
@@ -106,8 +110,10 @@ func NewPipeline(bins BinSource, l caplog.Appender, opts Options) *Pipeline {
 	if opts.AppendTimeout <= 0 {
 		opts.AppendTimeout = 10 * time.Second
 	}
+	cache := newBinCache(bins, opts.BinCacheTTL, opts.Now)
+	cache.redactHeaders = opts.RedactHeaders
 	return &Pipeline{
-		bins:    newBinCache(bins, opts.BinCacheTTL, opts.Now),
+		bins:    cache,
 		log:     l,
 		metrics: opts.Metrics,
 		opts:    opts,

@@ -127,7 +127,12 @@ func (s *Server) serveLive(conn *websocket.Conn, f schema.Filter, after *uuid.UU
 	}
 	deadline := time.NewTimer(time.Until(end))
 	defer deadline.Stop()
-	match := func(r *schema.Request) bool { return query.Match(&f, r) }
+	// f was validated before the upgrade; q is parsed once here, not per request.
+	match, err := query.Matcher(&f)
+	if err != nil {
+		s.closeLive(conn, "bad filter")
+		return
+	}
 	if onlyAlerts {
 		match = func(*schema.Request) bool { return false }
 	}

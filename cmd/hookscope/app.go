@@ -146,6 +146,8 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Forwarder: a.forwarder,
 		Journal:   a.journal,
 		Now:       a.clock.Now,
+
+		RedactHeaders: cfg.RedactHeaders,
 	})
 	if err := pipe.RecoverForwards(ctx, recovered); err != nil {
 		return fail(err)
