@@ -27,6 +27,10 @@ type Filter struct {
 	Signature  SignatureStatus
 	EventType  string // exact
 	DeliveryID string // exact
+	// Replays selects by whether a request is the record of a replay
+	// (IsReplay): "" every request, ReplaysExclude none, ReplaysOnly only
+	// them.
+	Replays ReplaySelect
 
 	// Before pages backwards: only requests strictly older than the cursor,
 	// newest first. After pages forwards: only requests strictly newer than
@@ -36,6 +40,18 @@ type Filter struct {
 
 	Limit int // 1..1000; stores treat 0 as 50
 }
+
+// ReplaySelect is Filter.Replays.
+type ReplaySelect string
+
+const (
+	ReplaysExclude ReplaySelect = "exclude"
+	ReplaysOnly    ReplaySelect = "only"
+)
+
+// IsReplay reports whether r is the record of a replay (ingest's Replay
+// records Forward.Mode "replay"; a sender cannot set it).
+func IsReplay(r *Request) bool { return r.Forward != nil && r.Forward.Mode == "replay" }
 
 // Page is one page of ListRequests. Next is set when more requests may follow
 // in the same direction; pass it back as Filter.Before (or Filter.After).
@@ -50,6 +66,9 @@ type StatsQuery struct {
 	Since time.Time     // zero: from the beginning
 	Until time.Time     // zero: up to now
 	Step  time.Duration // zero: one minute
+	// ExcludeReplays leaves the records of replays (IsReplay) out of every
+	// figure.
+	ExcludeReplays bool
 }
 
 // Normalize applies the defaults every backend uses (zero Step: one minute;

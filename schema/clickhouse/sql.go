@@ -133,6 +133,9 @@ const sqlStatsForward = `SELECT intDiv(received_us, ?) * ? AS t, count(), quanti
 	FROM requests WHERE %s AND has_forward = 1 AND fwd_mode != 'replay' AND fwd_status > 0
 	GROUP BY t WITH TOTALS ORDER BY t`
 
+// sqlCountWhere is followed by a WHERE clause.
+const sqlCountWhere = `SELECT count() FROM requests WHERE `
+
 // sqlStatsEventTypes is followed by the WHERE clause and GROUP BY.
 const sqlStatsEventTypes = `SELECT event_type, count() FROM requests WHERE `
 

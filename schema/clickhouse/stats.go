@@ -44,6 +44,17 @@ func (s *Store) Stats(ctx context.Context, sq schema.StatsQuery) (*schema.Stats,
 	}
 	lo, hi := s.rollupRange(sq, ts)
 	sinceUS, untilUS := int64(math.MinInt64), schema.Truncate(sq.Until).UnixMicro()
+	if sq.ExcludeReplays && lo < hi {
+		// The rollups count replays with the rest: when the range holds
+		// any, every figure comes from requests, without them.
+		n, err := s.countReplays(ctx, sq, ts)
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			lo, hi = 0, 0
+		}
+	}
 	raw := &query{}
 	raw.add("bin_id = ?", sq.BinID)
 	if !sq.Since.IsZero() {
@@ -55,6 +66,9 @@ func (s *Store) Stats(ctx context.Context, sq schema.StatsQuery) (*schema.Stats,
 		raw.add("(received_us < ? OR received_us >= ?)", lo, hi)
 	}
 	addTombstones(raw, ts, sinceUS)
+	if sq.ExcludeReplays {
+		raw.add(condNotReplay)
+	}
 	sp := statsParts{
 		stepUS: sq.Step.Microseconds(),
 		rollup: "bin_id = ? AND bucket_us >= ? AND bucket_us < ?",
@@ -80,6 +94,9 @@ func (s *Store) Stats(ctx context.Context, sq schema.StatsQuery) (*schema.Stats,
 	}
 	ev.add("received_us < ?", untilUS)
 	addTombstones(ev, ts, sinceUS)
+	if sq.ExcludeReplays {
+		ev.add(condNotReplay)
+	}
 	byEvent := func(ctx context.Context, _ *statsParts, st *schema.Stats) error {
 		return s.statsByEventType(ctx, ev, st)
 	}
@@ -152,6 +169,25 @@ func (s *Store) statsForward(ctx context.Context, q *query, stepUS int64, st *sc
 		st.ForwardLatencyUS = percentiles(totalQs)
 	}
 	return nil
+}
+
+// countReplays counts the records of replays in sq's range.
+func (s *Store) countReplays(ctx context.Context, sq schema.StatsQuery, ts []tombstone) (uint64, error) {
+	q := &query{}
+	q.add("bin_id = ?", sq.BinID)
+	sinceUS := int64(math.MinInt64)
+	if !sq.Since.IsZero() {
+		sinceUS = schema.Truncate(sq.Since).UnixMicro()
+		q.add("received_us >= ?", sinceUS)
+	}
+	q.add("received_us < ?", schema.Truncate(sq.Until).UnixMicro())
+	addTombstones(q, ts, sinceUS)
+	q.add("NOT " + condNotReplay)
+	var n uint64
+	if err := s.conn.QueryRow(ctx, sqlCountWhere+q.sql(), q.args...).Scan(&n); err != nil {
+		return 0, classify("stats count replays", err)
+	}
+	return n, nil
 }
 
 // statsParts are the two sources of one Stats call: the rollup buckets

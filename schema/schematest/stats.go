@@ -18,6 +18,7 @@ var statsTests = []testCase{
 	{"StatsRange", testStatsRange},
 	{"StatsPercentilesInRange", testStatsPercentilesInRange},
 	{"StatsForwardLatency", testStatsForwardLatency},
+	{"StatsExcludeReplays", testStatsExcludeReplays},
 }
 
 // ---- stats -----------------------------------------------------------------
@@ -351,5 +352,39 @@ func testStatsForwardLatency(t *testing.T, s schema.Store) {
 	st = stats(t, s, schema.StatsQuery{BinID: plain.ID, Step: time.Minute})
 	if st.Forwarded != 0 || st.ForwardLatencyUS != (schema.Percentiles{}) || len(st.Series) != 1 || st.Series[0].Forwarded != 0 {
 		t.Errorf("no forwards: %+v", st)
+	}
+}
+
+// testStatsExcludeReplays: with ExcludeReplays the records of replays count
+// nowhere (totals, breakdowns, percentiles, series, senders), on a range of
+// whole 5-minute buckets (the ClickHouse rollups) and on one without.
+func testStatsExcludeReplays(t *testing.T, s schema.Store) {
+	bin := newBin(t, s)
+	base := baseTime()
+	reqs := replaySet(t, bin.ID, base)
+	write(t, s, reqs...)
+	for _, q := range []schema.StatsQuery{
+		{BinID: bin.ID, Since: base.Add(-time.Hour), Until: base.Add(time.Hour), Step: 5 * time.Minute},
+		{BinID: bin.ID, Since: base.Add(-time.Second), Until: base.Add(time.Hour), Step: time.Minute},
+	} {
+		all := stats(t, s, q)
+		if all.Total != 6 || all.ByStatus["502"] != 2 {
+			t.Errorf("with replays (%v step): total %d, by status %v; want 6 with two 502", q.Step, all.Total, all.ByStatus)
+		}
+		q.ExcludeReplays = true
+		st := stats(t, s, q)
+		if st.Total != 4 || st.ByStatus["502"] != 0 || st.ByStatus["200"] != 4 {
+			t.Errorf("without replays (%v step): total %d, by status %v; want 4, all 200", q.Step, st.Total, st.ByStatus)
+		}
+		if want := (schema.Percentiles{P50: 100, P95: 100, P99: 100}); st.LatencyUS != want {
+			t.Errorf("without replays (%v step): latency %+v, want %+v", q.Step, st.LatencyUS, want)
+		}
+		var n int64
+		for _, p := range st.Series {
+			n += p.Count
+		}
+		if n != 4 || len(st.TopSenders) != 1 || st.TopSenders[0].Count != 4 {
+			t.Errorf("without replays (%v step): series sum %d, senders %+v", q.Step, n, st.TopSenders)
+		}
 	}
 }

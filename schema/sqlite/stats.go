@@ -33,6 +33,9 @@ func (s *Store) Stats(ctx context.Context, q schema.StatsQuery) (*schema.Stats, 
 	stepUS, until := q.Step.Microseconds(), q.Until
 	where := `bin_id = ? AND received_at < ?`
 	args := []any{q.BinID, micros(until)}
+	if q.ExcludeReplays {
+		where += ` AND ` + condNotReplay
+	}
 	if !q.Since.IsZero() {
 		where += ` AND received_at >= ?`
 		args = append(args, micros(q.Since))
