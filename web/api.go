@@ -49,6 +49,7 @@ func (s *Server) routes() {
 	api.Post("/bins/:bin/tokens/revoke", s.revokeTokens)
 	api.Post("/bins/:bin/requests/:id/replay", s.replay)
 	api.Post("/bins/:bin/requests/:id/redeliver", s.redeliver)
+	api.Post("/bins/:bin/requests/:id/verify", s.reverify)
 	api.Get("/bins/:bin/live", s.liveUpgrade, s.liveHandler())
 	s.alertRoutes(api)
 	s.replayRoutes(api)

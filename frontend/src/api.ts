@@ -1,4 +1,4 @@
-import type { AlertEvent, AlertRule, Bin, BinList, Filters, RequestFull, RequestPage, Stats } from "./types";
+import type { AlertEvent, AlertRule, Bin, BinList, Filters, RequestFull, RequestPage, Signature, Stats } from "./types";
 import { ownerTokens, tokenFor } from "./storage";
 
 export class ApiError extends Error {
@@ -88,6 +88,10 @@ export const api = {
     call<{ id: string; forward: import("./types").Forward }>("POST", `/api/v1/bins/${enc(bin)}/requests/${enc(id)}/redeliver`, bin),
   replay: (bin: string, id: string, url?: string) =>
     call<any>("POST", `/api/v1/bins/${enc(bin)}/requests/${enc(id)}/replay`, bin, url ? { url } : {}),
+  // reverify: the stored request's signature checked with the bin's current
+  // secret (owner only); the record keeps its capture-time verdict.
+  reverify: (bin: string, id: string) =>
+    call<{ id: string; signature: Signature; recorded: Signature; delivery_lag_ms: number | null }>("POST", `/api/v1/bins/${enc(bin)}/requests/${enc(id)}/verify`, bin, {}),
   stats: (bin: string, since: string, until: string, step: string) =>
     call<Stats>(
       "GET",

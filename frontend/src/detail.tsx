@@ -1,6 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { api } from "./api";
-import type { Bin, RequestFull, RequestSummary } from "./types";
+import type { Bin, RequestFull, RequestSummary, Signature } from "./types";
 import { base64ToBytes, clockTime, decodeUTF8, formatLatency, formatMs, formatSize, joinURL, parseQuery, providerOf, statusClass, toCurl } from "./format";
 import { displayPath, uuid7Time } from "./format";
 import { binURL } from "./bin";
@@ -34,6 +34,7 @@ export function RequestDetail({ bin, id, summary, onClose, tab: tabParam, find, 
   const [bodyState, setBodyState] = useState<"idle" | "loading" | "deferred" | "error">("idle");
   const tab = tabParam === "headers" || tabParam === "query" ? tabParam : "body";
   const [showReplay, setShowReplay] = useState(false);
+  const [rv, setRv] = useState<{ busy: boolean; sig?: Signature; err?: string } | null>(null);
   const fetchBody = () => bodyWithRetry(bin.id, id, (summary ?? rec)?.received_at);
 
   const loadBody = async () => {
@@ -132,6 +133,7 @@ export function RequestDetail({ bin, id, summary, onClose, tab: tabParam, find, 
   const lagShown = rec.delivery_lag_ms != null;
   const sigShown = !!sig && (sig.status !== "unchecked" || !!sig.reason);
   const pv = providerOf(rec);
+  const canReverify = !readOnly && !!bin.settings?.signature?.scheme;
 
   return (
     <div class="detail" data-testid="detail">
@@ -172,6 +174,26 @@ export function RequestDetail({ bin, id, summary, onClose, tab: tabParam, find, 
             <button type="button" class="btn btn-small" onClick={async () => toast((await copyText(curl())) ? "curl command copied" : "Copy failed", "ok")} data-testid="copy-curl">
               Copy as curl
             </button>
+            {canReverify && (
+              <button
+                type="button"
+                class="btn btn-small"
+                data-testid="reverify"
+                disabled={rv?.busy}
+                title={`Check the signature again with the bin's current ${bin.settings?.signature?.scheme} secret`}
+                onClick={async () => {
+                  setRv({ busy: true });
+                  try {
+                    const r = await api.reverify(bin.id, rec.id);
+                    setRv({ busy: false, sig: r.signature });
+                  } catch (e: any) {
+                    setRv({ busy: false, err: e.message });
+                  }
+                }}
+              >
+                {rv?.busy ? "Verifying…" : "Re-verify"}
+              </button>
+            )}
             {!readOnly && (
               <button type="button" class={`btn btn-small ${showReplay ? "btn-accent" : ""}`} onClick={() => setShowReplay(!showReplay)} aria-expanded={showReplay} data-testid="replay-toggle">
                 Replay…
@@ -180,7 +202,7 @@ export function RequestDetail({ bin, id, summary, onClose, tab: tabParam, find, 
           </div>
         </div>
         {showReplay && !readOnly && <ReplayForm bin={bin} id={rec.id} />}
-        {(sigShown || lagShown || fwd || rec.refused_reason || rec.redacted) && (
+        {(sigShown || lagShown || fwd || rec.refused_reason || rec.redacted || (rv && !rv.busy)) && (
           <div class="blocks">
             {rec.refused_reason && (
               <div class="block" data-testid="refused-block">
@@ -196,6 +218,19 @@ export function RequestDetail({ bin, id, summary, onClose, tab: tabParam, find, 
                   ...(rec.redacted.body_paths || []).map((p) => `body ${p}`),
                   ...(rec.redacted.body_dropped ? ["body not stored"] : []),
                 ].join(", ")}
+              </div>
+            )}
+            {rv && !rv.busy && (
+              <div class="block" data-testid="reverify-result">
+                <span class="block-label">Re-verified</span>
+                {rv.sig ? (
+                  <>
+                    <SigBadge status={rv.sig.status} /> {rv.sig.scheme} {rv.sig.status} <span class="muted">with the current secret</span>
+                    {rv.sig.reason ? <span class="muted"> — {rv.sig.reason}</span> : null}
+                  </>
+                ) : (
+                  <span class="err">{rv.err}</span>
+                )}
               </div>
             )}
             {sigShown && sig && (

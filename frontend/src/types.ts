@@ -170,7 +170,11 @@ export interface Stats {
   by_method?: Record<string, number>;
   by_signature?: Record<string, number>;
   latency_us?: { p50: number; p95: number; p99: number };
-  series?: { t: string; count: number; p95_latency_us: number }[];
+  // The forward target's latency (not hookscope's own), over the requests
+  // forwarded whose target answered; replays are not counted.
+  forwarded?: number;
+  forward_latency_us?: { p50: number; p95: number; p99: number };
+  series?: { t: string; count: number; p95_latency_us: number; forwarded?: number; p95_forward_latency_us?: number }[];
   top_senders?: { ip: string; count: number }[];
 }
 
