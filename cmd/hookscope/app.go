@@ -126,6 +126,11 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	// Async forwards in flight when the previous process died are recorded
 	// (with an error saying so) by the pipeline, before anything new is
 	// captured.
+	// The data dir holds the journal in every mode (cluster mode with
+	// ClickHouse keeps nothing else there, so nothing created it yet).
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fail(fmt.Errorf("create data dir: %w", err))
+	}
 	journal, recovered, err := ingest.OpenJournal(filepath.Join(cfg.DataDir, "forward-inflight.jsonl"), ingest.JournalOptions{Sync: cfg.Ack == ackDurable})
 	if err != nil {
 		return fail(err)
