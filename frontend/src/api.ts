@@ -1,4 +1,4 @@
-import type { AlertEvent, AlertRule, Bin, Filters, RequestFull, RequestPage, Stats } from "./types";
+import type { AlertEvent, AlertRule, Attempts, Bin, Filters, RequestDiff, RequestFull, RequestPage, Stats } from "./types";
 import { tokenFor } from "./storage";
 
 export class ApiError extends Error {
@@ -77,6 +77,9 @@ export const api = {
   countRequests: (bin: string, f: Partial<Filters>) =>
     call<{ count: number; capped: boolean; cap: number }>("GET", `/api/v1/bins/${enc(bin)}/requests/count?${filterParams(f)}`, bin),
   getRequest: (bin: string, id: string) => call<RequestFull>("GET", `/api/v1/bins/${enc(bin)}/requests/${enc(id)}`, bin),
+  attempts: (bin: string, id: string) => call<Attempts>("GET", `/api/v1/bins/${enc(bin)}/requests/${enc(id)}/attempts`, bin),
+  diff: (bin: string, id: string, against: string) =>
+    call<RequestDiff>("GET", `/api/v1/bins/${enc(bin)}/requests/${enc(id)}/diff?against=${enc(against)}`, bin),
   clearRequests: (bin: string) => call<void>("DELETE", `/api/v1/bins/${enc(bin)}/requests`, bin),
   replay: (bin: string, id: string, url?: string) =>
     call<any>("POST", `/api/v1/bins/${enc(bin)}/requests/${enc(id)}/replay`, bin, url ? { url } : {}),

@@ -38,6 +38,47 @@ export interface RequestSummary {
   delivery_lag_ms?: number | null;
   forward?: Forward | null;
   event_type?: string; // when the server extracts one (not every server does)
+  delivery_id?: string;
+  attempt?: number;
+  duplicate_of?: string | null;
+}
+
+// GET .../requests/{id}/attempts: a retry chain, oldest first.
+export interface Attempts {
+  delivery_id: string;
+  truncated: boolean;
+  attempts: (RequestSummary & { interval_ms: number | null })[];
+}
+
+// GET .../requests/{id}/diff?against=: what changed from "from" to "to".
+export interface DiffEntry {
+  name: string;
+  op: "added" | "removed" | "changed";
+  from?: unknown;
+  to?: unknown;
+}
+export interface DiffSide {
+  size: number;
+  stored: number;
+  truncated: boolean;
+  sha256: string;
+}
+export interface RequestDiff {
+  from: string;
+  to: string;
+  fields: Record<string, { from: unknown; to: unknown }>;
+  headers: DiffEntry[];
+  query: DiffEntry[];
+  truncated: boolean;
+  body: {
+    kind: "same" | "json" | "text" | "binary";
+    from: DiffSide;
+    to: DiffSide;
+    json?: DiffEntry[];
+    lines?: { op: "equal" | "insert" | "delete"; lines: string[] }[];
+    first_difference?: number;
+    truncated: boolean;
+  };
 }
 
 export interface Body {
