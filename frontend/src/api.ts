@@ -1,4 +1,4 @@
-import type { AlertEvent, AlertRule, Bin, BinList, Filters, RequestFull, RequestPage, Signature, Stats } from "./types";
+import type { AlertEvent, AlertRule, Attempts, Bin, BinList, Filters, RequestDiff, RequestFull, RequestPage, Signature, Stats } from "./types";
 import { ownerTokens, tokenFor } from "./storage";
 
 export class ApiError extends Error {
@@ -83,6 +83,9 @@ export const api = {
   countRequests: (bin: string, f: Partial<Filters>) =>
     call<{ count: number; capped: boolean; cap: number }>("GET", `/api/v1/bins/${enc(bin)}/requests/count?${filterParams(f)}`, bin),
   getRequest: (bin: string, id: string) => call<RequestFull>("GET", `/api/v1/bins/${enc(bin)}/requests/${enc(id)}`, bin),
+  attempts: (bin: string, id: string) => call<Attempts>("GET", `/api/v1/bins/${enc(bin)}/requests/${enc(id)}/attempts`, bin),
+  diff: (bin: string, id: string, against: string) =>
+    call<RequestDiff>("GET", `/api/v1/bins/${enc(bin)}/requests/${enc(id)}/diff?against=${enc(against)}`, bin),
   clearRequests: (bin: string) => call<void>("DELETE", `/api/v1/bins/${enc(bin)}/requests`, bin),
   redeliver: (bin: string, id: string) =>
     call<{ id: string; forward: import("./types").Forward }>("POST", `/api/v1/bins/${enc(bin)}/requests/${enc(id)}/redeliver`, bin),

@@ -8,6 +8,8 @@ import { binPath, navigate, withParams } from "./router";
 import { BodyViewer, type LoadedBody } from "./body";
 import { copyText, Hi, SigBadge, toast } from "./ui";
 import { ForwardPanel } from "./forward";
+import { ComparePanel } from "./diff";
+import { AttemptsTimeline } from "./attempts";
 
 // Bodies up to this size load with the request; larger ones on demand.
 const AUTO_BODY = 1 << 20;
@@ -32,7 +34,7 @@ export function RequestDetail({ bin, id, summary, onClose, tab: tabParam, find, 
   const [err, setErr] = useState("");
   const [body, setBody] = useState<LoadedBody | null>(null);
   const [bodyState, setBodyState] = useState<"idle" | "loading" | "deferred" | "error">("idle");
-  const tab = tabParam === "headers" || tabParam === "query" ? tabParam : "body";
+  const tab = ["headers", "query", "compare", "attempts"].includes(tabParam) ? tabParam : "body";
   const [showReplay, setShowReplay] = useState(false);
   const [rv, setRv] = useState<{ busy: boolean; sig?: Signature; err?: string } | null>(null);
   const fetchBody = () => bodyWithRetry(bin.id, id, (summary ?? rec)?.received_at);
@@ -267,10 +269,20 @@ export function RequestDetail({ bin, id, summary, onClose, tab: tabParam, find, 
           <button type="button" role="tab" aria-selected={tab === "query"} class={tab === "query" ? "active" : ""} onClick={() => setTab("query")} data-testid="tab-query">
             Query <span class="count">{query.length}</span>
           </button>
+          {rec.delivery_id ? (
+            <button type="button" role="tab" aria-selected={tab === "attempts"} class={tab === "attempts" ? "active" : ""} onClick={() => setTab("attempts")} data-testid="tab-attempts">
+              Attempts {rec.attempt ? <span class="count">#{rec.attempt}</span> : null}
+            </button>
+          ) : null}
+          <button type="button" role="tab" aria-selected={tab === "compare"} class={tab === "compare" ? "active" : ""} onClick={() => setTab("compare")} data-testid="tab-compare">
+            Compare…
+          </button>
           <span class="mono muted small id">{rec.id}</span>
         </nav>
 
         {tab === "headers" && <KVTable rows={rec.headers || []} testid="headers-table" hl={find} />}
+        {tab === "compare" && <ComparePanel bin={bin} rec={rec} />}
+        {tab === "attempts" && <AttemptsTimeline bin={bin} rec={rec} />}
         {tab === "query" && (query.length ? <KVTable rows={query} testid="query-table" hl={find} /> : <p class="muted">No query parameters.</p>)}
         {tab === "body" && (
           <div class="bodybox">

@@ -7,6 +7,7 @@ import { LiveFeed, type LiveRefusal, type LiveState } from "./live";
 import { CopyButton, Empty } from "./ui";
 import { RequestList } from "./list";
 import { RequestDetail } from "./detail";
+import { SearchHelp } from "./searchhelp";
 import { binURL } from "./bin";
 
 interface ListData {
@@ -331,11 +332,12 @@ export function RequestsView({ bin, openId, search, readOnly, onAlert }: { bin: 
             id="search"
             type="search"
             class="search"
-            placeholder="Search path, headers, body…  ( / )"
+            placeholder="Search…  e.g. status:5xx  ( / )"
             value={qInput}
             onInput={(e) => setQInput(e.currentTarget.value)}
             aria-label="Search requests"
           />
+          <SearchHelp onExample={setQInput} />
           <button type="button" class={`btn btn-small ${activeFilters ? "btn-accent" : ""}`} onClick={() => setShowFilters(!showFilters)} aria-expanded={showFilters}>
             Filters{activeFilters ? ` (${activeFilters})` : ""}
           </button>

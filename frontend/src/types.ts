@@ -53,12 +53,53 @@ export interface RequestSummary {
   event_type?: string; // when the server extracts one (not every server does)
   refused_reason?: string; // the bin's enforcement refused it (401/403)
   redacted?: Redaction | null; // what capture replaced before storing it
+  delivery_id?: string;
+  attempt?: number;
+  duplicate_of?: string | null;
 }
 
 export interface Redaction {
   headers?: string[];
   body_paths?: string[];
   body_dropped?: boolean;
+}
+
+// GET .../requests/{id}/attempts: a retry chain, oldest first.
+export interface Attempts {
+  delivery_id: string;
+  truncated: boolean;
+  attempts: (RequestSummary & { interval_ms: number | null })[];
+}
+
+// GET .../requests/{id}/diff?against=: what changed from "from" to "to".
+export interface DiffEntry {
+  name: string;
+  op: "added" | "removed" | "changed";
+  from?: unknown;
+  to?: unknown;
+}
+export interface DiffSide {
+  size: number;
+  stored: number;
+  truncated: boolean;
+  sha256: string;
+}
+export interface RequestDiff {
+  from: string;
+  to: string;
+  fields: Record<string, { from: unknown; to: unknown }>;
+  headers: DiffEntry[];
+  query: DiffEntry[];
+  truncated: boolean;
+  body: {
+    kind: "same" | "json" | "text" | "binary";
+    from: DiffSide;
+    to: DiffSide;
+    json?: DiffEntry[];
+    lines?: { op: "equal" | "insert" | "delete"; lines: string[] }[];
+    first_difference?: number;
+    truncated: boolean;
+  };
 }
 
 export interface Body {
