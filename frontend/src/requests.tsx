@@ -8,6 +8,8 @@ import { CopyButton, Empty } from "./ui";
 import { RequestList } from "./list";
 import { RequestDetail } from "./detail";
 import { binURL } from "./bin";
+import { ExportButton } from "./export";
+import { BulkReplay } from "./replays";
 
 interface ListData {
   items: RequestSummary[];
@@ -370,6 +372,10 @@ export function RequestsView({ bin, openId, search, readOnly }: { bin: Bin; open
           )}
           {d.loading && <span>loading…</span>}
           {d.error && <span class="err">{d.error}</span>}
+          <span class="listmeta-actions">
+            <ExportButton bin={bin.id} filters={filters} />
+            {!readOnly && <BulkReplay bin={bin} filters={filters} />}
+          </span>
         </div>
         <div class="listwrap">
         {newAbove > 0 && (
