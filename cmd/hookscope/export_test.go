@@ -291,8 +291,23 @@ func exportRows() int {
 // with the row count (bound: 64 MiB over the baseline; the rows
 // themselves are ~300 MB of NDJSON).
 func TestExportMillionRows(t *testing.T) {
-	n := exportRows()
-	a := startApp(t, t.TempDir(), nil)
+	testExportMany(t, startApp(t, t.TempDir(), nil), exportRows())
+}
+
+// TestExportManyRowsClickHouse: the same on both ClickHouse servers with
+// 20 000 rows (the store pages the same way; a million rows there only
+// costs the test time).
+func TestExportManyRowsClickHouse(t *testing.T) {
+	chtest.Each(t, func(t *testing.T, srv *chtest.Server) {
+		n := 20_000
+		if raceEnabled {
+			n = 5_000
+		}
+		testExportMany(t, startApp(t, t.TempDir(), map[string]string{"HOOKSCOPE_CLICKHOUSE_URL": srv.Database(t)}), n)
+	})
+}
+
+func testExportMany(t *testing.T, a *testApp, n int) {
 	bin := a.newBin(t, map[string]any{}).ID
 	start := time.Now()
 	fillRows(t, a.store, bin, n, time.Now().Add(-2*time.Hour))
