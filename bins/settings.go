@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookscope/hookscope/ingest/forward"
 	"github.com/hookscope/hookscope/schema"
 )
 
@@ -41,6 +42,10 @@ type Input struct {
 	Signature json.RawMessage `json:"signature"`
 	Response  json.RawMessage `json:"response"`
 	Forward   json.RawMessage `json:"forward"`
+	// Issue 18: enforcement, redaction, retention (control.go).
+	AllowCIDRs json.RawMessage `json:"allow_cidrs"`
+	Redact     json.RawMessage `json:"redact"`
+	Retention  json.RawMessage `json:"retention"`
 }
 
 // ParseExpiry parses expires_in: a Go duration from 1m or a number of days
@@ -153,7 +158,7 @@ func (s *Service) apply(b *schema.Bin, in *Input, now time.Time, create bool) er
 			b.Settings.Forward = &fc
 		}
 	}
-	return nil
+	return applyControl(b, in)
 }
 
 func strictUnmarshal(raw []byte, v any) error {
@@ -301,6 +306,17 @@ func ValidateForward(fc *schema.ForwardConfig) error {
 	case "", "async", "proxy":
 	default:
 		return invalid("forward", `mode: must be "async" or "proxy"`)
+	}
+	if fc.Retry != nil {
+		if fc.Mode == "proxy" {
+			return invalid("forward", "retry: applies to async forwarding only (a proxy answers the sender with the first attempt)")
+		}
+		if _, err := forward.ParsePolicy(fc.Retry); err != nil {
+			return invalid("forward", "retry.%s", err.Error())
+		}
+	}
+	if _, err := forward.ParseFilter(fc.Filter); err != nil {
+		return invalid("forward", "filter: %s", err.Error())
 	}
 	return nil
 }

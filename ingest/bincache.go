@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/hookscope/hookscope/ingest/forward"
 	"github.com/hookscope/hookscope/ingest/signature"
 	"github.com/hookscope/hookscope/schema"
 )
@@ -19,16 +20,24 @@ type Target struct {
 	Bin      *schema.Bin
 	verifier *signature.Verifier // nil: no scheme, or an unusable configuration
 	sigErr   error
+	enforce  *enforcement    // nil: every delivery is accepted
+	redact   *redactor       // nil: nothing to redact
+	fwd      *forward.Filter // the forward filter (nil: forward everything)
 }
 
 // NeedsPublicURL reports whether capture must know the URL the sender used:
 // only the bin's signature scheme reads it, and most schemes do not.
 func (t *Target) NeedsPublicURL() bool { return t.verifier != nil && t.verifier.NeedsURL() }
 
-func newTarget(b *schema.Bin) *Target {
-	t := &Target{Bin: b}
+func newTarget(b *schema.Bin, redactHeaders []string) *Target {
+	t := &Target{Bin: b, enforce: newEnforcement(b), redact: newRedactor(redactHeaders, b.Settings.Redact)}
 	if cfg := b.Settings.Signature; cfg != nil && cfg.Scheme != "" {
 		t.verifier, t.sigErr = signature.New(cfg)
+	}
+	if fc := b.Settings.Forward; fc != nil {
+		// Validated when the bin was saved; one that no longer parses
+		// forwards everything rather than nothing.
+		t.fwd, _ = forward.ParseFilter(fc.Filter)
 	}
 	return t
 }
@@ -40,10 +49,12 @@ func newTarget(b *schema.Bin) *Target {
 // bin misses at once, and without sharing each of them asked the store (on
 // ClickHouse a FINAL read of bins per connection, every TTL).
 type binCache struct {
-	src    BinSource
-	ttl    time.Duration
-	now    func() time.Time
-	flight singleflight.Group
+	src BinSource
+	ttl time.Duration
+	// redactHeaders is the server-wide redaction list (Options.RedactHeaders).
+	redactHeaders []string
+	now           func() time.Time
+	flight        singleflight.Group
 
 	mu sync.RWMutex
 	m  map[string]binEntry
@@ -101,7 +112,7 @@ func (c *binCache) lookup(ctx context.Context, id string, stale binEntry, haveSt
 	}
 	var t *Target
 	if err == nil {
-		t = newTarget(b)
+		t = newTarget(b, c.redactHeaders)
 	}
 	c.mu.Lock()
 	if c.epoch == epoch {

@@ -116,21 +116,31 @@ func (p *Pipeline) Capture(ctx context.Context, binID string, in *Incoming) (Res
 		return Response{}, p.recordAborted(ctx, r, p.opts.Now().Sub(start).Microseconds())
 	}
 	r.Signature, r.DeliveryLagMS = p.verdict(t, in, at)
+	// Enforcement and redaction (redact.go), after the verdict on the raw
+	// request and before the record exists anywhere: sent is the request
+	// as it arrived, for the forward and the response rules.
+	refusal, refused := t.enforce.refuse(r)
+	sent := t.redact.apply(r)
 
 	// Forwarding: a truncated body is not relayed (the target would get a
 	// body that differs from what the sender sent); a capture that went
 	// through MaxHops relays already is recorded with an error instead.
 	fc := bin.Settings.Forward
-	if fc == nil || fc.URL == "" || p.opts.Forwarder == nil || in.BodyTruncated {
+	if fc == nil || fc.URL == "" || p.opts.Forwarder == nil || in.BodyTruncated || refused {
 		fc = nil
 	} else if loop := forwardLoop(fc, in); loop != nil {
 		r.Forward, fc = loop, nil
+	} else if skip := t.skipForward(r); skip != nil {
+		r.Forward, fc = skip, nil // forwarding.go
 	}
 	var resp Response
-	if fc != nil && fc.Mode == forward.ModeProxy {
-		resp = p.proxy(ctx, *fc, r)
-	} else {
-		resp = respond(bin, r)
+	switch {
+	case refused:
+		resp = refusal
+	case fc != nil && fc.Mode == forward.ModeProxy:
+		resp = p.proxy(ctx, *fc, r, sent)
+	default:
+		resp = respond(bin, sent)
 	}
 	if in.BodyTruncated {
 		resp = jsonError(413, "body larger than the limit; recorded truncated", r.ID)
@@ -139,7 +149,7 @@ func (p *Pipeline) Capture(ctx context.Context, binID string, in *Incoming) (Res
 	r.LatencyUS = max(p.opts.Now().Sub(start).Microseconds(), 0)
 
 	if fc != nil && fc.Mode != forward.ModeProxy {
-		err = p.forwardAsync(ctx, *fc, r)
+		err = p.forwardAsync(ctx, *fc, r, sent)
 	} else {
 		err = p.record(ctx, r)
 	}
@@ -201,10 +211,11 @@ func forwardLoop(fc *schema.ForwardConfig, in *Incoming) *schema.Forward {
 	return nil
 }
 
-// proxy relays r and answers with the target's answer; when the target
-// cannot be reached the sender gets 502 (504 on a timeout).
-func (p *Pipeline) proxy(ctx context.Context, fc schema.ForwardConfig, r *schema.Request) Response {
-	res := p.opts.Forwarder.Do(ctx, fc, r, forward.ModeProxy, true)
+// proxy relays sent (r as it arrived, before redaction) and answers with
+// the target's answer, recorded in r; when the target cannot be reached the
+// sender gets 502 (504 on a timeout).
+func (p *Pipeline) proxy(ctx context.Context, fc schema.ForwardConfig, r, sent *schema.Request) Response {
+	res := p.opts.Forwarder.Do(ctx, fc, sent, forward.ModeProxy, true)
 	r.Forward = &res.Forward
 	if res.Status == 0 {
 		status := 502
@@ -214,58 +225,6 @@ func (p *Pipeline) proxy(ctx context.Context, fc schema.ForwardConfig, r *schema
 		return jsonError(status, "forward target failed: "+res.Forward.Error, r.ID)
 	}
 	return Response{Status: res.Status, Headers: res.Headers, Body: res.Body}
-}
-
-// forwardAsync relays r in the forwarder's worker pool; the record goes to
-// the capture log once the forward finished, so the stored record carries
-// its outcome and there is one record per id (the log has no updates).
-//
-// Durability: between the answer to the sender and the end of the forward
-// (at most the forward timeout, plus queueing) the record is in the forward
-// Journal (fsynced before the answer in durable ack mode), not in the log;
-// a crash recovers it on the next start (RecoverForwards: recorded with
-// forward.error JournalInterrupted). A journal that cannot take it fails
-// the capture (503) before anything is forwarded. A clean shutdown waits
-// for the forward (the app closes the forwarder before the log). When the
-// pool is saturated the request is recorded at once with the error
-// "forward queue full; not forwarded", so overload never loses a capture.
-func (p *Pipeline) forwardAsync(ctx context.Context, fc schema.ForwardConfig, r *schema.Request) error {
-	pending := schema.Forward{URL: fc.URL, Mode: forward.ModeAsync}
-	r.Forward = &pending
-	j := p.opts.Journal
-	if j != nil {
-		if err := j.Add(r); err != nil {
-			p.metrics.Refused.WithLabelValues("unavailable").Inc()
-			return fmt.Errorf("%w: %w: forward journal: %w", ErrOverloaded, caplog.ErrUnavailable, err)
-		}
-	}
-	err := p.opts.Forwarder.Submit(fc, r, func(fw schema.Forward) {
-		r.Forward = &fw
-		if err := p.record(context.Background(), r); err != nil {
-			p.lg.Error("record forwarded request", "bin", r.BinID, "request_id", r.ID, "err", err)
-			return // stays in the journal: recovered on the next start
-		}
-		if j != nil {
-			if err := j.Done(r.ID); err != nil {
-				p.lg.Warn("forward journal", "err", err)
-			}
-		}
-	})
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, forward.ErrQueueFull) {
-		pending.Error = "forward queue full; not forwarded"
-	} else {
-		pending.Error = fmt.Sprintf("not forwarded: %v", err)
-	}
-	if err := p.record(ctx, r); err != nil {
-		return err
-	}
-	if j != nil {
-		_ = j.Done(r.ID)
-	}
-	return nil
 }
 
 // respond picks the bin's configured answer for r.

@@ -144,7 +144,7 @@ func StartConsumers(ctx context.Context, l caplog.Log, w Writer, obs Observer, p
 	}()
 	if ac != nil {
 		c.wg.Add(1)
-		go func() { defer c.wg.Done(); defer ac.Close(); c.runObserver(ac, obs) }()
+		go func() { defer c.wg.Done(); defer ac.Close(); c.runObserver(c.run, ac, obs) }()
 	}
 	if rd != nil {
 		c.wg.Add(1)
@@ -198,6 +198,9 @@ func (c *Consumers) runWriter(cons caplog.Consumer, w Writer) {
 		}
 		if !c.write(w, reqs) {
 			return // closed while the store was failing: the log keeps the batch
+		}
+		if !c.writeUpdates(w, batches) { // forward updates: forward_updates.go
+			return
 		}
 		if err := commitAll(cons, batches, c.opts.WriteTimeout); err != nil {
 			// Not fatal: the batches come again after a restart and the
@@ -307,23 +310,23 @@ func sleepUnless(d time.Duration, done <-chan struct{}) bool {
 // in-memory windows, so it commits at most every observerCommitEvery (each
 // commit persists the log's positions with an fdatasync): after a crash up to
 // that much is observed again, which can only make a rate rule fire sooner.
-func (c *Consumers) runObserver(cons caplog.Consumer, obs Observer) {
+func (c *Consumers) runObserver(run context.Context, cons caplog.Consumer, obs Observer) {
 	var pending []caplog.Batch
 	last := time.Now()
 	flush := func() {
 		if len(pending) == 0 {
 			return
 		}
-		if err := commitAll(cons, pending, c.opts.WriteTimeout); err != nil && c.run.Err() == nil {
+		if err := commitAll(cons, pending, c.opts.WriteTimeout); err != nil && run.Err() == nil {
 			c.lg.Warn("commit alerts position", "err", err)
 		}
 		pending, last = pending[:0], time.Now()
 	}
 	defer flush()
 	for {
-		ctx, cancel := c.run, context.CancelFunc(func() {})
+		ctx, cancel := run, context.CancelFunc(func() {})
 		if len(pending) > 0 { // do not leave them uncommitted while idle
-			ctx, cancel = context.WithTimeout(c.run, observerCommitEvery)
+			ctx, cancel = context.WithTimeout(run, observerCommitEvery)
 		}
 		b, err := cons.Fetch(ctx, observerBatch)
 		cancel()
@@ -337,17 +340,17 @@ func (c *Consumers) runObserver(cons caplog.Consumer, obs Observer) {
 		if n := len(b.Records); n > 0 && n < observerBatch {
 			// Let records gather rather than wake on every group commit;
 			// alert windows are seconds long.
-			sleepUnless(observerLinger, c.run.Done())
+			sleepUnless(observerLinger, run.Done())
 		}
 		if time.Since(last) >= observerCommitEvery || errors.Is(err, context.DeadlineExceeded) {
 			flush()
 		}
 		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-			if c.run.Err() != nil || errors.Is(err, caplog.ErrClosed) {
+			if run.Err() != nil || errors.Is(err, caplog.ErrClosed) {
 				return
 			}
 			c.lg.Warn("fetch for alerts", "err", err)
-			sleepUnless(c.opts.RetryInterval, c.run.Done())
+			sleepUnless(c.opts.RetryInterval, run.Done())
 		}
 	}
 }
@@ -415,6 +418,9 @@ func (c *Consumers) runLive(rd caplog.Reader, pub Publisher) {
 func (c *Consumers) decode(b caplog.Batch, dec func([]byte) (*schema.Request, error)) []*schema.Request {
 	out := make([]*schema.Request, 0, len(b.Records))
 	for _, rec := range b.Records {
+		if caplog.IsUpdate(rec.Data) {
+			continue // a forward update, for the store writer only (writeUpdates)
+		}
 		r, err := dec(rec.Data)
 		if err != nil {
 			c.opts.Metrics.Undecodable.Inc()

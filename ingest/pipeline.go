@@ -77,6 +77,14 @@ type Options struct {
 	// 10s): a disk that hangs answers 503 instead of holding every
 	// connection.
 	AppendTimeout time.Duration
+	// RedactHeaders are replaced in every record before it is stored, on
+	// top of each bin's redact setting (cmd sets DefaultRedactHeaders
+	// unless configured otherwise; nil: none).
+	RedactHeaders []string
+	// MaxRetryBytes bounds the bodies held in memory for pending forward
+	// retries (default DefaultMaxRetryBytes); past it a failed forward is
+	// recorded failed instead of retried.
+	MaxRetryBytes int64
 }
 
 // Pipeline is the capture path. It is safe for concurrent use.
@@ -86,6 +94,7 @@ type Pipeline struct {
 	metrics *Metrics
 	opts    Options
 	lg      *slog.Logger
+	retry   *retrier // forwarding.go
 
 	idMu   sync.Mutex
 	lastAt time.Time
@@ -108,13 +117,20 @@ func NewPipeline(bins BinSource, l caplog.Appender, opts Options) *Pipeline {
 	if opts.AppendTimeout <= 0 {
 		opts.AppendTimeout = 10 * time.Second
 	}
-	return &Pipeline{
-		bins:    newBinCache(bins, opts.BinCacheTTL, opts.Now),
+	if opts.MaxRetryBytes <= 0 {
+		opts.MaxRetryBytes = DefaultMaxRetryBytes
+	}
+	cache := newBinCache(bins, opts.BinCacheTTL, opts.Now)
+	cache.redactHeaders = opts.RedactHeaders
+	p := &Pipeline{
+		bins:    cache,
 		log:     l,
 		metrics: opts.Metrics,
 		opts:    opts,
 		lg:      opts.Logger.With("component", "ingest"),
 	}
+	p.retry = newRetrier(p, opts.MaxRetryBytes)
+	return p
 }
 
 // bin returns the capture target if the bin exists and has not expired,

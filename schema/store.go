@@ -27,6 +27,9 @@ type Filter struct {
 	Signature  SignatureStatus
 	EventType  string // exact
 	DeliveryID string // exact
+	// Forward is the forward state (ForwardState), derived for records
+	// without one (Forward.StateOf); requests never forwarded never match.
+	Forward ForwardState
 
 	// Before pages backwards: only requests strictly older than the cursor,
 	// newest first. After pages forwards: only requests strictly newer than
@@ -121,6 +124,17 @@ type Writer interface {
 	WriteRequests(ctx context.Context, reqs []*Request) error
 }
 
+// ForwardUpdater records later outcomes of forwards (retries, redeliveries).
+type ForwardUpdater interface {
+	// UpdateForwards replaces the forward of each stored request named by
+	// an update whose Forward.Version() is greater than the stored one's;
+	// others (older, repeated, or of requests not stored) change nothing.
+	// Updates may arrive out of order and more than once. A nil error
+	// means every applied update is durable. An unreachable backend
+	// returns an error wrapping ErrUnavailable.
+	UpdateForwards(ctx context.Context, ups []ForwardUpdate) error
+}
+
 // Reader answers the read side of the API.
 type Reader interface {
 	// ListRequests returns requests of f.BinID matching f, ordered by
@@ -157,7 +171,7 @@ type Deleter interface {
 // HasMatch reports whether f constrains anything beyond its bin.
 func (f *Filter) HasMatch() bool {
 	return f.Method != "" || f.StatusMin != 0 || f.StatusMax != 0 || f.IP != "" || f.Q != "" ||
-		!f.Since.IsZero() || !f.Until.IsZero() || f.Signature != "" || f.EventType != "" || f.DeliveryID != ""
+		!f.Since.IsZero() || !f.Until.IsZero() || f.Signature != "" || f.EventType != "" || f.DeliveryID != "" || f.Forward != ""
 }
 
 // Bins keeps bin metadata.
@@ -235,11 +249,38 @@ type Alerts interface {
 // Store is everything a backend provides.
 type Store interface {
 	Writer
+	ForwardUpdater
 	Reader
 	Bins
 	Retention
 	Deleter
 	Alerts
+	ReplayJobs
 	// Close releases the backend; it does not flush anything (ingest does).
 	Close() error
+}
+
+// ReplayJobFilter selects replay jobs; zero fields match everything.
+type ReplayJobFilter struct {
+	BinID string
+	State string
+	Limit int // 0 = 100, at most 1000
+}
+
+// ReplayJobs keeps bulk replay jobs, so that any instance can report a
+// job's progress and cancel it, and a restart can tell which jobs lost
+// their runner.
+type ReplayJobs interface {
+	// PutReplayJob creates or replaces a job by ID; the stored job is the
+	// one with the latest UpdatedAt (a write older than the stored one may
+	// be dropped). CancelRequested is not written by Put (it is
+	// CancelReplayJob's), so a runner's progress write never clears it.
+	PutReplayJob(ctx context.Context, j *ReplayJob) error
+	// GetReplayJob returns a job or ErrNotFound.
+	GetReplayJob(ctx context.Context, id uuid.UUID) (*ReplayJob, error)
+	// ListReplayJobs returns jobs matching f, newest (largest id) first.
+	ListReplayJobs(ctx context.Context, f ReplayJobFilter) ([]*ReplayJob, error)
+	// CancelReplayJob records a cancel request for a job (idempotent);
+	// ErrNotFound if the job does not exist.
+	CancelReplayJob(ctx context.Context, id uuid.UUID) error
 }

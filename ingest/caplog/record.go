@@ -36,6 +36,13 @@ import (
 //	        Forward.LatencyUS; str Forward.Error  (flag 4)
 //	str     EventType, DeliveryID; varint Attempt; byte 1 + [16]
 //	        DuplicateOf or byte 0                    (flag 16)
+//	forward detail (flag 32, with flag 4; see forward_record.go)
+//	str     RefusedReason; byte 1 + redaction or byte 0, where redaction
+//	        is uvarint count + str per header name, uvarint count + str
+//	        per body path, byte BodyDropped          (flag 64)
+//
+// Flag 128 marks a forward update (UpdateEntry): the record carries the
+// whole request again, with a later forward outcome, under a fresh Entry.ID.
 //
 // where str is a uvarint length followed by that many bytes. Trailing bytes
 // are an error: a new field means a new flag bit (fields appended after the
@@ -48,7 +55,10 @@ const (
 	flagForward
 	flagAborted
 	flagEvent
-	flagsKnown = flagTruncated | flagLag | flagForward | flagAborted | flagEvent
+	flagForwardDetail
+	flagControl
+	flagUpdate
+	flagsKnown = flagTruncated | flagLag | flagForward | flagAborted | flagEvent | flagForwardDetail | flagControl | flagUpdate
 )
 
 // errRecord is what DecodeRequest wraps; it wraps ErrInvalid.
@@ -74,6 +84,12 @@ func EncodeRequest(dst []byte, r *schema.Request) ([]byte, error) {
 	}
 	if r.EventType != "" || r.DeliveryID != "" || r.Attempt != 0 || r.DuplicateOf != nil {
 		flags |= flagEvent
+	}
+	if hasForwardDetail(r.Forward) {
+		flags |= flagForwardDetail
+	}
+	if r.RefusedReason != "" || r.Redacted != nil {
+		flags |= flagControl
 	}
 	dst = append(dst, requestV1)
 	dst = append(dst, r.ID[:]...)
@@ -120,7 +136,34 @@ func EncodeRequest(dst []byte, r *schema.Request) ([]byte, error) {
 			dst = append(dst, 0)
 		}
 	}
+	if flags&flagForwardDetail != 0 {
+		dst = appendForwardDetail(dst, r.Forward)
+	}
+	if flags&flagControl != 0 {
+		dst = appendStr(dst, r.RefusedReason)
+		if rd := r.Redacted; rd != nil {
+			dst = append(dst, 1)
+			dst = binary.AppendUvarint(dst, uint64(len(rd.Headers)))
+			for _, h := range rd.Headers {
+				dst = appendStr(dst, h)
+			}
+			dst = binary.AppendUvarint(dst, uint64(len(rd.BodyPaths)))
+			for _, p := range rd.BodyPaths {
+				dst = appendStr(dst, p)
+			}
+			dst = append(dst, boolByte(rd.BodyDropped))
+		} else {
+			dst = append(dst, 0)
+		}
+	}
 	return dst, nil
+}
+
+func boolByte(b bool) byte {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func appendStr(dst []byte, s string) []byte {
@@ -311,6 +354,34 @@ func (d *decoder) request() (*schema.Request, error) {
 			return nil, fmt.Errorf("%w: duplicate_of marker", errRecord)
 		}
 	}
+	if flags&flagForwardDetail != 0 {
+		if r.Forward == nil {
+			return nil, fmt.Errorf("%w: forward detail without forward", errRecord)
+		}
+		if err := d.forwardDetail(r.Forward); err != nil {
+			return nil, err
+		}
+	}
+	if flags&flagControl != 0 {
+		r.RefusedReason = d.str()
+		switch d.str1() {
+		case 0:
+		case 1:
+			rd := &schema.Redaction{}
+			rd.Headers = d.strs()
+			rd.BodyPaths = d.strs()
+			switch d.str1() {
+			case 0:
+			case 1:
+				rd.BodyDropped = true
+			default:
+				return nil, fmt.Errorf("%w: body_dropped marker", errRecord)
+			}
+			r.Redacted = rd
+		default:
+			return nil, fmt.Errorf("%w: redaction marker", errRecord)
+		}
+	}
 	if d.fail {
 		return nil, fmt.Errorf("%w: %w", errRecord, errShort)
 	}
@@ -388,6 +459,24 @@ func (d *decoder) bytes(n int) string {
 	s := d.s[d.off : d.off+n]
 	d.off += n
 	return s
+}
+
+// strs reads a uvarint count and that many strings (nil for none); the
+// count is checked against the bytes left before allocating.
+func (d *decoder) strs() []string {
+	n := d.uvarint()
+	if d.fail || n == 0 {
+		return nil
+	}
+	if n > uint64(len(d.s)-d.off) {
+		d.fail = true
+		return nil
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = d.str()
+	}
+	return out
 }
 
 func (d *decoder) str() string {

@@ -100,7 +100,10 @@ func TestQueryPlans(t *testing.T) {
 	s := openTemp(t, t.TempDir())
 	defer s.Close()
 	f := schema.Filter{BinID: "b", Before: &schema.Cursor{ReceivedAt: time.Now()}}
-	where, args := whereFilter(&f)
+	where, args, err := whereFilter(&f)
+	if err != nil {
+		t.Fatal(err)
+	}
 	where += " AND (received_at, id) < (?, ?)"
 	args = append(args, int64(1), []byte{1})
 	plan := queryPlan(t, s, `SELECT `+requestCols+` FROM requests WHERE `+where+` ORDER BY received_at DESC, id DESC LIMIT 51`, args...)
@@ -238,6 +241,8 @@ func TestWriteRequestsChunks(t *testing.T) {
 			r.Forward = &schema.Forward{URL: "http://x.test", Mode: "async", Status: 502, Error: fmt.Sprint(i)}
 		case 2:
 			r.Headers, r.Body = nil, nil
+			r.RefusedReason = fmt.Sprintf("refused %d", i)
+			r.Redacted = &schema.Redaction{Headers: []string{"X-Row"}, BodyPaths: []string{fmt.Sprintf("$.p%d", i)}}
 		case 3:
 			r.DuplicateOf = &reqs[0].ID
 		}
