@@ -30,6 +30,13 @@ type Filter struct {
 	Signature  SignatureStatus
 	EventType  string // exact
 	DeliveryID string // exact
+	// Forward is the forward state (ForwardState), derived for records
+	// without one (Forward.StateOf); requests never forwarded never match.
+	Forward ForwardState
+	// Replays selects by whether a request is the record of a replay
+	// (IsReplay): "" every request, ReplaysExclude none, ReplaysOnly only
+	// them.
+	Replays ReplaySelect
 
 	// Before pages backwards: only requests strictly older than the cursor,
 	// newest first. After pages forwards: only requests strictly newer than
@@ -39,6 +46,18 @@ type Filter struct {
 
 	Limit int // 1..1000; stores treat 0 as 50
 }
+
+// ReplaySelect is Filter.Replays.
+type ReplaySelect string
+
+const (
+	ReplaysExclude ReplaySelect = "exclude"
+	ReplaysOnly    ReplaySelect = "only"
+)
+
+// IsReplay reports whether r is the record of a replay (ingest's Replay
+// records Forward.Mode "replay"; a sender cannot set it).
+func IsReplay(r *Request) bool { return r.Forward != nil && r.Forward.Mode == "replay" }
 
 // Page is one page of ListRequests. Next is set when more requests may follow
 // in the same direction; pass it back as Filter.Before (or Filter.After).
@@ -53,6 +72,9 @@ type StatsQuery struct {
 	Since time.Time     // zero: from the beginning
 	Until time.Time     // zero: up to now
 	Step  time.Duration // zero: one minute
+	// ExcludeReplays leaves the records of replays (IsReplay) out of every
+	// figure.
+	ExcludeReplays bool
 }
 
 // Normalize applies the defaults every backend uses (zero Step: one minute;
@@ -90,6 +112,11 @@ type SeriesPoint struct {
 	T            time.Time `json:"t"`
 	Count        int64     `json:"count"`
 	P95LatencyUS int64     `json:"p95_latency_us"`
+	// Forwarded counts the bucket's requests whose forward target answered
+	// (see Stats.Forwarded); P95ForwardLatencyUS is their target's p95, 0
+	// when none.
+	Forwarded           int64 `json:"forwarded"`
+	P95ForwardLatencyUS int64 `json:"p95_forward_latency_us"`
 }
 
 // SenderCount is one row of the top-senders table.
@@ -109,8 +136,14 @@ type Stats struct {
 	BySignature map[string]int64 `json:"by_signature"`
 	ByEventType map[string]int64 `json:"by_event_type"` // "" for requests without one
 	LatencyUS   Percentiles      `json:"latency_us"`
-	Series      []SeriesPoint    `json:"series"`
-	TopSenders  []SenderCount    `json:"top_senders"`
+	// Forwarded counts the requests forwarded (async or proxy; replays are
+	// not) whose target answered with a status; ForwardLatencyUS is the
+	// target's latency over them (Forward.LatencyUS: from sending to the
+	// answer), the same percentiles as LatencyUS; zero when none.
+	Forwarded        int64         `json:"forwarded"`
+	ForwardLatencyUS Percentiles   `json:"forward_latency_us"`
+	Series           []SeriesPoint `json:"series"`
+	TopSenders       []SenderCount `json:"top_senders"`
 }
 
 // Writer stores captured requests. Batching belongs to the caller (ingest);
@@ -122,6 +155,17 @@ type Writer interface {
 	// retain reqs after returning. An unreachable backend returns an error
 	// wrapping ErrUnavailable.
 	WriteRequests(ctx context.Context, reqs []*Request) error
+}
+
+// ForwardUpdater records later outcomes of forwards (retries, redeliveries).
+type ForwardUpdater interface {
+	// UpdateForwards replaces the forward of each stored request named by
+	// an update whose Forward.Version() is greater than the stored one's;
+	// others (older, repeated, or of requests not stored) change nothing.
+	// Updates may arrive out of order and more than once. A nil error
+	// means every applied update is durable. An unreachable backend
+	// returns an error wrapping ErrUnavailable.
+	UpdateForwards(ctx context.Context, ups []ForwardUpdate) error
 }
 
 // Reader answers the read side of the API.
@@ -160,7 +204,7 @@ type Deleter interface {
 // HasMatch reports whether f constrains anything beyond its bin.
 func (f *Filter) HasMatch() bool {
 	return f.Method != "" || f.StatusMin != 0 || f.StatusMax != 0 || f.IP != "" || f.Q != "" ||
-		!f.Since.IsZero() || !f.Until.IsZero() || f.Signature != "" || f.EventType != "" || f.DeliveryID != ""
+		!f.Since.IsZero() || !f.Until.IsZero() || f.Signature != "" || f.EventType != "" || f.DeliveryID != "" || f.Forward != ""
 }
 
 // Bins keeps bin metadata.
@@ -238,6 +282,7 @@ type Alerts interface {
 // Store is everything a backend provides.
 type Store interface {
 	Writer
+	ForwardUpdater
 	Reader
 	Bins
 	Retention

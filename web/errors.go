@@ -45,16 +45,21 @@ func mapError(err error) (status int, msg string) {
 		qe *quotaError
 		ie *ingest.InputError
 		se *search.SyntaxError
+		ve *ingest.NotVerifiableError
 	)
 	switch {
 	case errors.As(err, &qe):
 		return 429, qe.msg
 	case errors.As(err, &ie):
 		return 400, ie.Error()
+	case errors.As(err, &ve):
+		return 409, ve.Error()
 	case errors.Is(err, ingest.ErrUnknownBin):
 		return 404, "bin not found"
 	case errors.Is(err, ingest.ErrForwardingDisabled):
 		return 501, "forwarding is not enabled on this server"
+	case errors.Is(err, ingest.ErrRetrying):
+		return 409, ingest.ErrRetrying.Error()
 	case errors.As(err, &ae):
 		return ae.status, ae.msg
 	case errors.As(err, &fe):

@@ -1,12 +1,13 @@
 import { useEffect, useState } from "preact/hooks";
 import { api } from "./api";
-import type { Bin, RequestFull, RequestSummary } from "./types";
+import type { Bin, RequestFull, RequestSummary, Signature } from "./types";
 import { base64ToBytes, clockTime, decodeUTF8, formatLatency, formatMs, formatSize, joinURL, parseQuery, providerOf, statusClass, toCurl } from "./format";
 import { displayPath, uuid7Time } from "./format";
 import { binURL } from "./bin";
 import { binPath, navigate, withParams } from "./router";
 import { BodyViewer, type LoadedBody } from "./body";
 import { copyText, Hi, SigBadge, toast } from "./ui";
+import { ForwardPanel } from "./forward";
 import { ComparePanel } from "./diff";
 import { AttemptsTimeline } from "./attempts";
 
@@ -35,6 +36,7 @@ export function RequestDetail({ bin, id, summary, onClose, tab: tabParam, find, 
   const [bodyState, setBodyState] = useState<"idle" | "loading" | "deferred" | "error">("idle");
   const tab = ["headers", "query", "compare", "attempts"].includes(tabParam) ? tabParam : "body";
   const [showReplay, setShowReplay] = useState(false);
+  const [rv, setRv] = useState<{ busy: boolean; sig?: Signature; err?: string } | null>(null);
   const fetchBody = () => bodyWithRetry(bin.id, id, (summary ?? rec)?.received_at);
 
   const loadBody = async () => {
@@ -133,6 +135,7 @@ export function RequestDetail({ bin, id, summary, onClose, tab: tabParam, find, 
   const lagShown = rec.delivery_lag_ms != null;
   const sigShown = !!sig && (sig.status !== "unchecked" || !!sig.reason);
   const pv = providerOf(rec);
+  const canReverify = !readOnly && !!bin.settings?.signature?.scheme;
 
   return (
     <div class="detail" data-testid="detail">
@@ -173,6 +176,26 @@ export function RequestDetail({ bin, id, summary, onClose, tab: tabParam, find, 
             <button type="button" class="btn btn-small" onClick={async () => toast((await copyText(curl())) ? "curl command copied" : "Copy failed", "ok")} data-testid="copy-curl">
               Copy as curl
             </button>
+            {canReverify && (
+              <button
+                type="button"
+                class="btn btn-small"
+                data-testid="reverify"
+                disabled={rv?.busy}
+                title={`Check the signature again with the bin's current ${bin.settings?.signature?.scheme} secret`}
+                onClick={async () => {
+                  setRv({ busy: true });
+                  try {
+                    const r = await api.reverify(bin.id, rec.id);
+                    setRv({ busy: false, sig: r.signature });
+                  } catch (e: any) {
+                    setRv({ busy: false, err: e.message });
+                  }
+                }}
+              >
+                {rv?.busy ? "Verifying…" : "Re-verify"}
+              </button>
+            )}
             {!readOnly && (
               <button type="button" class={`btn btn-small ${showReplay ? "btn-accent" : ""}`} onClick={() => setShowReplay(!showReplay)} aria-expanded={showReplay} data-testid="replay-toggle">
                 Replay…
@@ -181,8 +204,37 @@ export function RequestDetail({ bin, id, summary, onClose, tab: tabParam, find, 
           </div>
         </div>
         {showReplay && !readOnly && <ReplayForm bin={bin} id={rec.id} />}
-        {(sigShown || lagShown || fwd) && (
+        {(sigShown || lagShown || fwd || rec.refused_reason || rec.redacted || (rv && !rv.busy)) && (
           <div class="blocks">
+            {rec.refused_reason && (
+              <div class="block" data-testid="refused-block">
+                <span class="block-label">Refused</span>
+                <span class={`status ${statusClass(rec.response_status)}`}>{rec.response_status}</span> <span class="muted">— {rec.refused_reason}</span>
+              </div>
+            )}
+            {rec.redacted && (
+              <div class="block" data-testid="redacted-block">
+                <span class="block-label">Redacted</span>
+                {[
+                  ...(rec.redacted.headers || []).map((h) => `header ${h}`),
+                  ...(rec.redacted.body_paths || []).map((p) => `body ${p}`),
+                  ...(rec.redacted.body_dropped ? ["body not stored"] : []),
+                ].join(", ")}
+              </div>
+            )}
+            {rv && !rv.busy && (
+              <div class="block" data-testid="reverify-result">
+                <span class="block-label">Re-verified</span>
+                {rv.sig ? (
+                  <>
+                    <SigBadge status={rv.sig.status} /> {rv.sig.scheme} {rv.sig.status} <span class="muted">with the current secret</span>
+                    {rv.sig.reason ? <span class="muted"> — {rv.sig.reason}</span> : null}
+                  </>
+                ) : (
+                  <span class="err">{rv.err}</span>
+                )}
+              </div>
+            )}
             {sigShown && sig && (
               <div class="block" data-testid="sig-verdict">
                 <span class="block-label">Signature</span>
@@ -202,13 +254,7 @@ export function RequestDetail({ bin, id, summary, onClose, tab: tabParam, find, 
                 {formatMs(rec.delivery_lag_ms)} <span class="muted">between the sender's timestamp and arrival</span>
               </div>
             )}
-            {fwd && (
-              <div class="block" data-testid="fwd-block">
-                <span class="block-label">Forwarded ({fwd.mode || "async"})</span>
-                <span class={`status ${statusClass(fwd.status)}`}>{fwd.status || "failed"}</span> in {formatLatency(fwd.latency_us)} <span class="mono muted">{fwd.url}</span>
-                {fwd.error ? <span class="err"> {fwd.error}</span> : null}
-              </div>
-            )}
+            {fwd && <ForwardPanel bin={bin.id} id={rec.id} fwd={fwd} readOnly={readOnly} />}
           </div>
         )}
       </div>

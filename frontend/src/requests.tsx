@@ -9,6 +9,8 @@ import { RequestList } from "./list";
 import { RequestDetail } from "./detail";
 import { highlightTerm, SearchHelp } from "./searchhelp";
 import { binURL } from "./bin";
+import { ExportButton } from "./export";
+import { BulkReplay } from "./replays";
 
 interface ListData {
   items: RequestSummary[];
@@ -379,6 +381,10 @@ export function RequestsView({ bin, openId, search, readOnly, onAlert }: { bin: 
           )}
           {d.loading && <span>loading…</span>}
           {d.error && <span class="err">{d.error}</span>}
+          <span class="listmeta-actions">
+            <ExportButton bin={bin.id} filters={filters} />
+            {!readOnly && <BulkReplay bin={bin} filters={filters} />}
+          </span>
         </div>
         <div class="listwrap">
         {newAbove > 0 && (
