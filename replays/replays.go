@@ -282,8 +282,12 @@ func (m *Manager) stale(j *schema.ReplayJob) bool {
 // it by the job's snapshot time: the replays land in the same bin later,
 // and must not be replayed again.
 func filterOf(binID string, params map[string]string, until time.Time) (schema.Filter, error) {
-	f, err := query.ParseLiveFilter(binID, func(k string) string { return params[k] })
+	get := func(k string) string { return params[k] }
+	f, err := query.ParseLiveFilter(binID, get)
 	if err != nil {
+		return f, err
+	}
+	if f.Forward, err = query.ParseForwardState(get); err != nil {
 		return f, err
 	}
 	if f.Until.IsZero() || f.Until.After(until) {

@@ -13,7 +13,7 @@ import (
 )
 
 // exportParams: the list's filters (without paging) and the format.
-var exportParams = append([]string{"format"}, query.MatchParams...)
+var exportParams = append(append([]string{"format"}, query.MatchParams...), "forward")
 
 const (
 	// exportTimeout bounds one export's store reads.
@@ -45,8 +45,12 @@ func (s *Server) exportRequests(c *fiber.Ctx) error {
 	// the filters from copies.
 	vals := map[string]string{}
 	c.Context().QueryArgs().VisitAll(func(k, v []byte) { vals[string(k)] = string(v) })
-	f, err := query.ParseLiveFilter(b.ID, func(k string) string { return vals[k] })
+	get := func(k string) string { return vals[k] }
+	f, err := query.ParseLiveFilter(b.ID, get)
 	if err != nil {
+		return err
+	}
+	if f.Forward, err = query.ParseForwardState(get); err != nil {
 		return err
 	}
 	meta := export.Meta{BinURL: s.binURL(c, b.ID), Response: b.Settings.Response}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -412,7 +413,7 @@ func testExportFilters(t *testing.T, a *testApp) {
 		t.Fatalf("export of a private bin without token = %d %s; want 401", status, body)
 	}
 	for _, tc := range []struct{ params, param string }{
-		{"format=xml", "format"}, {"format=csv&limit=5", "limit"}, {"format=csv&method=G%20T", "method"}, {"status=99", "status"},
+		{"format=xml", "format"}, {"format=csv&limit=5", "limit"}, {"format=csv&method=G%20T", "method"}, {"status=99", "status"}, {"forward=lost", "forward"},
 	} {
 		status, _, body := call(t, "GET", a.base+"/api/v1/bins/"+bin.ID+"/export?"+tok+"&"+tc.params, nil, "")
 		if status != 400 || !strings.Contains(string(body), tc.param) {
@@ -428,6 +429,7 @@ func testExportFilters(t *testing.T, a *testApp) {
 			{"", []string{"put", "get", "post"}}, // newest first, like the list
 			{"method=POST", []string{"post"}},
 			{"q=bin", []string{"put"}},
+			{"q=" + url.QueryEscape("method:PUT OR method:GET"), []string{"put", "get"}}, // the list's search syntax
 		} {
 			resp := getExport(t, a, bin.ID, tok+"&format="+string(format)+"&"+tc.params)
 			var got []string
