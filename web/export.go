@@ -58,9 +58,11 @@ func (s *Server) exportRequests(c *fiber.Ctx) error {
 	c.Set("Content-Disposition", `attachment; filename="`+export.Filename(b.ID, s.opts.Now(), format)+`"`)
 	c.Set("Cache-Control", "no-store")
 	conn := c.Context().Conn()
-	store, log, binID := s.deps.Store, s.log, b.ID
+	store, log, binID, streams := s.deps.Store, s.log, b.ID, s.streams
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
-		ctx, cancel := context.WithTimeout(context.Background(), exportTimeout)
+		// Not the request's context: the handler has returned. Shutdown
+		// ends it (the export stops at its next page, with the marker).
+		ctx, cancel := context.WithTimeout(streams, exportTimeout)
 		defer cancel()
 		extend := func(int64) {
 			if conn != nil {
