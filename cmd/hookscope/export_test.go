@@ -280,7 +280,7 @@ func readExport(t *testing.T, format export.Format, r io.Reader, each func(expor
 // under -race and -short (scripts/test.sh runs the full size without -race).
 func exportRows() int {
 	if testing.Short() || raceEnabled {
-		return 50_000
+		return 10_000
 	}
 	return 1_000_000
 }
@@ -302,7 +302,7 @@ func TestExportManyRowsClickHouse(t *testing.T) {
 	chtest.Each(t, func(t *testing.T, srv *chtest.Server) {
 		n := 20_000
 		if raceEnabled {
-			n = 5_000
+			n = 3_000
 		}
 		testExportMany(t, startApp(t, t.TempDir(), map[string]string{"HOOKSCOPE_CLICKHOUSE_URL": srv.Database(t)}), n)
 	})
