@@ -120,6 +120,10 @@ func (d *dispatcher) appendEvent(ctx context.Context, ev *schema.AlertEvent) {
 	defer cancel()
 	if err := d.events.AppendEvent(sctx, ev); err != nil {
 		d.log.Error("store alert event", "rule_id", ev.RuleID, "bin_id", ev.BinID, "state", ev.State, "err", err)
+		return
+	}
+	if d.opt.OnEvent != nil {
+		d.opt.OnEvent(ev)
 	}
 }
 

@@ -99,6 +99,11 @@ type Options struct {
 	RetryAttempts int           // attempts per channel; default 5
 	MaxRetryAfter time.Duration // longest Retry-After honoured; default 5m
 	StoreTimeout  time.Duration // per store call; default 10s
+
+	// OnEvent, when set, is told of every event once it is recorded
+	// (firing, resolved, test, notify_failed), from a dispatch worker: it
+	// must not block (the live feed hands it to its hub or to NATS).
+	OnEvent func(*schema.AlertEvent)
 }
 
 func (o *Options) defaults() {

@@ -525,13 +525,23 @@ func (s *Service) ListEvents(ctx context.Context, f schema.EventFilter) ([]*Even
 	}
 	out := make([]*Event, 0, len(evs))
 	for _, ev := range evs {
-		e := &Event{ID: ev.ID, RuleID: ev.RuleID, BinID: ev.BinID, State: ev.State, At: ev.At}
-		if len(ev.Doc) > 0 {
-			if err := json.Unmarshal(ev.Doc, &e.EventDoc); err != nil {
-				return nil, fmt.Errorf("decode event %s: %w", ev.ID, err)
-			}
+		e, err := ViewEvent(ev)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// ViewEvent is the API's view of a stored event (the events list and the
+// live feed's alert frames show the same).
+func ViewEvent(ev *schema.AlertEvent) (*Event, error) {
+	e := &Event{ID: ev.ID, RuleID: ev.RuleID, BinID: ev.BinID, State: ev.State, At: ev.At}
+	if len(ev.Doc) > 0 {
+		if err := json.Unmarshal(ev.Doc, &e.EventDoc); err != nil {
+			return nil, fmt.Errorf("decode event %s: %w", ev.ID, err)
+		}
+	}
+	return e, nil
 }

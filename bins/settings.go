@@ -42,6 +42,10 @@ type Input struct {
 	Signature json.RawMessage `json:"signature"`
 	Response  json.RawMessage `json:"response"`
 	Forward   json.RawMessage `json:"forward"`
+	// Issue 18: enforcement, redaction, retention (control.go).
+	AllowCIDRs json.RawMessage `json:"allow_cidrs"`
+	Redact     json.RawMessage `json:"redact"`
+	Retention  json.RawMessage `json:"retention"`
 }
 
 // ParseExpiry parses expires_in: a Go duration from 1m or a number of days
@@ -154,7 +158,7 @@ func (s *Service) apply(b *schema.Bin, in *Input, now time.Time, create bool) er
 			b.Settings.Forward = &fc
 		}
 	}
-	return nil
+	return applyControl(b, in)
 }
 
 func strictUnmarshal(raw []byte, v any) error {

@@ -21,14 +21,16 @@ type Target struct {
 	verifier *signature.Verifier // nil: no scheme, or an unusable configuration
 	sigErr   error
 	fwd      *forward.Filter // the forward filter (nil: forward everything)
+	enforce  *enforcement    // nil: every delivery is accepted
+	redact   *redactor       // nil: nothing to redact
 }
 
 // NeedsPublicURL reports whether capture must know the URL the sender used:
 // only the bin's signature scheme reads it, and most schemes do not.
 func (t *Target) NeedsPublicURL() bool { return t.verifier != nil && t.verifier.NeedsURL() }
 
-func newTarget(b *schema.Bin) *Target {
-	t := &Target{Bin: b}
+func newTarget(b *schema.Bin, redactHeaders []string) *Target {
+	t := &Target{Bin: b, enforce: newEnforcement(b), redact: newRedactor(redactHeaders, b.Settings.Redact)}
 	if cfg := b.Settings.Signature; cfg != nil && cfg.Scheme != "" {
 		t.verifier, t.sigErr = signature.New(cfg)
 	}
@@ -47,10 +49,12 @@ func newTarget(b *schema.Bin) *Target {
 // bin misses at once, and without sharing each of them asked the store (on
 // ClickHouse a FINAL read of bins per connection, every TTL).
 type binCache struct {
-	src    BinSource
-	ttl    time.Duration
-	now    func() time.Time
-	flight singleflight.Group
+	src BinSource
+	ttl time.Duration
+	// redactHeaders is the server-wide redaction list (Options.RedactHeaders).
+	redactHeaders []string
+	now           func() time.Time
+	flight        singleflight.Group
 
 	mu sync.RWMutex
 	m  map[string]binEntry
@@ -108,7 +112,7 @@ func (c *binCache) lookup(ctx context.Context, id string, stale binEntry, haveSt
 	}
 	var t *Target
 	if err == nil {
-		t = newTarget(b)
+		t = newTarget(b, c.redactHeaders)
 	}
 	c.mu.Lock()
 	if c.epoch == epoch {

@@ -116,23 +116,31 @@ func (p *Pipeline) Capture(ctx context.Context, binID string, in *Incoming) (Res
 		return Response{}, p.recordAborted(ctx, r, p.opts.Now().Sub(start).Microseconds())
 	}
 	r.Signature, r.DeliveryLagMS = p.verdict(t, in, at)
+	// Enforcement and redaction (redact.go), after the verdict on the raw
+	// request and before the record exists anywhere: sent is the request
+	// as it arrived, for the forward and the response rules.
+	refusal, refused := t.enforce.refuse(r)
+	sent := t.redact.apply(r)
 
 	// Forwarding: a truncated body is not relayed (the target would get a
 	// body that differs from what the sender sent); a capture that went
 	// through MaxHops relays already is recorded with an error instead.
 	fc := bin.Settings.Forward
-	if fc == nil || fc.URL == "" || p.opts.Forwarder == nil || in.BodyTruncated {
+	if fc == nil || fc.URL == "" || p.opts.Forwarder == nil || in.BodyTruncated || refused {
 		fc = nil
 	} else if loop := forwardLoop(fc, in); loop != nil {
 		r.Forward, fc = loop, nil
-	} else if skip := t.skipForward(r); skip != nil {
+	} else if skip := t.skipForward(sent); skip != nil {
 		r.Forward, fc = skip, nil // forwarding.go
 	}
 	var resp Response
-	if fc != nil && fc.Mode == forward.ModeProxy {
-		resp = p.proxy(ctx, *fc, r)
-	} else {
-		resp = respond(bin, r)
+	switch {
+	case refused:
+		resp = refusal
+	case fc != nil && fc.Mode == forward.ModeProxy:
+		resp = p.proxy(ctx, *fc, r, sent)
+	default:
+		resp = respond(bin, sent)
 	}
 	if in.BodyTruncated {
 		resp = jsonError(413, "body larger than the limit; recorded truncated", r.ID)
@@ -141,7 +149,7 @@ func (p *Pipeline) Capture(ctx context.Context, binID string, in *Incoming) (Res
 	r.LatencyUS = max(p.opts.Now().Sub(start).Microseconds(), 0)
 
 	if fc != nil && fc.Mode != forward.ModeProxy {
-		err = p.forwardAsync(ctx, *fc, r)
+		err = p.forwardAsync(ctx, *fc, r, sent)
 	} else {
 		err = p.record(ctx, r)
 	}
@@ -203,10 +211,11 @@ func forwardLoop(fc *schema.ForwardConfig, in *Incoming) *schema.Forward {
 	return nil
 }
 
-// proxy relays r and answers with the target's answer; when the target
-// cannot be reached the sender gets 502 (504 on a timeout).
-func (p *Pipeline) proxy(ctx context.Context, fc schema.ForwardConfig, r *schema.Request) Response {
-	res := p.opts.Forwarder.Do(ctx, fc, r, forward.ModeProxy, true)
+// proxy relays sent (r as it arrived, before redaction) and answers with
+// the target's answer, recorded in r; when the target cannot be reached the
+// sender gets 502 (504 on a timeout).
+func (p *Pipeline) proxy(ctx context.Context, fc schema.ForwardConfig, r, sent *schema.Request) Response {
+	res := p.opts.Forwarder.Do(ctx, fc, sent, forward.ModeProxy, true)
 	r.Forward = &res.Forward
 	if res.Status == 0 {
 		status := 502

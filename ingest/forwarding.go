@@ -81,10 +81,12 @@ func (t *Target) skipForward(r *schema.Request) *schema.Forward {
 // closes the forwarder before the log). When the pool is saturated the
 // request is recorded at once with the error "forward queue full; not
 // forwarded", so overload never loses a capture.
-func (p *Pipeline) forwardAsync(ctx context.Context, fc schema.ForwardConfig, r *schema.Request) error {
+// sent is r as it arrived (before redaction): what the target gets, kept
+// in memory only; the journal and the record hold r.
+func (p *Pipeline) forwardAsync(ctx context.Context, fc schema.ForwardConfig, r, sent *schema.Request) error {
 	pending := schema.Forward{URL: fc.URL, Mode: forward.ModeAsync}
 	r.Forward = &pending
-	e := &journalEntry{req: r, cfg: &fc}
+	e := &journalEntry{req: r, cfg: &fc, sent: sent}
 	j := p.opts.Journal
 	if j != nil {
 		if err := j.put(*e); err != nil {
@@ -92,7 +94,7 @@ func (p *Pipeline) forwardAsync(ctx context.Context, fc schema.ForwardConfig, r 
 			return fmt.Errorf("%w: %w: forward journal: %w", ErrOverloaded, caplog.ErrUnavailable, err)
 		}
 	}
-	err := p.opts.Forwarder.Submit(fc, r, func(fw schema.Forward) {
+	err := p.opts.Forwarder.Submit(fc, sent, func(fw schema.Forward) {
 		if _, err := p.attemptDone(context.Background(), e, fw); err != nil {
 			p.lg.Error("record forwarded request", "bin", r.BinID, "request_id", r.ID, "err", err)
 		}
@@ -149,7 +151,11 @@ func (p *Pipeline) attemptDone(ctx context.Context, e *journalEntry, res schema.
 	case !forward.Failed(&res):
 		f.State = schema.ForwardDelivered
 	case n < pol.MaxAttempts:
-		if !p.retry.admit(r.ID, len(r.Body)) {
+		size := len(r.Body)
+		if e.sent != nil {
+			size = max(size, len(e.sent.Body))
+		}
+		if !p.retry.admit(r.ID, size) {
 			f.State = schema.ForwardFailed
 			f.Error += "; retry queue full, not retried"
 			break
@@ -420,7 +426,11 @@ func (q *retrier) fire(e *journalEntry) {
 	cfg := *fc
 	cfg.Mode = forward.ModeAsync
 	e.cfg = &cfg
-	err = p.opts.Forwarder.Submit(cfg, e.req, func(fw schema.Forward) {
+	send := e.req
+	if e.sent != nil {
+		send = e.sent
+	}
+	err = p.opts.Forwarder.Submit(cfg, send, func(fw schema.Forward) {
 		if _, err := p.attemptDone(context.Background(), e, fw); err != nil {
 			p.lg.Error("record forward retry", "bin", e.req.BinID, "request_id", id, "err", err)
 		}

@@ -64,6 +64,10 @@ type journalEntry struct {
 	// base is how many attempts the forward had when this series began (a
 	// redelivery starts a new series on a failed forward).
 	base int
+	// sent is the request as it arrived, before redaction: what attempts
+	// send. Memory only (the journal keeps no unredacted copy on disk), so
+	// after a restart retries send req, the request as stored.
+	sent *schema.Request
 }
 
 // JournalInterrupted is the forward error of a recovered record.

@@ -79,6 +79,10 @@ type Options struct {
 	// retries (default DefaultMaxRetryBytes); past it a failed forward is
 	// recorded failed instead of retried.
 	MaxRetryBytes int64
+	// RedactHeaders are replaced in every record before it is stored, on
+	// top of each bin's redact setting (cmd sets DefaultRedactHeaders
+	// unless configured otherwise; nil: none).
+	RedactHeaders []string
 }
 
 // Pipeline is the capture path. It is safe for concurrent use.
@@ -114,8 +118,10 @@ func NewPipeline(bins BinSource, l caplog.Appender, opts Options) *Pipeline {
 	if opts.MaxRetryBytes <= 0 {
 		opts.MaxRetryBytes = DefaultMaxRetryBytes
 	}
+	cache := newBinCache(bins, opts.BinCacheTTL, opts.Now)
+	cache.redactHeaders = opts.RedactHeaders
 	p := &Pipeline{
-		bins:    newBinCache(bins, opts.BinCacheTTL, opts.Now),
+		bins:    cache,
 		log:     l,
 		metrics: opts.Metrics,
 		opts:    opts,

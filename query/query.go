@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hookscope/hookscope/schema"
+	"github.com/hookscope/hookscope/schema/search"
 )
 
 // ParamError names the parameter that was wrong; the web layer answers 400.
@@ -101,6 +102,11 @@ func parseMatchParams(f *schema.Filter, get Get) error {
 	if v := get("q"); v != "" {
 		if len(v) > maxQLen {
 			return &ParamError{"q", fmt.Sprintf("at most %d bytes", maxQLen)}
+		}
+		// Parsed here for its 400 (naming the position); the stores parse
+		// it again to compile it, the live feed to evaluate it.
+		if _, err := search.Parse(v); err != nil {
+			return &ParamError{"q", err.Error()}
 		}
 		f.Q = v
 	}
@@ -313,8 +319,25 @@ func FillSeries(sparse []schema.SeriesPoint, q schema.StatsQuery) []schema.Serie
 }
 
 // Match reports whether r satisfies f's match fields (not paging), with the
-// same semantics stores apply. The live feed uses it.
+// same semantics stores apply. It parses f.Q on every call: the live feed
+// uses Matcher, which parses it once.
 func Match(f *schema.Filter, r *schema.Request) bool {
+	m, err := Matcher(f)
+	return err == nil && m(r)
+}
+
+// Matcher compiles f's match fields (not paging) into a predicate with the
+// stores' semantics; an f.Q that does not parse is an error.
+func Matcher(f *schema.Filter) (func(*schema.Request) bool, error) {
+	n, err := search.Parse(f.Q)
+	if err != nil {
+		return nil, &ParamError{"q", err.Error()}
+	}
+	flt := *f
+	return func(r *schema.Request) bool { return match(&flt, n, r) }, nil
+}
+
+func match(f *schema.Filter, q *search.Node, r *schema.Request) bool {
 	if f.BinID != "" && r.BinID != f.BinID {
 		return false
 	}
@@ -345,64 +368,7 @@ func Match(f *schema.Filter, r *schema.Request) bool {
 	if f.DeliveryID != "" && r.DeliveryID != f.DeliveryID {
 		return false
 	}
-	if f.Q != "" && !matchQ(f.Q, r) {
-		return false
-	}
-	return true
-}
-
-func matchQ(q string, r *schema.Request) bool {
-	if containsFold(r.Path, q) || containsFold(r.Query, q) {
-		return true
-	}
-	for _, h := range r.Headers {
-		if containsFold(h.Name, q) || containsFold(h.Value, q) {
-			return true
-		}
-	}
-	return containsFoldBytes(r.Body, q)
-}
-
-// containsFold is an ASCII case-insensitive substring test (stores fold
-// ASCII only, so the live feed does the same).
-func containsFold(s, sub string) bool {
-	return indexFold(s, sub) >= 0
-}
-
-func containsFoldBytes(b []byte, sub string) bool {
-	return indexFold(string(b), sub) >= 0
-}
-
-func indexFold(s, sub string) int {
-	n := len(sub)
-	if n == 0 {
-		return 0
-	}
-	for i := 0; i+n <= len(s); i++ {
-		if asciiEqualFold(s[i:i+n], sub) {
-			return i
-		}
-	}
-	return -1
-}
-
-func asciiEqualFold(a, b string) bool {
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if x == y {
-			continue
-		}
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
+	return search.Match(q, r)
 }
 
 // The parameters each query parser reads. A route accepts exactly these

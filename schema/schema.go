@@ -186,7 +186,52 @@ type Request struct {
 	// DuplicateOf is the id of the first request of the bin with the same
 	// DeliveryID (nil for that first one and for requests without one).
 	DuplicateOf *uuid.UUID `json:"duplicate_of"`
+
+	// RefusedReason says why the bin's enforcement refused the delivery
+	// (signature.enforce: 401; allow_cidrs: 403; ResponseStatus holds the
+	// answer). Empty when it was accepted. Refused deliveries are recorded
+	// like any other, and never forwarded.
+	RefusedReason string `json:"refused_reason,omitempty"`
+	// Redacted lists what was replaced before the record was stored (nil:
+	// nothing). Headers and BodyPaths hold what matched, not the values.
+	Redacted *Redaction `json:"redacted,omitempty"`
 }
+
+// Redaction is what capture replaced in a record before storing it.
+type Redaction struct {
+	Headers   []string `json:"headers,omitempty"`    // header names, as sent
+	BodyPaths []string `json:"body_paths,omitempty"` // JSON body paths found and replaced
+	// BodyDropped: the bin keeps metadata only (redact.store_body false);
+	// BodySize still says what was sent.
+	BodyDropped bool `json:"body_dropped,omitempty"`
+}
+
+// EncodeRedaction is the text form stores keep ("" for nil).
+func EncodeRedaction(r *Redaction) (string, error) {
+	if r == nil {
+		return "", nil
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return "", fmt.Errorf("encode redacted: %w", err)
+	}
+	return string(b), nil
+}
+
+// DecodeRedaction reads what EncodeRedaction wrote.
+func DecodeRedaction(s string) (*Redaction, error) {
+	if s == "" {
+		return nil, nil
+	}
+	r := new(Redaction)
+	if err := json.Unmarshal([]byte(s), r); err != nil {
+		return nil, fmt.Errorf("decode redacted: %w", err)
+	}
+	return r, nil
+}
+
+// RedactedValue replaces a redacted header value or JSON body value.
+const RedactedValue = "[redacted]"
 
 // Truncate normalises a timestamp the way stores keep it: UTC, microseconds.
 func Truncate(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
@@ -218,6 +263,30 @@ type BinSettings struct {
 	Signature *SignatureConfig `json:"signature,omitempty"`
 	Response  *ResponseConfig  `json:"response,omitempty"`
 	Forward   *ForwardConfig   `json:"forward,omitempty"`
+	// AllowCIDRs, when set, is the only senders capture accepts; others are
+	// answered 403 (and recorded, with the reason). Canonical prefixes.
+	AllowCIDRs []string         `json:"allow_cidrs,omitempty"`
+	Redact     *RedactConfig    `json:"redact,omitempty"`
+	Retention  *RetentionConfig `json:"retention,omitempty"`
+}
+
+// RedactConfig names what capture replaces before a record is stored, on
+// top of the server-wide headers (HOOKSCOPE_REDACT_HEADERS).
+type RedactConfig struct {
+	Headers   []string `json:"headers,omitempty"`    // header names, case-insensitive
+	BodyPaths []string `json:"body_paths,omitempty"` // JSON paths: "card.number", "items.0.token"
+	// StoreBody false keeps metadata only: the body is not stored (nil: true).
+	StoreBody *bool `json:"store_body,omitempty"`
+}
+
+// KeepsBody reports whether the bin stores bodies.
+func (c *RedactConfig) KeepsBody() bool { return c == nil || c.StoreBody == nil || *c.StoreBody }
+
+// RetentionConfig bounds how much of a bin's history is kept, next to the
+// server-wide limits (the stricter applies).
+type RetentionConfig struct {
+	MaxAge      string `json:"max_age,omitempty"` // Go duration or "7d"
+	MaxRequests int    `json:"max_requests,omitempty"`
 }
 
 // SignatureConfig selects the verifier of a bin. Secret is write-only at the
@@ -231,6 +300,9 @@ type SignatureConfig struct {
 	Algorithm string `json:"algorithm,omitempty"` // sha1, sha256, sha512
 	Encoding  string `json:"encoding,omitempty"`  // hex, base64
 	Prefix    string `json:"prefix,omitempty"`    // e.g. "sha256="
+	// Enforce answers 401 to a delivery whose signature is invalid or
+	// missing (it is still recorded, with the reason).
+	Enforce bool `json:"enforce,omitempty"`
 }
 
 // ResponseConfig is what capture answers for a bin.
@@ -274,4 +346,64 @@ type RetryConfig struct {
 	MaxAttempts int    `json:"max_attempts"`
 	Initial     string `json:"initial,omitempty"`
 	Max         string `json:"max,omitempty"`
+}
+
+// Replay job states. A job is queued until its runner picks it up, running
+// while it sends, and ends done, canceled, failed (it could not go on: the
+// bin vanished, the store failed) or interrupted (its runner stopped before
+// it finished: the process exited or died; see replays.Manager.Recover).
+const (
+	ReplayQueued      = "queued"
+	ReplayRunning     = "running"
+	ReplayDone        = "done"
+	ReplayCanceled    = "canceled"
+	ReplayFailed      = "failed"
+	ReplayInterrupted = "interrupted"
+)
+
+// ReplayJob is a bulk replay (POST /api/v1/bins/{bin}/replays): the
+// requests of a bin matching a filter, sent again at a bounded rate, each
+// recorded as a replay of its original. Stores keep it as one document
+// (so the job can grow fields without a migration) plus the columns they
+// index: id, bin, state.
+type ReplayJob struct {
+	ID    uuid.UUID `json:"id"` // UUIDv7
+	BinID string    `json:"bin_id"`
+	// Params are the list filters as the caller gave them (method, status,
+	// q, ...); the runner parses them with the list's own parser, so a
+	// job filters exactly like the list.
+	Params map[string]string `json:"params"`
+	URL    string            `json:"url,omitempty"` // "" = the bin's forward target
+	Rate   float64           `json:"rate"`          // requests per second
+	// Until is the snapshot bound: only requests received before it are
+	// replayed (the replays themselves land in the same bin, later).
+	Until time.Time `json:"until"`
+	State string    `json:"state"`
+	// Total is how many requests matched when the job was created (at most
+	// the job limit); Sent counts attempts, Succeeded the 2xx answers,
+	// Failed the rest (errors, non-2xx, originals deleted meanwhile).
+	Total     int64  `json:"total"`
+	Sent      int64  `json:"sent"`
+	Succeeded int64  `json:"succeeded"`
+	Failed    int64  `json:"failed"`
+	Error     string `json:"error,omitempty"`
+	// Instance names the process running the job; Heartbeat is when it
+	// last wrote progress.
+	Instance  string     `json:"instance"`
+	Heartbeat time.Time  `json:"heartbeat"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+	Finished  *time.Time `json:"finished_at,omitempty"`
+	// CancelRequested is set by CancelReplayJob (from any instance); the
+	// runner reads it and stops.
+	CancelRequested bool `json:"cancel_requested"`
+}
+
+// Ended reports whether the job is in a final state.
+func (j *ReplayJob) Ended() bool {
+	switch j.State {
+	case ReplayDone, ReplayCanceled, ReplayFailed, ReplayInterrupted:
+		return true
+	}
+	return false
 }

@@ -255,6 +255,32 @@ type Store interface {
 	Retention
 	Deleter
 	Alerts
+	ReplayJobs
 	// Close releases the backend; it does not flush anything (ingest does).
 	Close() error
+}
+
+// ReplayJobFilter selects replay jobs; zero fields match everything.
+type ReplayJobFilter struct {
+	BinID string
+	State string
+	Limit int // 0 = 100, at most 1000
+}
+
+// ReplayJobs keeps bulk replay jobs, so that any instance can report a
+// job's progress and cancel it, and a restart can tell which jobs lost
+// their runner.
+type ReplayJobs interface {
+	// PutReplayJob creates or replaces a job by ID; the stored job is the
+	// one with the latest UpdatedAt (a write older than the stored one may
+	// be dropped). CancelRequested is not written by Put (it is
+	// CancelReplayJob's), so a runner's progress write never clears it.
+	PutReplayJob(ctx context.Context, j *ReplayJob) error
+	// GetReplayJob returns a job or ErrNotFound.
+	GetReplayJob(ctx context.Context, id uuid.UUID) (*ReplayJob, error)
+	// ListReplayJobs returns jobs matching f, newest (largest id) first.
+	ListReplayJobs(ctx context.Context, f ReplayJobFilter) ([]*ReplayJob, error)
+	// CancelReplayJob records a cancel request for a job (idempotent);
+	// ErrNotFound if the job does not exist.
+	CancelReplayJob(ctx context.Context, id uuid.UUID) error
 }

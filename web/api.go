@@ -35,6 +35,7 @@ func (s *Server) routes() {
 	api.Patch("/bins/:bin", s.patchBin)
 	api.Delete("/bins/:bin", s.deleteBin)
 	api.Get("/bins/:bin/requests", s.listRequests)
+	api.Get("/bins/:bin/export", s.exportRequests)
 	s.countRoutes(api) // before /requests/:id
 	api.Delete("/bins/:bin/requests", s.clearRequests)
 	api.Get("/bins/:bin/requests/:id", s.getRequest)

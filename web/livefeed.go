@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 
+	"github.com/hookscope/hookscope/alerts"
 	"github.com/hookscope/hookscope/query"
 	"github.com/hookscope/hookscope/schema"
 	"github.com/hookscope/hookscope/web/live"
@@ -24,6 +26,25 @@ const (
 )
 
 var laggedMsg = []byte(`{"type":"lagged"}`)
+
+// EncodeLiveAlert is the live feed's frame of an alert event (the hub's
+// EncodeAlert): {"type":"alert","alert":<the event as the events API
+// shows it>}. nil for an event whose document does not decode.
+func EncodeLiveAlert(ev *schema.AlertEvent) []byte {
+	v, err := alerts.ViewEvent(ev)
+	if err != nil {
+		return nil
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	b, err := json.Marshal(wire.Live{Type: wire.LiveAlert, Alert: raw})
+	if err != nil {
+		return nil
+	}
+	return b
+}
 
 // liveUpgrade validates the request before the websocket upgrade, so bad
 // parameters get a normal 400 and an unknown bin a 404.
@@ -44,9 +65,20 @@ func (s *Server) liveUpgrade(c *fiber.Ctx) error {
 		}
 		after = &id
 	}
+	// only=alerts: a feed of the bin's alert events alone (the inspector's
+	// tabs other than Requests keep one open for the Alerts tab's dot).
+	onlyAlerts := false
+	switch c.Query("only") {
+	case "":
+	case "alerts":
+		onlyAlerts = true
+	default:
+		return &query.ParamError{Param: "only", Msg: `must be "alerts"`}
+	}
 	if !websocket.IsWebSocketUpgrade(c) {
 		return errorf(426, "websocket upgrade required")
 	}
+	c.Locals("only_alerts", onlyAlerts)
 	c.Locals("filter", f)
 	c.Locals("after", after)
 	c.Locals("claims", cl)
@@ -61,14 +93,20 @@ func (s *Server) liveHandler() fiber.Handler {
 		f := conn.Locals("filter").(schema.Filter)
 		after, _ := conn.Locals("after").(*uuid.UUID)
 		cl, _ := conn.Locals("claims").(*tokenClaims)
-		s.serveLive(conn, f, after, cl)
+		onlyAlerts, _ := conn.Locals("only_alerts").(bool)
+		if onlyAlerts {
+			after = nil
+		}
+		s.serveLive(conn, f, after, cl, onlyAlerts)
 	})
 }
 
 // serveLive subscribes first, then sends what the client missed (the store
 // plus the hub's recent events, deduplicated), then follows the hub. A
 // client that falls behind gets {"type":"lagged"} and is closed; it resumes
-// with after=<last id it saw>.
+// with after=<last id it saw>. Every feed also gets the bin's alert events
+// as {"type":"alert"} frames, whatever its filter; onlyAlerts feeds get
+// nothing else.
 //
 // A feed lasts only as long as the access it was opened with (issue 12.6):
 // it is closed (1008, policy violation) when its token expires, when the
@@ -76,7 +114,7 @@ func (s *Server) liveHandler() fiber.Handler {
 // private, token generation revoked) so that its token (or none) no longer
 // grants reading. cl is the token that opened it, nil for an anonymous
 // feed of a public bin.
-func (s *Server) serveLive(conn *websocket.Conn, f schema.Filter, after *uuid.UUID, cl *tokenClaims) {
+func (s *Server) serveLive(conn *websocket.Conn, f schema.Filter, after *uuid.UUID, cl *tokenClaims, onlyAlerts bool) {
 	hub := s.deps.Hub
 	changed, stopWatch := s.deps.Bins.Watch(f.BinID)
 	defer stopWatch()
@@ -89,7 +127,15 @@ func (s *Server) serveLive(conn *websocket.Conn, f schema.Filter, after *uuid.UU
 	}
 	deadline := time.NewTimer(time.Until(end))
 	defer deadline.Stop()
-	match := func(r *schema.Request) bool { return query.Match(&f, r) }
+	// f was validated before the upgrade; q is parsed once here, not per request.
+	match, err := query.Matcher(&f)
+	if err != nil {
+		s.closeLive(conn, "bad filter")
+		return
+	}
+	if onlyAlerts {
+		match = func(*schema.Request) bool { return false }
+	}
 	sub, recent := hub.Subscribe(f.BinID, match)
 	defer hub.Unsubscribe(sub)
 
@@ -157,6 +203,10 @@ func (s *Server) serveLive(conn *websocket.Conn, f schema.Filter, after *uuid.UU
 				continue
 			}
 			if err := write(ev.Msg); err != nil {
+				return
+			}
+		case msg := <-sub.Alerts:
+			if err := write(msg); err != nil {
 				return
 			}
 		case <-ping.C:

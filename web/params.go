@@ -26,6 +26,7 @@ var (
 	downloadParam = []string{"download"}
 	alertRuleList = []string{"bin_id"}
 	alertEvents   = []string{"rule_id", "bin_id", "limit", "before"}
+	liveOnly      = []string{"only"}
 )
 
 // paramTable lists every route of the JSON API and the plain endpoints. A
@@ -50,10 +51,11 @@ var paramTable = []routeParams{
 	{method: "GET", pattern: split("/api/v1/bins/*/requests/*/body"), allowed: [][]string{downloadParam, tokenParam}},
 	{method: "POST", pattern: split("/api/v1/bins/*/requests/*/replay")},
 	{method: "POST", pattern: split("/api/v1/bins/*/requests/*/redeliver")},
+	{method: "GET", pattern: split("/api/v1/bins/*/export"), allowed: [][]string{exportParams, tokenParam}},
 	{method: "GET", pattern: split("/api/v1/bins/*/stats"), allowed: [][]string{query.StatsParams, tokenParam}},
 	{method: "POST", pattern: split("/api/v1/bins/*/share")},
 	{method: "POST", pattern: split("/api/v1/bins/*/tokens/revoke")},
-	{method: "GET", pattern: split("/api/v1/bins/*/live"), allowed: [][]string{query.LiveParams, tokenParam}},
+	{method: "GET", pattern: split("/api/v1/bins/*/live"), allowed: [][]string{query.LiveParams, liveOnly, tokenParam}},
 	{method: "GET", pattern: split("/api/v1/alerts/rules"), allowed: [][]string{alertRuleList, tokenParam}},
 	{method: "POST", pattern: split("/api/v1/alerts/rules")},
 	{method: "POST", pattern: split("/api/v1/alerts/defaults")},

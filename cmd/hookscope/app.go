@@ -93,7 +93,13 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.clog = opened.log
 	metrics := ingest.NewMetrics()
-	a.hub = live.New(live.Options{Logger: log, Encode: wire.EncodeLive})
+	a.hub = live.New(live.Options{Logger: log, Encode: wire.EncodeLive, EncodeAlert: web.EncodeLiveAlert})
+	if opened.nc != nil {
+		// Alert events recorded on any instance reach this one's live feeds.
+		if _, err := subscribeAlertEvents(opened.nc, a.hub, log); err != nil {
+			return fail(fmt.Errorf("subscribe to alert events: %w", err))
+		}
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -128,7 +134,8 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return fail(err)
 	}
-	a.engine = alerts.New(st, st, alerts.Options{Logger: log, PublicURL: linkBase(cfg), Now: a.clock.Now, Notifiers: notifiers})
+	a.engine = alerts.New(st, st, alerts.Options{Logger: log, PublicURL: linkBase(cfg), Now: a.clock.Now, Notifiers: notifiers,
+		OnEvent: alertEventSink(opened.nc, a.hub, log)})
 	if err := a.engine.Start(ctx); err != nil {
 		return fail(fmt.Errorf("start alert engine: %w", err))
 	}
@@ -140,6 +147,8 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Forwarder: a.forwarder,
 		Journal:   a.journal,
 		Now:       a.clock.Now,
+
+		RedactHeaders: cfg.RedactHeaders,
 	})
 	if err := pipe.RecoverForwards(ctx, recovered); err != nil {
 		return fail(err)

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hookscope/hookscope/bins"
 )
 
 // Config is everything the server reads from flags and the environment.
@@ -31,10 +33,12 @@ type Config struct {
 	ReadTimeout     time.Duration
 	MaxHeaderBytes  int
 	RetentionPeriod time.Duration
-	Access          AccessConfig
-	Limits          LimitConfig
-	Alerts          AlertsConfig
-	NATS            NATSConfig
+	// RedactHeaders are replaced in every record before storage (issue 18).
+	RedactHeaders []string
+	Access        AccessConfig
+	Limits        LimitConfig
+	Alerts        AlertsConfig
+	NATS          NATSConfig
 
 	// ClickHouseCluster names the ClickHouse cluster (remote_servers) the
 	// schema lives on: replicated tables behind Distributed ones.
@@ -135,7 +139,28 @@ func settings() []setting {
 			return nil
 		}},
 		{"purge-interval", "HOOKSCOPE_PURGE_INTERVAL", "1m", "how often expired bins and their data are removed", durationInto(func(c *Config) *time.Duration { return &c.RetentionPeriod })},
+		{"redact-headers", "HOOKSCOPE_REDACT_HEADERS", "Authorization, Cookie, Proxy-Authorization, X-Api-Key", "comma-separated header names whose values every record stores as [redacted] (signatures are verified first); none: redact nothing server-wide", parseRedactHeaders},
 	}, append(append(append(accessSettings(), limitSettings()...), alertSettings()...), natsSettings()...)...)
+}
+
+func parseRedactHeaders(c *Config, v string) error {
+	c.RedactHeaders = nil
+	if strings.EqualFold(strings.TrimSpace(v), "none") {
+		return nil
+	}
+	for _, h := range strings.Split(v, ",") {
+		if h = strings.TrimSpace(h); h == "" {
+			continue
+		}
+		if !bins.ValidHeaderName(h) {
+			return fmt.Errorf("%q is not a header name", h)
+		}
+		c.RedactHeaders = append(c.RedactHeaders, h)
+	}
+	if len(c.RedactHeaders) > bins.MaxRedactHeaders {
+		return fmt.Errorf("at most %d headers", bins.MaxRedactHeaders)
+	}
+	return nil
 }
 
 func durationInto(field func(c *Config) *time.Duration) func(c *Config, v string) error {

@@ -354,6 +354,54 @@ test("phone: the alert rules table stays inside its card", async () => {
   }
 });
 
+test("alerts are pushed over the live connection: a dot on another tab, the Alerts tab updates without polling (desktop and phone)", async () => {
+  const bin = (await hs.createBin({ name: "pushed-alerts" })).id;
+  await hs.api("PATCH", `/api/v1/bins/${bin}`, { response: { status: 500 } });
+  await hs.api("POST", "/api/v1/alerts/rules", {
+    name: "pushed failures", bin_id: bin, kind: "failure_spike",
+    params: { window: "2s", min_count: 3, threshold: 0.5 }, channels: [], cooldown: "1s", enabled: true,
+  });
+  const calls = [];
+  const onReq = (r) => r.url().includes("/api/v1/alerts/events") && calls.push(Date.now());
+  page.on("request", onReq);
+  try {
+    // The Stats tab: no requests feed there, a feed of alert events alone.
+    const wsP = page.waitForEvent("websocket", { predicate: (w) => w.url().includes(`/bins/${bin}/live`) && w.url().includes("only=alerts") });
+    await page.goto(`${hs.url}/bins/${bin}/stats`);
+    const ws = await wsP;
+    await page.waitForFunction((b) => localStorage.getItem(`hookscope.alerts-seen.${b}`) !== null, bin);
+    assert.equal(await page.locator("[data-testid=alert-dot]").count(), 0);
+    // Idle: nothing asks for the events (the tab used to poll every 5 s).
+    const before = calls.length;
+    await sleep(5500);
+    assert.equal(calls.length, before, "no polling of /api/v1/alerts/events while idle");
+    const frame = ws.waitForEvent("framereceived", { predicate: (f) => String(f.payload).includes('"type":"alert"') && String(f.payload).includes('"state":"firing"'), timeout: 25000 });
+    for (let i = 0; i < 6; i++) await hs.capture(bin, { path: `/fail/${i}` });
+    const f = JSON.parse(String((await frame).payload));
+    assert.equal(f.alert.bin_id, bin, "the frame is about this bin");
+    await page.waitForSelector("[data-testid=alert-dot]", { timeout: 5000 });
+    await screenshot(page, "alert-pushed-dot");
+    // Phone: the Alerts tab shows the firing event, then the resolve arrives
+    // on the open tab without a reload.
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await page.click(".tabs a:has-text('Alerts')");
+      await page.waitForSelector(".events .state-firing");
+      await page.waitForSelector("[data-testid=alert-dot]", { state: "detached" });
+      const url = page.url();
+      await page.waitForSelector(".events .state-resolved", { timeout: 30000 });
+      assert.equal(page.url(), url, "no navigation");
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `page is ${overflow}px wider than the phone`);
+      await screenshot(page, "phone-alert-pushed");
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
+  } finally {
+    page.off("request", onReq);
+  }
+});
+
 test("stats: the range is in the URL and the status/method charts open the matching filtered list", async () => {
   const bin = (await hs.createBin({ name: "charts" })).id;
   for (let i = 0; i < 3; i++) await hs.capture(bin, { method: "GET", path: `/get/${i}` });

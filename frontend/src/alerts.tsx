@@ -15,7 +15,9 @@ const KINDS: Record<string, { label: string; params: Record<string, string | num
 };
 const STRING_PARAMS = new Set(["window", "sensitivity", "latency"]);
 
-export function AlertsPanel({ bin, readOnly = false }: { bin: Bin; readOnly?: boolean }) {
+// The panel re-reads rules and events when tick changes: the live connection
+// pushed an alert event of the bin, or reconnected (bin.tsx). No polling.
+export function AlertsPanel({ bin, readOnly = false, tick: pushed = 0 }: { bin: Bin; readOnly?: boolean; tick?: number }) {
   const [rules, setRules] = useState<AlertRule[] | null>(null);
   const [events, setEvents] = useState<AlertEvent[]>([]);
   const [err, setErr] = useState("");
@@ -32,12 +34,10 @@ export function AlertsPanel({ bin, readOnly = false }: { bin: Bin; readOnly?: bo
         setErr("");
       })
       .catch((e) => !stop && setErr(e.status === 404 ? "Alerting is not available on this server." : e.message));
-    const t = setInterval(reload, 15000);
     return () => {
       stop = true;
-      clearInterval(t);
     };
-  }, [bin.id, tick]);
+  }, [bin.id, tick, pushed]);
 
   return (
     <div class="panel alerts" data-testid="alerts">

@@ -114,9 +114,10 @@ export const api = {
   },
 };
 
-export function liveURL(bin: string, f: Partial<Filters>, after?: string): string {
+export function liveURL(bin: string, f: Partial<Filters>, after?: string, onlyAlerts = false): string {
   const p = filterParams({ ...f, since: "", until: "" });
   if (after) p.set("after", after);
+  if (onlyAlerts) p.set("only", "alerts");
   const tok = tokenFor(bin);
   if (tok) p.set("token", tok);
   const proto = location.protocol === "https:" ? "wss:" : "ws:";

@@ -1,8 +1,9 @@
-import { useEffect, useMemo, useReducer, useRef, useState } from "preact/hooks";
+import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "preact/hooks";
 import { api, ApiError } from "./api";
 import { binPath, navigate, type Route } from "./router";
 import { rememberBin, setToken, tokenFor, tokenInfo, type Theme } from "./storage";
-import type { Bin } from "./types";
+import type { AlertEvent, Bin } from "./types";
+import { LiveFeed } from "./live";
 import { CopyButton, Empty } from "./ui";
 import { RequestsView } from "./requests";
 import { SettingsPanel } from "./settings";
@@ -79,46 +80,67 @@ function useRefusals(bin: Bin | null, setBin: (b: Bin) => void, active: boolean)
   return rising;
 }
 
+// useAlertFeed keeps the bin's alert events coming over the live connection
+// (no polling): on the Requests tab the requests feed carries them (passed
+// up through onAlert), on the other tabs a feed of alert events alone runs.
+// tick changes on every pushed event and on every (re)connection, when
+// whoever shows alerts re-reads them (what a gap may have hidden).
+function useAlertFeed(id: string | undefined, onRequestsTab: boolean) {
+  const [tick, bump] = useReducer((x: number, _a: void) => x + 1, 0);
+  const onAlert = useCallback((_e: AlertEvent | null) => bump(), []);
+  useEffect(() => {
+    if (!id || onRequestsTab) return;
+    const feed = new LiveFeed({
+      bin: id,
+      filters: {},
+      onlyAlerts: true,
+      lastId: () => undefined,
+      onRequests: () => {},
+      onState: (s) => s === "live" && onAlert(null),
+      onAlert,
+    });
+    return () => feed.close();
+  }, [id, onRequestsTab]);
+  return { tick, onAlert };
+}
+
 // useAlertDot tells whether an alert fired since this browser last looked at
-// the bin's Alerts tab (a dot on the tab, whatever tab is open). It polls the
-// events API; the first poll of a bin never seen here sets the baseline.
-function useAlertDot(id: string | undefined, onAlerts: boolean) {
+// the bin's Alerts tab (a dot on the tab, whatever tab is open). It reads the
+// events API when the page opens and whenever the live connection pushes an
+// alert event or reconnects (tick); the first read of a bin never seen here
+// sets the baseline.
+function useAlertDot(id: string | undefined, onAlerts: boolean, tick: number) {
   const [dot, setDot] = useState(false);
   const newest = useRef("");
   const key = `hookscope.alerts-seen.${id}`;
+  const onAlertsRef = useRef(onAlerts);
+  onAlertsRef.current = onAlerts;
   useEffect(() => {
     if (!id) return;
     let stop = false;
-    let t: number | undefined;
-    const poll = () =>
-      api
-        .alertEvents(id)
-        .then((evs) => {
-          if (stop) return;
-          const firing = evs.filter((e) => e.state === "firing").map((e) => `${e.at}|${e.id}`);
-          const top = firing.reduce((m, x) => (x > m ? x : m), "");
-          newest.current = top;
-          let seen: string | null = null;
-          try {
-            seen = localStorage.getItem(key);
-            if (seen === null || onAlertsRef.current) localStorage.setItem(key, top);
-          } catch {
-            /* no storage: no dot */
-          }
-          setDot(seen !== null && !onAlertsRef.current && top > seen);
-          t = window.setTimeout(poll, 5000);
-        })
-        .catch(() => {
-          /* no alerting on this server: no dot */
-        });
-    poll();
+    api
+      .alertEvents(id)
+      .then((evs) => {
+        if (stop) return;
+        const firing = evs.filter((e) => e.state === "firing").map((e) => `${e.at}|${e.id}`);
+        const top = firing.reduce((m, x) => (x > m ? x : m), "");
+        newest.current = top;
+        let seen: string | null = null;
+        try {
+          seen = localStorage.getItem(key);
+          if (seen === null || onAlertsRef.current) localStorage.setItem(key, top);
+        } catch {
+          /* no storage: no dot */
+        }
+        setDot(seen !== null && !onAlertsRef.current && top > seen);
+      })
+      .catch(() => {
+        /* no alerting on this server: no dot */
+      });
     return () => {
       stop = true;
-      clearTimeout(t);
     };
-  }, [id]);
-  const onAlertsRef = useRef(onAlerts);
-  onAlertsRef.current = onAlerts;
+  }, [id, tick]);
   useEffect(() => {
     if (!onAlerts || !id) return;
     try {
@@ -135,7 +157,8 @@ export function BinPage({ route, theme }: { route: BinRoute; theme: Theme }) {
   const { bin, err, setBin, reload } = useBin(route.bin);
   const [tokenInput, setTokenInput] = useState("");
   const refusing = useRefusals(bin, setBin, route.tab === "requests");
-  const alertDot = useAlertDot(bin?.id, route.tab === "alerts");
+  const alertFeed = useAlertFeed(bin?.id, route.tab === "requests");
+  const alertDot = useAlertDot(bin?.id, route.tab === "alerts", alertFeed.tick);
   // A share link's token reads only: every control that would change the
   // bin is left out rather than failing after a click.
   const tok = bin ? tokenFor(bin.id) : undefined;
@@ -218,7 +241,7 @@ export function BinPage({ route, theme }: { route: BinRoute; theme: Theme }) {
           </a>
         ))}
       </nav>
-      {route.tab === "requests" && <RequestsView bin={bin} openId={route.request} search={route.search} readOnly={readOnly} />}
+      {route.tab === "requests" && <RequestsView bin={bin} openId={route.request} search={route.search} readOnly={readOnly} onAlert={alertFeed.onAlert} />}
       {route.tab === "settings" &&
         (readOnly ? (
           <Empty title="Settings need the bin's owner">
@@ -227,7 +250,7 @@ export function BinPage({ route, theme }: { route: BinRoute; theme: Theme }) {
         ) : (
           <SettingsPanel bin={bin} onSaved={setBin} />
         ))}
-      {route.tab === "alerts" && <AlertsPanel bin={bin} readOnly={readOnly} />}
+      {route.tab === "alerts" && <AlertsPanel bin={bin} readOnly={readOnly} tick={alertFeed.tick} />}
       {route.tab === "stats" && <LazyStats bin={bin} theme={theme} />}
     </main>
   );

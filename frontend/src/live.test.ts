@@ -47,6 +47,33 @@ afterEach(() => {
 const req = (id: string) => ({ id, bin_id: "b", method: "POST", path: "/", headers: [] });
 
 describe("LiveFeed", () => {
+  test("alert frames go to onAlert; an alerts-only feed asks for only=alerts without filters or after=", async () => {
+    const { LiveFeed } = await import("./live");
+    const alerts: string[] = [];
+    const reqs: string[] = [];
+    const feed = new LiveFeed({
+      bin: "b",
+      filters: { method: "POST" },
+      onlyAlerts: true,
+      lastId: () => "0190-0001",
+      onRequests: (rs) => reqs.push(...rs.map((r) => r.id)),
+      onState: () => {},
+      onAlert: (e) => alerts.push(`${e.state}:${e.id}`),
+    });
+    const u = new URL(FakeWS.all[0].url);
+    expect(u.searchParams.get("only")).toBe("alerts");
+    expect(u.searchParams.get("method")).toBeNull();
+    expect(u.searchParams.get("after")).toBeNull();
+    FakeWS.all[0].open();
+    FakeWS.all[0].send({ type: "alert", alert: { id: "e1", rule_id: "r", bin_id: "b", state: "firing", at: "2026-01-01T00:00:00Z" } });
+    FakeWS.all[0].send({ type: "alert", alert: { state: "firing" } }); // no id: ignored
+    FakeWS.all[0].send({ type: "alert" });
+    vi.advanceTimersByTime(60);
+    expect(alerts).toEqual(["firing:e1"]);
+    expect(reqs).toEqual([]);
+    feed.close();
+  });
+
   test("batches messages, resumes with after= on lagged and on close, stops on close()", async () => {
     const { LiveFeed } = await import("./live");
     const got: string[] = [];

@@ -1,5 +1,5 @@
 import { liveURL } from "./api";
-import type { Filters, RequestSummary } from "./types";
+import type { AlertEvent, Filters, RequestSummary } from "./types";
 
 export type LiveState = "connecting" | "live" | "reconnecting" | "off";
 
@@ -10,6 +10,12 @@ export interface LiveOptions {
   lastId: () => string | undefined;
   onRequests: (rs: RequestSummary[]) => void;
   onState: (s: LiveState) => void;
+  // An alert event of the bin was recorded (every feed of the bin gets
+  // them, whatever its filters).
+  onAlert?: (e: AlertEvent) => void;
+  // Alert events only: no requests, no backlog (the tabs other than
+  // Requests keep such a feed for the Alerts tab's dot).
+  onlyAlerts?: boolean;
   // Why the server refused the feed (a quota, a revoked token...), with the
   // delay before the next attempt; null once a feed opens again.
   onRefused?: (r: LiveRefusal | null) => void;
@@ -52,7 +58,7 @@ export class LiveFeed {
     this.o.onState(this.attempt === 0 ? "connecting" : "reconnecting");
     let ws: WebSocket;
     try {
-      ws = new WebSocket(liveURL(this.o.bin, this.o.filters, this.o.lastId()));
+      ws = new WebSocket(this.o.onlyAlerts ? liveURL(this.o.bin, {}, undefined, true) : liveURL(this.o.bin, this.o.filters, this.o.lastId()));
     } catch {
       this.retry();
       return;
@@ -79,6 +85,8 @@ export class LiveFeed {
         this.pending.push(m.request as RequestSummary);
         // Batch bursts into one render per frame-ish.
         if (this.flushTimer === undefined) this.flushTimer = window.setTimeout(this.flush, 50);
+      } else if (m && m.type === "alert" && m.alert && typeof m.alert.id === "string" && typeof m.alert.state === "string") {
+        this.o.onAlert?.(m.alert as AlertEvent);
       } else if (m && m.type === "lagged") {
         // The server dropped us; reconnect right away with after=.
         this.flush();

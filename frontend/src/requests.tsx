@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "preact/hooks";
 import { api } from "./api";
 import { binPath, FILTER_KEYS, navigate, withParams } from "./router";
-import { emptyFilters, type Bin, type Filters, type RequestSummary } from "./types";
+import { emptyFilters, type AlertEvent, type Bin, type Filters, type RequestSummary } from "./types";
 import { insertIndex, isoToLocal, localToISO } from "./format";
 import { LiveFeed, type LiveRefusal, type LiveState } from "./live";
 import { CopyButton, Empty } from "./ui";
@@ -32,8 +32,10 @@ const LIST_KEYS = [...FILTER_KEYS, "tab"];
 // covers the list, so following there only moves the cursor to the top.
 const wide = () => typeof matchMedia !== "function" || matchMedia("(min-width: 761px)").matches;
 
-export function RequestsView({ bin, openId, search, readOnly }: { bin: Bin; openId?: string; search: string; readOnly: boolean }) {
+export function RequestsView({ bin, openId, search, readOnly, onAlert }: { bin: Bin; openId?: string; search: string; readOnly: boolean; onAlert?: (e: AlertEvent | null) => void }) {
   const params = useMemo(() => new URLSearchParams(search), [search]);
+  const alertRef = useRef(onAlert);
+  alertRef.current = onAlert;
   const fkey = FILTER_KEYS.map((k) => params.get(k) ?? "").join("\u0000");
   const filters = useMemo(() => filtersFrom(params), [fkey]);
   const setFilters = (f: Filters) => {
@@ -197,8 +199,13 @@ export function RequestsView({ bin, openId, search, readOnly }: { bin: Bin; open
           }
           arrived(insert(rs));
         },
-        onState: setLive,
+        onState: (st) => {
+          setLive(st);
+          // (Re)connected: alerts pushed meanwhile are read again.
+          if (st === "live") alertRef.current?.(null);
+        },
         onRefused: setRefusal,
+        onAlert: (e) => alertRef.current?.(e),
       });
     });
     return () => {

@@ -35,9 +35,12 @@ import (
 //	str     EventType, DeliveryID; varint Attempt; byte 1 + [16]
 //	        DuplicateOf or byte 0                    (flag 16)
 //	forward detail (flag 32, with flag 4; see forward_record.go)
+//	str     RefusedReason; byte 1 + redaction or byte 0, where redaction
+//	        is uvarint count + str per header name, uvarint count + str
+//	        per body path, byte BodyDropped          (flag 64)
 //
-// Flag 64 marks a forward update (UpdateEntry): the record carries the whole
-// request again, with a later forward outcome, under a fresh Entry.ID.
+// Flag 128 marks a forward update (UpdateEntry): the record carries the
+// whole request again, with a later forward outcome, under a fresh Entry.ID.
 //
 // where str is a uvarint length followed by that many bytes. Trailing bytes
 // are an error: a new field means a new flag bit (fields appended after the
@@ -51,8 +54,9 @@ const (
 	flagAborted
 	flagEvent
 	flagForwardDetail
+	flagControl
 	flagUpdate
-	flagsKnown = flagTruncated | flagLag | flagForward | flagAborted | flagEvent | flagForwardDetail | flagUpdate
+	flagsKnown = flagTruncated | flagLag | flagForward | flagAborted | flagEvent | flagForwardDetail | flagControl | flagUpdate
 )
 
 // errRecord is what DecodeRequest wraps; it wraps ErrInvalid.
@@ -81,6 +85,9 @@ func EncodeRequest(dst []byte, r *schema.Request) ([]byte, error) {
 	}
 	if hasForwardDetail(r.Forward) {
 		flags |= flagForwardDetail
+	}
+	if r.RefusedReason != "" || r.Redacted != nil {
+		flags |= flagControl
 	}
 	dst = append(dst, requestV1)
 	dst = append(dst, r.ID[:]...)
@@ -130,7 +137,31 @@ func EncodeRequest(dst []byte, r *schema.Request) ([]byte, error) {
 	if flags&flagForwardDetail != 0 {
 		dst = appendForwardDetail(dst, r.Forward)
 	}
+	if flags&flagControl != 0 {
+		dst = appendStr(dst, r.RefusedReason)
+		if rd := r.Redacted; rd != nil {
+			dst = append(dst, 1)
+			dst = binary.AppendUvarint(dst, uint64(len(rd.Headers)))
+			for _, h := range rd.Headers {
+				dst = appendStr(dst, h)
+			}
+			dst = binary.AppendUvarint(dst, uint64(len(rd.BodyPaths)))
+			for _, p := range rd.BodyPaths {
+				dst = appendStr(dst, p)
+			}
+			dst = append(dst, boolByte(rd.BodyDropped))
+		} else {
+			dst = append(dst, 0)
+		}
+	}
 	return dst, nil
+}
+
+func boolByte(b bool) byte {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func appendStr(dst []byte, s string) []byte {
@@ -247,6 +278,26 @@ func (d *decoder) request() (*schema.Request, error) {
 			return nil, err
 		}
 	}
+	if flags&flagControl != 0 {
+		r.RefusedReason = d.str()
+		switch d.str1() {
+		case 0:
+		case 1:
+			rd := &schema.Redaction{}
+			rd.Headers = d.strs()
+			rd.BodyPaths = d.strs()
+			switch d.str1() {
+			case 0:
+			case 1:
+				rd.BodyDropped = true
+			default:
+				return nil, fmt.Errorf("%w: body_dropped marker", errRecord)
+			}
+			r.Redacted = rd
+		default:
+			return nil, fmt.Errorf("%w: redaction marker", errRecord)
+		}
+	}
 	if d.fail {
 		return nil, fmt.Errorf("%w: %w", errRecord, errShort)
 	}
@@ -324,6 +375,24 @@ func (d *decoder) bytes(n int) string {
 	s := d.s[d.off : d.off+n]
 	d.off += n
 	return s
+}
+
+// strs reads a uvarint count and that many strings (nil for none); the
+// count is checked against the bytes left before allocating.
+func (d *decoder) strs() []string {
+	n := d.uvarint()
+	if d.fail || n == 0 {
+		return nil
+	}
+	if n > uint64(len(d.s)-d.off) {
+		d.fail = true
+		return nil
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = d.str()
+	}
+	return out
 }
 
 func (d *decoder) str() string {

@@ -56,7 +56,13 @@ func TestRequestRoundTrip(t *testing.T) {
 	first := uuid.MustParse("01890a5d-ac96-774b-bcce-b302099a8000")
 	withEvent.EventType, withEvent.DeliveryID, withEvent.Attempt, withEvent.DuplicateOf = "invoice.paid", "evt_1", 3, &first
 	eventOnly := &schema.Request{DeliveryID: "d"}
+	refused := sampleRequest()
+	refused.RefusedReason = "sender 10.1.2.3 is not in allow_cidrs"
+	redacted := sampleRequest()
+	redacted.Redacted = &schema.Redaction{Headers: []string{"Authorization", "cookie"}, BodyPaths: []string{"card.number"}}
+	dropped := &schema.Request{RefusedReason: "signature missing: no header", Redacted: &schema.Redaction{BodyDropped: true}}
 	for name, r := range map[string]*schema.Request{
+		"refused": refused, "redacted": redacted, "refused, body dropped": dropped,
 		"event fields": withEvent, "delivery id only": eventOnly,
 		"full": full, "zero": minimal, "no optional fields": noOptional,
 		"year 9999": farTime, "before 1970": before1970, "1 MiB body": bigBody,

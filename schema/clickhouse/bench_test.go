@@ -185,7 +185,8 @@ func fillRequests(b *testing.B, s *Store, rows int) time.Duration {
 				CAST(NULL AS Nullable(Int64)) AS delivery_lag_ms,
 				toUInt8(0) AS has_forward, '' AS fwd_url, '' AS fwd_mode, toInt32(0) AS fwd_status,
 				toInt64(0) AS fwd_latency_us, '' AS fwd_error, toUInt8(0) AS aborted,
-				'' AS event_type, '' AS delivery_id, toInt32(0) AS attempt, '' AS duplicate_of
+				'' AS event_type, '' AS delivery_id, toInt32(0) AS attempt, '' AS duplicate_of,
+				'' AS refused_reason, '' AS redacted
 			FROM numbers(?, ?)`,
 			benchBins, end-span, step, head[:200], tail, off, n)
 		if err != nil {

@@ -26,6 +26,7 @@ type Features struct {
 	DateTime64     bool // DateTime64 and fromUnixTimestamp64Micro
 	TTL            bool // table TTL
 	SkipIndexes    bool // bloom_filter / minmax data-skipping indexes
+	JSONExtract    bool // JSONExtractString/JSONExtractRaw (body.path: search terms)
 }
 
 // FeaturesOf maps a server version to the features hookscope uses.
@@ -39,6 +40,7 @@ func FeaturesOf(v driver.ServerVersion) Features {
 		DateTime64:     at(20, 5),
 		TTL:            at(19, 6),
 		SkipIndexes:    at(20, 3),
+		JSONExtract:    at(19, 6),
 	}
 }
 

@@ -140,21 +140,8 @@ func (s *Store) binQuery(ctx context.Context, f *schema.Filter) (*query, error) 
 		q.add("received_us < ?", schema.Truncate(f.Until).UnixMicro())
 	}
 	if f.Q != "" {
-		// The body is searched in its two stored halves, plus the few bytes
-		// around the cut for a match that straddles it, which avoids
-		// concatenating every body.
-		cond := condTextSearch
-		args := []any{f.Q, f.Q, f.Q, f.Q, f.Q, f.Q}
-		if k := len(f.Q) - 1; k > 0 {
-			cond += condTextSearchCut
-			args = append(args, max(1, schema.PreviewBytes-k+1), k, f.Q)
-		}
-		q.add(cond+")", args...)
-		// Last: on modern servers conditions are evaluated lazily in order,
-		// so the costly expression runs only on rows the rest left, while
-		// the index, which needs only its presence, skips granules.
-		if s.searchIndex && len(f.Q) >= searchIndexMinLen {
-			q.add(condSearchIndex, "%"+likeEscape(asciiLower(f.Q))+"%")
+		if err := s.addSearch(q, f.Q); err != nil {
+			return nil, err
 		}
 	}
 	return q, nil

@@ -31,13 +31,17 @@ func scanRequest(row scanner) (*schema.Request, error) {
 		attempt              int32
 		dup                  string
 		fwdState, fwdDetail  string
+		redacted             string
 	)
 	err := row.Scan(&r.BinID, &receivedUS, &r.ID, &ingestUS, &r.Method, &r.Path, &r.Query,
 		&names, &values, &r.RemoteIP, &r.ContentType, &r.BodySize, &truncated,
 		&head, &tail, &status, &r.LatencyUS, &r.Signature.Scheme, &sigStatus, &r.Signature.Reason,
 		&r.DeliveryLagMS, &hasFwd, &fwd.URL, &fwd.Mode, &fwdStatus, &fwd.LatencyUS, &fwd.Error, &aborted,
-		&r.EventType, &r.DeliveryID, &attempt, &dup, &fwdState, &fwdDetail)
+		&r.EventType, &r.DeliveryID, &attempt, &dup, &r.RefusedReason, &redacted, &fwdState, &fwdDetail)
 	if err != nil {
+		return nil, err
+	}
+	if r.Redacted, err = schema.DecodeRedaction(redacted); err != nil {
 		return nil, err
 	}
 	r.ReceivedAt = time.UnixMicro(receivedUS).UTC()

@@ -159,6 +159,10 @@ func appendRequest(b appender, r *schema.Request, ingest int64) error {
 	if r.DuplicateOf != nil {
 		dup = r.DuplicateOf.String()
 	}
+	red, err := schema.EncodeRedaction(r.Redacted)
+	if err != nil {
+		return err
+	}
 	fwdState, fwdDetail, err := forwardColumns(r.Forward)
 	if err != nil {
 		return err
@@ -170,7 +174,7 @@ func appendRequest(b appender, r *schema.Request, ingest int64) error {
 		uint16(r.ResponseStatus), r.LatencyUS,
 		r.Signature.Scheme, string(r.Signature.Status), r.Signature.Reason, r.DeliveryLagMS,
 		hasFwd, fwd.URL, fwd.Mode, int32(fwd.Status), fwd.LatencyUS, fwd.Error, boolByte(r.Aborted),
-		r.EventType, r.DeliveryID, int32(r.Attempt), dup, fwdState, fwdDetail,
+		r.EventType, r.DeliveryID, int32(r.Attempt), dup, r.RefusedReason, red, fwdState, fwdDetail,
 	)
 }
 

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"reflect"
 	"slices"
 	"sort"
 	"testing"
@@ -33,7 +34,7 @@ type testCase struct {
 // never calls Close, so a constructor may hand out one shared store.
 func Run(t *testing.T, newStore func(t *testing.T) schema.Store) {
 	var tests []testCase
-	for _, group := range [][]testCase{writerTests, forwardTests, readerTests, statsTests, binsTests, retentionTests, deleterTests, alertsTests, concurrencyTests} {
+	for _, group := range [][]testCase{writerTests, forwardTests, readerTests, searchTests, statsTests, binsTests, retentionTests, deleterTests, alertsTests, replayTests, concurrencyTests} {
 		tests = append(tests, group...)
 	}
 	for _, tc := range tests {
@@ -262,6 +263,12 @@ func checkRequest(t *testing.T, got, want *schema.Request, wantBody []byte) {
 		errorf("Forward nil-ness", got.Forward == nil, want.Forward == nil)
 	case got.Forward != nil && !forwardEqual(got.Forward, want.Forward):
 		errorf("Forward", *got.Forward, *want.Forward)
+	}
+	if got.RefusedReason != want.RefusedReason {
+		errorf("RefusedReason", got.RefusedReason, want.RefusedReason)
+	}
+	if !reflect.DeepEqual(got.Redacted, want.Redacted) {
+		errorf("Redacted", got.Redacted, want.Redacted)
 	}
 }
 

@@ -68,6 +68,9 @@ func roundTripRequests(t *testing.T, binID string) []*schema.Request {
 	r.Signature = schema.Signature{Scheme: "github", Status: schema.SigMissing, Reason: "no X-Hub-Signature-256 header"}
 	r.DeliveryLagMS = ptr(int64(-250))
 	r.Forward = &schema.Forward{URL: "http://target.example/", Mode: "async", Status: 200, LatencyUS: 1}
+	// Refused by enforcement, with what was redacted (issue 18).
+	r.RefusedReason = "sender 203.0.113.9 is not in allow_cidrs"
+	r.Redacted = &schema.Redaction{Headers: []string{"Authorization", "X-Api-Key"}, BodyPaths: []string{"card.number"}, BodyDropped: true}
 	out = append(out, r)
 
 	// Truncated large body: BodySize is what the sender sent.

@@ -20,8 +20,8 @@ const insertRequestSQL = `INSERT INTO requests (
     id, bin_id, received_at, method, path, query, headers, remote_ip, content_type,
     body_size, body_truncated, response_status, latency_us,
     sig_scheme, sig_status, sig_reason, delivery_lag_ms, forward, aborted,
-    event_type, delivery_id, attempt, duplicate_of, body
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    event_type, delivery_id, attempt, duplicate_of, refused_reason, redacted, body
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT DO NOTHING`
 
 // requestCols are the columns scanRequest reads, body last; the list query
@@ -29,7 +29,7 @@ ON CONFLICT DO NOTHING`
 const requestCols = `id, bin_id, received_at, method, path, query, headers, remote_ip, content_type,
     body_size, body_truncated, response_status, latency_us,
     sig_scheme, sig_status, sig_reason, delivery_lag_ms, forward, aborted,
-    event_type, delivery_id, attempt, duplicate_of`
+    event_type, delivery_id, attempt, duplicate_of, refused_reason, redacted`
 
 const (
 	getRequestSQL     = `SELECT ` + requestCols + `, body FROM requests WHERE bin_id = ? AND received_at >= ? AND received_at < ? AND id = ?`
@@ -85,11 +85,15 @@ func (s *Store) WriteRequests(ctx context.Context, reqs []*schema.Request) error
 		if r.DuplicateOf != nil {
 			dup = r.DuplicateOf[:]
 		}
+		red, err := schema.EncodeRedaction(r.Redacted)
+		if err != nil {
+			return fmt.Errorf("write requests: %w", err)
+		}
 		if _, err := stmt.ExecContext(ctx,
 			r.ID[:], r.BinID, micros(r.ReceivedAt), r.Method, r.Path, r.Query, hbuf, r.RemoteIP, r.ContentType,
 			r.BodySize, r.BodyTruncated, r.ResponseStatus, r.LatencyUS,
 			r.Signature.Scheme, string(r.Signature.Status), r.Signature.Reason, lag, fwd, r.Aborted,
-			r.EventType, r.DeliveryID, r.Attempt, dup, body,
+			r.EventType, r.DeliveryID, r.Attempt, dup, r.RefusedReason, red, body,
 		); err != nil {
 			return fmt.Errorf("write requests: insert: %w", wrapErr(err))
 		}
@@ -112,14 +116,18 @@ func scanRequest(sc rowScanner) (*schema.Request, error) {
 		sigStatus        string
 		lag              sql.NullInt64
 		body             []byte
+		redacted         string
 	)
 	if err := sc.Scan(&id, &r.BinID, &receivedAt, &r.Method, &r.Path, &r.Query, &headers, &r.RemoteIP, &r.ContentType,
 		&r.BodySize, &truncated, &r.ResponseStatus, &r.LatencyUS,
 		&r.Signature.Scheme, &sigStatus, &r.Signature.Reason, &lag, &fwd, &r.Aborted,
-		&r.EventType, &r.DeliveryID, &r.Attempt, &dup, &body); err != nil {
+		&r.EventType, &r.DeliveryID, &r.Attempt, &dup, &r.RefusedReason, &redacted, &body); err != nil {
 		return nil, err
 	}
 	var err error
+	if r.Redacted, err = schema.DecodeRedaction(redacted); err != nil {
+		return nil, err
+	}
 	if r.ID, err = uuid.FromBytes(id); err != nil {
 		return nil, fmt.Errorf("decode id: %w", err)
 	}
@@ -155,7 +163,7 @@ func scanRequest(sc rowScanner) (*schema.Request, error) {
 
 // whereFilter builds the WHERE clause of f's constraints except the cursor.
 // Only placeholders go into the SQL text; every value is a bound argument.
-func whereFilter(f *schema.Filter) (string, []any) {
+func whereFilter(f *schema.Filter) (string, []any, error) {
 	var b strings.Builder
 	args := make([]any, 0, 12)
 	b.WriteString("bin_id = ?")
@@ -201,16 +209,12 @@ func whereFilter(f *schema.Filter) (string, []any) {
 		args = append(args, string(f.Forward))
 	}
 	if f.Q != "" {
-		// lower() folds ASCII only, like foldASCII; instr() works on the byte
-		// length, so NUL bytes in a body do not end the search early (LIKE
-		// would stop at the first NUL).
-		needle := foldASCII(f.Q)
-		hneedle := string(appendEscaped(nil, needle))
-		b.WriteString(` AND (instr(lower(path), ?) > 0 OR instr(lower(query), ?) > 0` +
-			` OR instr(lower(headers), ?) > 0 OR instr(lower(body), ?) > 0)`)
-		args = append(args, needle, needle, hneedle, needle)
+		var err error
+		if args, err = whereQ(f.Q, &b, args); err != nil {
+			return "", nil, err
+		}
 	}
-	return b.String(), args
+	return b.String(), args, nil
 }
 
 // ListRequests pages through one bin along the (received_at, id) index. It
@@ -229,7 +233,10 @@ func (s *Store) ListRequests(ctx context.Context, f schema.Filter) (schema.Page,
 	if limit > maxLimit {
 		limit = maxLimit
 	}
-	where, args := whereFilter(&f)
+	where, args, err := whereFilter(&f)
+	if err != nil {
+		return schema.Page{}, fmt.Errorf("list requests: %w", err)
+	}
 	order := "DESC"
 	switch {
 	case f.Before != nil:
@@ -310,7 +317,10 @@ func (s *Store) CountMatching(ctx context.Context, f schema.Filter, max int64) (
 		return 0, fmt.Errorf("%w: count matching needs a bin and max >= 1", schema.ErrInvalid)
 	}
 	f.Before, f.After = nil, nil
-	where, args := whereFilter(&f)
+	where, args, err := whereFilter(&f)
+	if err != nil {
+		return 0, fmt.Errorf("count matching: %w", err)
+	}
 	var n int64
 	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM requests WHERE `+where+` LIMIT ?)`,
 		append(args, max)...).Scan(&n); err != nil {
@@ -346,7 +356,10 @@ func (s *Store) DeleteMatching(ctx context.Context, f schema.Filter) (int64, err
 	if f.BinID == "" || !f.HasMatch() {
 		return 0, fmt.Errorf("%w: delete by filter needs a bin and a filter", schema.ErrInvalid)
 	}
-	where, args := whereFilter(&f)
+	where, args, err := whereFilter(&f)
+	if err != nil {
+		return 0, fmt.Errorf("delete matching: %w", err)
+	}
 	res, err := s.w.ExecContext(ctx, `DELETE FROM requests WHERE `+where, args...)
 	if err != nil {
 		return 0, fmt.Errorf("delete matching: %w", wrapErr(err))

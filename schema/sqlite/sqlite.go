@@ -139,6 +139,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	// rate (BENCHMARKS.md, Memory). Reads of hot index pages come from the
 	// OS page cache anyway.
 	wq.Add("_pragma", "cache_size(-4000)")
+	registerFunctions() // before the first connection: the search functions
 	w, err := sql.Open("sqlite", dsn(abs, wq))
 	if err != nil {
 		return nil, fmt.Errorf("open writer: %w", err)

@@ -98,7 +98,10 @@ func TestQueryPlans(t *testing.T) {
 	s := openTemp(t, t.TempDir())
 	defer s.Close()
 	f := schema.Filter{BinID: "b", Before: &schema.Cursor{ReceivedAt: time.Now()}}
-	where, args := whereFilter(&f)
+	where, args, err := whereFilter(&f)
+	if err != nil {
+		t.Fatal(err)
+	}
 	where += " AND (received_at, id) < (?, ?)"
 	args = append(args, int64(1), []byte{1})
 	plan := queryPlan(t, s, `SELECT `+requestCols+` FROM requests WHERE `+where+` ORDER BY received_at DESC, id DESC LIMIT 51`, args...)

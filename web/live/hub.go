@@ -37,6 +37,13 @@ type Options struct {
 	RingLen int
 	// BufferLen is each subscriber's buffer (default 1024).
 	BufferLen int
+	// EncodeAlert builds the websocket message of an alert event (nil:
+	// alert events are not fanned out).
+	EncodeAlert func(ev *schema.AlertEvent) []byte
+	// AlertBufferLen is each subscriber's buffer of alert messages
+	// (default 64). Alerts are rare: a full buffer drops the message,
+	// counted; the inspector re-reads the events when it reconnects.
+	AlertBufferLen int
 }
 
 // Hub is the live feed's fan-out. Create with New; stop with Close.
@@ -57,12 +64,17 @@ type Hub struct {
 	dropped     prometheus.Counter // publishes dropped because the inbox was full
 	lagged      prometheus.Counter // subscribers cut off for falling behind
 	published   prometheus.Counter
+	alerts      prometheus.Counter // alert events fanned out
+	alertDrops  prometheus.Counter // alert messages dropped on a full subscriber buffer
 }
 
 // Sub is one subscriber. C is closed when the subscriber lagged (Lagged
-// reports true) or the hub closed.
+// reports true) or the hub closed. Alerts carries the encoded alert events
+// of the subscriber's bin (whatever its request filter); it is never
+// closed.
 type Sub struct {
 	C      chan *Event
+	Alerts chan []byte
 	bin    string
 	match  func(*schema.Request) bool
 	lagged atomic.Bool
@@ -86,6 +98,9 @@ func New(opts Options) *Hub {
 	if opts.BufferLen <= 0 {
 		opts.BufferLen = 1024
 	}
+	if opts.AlertBufferLen <= 0 {
+		opts.AlertBufferLen = 64
+	}
 	h := &Hub{
 		opts: opts,
 		log:  opts.Logger.With("component", "live"),
@@ -101,6 +116,10 @@ func New(opts Options) *Hub {
 			Name: "hookscope_live_lagged_total", Help: "Live-feed subscribers disconnected for falling behind."}),
 		published: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hookscope_live_published_total", Help: "Captured requests fanned out by the live feed."}),
+		alerts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookscope_live_alerts_published_total", Help: "Alert events fanned out by the live feed."}),
+		alertDrops: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookscope_live_alerts_dropped_total", Help: "Alert messages the live feed dropped because a subscriber's alert buffer was full."}),
 	}
 	go h.run()
 	return h
@@ -108,7 +127,7 @@ func New(opts Options) *Hub {
 
 // Collectors returns the hub's metrics for registration.
 func (h *Hub) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{h.subscribers, h.dropped, h.lagged, h.published}
+	return []prometheus.Collector{h.subscribers, h.dropped, h.lagged, h.published, h.alerts, h.alertDrops}
 }
 
 // Publish offers r to the live feed without blocking; when the hub is
@@ -126,7 +145,7 @@ func (h *Hub) Publish(r *schema.Request) {
 // recent events of that bin that match, oldest first: every later event
 // arrives on Sub.C.
 func (h *Hub) Subscribe(bin string, match func(*schema.Request) bool) (*Sub, []*Event) {
-	s := &Sub{C: make(chan *Event, h.opts.BufferLen), bin: bin, match: match}
+	s := &Sub{C: make(chan *Event, h.opts.BufferLen), Alerts: make(chan []byte, h.opts.AlertBufferLen), bin: bin, match: match}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	m := h.subs[bin]
@@ -239,6 +258,40 @@ func (h *Hub) fanOut(r *schema.Request) {
 			delete(h.subs[r.BinID], s)
 			h.subscribers.Dec()
 			h.lagged.Inc()
+		}
+	}
+}
+
+// PublishAlert offers an alert event to the live subscribers of its bin,
+// and only to them, without blocking: alert events are rare, so the fan-out
+// happens here rather than through the request inbox. Request filters do
+// not apply: a viewer of the bin sees its alerts. An event without a bin
+// (a test of a rule for every bin) reaches nobody.
+func (h *Hub) PublishAlert(ev *schema.AlertEvent) {
+	if h.opts.EncodeAlert == nil || ev == nil || ev.BinID == "" {
+		return
+	}
+	h.mu.Lock()
+	watched := len(h.subs[ev.BinID]) > 0
+	h.mu.Unlock()
+	if !watched {
+		return
+	}
+	msg := h.opts.EncodeAlert(ev)
+	if msg == nil {
+		return
+	}
+	h.alerts.Inc()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs[ev.BinID] {
+		if s.closed {
+			continue
+		}
+		select {
+		case s.Alerts <- msg:
+		default:
+			h.alertDrops.Inc()
 		}
 	}
 }

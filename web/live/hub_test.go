@@ -148,3 +148,42 @@ func TestHubRecentEventsForResume(t *testing.T) {
 		}
 	}
 }
+
+// TestHubAlertsReachOnlyTheirBin: an alert event goes to every subscriber
+// of its bin whatever its request filter, never to another bin's; a full
+// alert buffer drops (never blocks); an event without a bin reaches nobody.
+func TestHubAlertsReachOnlyTheirBin(t *testing.T) {
+	h := New(Options{Encode: encode, AlertBufferLen: 2,
+		EncodeAlert: func(ev *schema.AlertEvent) []byte { return []byte(ev.BinID + "/" + ev.State) }})
+	defer h.Close()
+	none := func(*schema.Request) bool { return false }
+	filtered, _ := h.Subscribe("b", none)
+	all, _ := h.Subscribe("b", nil)
+	other, _ := h.Subscribe("c", nil)
+	h.PublishAlert(&schema.AlertEvent{BinID: "b", State: "firing"})
+	h.PublishAlert(&schema.AlertEvent{BinID: "", State: "test"})
+	for name, s := range map[string]*Sub{"filtered": filtered, "all": all} {
+		select {
+		case m := <-s.Alerts:
+			if string(m) != "b/firing" {
+				t.Errorf("%s: %q", name, m)
+			}
+		default:
+			t.Errorf("%s: no alert", name)
+		}
+	}
+	select {
+	case m := <-other.Alerts:
+		t.Fatalf("another bin's subscriber got %q", m)
+	default:
+	}
+	for range 5 { // nobody reads: two are kept, three dropped, none blocks
+		h.PublishAlert(&schema.AlertEvent{BinID: "b", State: "resolved"})
+	}
+	if n := len(all.Alerts); n != 2 {
+		t.Errorf("%d alerts buffered, want 2", n)
+	}
+	if len(filtered.C) != 0 || len(all.C) != 0 {
+		t.Error("alert events went to the request channel")
+	}
+}

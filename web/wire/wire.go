@@ -154,12 +154,16 @@ type Page struct {
 const (
 	LiveRequest = "request" // Request is set
 	LiveLagged  = "lagged"  // the subscriber fell behind and is closed; resume with after=
+	LiveAlert   = "alert"   // Alert is set: an alert event of the feed's bin was recorded
 )
 
-// Live is one message of the websocket live feed.
+// Live is one message of the websocket live feed. Alert is the event as
+// GET /api/v1/alerts/events shows it (the server's alerts package builds
+// it; wire only carries it).
 type Live struct {
-	Type    string   `json:"type"`
-	Request *Request `json:"request,omitempty"`
+	Type    string          `json:"type"`
+	Request *Request        `json:"request,omitempty"`
+	Alert   json.RawMessage `json:"alert,omitempty"`
 }
 
 // EncodeLive builds the live feed's message for r.
@@ -182,13 +186,17 @@ type Signature struct {
 	Algorithm  string `json:"algorithm,omitempty"`
 	Encoding   string `json:"encoding,omitempty"`
 	Prefix     string `json:"prefix,omitempty"`
+	Enforce    bool   `json:"enforce,omitempty"`
 }
 
 // Settings of a bin as shown.
 type Settings struct {
-	Signature *Signature             `json:"signature"`
-	Response  *schema.ResponseConfig `json:"response"`
-	Forward   *schema.ForwardConfig  `json:"forward"`
+	Signature  *Signature              `json:"signature"`
+	Response   *schema.ResponseConfig  `json:"response"`
+	Forward    *schema.ForwardConfig   `json:"forward"`
+	AllowCIDRs []string                `json:"allow_cidrs,omitempty"`
+	Redact     *schema.RedactConfig    `json:"redact,omitempty"`
+	Retention  *schema.RetentionConfig `json:"retention,omitempty"`
 }
 
 // Bin is a bin as the API shows it. Token is the owner token: in the answer
@@ -209,10 +217,11 @@ type Bin struct {
 // ViewBin is b as shown; hint renders the signature secret (nil: none shown).
 func ViewBin(b *schema.Bin, url string, hint func(string) string) Bin {
 	v := Bin{ID: b.ID, Name: b.Name, URL: url, CreatedAt: b.CreatedAt, ExpiresAt: b.ExpiresAt, Private: b.Private,
-		Settings: Settings{Response: b.Settings.Response, Forward: b.Settings.Forward}}
+		Settings: Settings{Response: b.Settings.Response, Forward: b.Settings.Forward,
+			AllowCIDRs: b.Settings.AllowCIDRs, Redact: b.Settings.Redact, Retention: b.Settings.Retention}}
 	if sc := b.Settings.Signature; sc != nil {
 		v.Settings.Signature = &Signature{Scheme: sc.Scheme, Tolerance: sc.Tolerance, Header: sc.Header,
-			Algorithm: sc.Algorithm, Encoding: sc.Encoding, Prefix: sc.Prefix}
+			Algorithm: sc.Algorithm, Encoding: sc.Encoding, Prefix: sc.Prefix, Enforce: sc.Enforce}
 		if sc.Secret != "" && hint != nil {
 			v.Settings.Signature.SecretHint = hint(sc.Secret)
 		}
