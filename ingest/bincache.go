@@ -20,9 +20,9 @@ type Target struct {
 	Bin      *schema.Bin
 	verifier *signature.Verifier // nil: no scheme, or an unusable configuration
 	sigErr   error
-	fwd      *forward.Filter // the forward filter (nil: forward everything)
 	enforce  *enforcement    // nil: every delivery is accepted
 	redact   *redactor       // nil: nothing to redact
+	fwd      *forward.Filter // the forward filter (nil: forward everything)
 }
 
 // NeedsPublicURL reports whether capture must know the URL the sender used:

@@ -81,8 +81,10 @@ func (t *Target) skipForward(r *schema.Request) *schema.Forward {
 // closes the forwarder before the log). When the pool is saturated the
 // request is recorded at once with the error "forward queue full; not
 // forwarded", so overload never loses a capture.
-// sent is r as it arrived (before redaction): what the target gets, kept
-// in memory only; the journal and the record hold r.
+//
+// sent is r as it arrived (before redaction): what the target gets, kept in
+// memory only; the journal and the record hold r, so a retry after a
+// restart sends the redacted record.
 func (p *Pipeline) forwardAsync(ctx context.Context, fc schema.ForwardConfig, r, sent *schema.Request) error {
 	pending := schema.Forward{URL: fc.URL, Mode: forward.ModeAsync}
 	r.Forward = &pending
@@ -151,11 +153,7 @@ func (p *Pipeline) attemptDone(ctx context.Context, e *journalEntry, res schema.
 	case !forward.Failed(&res):
 		f.State = schema.ForwardDelivered
 	case n < pol.MaxAttempts:
-		size := len(r.Body)
-		if e.sent != nil {
-			size = max(size, len(e.sent.Body))
-		}
-		if !p.retry.admit(r.ID, size) {
+		if !p.retry.admit(r.ID, len(r.Body)) {
 			f.State = schema.ForwardFailed
 			f.Error += "; retry queue full, not retried"
 			break
@@ -426,11 +424,11 @@ func (q *retrier) fire(e *journalEntry) {
 	cfg := *fc
 	cfg.Mode = forward.ModeAsync
 	e.cfg = &cfg
-	send := e.req
+	out := e.req
 	if e.sent != nil {
-		send = e.sent
+		out = e.sent // the unredacted request, while this process holds it
 	}
-	err = p.opts.Forwarder.Submit(cfg, send, func(fw schema.Forward) {
+	err = p.opts.Forwarder.Submit(cfg, out, func(fw schema.Forward) {
 		if _, err := p.attemptDone(context.Background(), e, fw); err != nil {
 			p.lg.Error("record forward retry", "bin", e.req.BinID, "request_id", id, "err", err)
 		}

@@ -64,9 +64,8 @@ type journalEntry struct {
 	// base is how many attempts the forward had when this series began (a
 	// redelivery starts a new series on a failed forward).
 	base int
-	// sent is the request as it arrived, before redaction: what attempts
-	// send. Memory only (the journal keeps no unredacted copy on disk), so
-	// after a restart retries send req, the request as stored.
+	// sent is the request as it arrived when redaction changed req: what
+	// the target gets. Memory only, never written to the journal.
 	sent *schema.Request
 }
 

@@ -39,7 +39,9 @@ type Publisher interface {
 	Publish(r *schema.Request)
 }
 
-// Observer receives every captured request (the alert engine). It must not block.
+// Observer receives every captured request (the alert engine), metadata
+// only: Body is nil (BodySize says how large it was), since decoding the
+// body for a consumer that never reads it cost capture CPU. It must not block.
 type Observer interface {
 	Observe(r *schema.Request)
 }
@@ -75,14 +77,14 @@ type Options struct {
 	// 10s): a disk that hangs answers 503 instead of holding every
 	// connection.
 	AppendTimeout time.Duration
-	// MaxRetryBytes bounds the bodies held in memory for pending forward
-	// retries (default DefaultMaxRetryBytes); past it a failed forward is
-	// recorded failed instead of retried.
-	MaxRetryBytes int64
 	// RedactHeaders are replaced in every record before it is stored, on
 	// top of each bin's redact setting (cmd sets DefaultRedactHeaders
 	// unless configured otherwise; nil: none).
 	RedactHeaders []string
+	// MaxRetryBytes bounds the bodies held in memory for pending forward
+	// retries (default DefaultMaxRetryBytes); past it a failed forward is
+	// recorded failed instead of retried.
+	MaxRetryBytes int64
 }
 
 // Pipeline is the capture path. It is safe for concurrent use.

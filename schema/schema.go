@@ -375,6 +375,8 @@ type ReplayJob struct {
 	Params map[string]string `json:"params"`
 	URL    string            `json:"url,omitempty"` // "" = the bin's forward target
 	Rate   float64           `json:"rate"`          // requests per second
+	// RemoteIP is who asked for the job; each replay's record carries it.
+	RemoteIP string `json:"remote_ip"`
 	// Until is the snapshot bound: only requests received before it are
 	// replayed (the replays themselves land in the same bin, later).
 	Until time.Time `json:"until"`

@@ -41,6 +41,7 @@ func (s *Server) routes() {
 	api.Get("/bins/:bin/requests/:id", s.getRequest)
 	api.Get("/bins/:bin/requests/:id/body", s.getRequestBody)
 	api.Get("/bins/:bin/requests/:id/attempts", s.attempts)
+	api.Get("/bins/:bin/requests/:id/diff", s.diffRequests)
 	api.Delete("/bins/:bin/requests/:id", s.deleteRequest)
 	api.Get("/bins/:bin/stats", s.stats)
 	api.Post("/bins/:bin/share", s.share)
@@ -49,6 +50,7 @@ func (s *Server) routes() {
 	api.Post("/bins/:bin/requests/:id/redeliver", s.redeliver)
 	api.Get("/bins/:bin/live", s.liveUpgrade, s.liveHandler())
 	s.alertRoutes(api)
+	s.replayRoutes(api)
 	api.Use(func(c *fiber.Ctx) error { return errorf(404, "no such API route") })
 	s.frontendRoutes()
 }

@@ -30,8 +30,8 @@ func scanRequest(row scanner) (*schema.Request, error) {
 		fwdStatus            int32
 		attempt              int32
 		dup                  string
-		fwdState, fwdDetail  string
 		redacted             string
+		fwdState, fwdDetail  string
 	)
 	err := row.Scan(&r.BinID, &receivedUS, &r.ID, &ingestUS, &r.Method, &r.Path, &r.Query,
 		&names, &values, &r.RemoteIP, &r.ContentType, &r.BodySize, &truncated,
