@@ -136,7 +136,7 @@ func TestForwardRetriedAcrossRestart(t *testing.T) {
 		tg := newScripted(t, 500, 500, 200)
 		a := startApp(t, dir, env)
 		bin := a.newBin(t, map[string]any{"forward": map[string]any{"url": tg.URL,
-			"retry": map[string]any{"max_attempts": 5, "initial": "300ms", "max": "300ms"}}})
+			"retry": map[string]any{"max_attempts": 5, "initial": "1s", "max": "1s"}}})
 		id := captureID(t, a, bin.ID, "POST", nil, `{"order":1}`)
 
 		// The first attempt failed: the record is stored as retrying.
