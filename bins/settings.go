@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookscope/hookscope/ingest/forward"
 	"github.com/hookscope/hookscope/schema"
 )
 
@@ -311,6 +312,17 @@ func ValidateForward(fc *schema.ForwardConfig) error {
 	case "", "async", "proxy":
 	default:
 		return invalid("forward", `mode: must be "async" or "proxy"`)
+	}
+	if fc.Retry != nil {
+		if fc.Mode == "proxy" {
+			return invalid("forward", "retry: applies to async forwarding only (a proxy answers the sender with the first attempt)")
+		}
+		if _, err := forward.ParsePolicy(fc.Retry); err != nil {
+			return invalid("forward", "retry.%s", err.Error())
+		}
+	}
+	if _, err := forward.ParseFilter(fc.Filter); err != nil {
+		return invalid("forward", "filter: %s", err.Error())
 	}
 	return nil
 }

@@ -133,6 +133,8 @@ func (p *Pipeline) Capture(ctx context.Context, binID string, in *Incoming) (Res
 		fc = nil
 	} else if loop := forwardLoop(fc, in); loop != nil {
 		r.Forward, fc = loop, nil
+	} else if skip := t.skipForward(r); skip != nil {
+		r.Forward, fc = skip, nil // forwarding.go
 	}
 	var resp Response
 	switch {
@@ -231,60 +233,6 @@ func (p *Pipeline) proxy(ctx context.Context, fc schema.ForwardConfig, r, sent *
 		return jsonError(status, "forward target failed: "+res.Forward.Error, r.ID)
 	}
 	return Response{Status: res.Status, Headers: res.Headers, Body: res.Body}
-}
-
-// forwardAsync relays r in the forwarder's worker pool; the record goes to
-// the capture log once the forward finished, so the stored record carries
-// its outcome and there is one record per id (the log has no updates).
-//
-// Durability: between the answer to the sender and the end of the forward
-// (at most the forward timeout, plus queueing) the record is in the forward
-// Journal (fsynced before the answer in durable ack mode), not in the log;
-// a crash recovers it on the next start (RecoverForwards: recorded with
-// forward.error JournalInterrupted). A journal that cannot take it fails
-// the capture (503) before anything is forwarded. A clean shutdown waits
-// for the forward (the app closes the forwarder before the log). When the
-// pool is saturated the request is recorded at once with the error
-// "forward queue full; not forwarded", so overload never loses a capture.
-// sent is r as it arrived (before redaction): what the target gets, kept
-// in memory only; the journal and the record hold r.
-func (p *Pipeline) forwardAsync(ctx context.Context, fc schema.ForwardConfig, r, sent *schema.Request) error {
-	pending := schema.Forward{URL: fc.URL, Mode: forward.ModeAsync}
-	r.Forward = &pending
-	j := p.opts.Journal
-	if j != nil {
-		if err := j.Add(r); err != nil {
-			p.metrics.Refused.WithLabelValues("unavailable").Inc()
-			return fmt.Errorf("%w: %w: forward journal: %w", ErrOverloaded, caplog.ErrUnavailable, err)
-		}
-	}
-	err := p.opts.Forwarder.Submit(fc, sent, func(fw schema.Forward) {
-		r.Forward = &fw
-		if err := p.record(context.Background(), r); err != nil {
-			p.lg.Error("record forwarded request", "bin", r.BinID, "request_id", r.ID, "err", err)
-			return // stays in the journal: recovered on the next start
-		}
-		if j != nil {
-			if err := j.Done(r.ID); err != nil {
-				p.lg.Warn("forward journal", "err", err)
-			}
-		}
-	})
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, forward.ErrQueueFull) {
-		pending.Error = "forward queue full; not forwarded"
-	} else {
-		pending.Error = fmt.Sprintf("not forwarded: %v", err)
-	}
-	if err := p.record(ctx, r); err != nil {
-		return err
-	}
-	if j != nil {
-		_ = j.Done(r.ID)
-	}
-	return nil
 }
 
 // defaultResponse is {"ok":true,"request_id":"..."}, built without reflection

@@ -144,7 +144,7 @@ func StartConsumers(ctx context.Context, l caplog.Log, w Writer, obs Observer, p
 	}()
 	if ac != nil {
 		c.wg.Add(1)
-		go func() { defer c.wg.Done(); defer ac.Close(); c.runObserver(ac, obs) }()
+		go func() { defer c.wg.Done(); defer ac.Close(); c.runObserver(c.run, ac, obs) }()
 	}
 	if rd != nil {
 		c.wg.Add(1)
@@ -192,12 +192,15 @@ func (c *Consumers) runWriter(cons caplog.Consumer, w Writer) {
 			}
 			continue
 		}
-		var reqs []*schema.Request
+		reqs := make([]*schema.Request, 0, n)
 		for _, b := range batches {
-			reqs = append(reqs, c.decode(b)...)
+			reqs = append(reqs, c.decode(b, caplog.DecodeRequestOwned)...)
 		}
 		if !c.write(w, reqs) {
 			return // closed while the store was failing: the log keeps the batch
+		}
+		if !c.writeUpdates(w, batches) { // forward updates: forward_updates.go
+			return
 		}
 		if err := commitAll(cons, batches, c.opts.WriteTimeout); err != nil {
 			// Not fatal: the batches come again after a restart and the
@@ -296,27 +299,28 @@ func sleepUnless(d time.Duration, done <-chan struct{}) bool {
 // in-memory windows, so it commits at most every observerCommitEvery (each
 // commit persists the log's positions with an fdatasync): after a crash up to
 // that much is observed again, which can only make a rate rule fire sooner.
-func (c *Consumers) runObserver(cons caplog.Consumer, obs Observer) {
+func (c *Consumers) runObserver(run context.Context, cons caplog.Consumer, obs Observer) {
 	var pending []caplog.Batch
 	last := time.Now()
 	flush := func() {
 		if len(pending) == 0 {
 			return
 		}
-		if err := commitAll(cons, pending, c.opts.WriteTimeout); err != nil && c.run.Err() == nil {
+		if err := commitAll(cons, pending, c.opts.WriteTimeout); err != nil && run.Err() == nil {
 			c.lg.Warn("commit alerts position", "err", err)
 		}
 		pending, last = pending[:0], time.Now()
 	}
 	defer flush()
 	for {
-		ctx, cancel := c.run, context.CancelFunc(func() {})
+		ctx, cancel := run, context.CancelFunc(func() {})
 		if len(pending) > 0 { // do not leave them uncommitted while idle
-			ctx, cancel = context.WithTimeout(c.run, observerCommitEvery)
+			ctx, cancel = context.WithTimeout(run, observerCommitEvery)
 		}
 		b, err := cons.Fetch(ctx, 1024)
 		cancel()
-		for _, r := range c.decode(b) {
+		// The engine reads metadata only: the body is not even copied.
+		for _, r := range c.decode(b, caplog.DecodeRequestMeta) {
 			obs.Observe(r)
 		}
 		if len(b.Records) > 0 {
@@ -326,11 +330,11 @@ func (c *Consumers) runObserver(cons caplog.Consumer, obs Observer) {
 			flush()
 		}
 		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-			if c.run.Err() != nil || errors.Is(err, caplog.ErrClosed) {
+			if run.Err() != nil || errors.Is(err, caplog.ErrClosed) {
 				return
 			}
 			c.lg.Warn("fetch for alerts", "err", err)
-			sleepUnless(c.opts.RetryInterval, c.run.Done())
+			sleepUnless(c.opts.RetryInterval, run.Done())
 		}
 	}
 }
@@ -358,7 +362,7 @@ func commitAll(cons caplog.Consumer, batches []caplog.Batch, timeout time.Durati
 func (c *Consumers) runLive(rd caplog.Reader, pub Publisher) {
 	for {
 		recs, err := rd.Next(c.run, 1024)
-		for _, r := range c.decode(caplog.Batch{Records: recs}) {
+		for _, r := range c.decode(caplog.Batch{Records: recs}, caplog.DecodeRequestOwned) {
 			pub.Publish(r)
 		}
 		if err != nil {
@@ -371,13 +375,18 @@ func (c *Consumers) runLive(rd caplog.Reader, pub Publisher) {
 	}
 }
 
-// decode turns a batch into requests; a record that does not decode (it
-// passed the log's checksum, so it is a bug, not a torn write) is logged,
-// counted and skipped rather than blocking the consumer forever.
-func (c *Consumers) decode(b caplog.Batch) []*schema.Request {
+// decode turns a batch into requests with dec (each consumer owns the
+// records it fetched, so the store writer and the live feed decode bodies
+// in place and the alerts consumer skips them); a record that does not
+// decode (it passed the log's checksum, so it is a bug, not a torn write)
+// is logged, counted and skipped rather than blocking the consumer forever.
+func (c *Consumers) decode(b caplog.Batch, dec func([]byte) (*schema.Request, error)) []*schema.Request {
 	out := make([]*schema.Request, 0, len(b.Records))
 	for _, rec := range b.Records {
-		r, err := caplog.DecodeRequest(rec.Data)
+		if caplog.IsUpdate(rec.Data) {
+			continue // a forward update, for the store writer only (writeUpdates)
+		}
+		r, err := dec(rec.Data)
 		if err != nil {
 			c.opts.Metrics.Undecodable.Inc()
 			c.lg.Error("skip undecodable log record", "position", rec.Position, "request_id", rec.ID, "err", err)

@@ -78,12 +78,78 @@ type Signature struct {
 
 // Forward is the outcome of relaying a captured request to the bin's target
 // (or of a replay).
+//
+// Status, LatencyUS and Error are those of the last attempt. Attempts keeps
+// every attempt of an async forward (retries and redeliveries included) in
+// order; State is where the forward stands. Skipped, with State
+// ForwardSkipped, says why a capture was not forwarded (the bin's forward
+// filter did not match).
 type Forward struct {
-	URL       string `json:"url"`
-	Mode      string `json:"mode"` // "async" or "proxy" (or "replay")
-	Status    int    `json:"status"`
-	LatencyUS int64  `json:"latency_us"`
-	Error     string `json:"error,omitempty"`
+	URL       string           `json:"url"`
+	Mode      string           `json:"mode"` // "async" or "proxy" (or "replay")
+	Status    int              `json:"status"`
+	LatencyUS int64            `json:"latency_us"`
+	Error     string           `json:"error,omitempty"`
+	State     ForwardState     `json:"state,omitempty"`
+	Attempts  []ForwardAttempt `json:"attempts,omitempty"`
+	NextAt    *time.Time       `json:"next_at,omitempty"` // the next attempt, while retrying
+	Skipped   string           `json:"skipped,omitempty"`
+}
+
+// ForwardAttempt is one try of a forward.
+type ForwardAttempt struct {
+	At        time.Time `json:"at"`
+	Status    int       `json:"status"` // 0: the target did not answer
+	LatencyUS int64     `json:"latency_us"`
+	Error     string    `json:"error,omitempty"`
+}
+
+// ForwardState is where a forward stands. Records written before states
+// existed have "" and are read as delivered or failed from Status and Error.
+type ForwardState string
+
+const (
+	ForwardDelivered ForwardState = "delivered" // the target answered 2xx
+	ForwardFailed    ForwardState = "failed"    // no attempt left (or none allowed) and none succeeded
+	ForwardRetrying  ForwardState = "retrying"  // failed so far; NextAt is the next attempt
+	ForwardSkipped   ForwardState = "skipped"   // not forwarded: the forward filter did not match
+)
+
+// Valid reports whether s is one of the four states.
+func (s ForwardState) Valid() bool {
+	switch s {
+	case ForwardDelivered, ForwardFailed, ForwardRetrying, ForwardSkipped:
+		return true
+	}
+	return false
+}
+
+// StateOf is f's state, derived from the last outcome for records that
+// carry none (written before states existed, proxy answers, replays).
+func (f *Forward) StateOf() ForwardState {
+	switch {
+	case f == nil:
+		return ""
+	case f.State != "":
+		return f.State
+	case f.Error == "" && f.Status >= 200 && f.Status <= 299:
+		return ForwardDelivered
+	default:
+		return ForwardFailed
+	}
+}
+
+// Version orders the outcomes of one forward: every attempt adds one, so a
+// store keeps the outcome with the most attempts when updates arrive out of
+// order or twice.
+func (f *Forward) Version() int64 { return int64(len(f.Attempts)) }
+
+// ForwardUpdate is a later outcome of a stored request's forward (a retry or
+// a redelivery). Forward replaces the stored one when its Version is greater.
+type ForwardUpdate struct {
+	BinID   string
+	ID      uuid.UUID
+	Forward Forward
 }
 
 // Request is one captured delivery. Stores must round-trip every field
@@ -308,6 +374,23 @@ type ForwardConfig struct {
 	URL     string `json:"url"`
 	Timeout string `json:"timeout,omitempty"` // Go duration
 	Mode    string `json:"mode,omitempty"`    // "async" (default) or "proxy"
+	// Retry retries a failed async forward with exponential backoff (nil:
+	// one attempt).
+	Retry *RetryConfig `json:"retry,omitempty"`
+	// Filter forwards only the captures it matches: the requests list's
+	// filter parameters as a query string ("method=POST&event_type=push"),
+	// plus path_prefix= and header= (see bins.ValidateForward). Empty:
+	// every capture.
+	Filter string `json:"filter,omitempty"`
+}
+
+// RetryConfig is a forward's retry policy: at most MaxAttempts attempts in
+// all, the n-th retry after about Initial*2^(n-1) (with jitter), never
+// more than Max apart. Durations are Go durations.
+type RetryConfig struct {
+	MaxAttempts int    `json:"max_attempts"`
+	Initial     string `json:"initial,omitempty"`
+	Max         string `json:"max,omitempty"`
 }
 
 // Replay job states. A job is queued until its runner picks it up, running
@@ -337,6 +420,8 @@ type ReplayJob struct {
 	Params map[string]string `json:"params"`
 	URL    string            `json:"url,omitempty"` // "" = the bin's forward target
 	Rate   float64           `json:"rate"`          // requests per second
+	// RemoteIP is who asked for the job; each replay's record carries it.
+	RemoteIP string `json:"remote_ip"`
 	// Until is the snapshot bound: only requests received before it are
 	// replayed (the replays themselves land in the same bin, later).
 	Until time.Time `json:"until"`

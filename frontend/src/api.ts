@@ -84,6 +84,8 @@ export const api = {
     call<{ count: number; capped: boolean; cap: number }>("GET", `/api/v1/bins/${enc(bin)}/requests/count?${filterParams(f)}`, bin),
   getRequest: (bin: string, id: string) => call<RequestFull>("GET", `/api/v1/bins/${enc(bin)}/requests/${enc(id)}`, bin),
   clearRequests: (bin: string) => call<void>("DELETE", `/api/v1/bins/${enc(bin)}/requests`, bin),
+  redeliver: (bin: string, id: string) =>
+    call<{ id: string; forward: import("./types").Forward }>("POST", `/api/v1/bins/${enc(bin)}/requests/${enc(id)}/redeliver`, bin),
   replay: (bin: string, id: string, url?: string) =>
     call<any>("POST", `/api/v1/bins/${enc(bin)}/requests/${enc(id)}/replay`, bin, url ? { url } : {}),
   stats: (bin: string, since: string, until: string, step: string) =>

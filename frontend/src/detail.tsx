@@ -7,6 +7,7 @@ import { binURL } from "./bin";
 import { binPath, navigate, withParams } from "./router";
 import { BodyViewer, type LoadedBody } from "./body";
 import { copyText, Hi, SigBadge, toast } from "./ui";
+import { ForwardPanel } from "./forward";
 
 // Bodies up to this size load with the request; larger ones on demand.
 const AUTO_BODY = 1 << 20;
@@ -216,13 +217,7 @@ export function RequestDetail({ bin, id, summary, onClose, tab: tabParam, find, 
                 {formatMs(rec.delivery_lag_ms)} <span class="muted">between the sender's timestamp and arrival</span>
               </div>
             )}
-            {fwd && (
-              <div class="block" data-testid="fwd-block">
-                <span class="block-label">Forwarded ({fwd.mode || "async"})</span>
-                <span class={`status ${statusClass(fwd.status)}`}>{fwd.status || "failed"}</span> in {formatLatency(fwd.latency_us)} <span class="mono muted">{fwd.url}</span>
-                {fwd.error ? <span class="err"> {fwd.error}</span> : null}
-              </div>
-            )}
+            {fwd && <ForwardPanel bin={bin.id} id={rec.id} fwd={fwd} readOnly={readOnly} />}
           </div>
         )}
       </div>

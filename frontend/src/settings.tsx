@@ -89,6 +89,10 @@ export function SettingsPanel({ bin, onSaved }: { bin: Bin; onSaved: (b: Bin) =>
   const [storeBody, setStoreBody] = useState(s.redact?.store_body !== false);
   const [retAge, setRetAge] = useState(s.retention?.max_age || "");
   const [retMax, setRetMax] = useState(s.retention?.max_requests ? String(s.retention.max_requests) : "");
+  const [fRetry, setFRetry] = useState(s.forward?.retry?.max_attempts ? String(s.forward.retry.max_attempts) : "");
+  const [fInitial, setFInitial] = useState(s.forward?.retry?.initial || "");
+  const [fMax, setFMax] = useState(s.forward?.retry?.max || "");
+  const [fFilter, setFFilter] = useState(s.forward?.filter || "");
   const [busy, setBusy] = useState(false);
   const [share, setShare] = useState("");
 
@@ -133,7 +137,15 @@ export function SettingsPanel({ bin, onSaved }: { bin: Bin; onSaved: (b: Bin) =>
       .filter(Boolean);
     patch.redact = rh.length || rp.length || !storeBody ? { headers: rh.length ? rh : undefined, body_paths: rp.length ? rp : undefined, store_body: storeBody ? undefined : false } : null;
     patch.retention = retAge.trim() || retMax.trim() ? { max_age: retAge.trim() || undefined, max_requests: num(retMax) } : null;
-    patch.forward = fUrl.trim() ? { url: fUrl.trim(), timeout: fTimeout.trim() || undefined, mode: fMode } : null;
+    patch.forward = fUrl.trim()
+      ? {
+          url: fUrl.trim(),
+          timeout: fTimeout.trim() || undefined,
+          mode: fMode,
+          retry: fRetry.trim() && fMode === "async" ? { max_attempts: num(fRetry), initial: fInitial.trim() || undefined, max: fMax.trim() || undefined } : undefined,
+          filter: fFilter.trim() || undefined,
+        }
+      : null;
     setBusy(true);
     try {
       const b = await api.patchBin(bin.id, patch);
@@ -348,6 +360,22 @@ export function SettingsPanel({ bin, onSaved }: { bin: Bin; onSaved: (b: Bin) =>
               <option value="async">async (answer with the bin's response)</option>
               <option value="proxy">proxy (answer with the target's response)</option>
             </select>
+          </label>
+          <label>
+            Retry attempts
+            <input name="forward_retry" inputMode="numeric" value={fRetry} onInput={(e) => setFRetry(e.currentTarget.value)} placeholder="1 (no retry); up to 20" disabled={fMode !== "async"} />
+          </label>
+          <label>
+            First retry after
+            <input name="forward_retry_initial" value={fInitial} onInput={(e) => setFInitial(e.currentTarget.value)} placeholder="10s, then doubling" disabled={fMode !== "async"} />
+          </label>
+          <label>
+            At most apart
+            <input name="forward_retry_max" value={fMax} onInput={(e) => setFMax(e.currentTarget.value)} placeholder="1h" disabled={fMode !== "async"} />
+          </label>
+          <label class="span2">
+            Only forward what matches
+            <input name="forward_filter" value={fFilter} onInput={(e) => setFFilter(e.currentTarget.value)} placeholder="every request (e.g. method=POST&event_type=push&header=X-Env:prod)" />
           </label>
         </div>
       </fieldset>

@@ -11,12 +11,25 @@ export interface Signature {
   reason: string;
 }
 
+export type ForwardState = "delivered" | "failed" | "retrying" | "skipped";
+
+export interface ForwardAttempt {
+  at: string;
+  status: number; // 0: the target did not answer
+  latency_us: number;
+  error?: string;
+}
+
 export interface Forward {
   url: string;
   mode: string;
   status: number;
   latency_us: number;
   error?: string;
+  state?: ForwardState; // absent on records from before states
+  attempts?: ForwardAttempt[];
+  next_at?: string;
+  skipped?: string;
 }
 
 export interface RequestSummary {
@@ -113,6 +126,8 @@ export interface ForwardSettings {
   url: string;
   timeout?: string;
   mode?: string;
+  retry?: { max_attempts?: number; initial?: string; max?: string } | null;
+  filter?: string;
 }
 
 export interface BinSettings {

@@ -204,6 +204,10 @@ func whereFilter(f *schema.Filter) (string, []any, error) {
 		b.WriteString(" AND delivery_id = ? AND delivery_id != ''")
 		args = append(args, f.DeliveryID)
 	}
+	if f.Forward != "" {
+		b.WriteString(" AND forward IS NOT NULL AND forward_state = ?")
+		args = append(args, string(f.Forward))
+	}
 	if f.Q != "" {
 		var err error
 		if args, err = whereQ(f.Q, &b, args); err != nil {
