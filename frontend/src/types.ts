@@ -38,6 +38,7 @@ export interface RequestSummary {
   delivery_lag_ms?: number | null;
   forward?: Forward | null;
   event_type?: string; // when the server extracts one (not every server does)
+  replay_of?: string; // set on the record of a replay: the original's id
 }
 
 export interface Body {
@@ -156,6 +157,7 @@ export interface Filters {
   ip: string;
   since: string;
   until: string;
+  replays: string; // "" (kept out, grouped under the original), "include" or "only"
 }
 
 export const emptyFilters: Filters = {
@@ -166,4 +168,5 @@ export const emptyFilters: Filters = {
   ip: "",
   since: "",
   until: "",
+  replays: "",
 };
