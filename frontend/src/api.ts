@@ -124,9 +124,9 @@ export const api = {
 
 export function liveURL(bin: string, f: Partial<Filters>, after?: string, onlyAlerts = false): string {
   const p = filterParams({ ...f, since: "", until: "" });
-  // The live feed brings replays too: the list groups them under their
-  // original unless they are shown (requests.tsx).
-  if (f.replays !== "only") p.set("replays", "include");
+  // The live feed brings replays too (the server's default): the list
+  // groups them under their original unless they are shown (requests.tsx).
+  if (f.replays !== "only") p.delete("replays");
   if (after) p.set("after", after);
   if (onlyAlerts) p.set("only", "alerts");
   const tok = tokenFor(bin);
