@@ -612,6 +612,56 @@ test("replays: grouped under their original as attempts, kept out of the list, f
   }
 });
 
+test("phone: a share link renders read-only, with its expiry and no control that would fail", async () => {
+  const created = await hs.createBin({ name: "shared-phone", private: true, signature: { scheme: "github", secret: "s3cret" } });
+  const bin = created.id;
+  await hs.capture(bin, { path: "/shared/1", headers: { "Content-Type": "application/json" }, body: '{"a":1}' });
+  await stored(bin, 1);
+  await hs.api("POST", "/api/v1/alerts/rules", { name: "r", bin_id: bin, kind: "failure_spike", channels: [], enabled: true });
+  const share = await hs.api("POST", `/api/v1/bins/${bin}/share`, { expires_in: "24h" });
+  const viewer = new Browser();
+  try {
+    const p = await viewer.start({ owner: false, width: 390, height: 844 });
+    await p.goto(`${hs.url}/bins/${bin}?token=${encodeURIComponent(share.token)}`);
+    await p.waitForSelector("[data-testid=readonly-banner]");
+    assert.match(await p.textContent("[data-testid=readonly-banner]"), /Read-only link · expires /);
+    assert.equal(await p.locator(".tabs a:has-text('Settings')").count(), 0);
+    await p.click("[data-testid=request-list] .row:has-text('/shared/1')");
+    await p.waitForSelector("[data-testid=detail-head]:has-text('/shared/1')");
+    for (const c of ["replay-toggle", "reverify"]) assert.equal(await p.locator(`[data-testid=${c}]`).count(), 0, `no ${c}`);
+    assert.equal(await p.locator("[data-testid=copy-curl]").count(), 1, "reading tools stay");
+    let overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `page is ${overflow}px wider than the phone`);
+    await screenshot(p, "phone-readonly-detail");
+    await p.goto(`${hs.url}/bins/${bin}/alerts`);
+    await p.waitForSelector("[data-testid=rules-table]");
+    assert.equal(await p.locator("text=New rule").count(), 0);
+    assert.equal(await p.locator("[aria-label='Delete rule']").count(), 0);
+    assert.ok(await p.locator("[data-testid=rules-table] input[type=checkbox]").first().isDisabled());
+    overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `alerts page is ${overflow}px wider than the phone`);
+    await screenshot(p, "phone-readonly-alerts");
+    assert.deepEqual(viewer.errors, []);
+  } finally {
+    await viewer.close();
+  }
+});
+
+test("exact totals up to the API's cap, then \"10,000+\"", async () => {
+  const bin = (await hs.createBin({ name: "capped" })).id;
+  // 10 001 matching requests: the count API counts a filtered list up to
+  // its cap (10 000) and says capped.
+  await pool(Array.from({ length: 10001 }, (_, i) => i), 32, (i) => hs.capture(bin, { method: "PUT", path: `/c/${i}` }));
+  await stored(bin, 10001);
+  const c = await hs.api("GET", `/api/v1/bins/${bin}/requests/count?method=PUT`);
+  assert.deepEqual([c.capped, c.cap], [true, 10000]);
+  await page.goto(`${hs.url}/bins/${bin}?method=PUT`);
+  await page.waitForFunction(() => document.querySelector("[data-testid=count]")?.textContent === "10,000+ requests", null, { timeout: 15000 });
+  // Without a filter the total is exact.
+  await page.goto(`${hs.url}/bins/${bin}`);
+  await page.waitForFunction(() => document.querySelector("[data-testid=count]")?.textContent === "10,001 requests", null, { timeout: 15000 });
+});
+
 test("no dialogs, page errors or CSP violations", () => {
   assert.deepEqual(br.dialogs, []);
   assert.deepEqual(br.errors, []);
