@@ -34,7 +34,7 @@ func Failed(r *schema.Request) bool {
 	if r.ResponseStatus != 0 && (r.ResponseStatus < 200 || r.ResponseStatus > 299) {
 		return true
 	}
-	if f := r.Forward; f != nil {
+	if f := r.Forward; f != nil && f.State != schema.ForwardSkipped { // a filtered-out capture was not forwarded
 		if f.Error != "" || f.Status < 200 || f.Status > 299 {
 			return true
 		}

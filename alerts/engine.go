@@ -181,6 +181,13 @@ type Engine struct {
 	startOnce sync.Once
 	cancel    context.CancelFunc
 	runDone   chan struct{}
+
+	// Follower mode (cluster): see lead.go.
+	follower bool
+	hist     History
+	leadCtx  context.Context // ends on Close
+	leadMu   sync.Mutex      // held by the running term; Close waits on it
+	leading  atomic.Bool
 }
 
 // New returns an engine reading rules and writing events through store and
@@ -200,6 +207,7 @@ func New(store RuleStore, hist History, opt Options) *Engine {
 		in:      make(chan input, opt.QueueSize),
 		rules:   map[string]*Rule{},
 		win:     newWindows(hist, &opt, log),
+		hist:    hist,
 		alert:   map[key]*alertState{},
 		runDone: make(chan struct{}),
 	}
@@ -272,19 +280,8 @@ func (e *Engine) Start(ctx context.Context) error {
 }
 
 func (e *Engine) start(ctx context.Context) error {
-	sctx, cancel := context.WithTimeout(ctx, e.opt.StoreTimeout)
-	stored, err := e.store.ListRules(sctx)
-	cancel()
-	if err != nil {
-		return fmt.Errorf("alerts: load rules: %w", err)
-	}
-	for _, s := range stored {
-		r, err := fromStored(s)
-		if err != nil {
-			e.log.Warn("skip undecodable rule", "rule_id", s.ID, "err", err)
-			continue
-		}
-		e.SetRule(r)
+	if err := e.LoadRules(ctx); err != nil {
+		return err
 	}
 	e.restoreStates(ctx)
 	e.win.recover(ctx, e.snapshot())
@@ -292,8 +289,34 @@ func (e *Engine) start(ctx context.Context) error {
 	runCtx, cancelRun := context.WithCancel(context.WithoutCancel(ctx))
 	e.cancel = cancelRun
 	e.disp.start(ctx)
-	go e.run(runCtx)
-	e.log.Info("alert engine started", "rules", len(stored), "recovered_requests", e.win.recoveredN.Load())
+	e.leading.Store(true)
+	go func() { defer close(e.runDone); e.run(runCtx) }()
+	e.log.Info("alert engine started", "rules", len(e.snapshot()), "recovered_requests", e.win.recoveredN.Load())
+	return nil
+}
+
+// LoadRules replaces the engine's rules with the stored ones (a rule that
+// does not decode is skipped and logged). Start and every leader term call
+// it; in cluster mode it also runs when another instance changed a rule.
+func (e *Engine) LoadRules(ctx context.Context) error {
+	sctx, cancel := context.WithTimeout(ctx, e.opt.StoreTimeout)
+	stored, err := e.store.ListRules(sctx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("alerts: load rules: %w", err)
+	}
+	rules := make(map[string]*Rule, len(stored))
+	for _, s := range stored {
+		r, err := fromStored(s)
+		if err != nil {
+			e.log.Warn("skip undecodable rule", "rule_id", s.ID, "err", err)
+			continue
+		}
+		rules[r.ID] = r
+	}
+	e.mu.Lock()
+	e.rules = rules
+	e.mu.Unlock()
 	return nil
 }
 
@@ -319,12 +342,19 @@ func (e *Engine) Close(ctx context.Context) error {
 		return nil
 	}
 	e.cancel()
-	<-e.runDone
+	if e.follower {
+		// A running term ends with leadCtx; wait for it.
+		e.leadMu.Lock()
+		//nolint:staticcheck // empty critical section: waiting for the term
+		e.leadMu.Unlock()
+	} else {
+		<-e.runDone
+	}
 	return e.disp.close(ctx)
 }
 
+// run takes observations and evaluates every EvalInterval until ctx ends.
 func (e *Engine) run(ctx context.Context) {
-	defer close(e.runDone)
 	t := time.NewTicker(e.opt.EvalInterval)
 	defer t.Stop()
 	var lastDropped int64

@@ -16,6 +16,9 @@ func (e *Engine) evaluate(ctx context.Context) {
 	keep := time.Minute
 	live := map[key]bool{}
 	for _, r := range rules {
+		if ctx.Err() != nil {
+			return // the term ended (or the engine closes): decide nothing more
+		}
 		if !r.Enabled {
 			continue
 		}
@@ -69,6 +72,7 @@ func (e *Engine) evalOne(ctx context.Context, r *Rule, bin string, k key, now ti
 	st.last = f
 	phase, since, tr := Step(st.Phase, st.Since, f.Active, now, r.For.D())
 	st.Phase, st.Since = phase, since
+	var tell string // the notification this transition announces, if any
 	switch tr {
 	case BecameFiring:
 		e.firing.Add(1)
@@ -81,17 +85,23 @@ func (e *Engine) evalOne(ctx context.Context, r *Rule, bin string, k key, now ti
 			break
 		}
 		st.LastAnnounced = now
-		e.emit(r, bin, st, f, notify.StateFiring, now)
+		tell = notify.StateFiring
 	case BecameResolved:
 		if st.Announced {
-			e.emit(r, bin, st, f, notify.StateResolved, now)
+			tell = notify.StateResolved
 		}
 		st.Announced = false
 	}
 	if tr != NoChange {
+		// Saved before the notification is queued: an evaluator taking
+		// over from here on (cluster mode) continues this episode instead
+		// of announcing it again.
 		if err := e.states.SaveState(ctx, st.EpisodeState); err != nil {
 			e.log.Warn("save alert state", "rule_id", r.ID, "bin_id", bin, "err", err)
 		}
+	}
+	if tell != "" {
+		e.emit(r, bin, st, f, tell, now)
 	}
 }
 

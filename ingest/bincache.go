@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/hookscope/hookscope/ingest/forward"
 	"github.com/hookscope/hookscope/ingest/signature"
 	"github.com/hookscope/hookscope/schema"
 )
@@ -19,8 +20,9 @@ type Target struct {
 	Bin      *schema.Bin
 	verifier *signature.Verifier // nil: no scheme, or an unusable configuration
 	sigErr   error
-	enforce  *enforcement // nil: every delivery is accepted
-	redact   *redactor    // nil: nothing to redact
+	enforce  *enforcement    // nil: every delivery is accepted
+	redact   *redactor       // nil: nothing to redact
+	fwd      *forward.Filter // the forward filter (nil: forward everything)
 }
 
 // NeedsPublicURL reports whether capture must know the URL the sender used:
@@ -31,6 +33,11 @@ func newTarget(b *schema.Bin, redactHeaders []string) *Target {
 	t := &Target{Bin: b, enforce: newEnforcement(b), redact: newRedactor(redactHeaders, b.Settings.Redact)}
 	if cfg := b.Settings.Signature; cfg != nil && cfg.Scheme != "" {
 		t.verifier, t.sigErr = signature.New(cfg)
+	}
+	if fc := b.Settings.Forward; fc != nil {
+		// Validated when the bin was saved; one that no longer parses
+		// forwards everything rather than nothing.
+		t.fwd, _ = forward.ParseFilter(fc.Filter)
 	}
 	return t
 }

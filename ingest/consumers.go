@@ -144,7 +144,7 @@ func StartConsumers(ctx context.Context, l caplog.Log, w Writer, obs Observer, p
 	}()
 	if ac != nil {
 		c.wg.Add(1)
-		go func() { defer c.wg.Done(); defer ac.Close(); c.runObserver(ac, obs) }()
+		go func() { defer c.wg.Done(); defer ac.Close(); c.runObserver(c.run, ac, obs) }()
 	}
 	if rd != nil {
 		c.wg.Add(1)
@@ -168,8 +168,8 @@ func (c *Consumers) Close(ctx context.Context) error {
 }
 
 // runWriter moves records from the log to the store: fetch a batch (up to
-// MaxBatch, waiting at most FlushInterval for it to fill), write it until
-// the store takes it, commit.
+// MaxBatch; when the first fetch returns fewer, after letting it fill for
+// FlushInterval), write it until the store takes it, commit.
 func (c *Consumers) runWriter(cons caplog.Consumer, w Writer) {
 	if st, ok := w.(Settler); ok {
 		for err := st.Settle(c.run); err != nil; err = st.Settle(c.run) {
@@ -192,12 +192,15 @@ func (c *Consumers) runWriter(cons caplog.Consumer, w Writer) {
 			}
 			continue
 		}
-		var reqs []*schema.Request
+		reqs := make([]*schema.Request, 0, n)
 		for _, b := range batches {
-			reqs = append(reqs, c.decode(b)...)
+			reqs = append(reqs, c.decode(b, caplog.DecodeRequestOwned)...)
 		}
 		if !c.write(w, reqs) {
 			return // closed while the store was failing: the log keeps the batch
+		}
+		if !c.writeUpdates(w, batches) { // forward updates: forward_updates.go
+			return
 		}
 		if err := commitAll(cons, batches, c.opts.WriteTimeout); err != nil {
 			// Not fatal: the batches come again after a restart and the
@@ -225,11 +228,18 @@ func (c *Consumers) fetchBatch(cons caplog.Consumer) ([]caplog.Batch, int) {
 		return nil, 0
 	}
 	batches, n := []caplog.Batch{b}, len(b.Records)
-	// The linger ends early on Close: the batch is written at once.
-	linger, cancel := context.WithTimeout(c.stop, c.opts.FlushInterval)
+	if n < c.opts.MaxBatch && c.stop.Err() == nil {
+		// Let the batch fill, then take what came in one go: fetching
+		// while it fills woke the writer (a lock, a read, a decode) on
+		// every group commit. The pause ends early on Close: the batch is
+		// written at once.
+		sleepUnless(c.opts.FlushInterval, c.stop.Done())
+	}
+	// What is there now: a fetch that finds nothing waits drainWait at most.
+	drain, cancel := context.WithTimeout(c.run, drainWait)
 	defer cancel()
 	for n < c.opts.MaxBatch {
-		b, err := cons.Fetch(linger, c.opts.MaxBatch-n)
+		b, err := cons.Fetch(drain, c.opts.MaxBatch-n)
 		if len(b.Records) > 0 {
 			batches = append(batches, b)
 			n += len(b.Records)
@@ -240,6 +250,10 @@ func (c *Consumers) fetchBatch(cons caplog.Consumer) ([]caplog.Batch, int) {
 	}
 	return batches, n
 }
+
+// drainWait bounds the fetch that ends a batch: records are either there
+// already or belong to the next batch.
+const drainWait = time.Millisecond
 
 // write stores reqs, retrying with backoff until the store takes them; it
 // returns false only when the consumers are closed meanwhile.
@@ -296,41 +310,47 @@ func sleepUnless(d time.Duration, done <-chan struct{}) bool {
 // in-memory windows, so it commits at most every observerCommitEvery (each
 // commit persists the log's positions with an fdatasync): after a crash up to
 // that much is observed again, which can only make a rate rule fire sooner.
-func (c *Consumers) runObserver(cons caplog.Consumer, obs Observer) {
+func (c *Consumers) runObserver(run context.Context, cons caplog.Consumer, obs Observer) {
 	var pending []caplog.Batch
 	last := time.Now()
 	flush := func() {
 		if len(pending) == 0 {
 			return
 		}
-		if err := commitAll(cons, pending, c.opts.WriteTimeout); err != nil && c.run.Err() == nil {
+		if err := commitAll(cons, pending, c.opts.WriteTimeout); err != nil && run.Err() == nil {
 			c.lg.Warn("commit alerts position", "err", err)
 		}
 		pending, last = pending[:0], time.Now()
 	}
 	defer flush()
 	for {
-		ctx, cancel := c.run, context.CancelFunc(func() {})
+		ctx, cancel := run, context.CancelFunc(func() {})
 		if len(pending) > 0 { // do not leave them uncommitted while idle
-			ctx, cancel = context.WithTimeout(c.run, observerCommitEvery)
+			ctx, cancel = context.WithTimeout(run, observerCommitEvery)
 		}
-		b, err := cons.Fetch(ctx, 1024)
+		b, err := cons.Fetch(ctx, observerBatch)
 		cancel()
-		for _, r := range c.decode(b) {
+		// The engine reads metadata only: the body is not even copied.
+		for _, r := range c.decode(b, caplog.DecodeRequestMeta) {
 			obs.Observe(r)
 		}
 		if len(b.Records) > 0 {
 			pending = append(pending, b)
 		}
+		if n := len(b.Records); n > 0 && n < observerBatch {
+			// Let records gather rather than wake on every group commit;
+			// alert windows are seconds long.
+			sleepUnless(observerLinger, c.run.Done())
+		}
 		if time.Since(last) >= observerCommitEvery || errors.Is(err, context.DeadlineExceeded) {
 			flush()
 		}
 		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-			if c.run.Err() != nil || errors.Is(err, caplog.ErrClosed) {
+			if run.Err() != nil || errors.Is(err, caplog.ErrClosed) {
 				return
 			}
 			c.lg.Warn("fetch for alerts", "err", err)
-			sleepUnless(c.opts.RetryInterval, c.run.Done())
+			sleepUnless(c.opts.RetryInterval, run.Done())
 		}
 	}
 }
@@ -338,6 +358,22 @@ func (c *Consumers) runObserver(cons caplog.Consumer, obs Observer) {
 // observerCommitEvery bounds how often the alerts consumer persists its
 // position.
 const observerCommitEvery = time.Second
+
+// observerBatch and observerLinger: the alerts consumer takes up to
+// observerBatch records per fetch, and after a smaller batch pauses
+// observerLinger so that the next one gathers more.
+const (
+	observerBatch  = 1024
+	observerLinger = 20 * time.Millisecond
+)
+
+// liveLinger is the live feed's pause after a batch smaller than liveBatch:
+// a subscriber sees a capture at most this much later, and the feed wakes
+// at most ~500 times a second instead of on every group commit.
+const (
+	liveBatch  = 1024
+	liveLinger = 2 * time.Millisecond
+)
 
 // commitAll commits batches newest first: the consumer's position only
 // moves once the oldest is committed, so the log persists its positions
@@ -357,9 +393,12 @@ func commitAll(cons caplog.Consumer, batches []caplog.Batch, timeout time.Durati
 // runLive publishes every record to the live feed.
 func (c *Consumers) runLive(rd caplog.Reader, pub Publisher) {
 	for {
-		recs, err := rd.Next(c.run, 1024)
-		for _, r := range c.decode(caplog.Batch{Records: recs}) {
+		recs, err := rd.Next(c.run, liveBatch)
+		for _, r := range c.decode(caplog.Batch{Records: recs}, caplog.DecodeRequestOwned) {
 			pub.Publish(r)
+		}
+		if n := len(recs); n > 0 && n < liveBatch {
+			sleepUnless(liveLinger, c.run.Done())
 		}
 		if err != nil {
 			if c.run.Err() != nil || errors.Is(err, caplog.ErrClosed) {
@@ -371,13 +410,18 @@ func (c *Consumers) runLive(rd caplog.Reader, pub Publisher) {
 	}
 }
 
-// decode turns a batch into requests; a record that does not decode (it
-// passed the log's checksum, so it is a bug, not a torn write) is logged,
-// counted and skipped rather than blocking the consumer forever.
-func (c *Consumers) decode(b caplog.Batch) []*schema.Request {
+// decode turns a batch into requests with dec (each consumer owns the
+// records it fetched, so the store writer and the live feed decode bodies
+// in place and the alerts consumer skips them); a record that does not
+// decode (it passed the log's checksum, so it is a bug, not a torn write)
+// is logged, counted and skipped rather than blocking the consumer forever.
+func (c *Consumers) decode(b caplog.Batch, dec func([]byte) (*schema.Request, error)) []*schema.Request {
 	out := make([]*schema.Request, 0, len(b.Records))
 	for _, rec := range b.Records {
-		r, err := caplog.DecodeRequest(rec.Data)
+		if caplog.IsUpdate(rec.Data) {
+			continue // a forward update, for the store writer only (writeUpdates)
+		}
+		r, err := dec(rec.Data)
 		if err != nil {
 			c.opts.Metrics.Undecodable.Inc()
 			c.lg.Error("skip undecodable log record", "position", rec.Position, "request_id", rec.ID, "err", err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/hookscope/hookscope/ingest/forward"
 	"github.com/hookscope/hookscope/schema"
 )
 
@@ -27,6 +28,18 @@ import (
 // lost one only makes the next start append the record again, and the
 // store keeps the first row of an id). The file is emptied whenever
 // nothing is in flight and compacted when it grows past MaxBytes.
+//
+// It is also the durable queue of forward retries (retry.go): an entry
+// whose forward has a retry policy stays in the journal, with its attempts
+// and the time of the next one, until its forward is delivered or failed
+// for good. Why here and not in the capture log or the store: a retry
+// waits up to hours, and a log consumer cannot commit past a record it
+// still has to act on without holding back the log's retention (every
+// record behind it); the store is not a queue (ClickHouse has neither
+// transactions nor cheap deletes). The journal is local work of this
+// instance, fsynced before anything is acted on, so each retry is run by
+// exactly one instance: the one that captured (or was asked to redeliver)
+// the request. See retry.go for the limits that brings in a cluster.
 type Journal struct {
 	path     string
 	maxBytes int64
@@ -35,17 +48,42 @@ type Journal struct {
 	mu      sync.Mutex
 	f       *os.File
 	size    int64
-	pending map[uuid.UUID]*schema.Request
+	pending map[uuid.UUID]*journalEntry
+	retries []*journalEntry // to schedule again, read on open
+}
+
+// journalEntry is one forward the journal holds.
+type journalEntry struct {
+	req *schema.Request
+	// cfg is the forward setting the entry was captured (or last tried)
+	// with; nil for lines written before retries existed.
+	cfg *schema.ForwardConfig
+	// upsert: a record of the id may be in the log already, so every later
+	// record of it is an update (caplog.UpdateEntry).
+	upsert bool
+	// base is how many attempts the forward had when this series began (a
+	// redelivery starts a new series on a failed forward).
+	base int
+	// sent is the request as it arrived when redaction changed req: what
+	// the target gets. Memory only, never written to the journal.
+	sent *schema.Request
 }
 
 // JournalInterrupted is the forward error of a recovered record.
 const JournalInterrupted = "hookscope stopped before the forward finished; not forwarded"
 
 type journalLine struct {
-	Op   string          `json:"op"` // "add" or "done"
-	ID   uuid.UUID       `json:"id"`
-	Req  *schema.Request `json:"req,omitempty"`
-	Body []byte          `json:"body,omitempty"` // Request.Body is not in its JSON form
+	Op     string                `json:"op"` // "add" or "done"
+	ID     uuid.UUID             `json:"id"`
+	Req    *schema.Request       `json:"req,omitempty"`
+	Body   []byte                `json:"body,omitempty"` // Request.Body is not in its JSON form
+	Cfg    *schema.ForwardConfig `json:"cfg,omitempty"`
+	Upsert bool                  `json:"upsert,omitempty"`
+	Base   int                   `json:"base,omitempty"`
+}
+
+func (e *journalEntry) line(id uuid.UUID) journalLine {
+	return journalLine{Op: "add", ID: id, Req: e.req, Body: e.req.Body, Cfg: e.cfg, Upsert: e.upsert, Base: e.base}
 }
 
 // JournalOptions configure OpenJournal.
@@ -60,11 +98,13 @@ type JournalOptions struct {
 // that were in flight when the previous process stopped, with their
 // Forward.Error set to JournalInterrupted. They stay pending until the
 // caller marks them Done (after appending them to the capture log).
+// Entries whose forward has a retry policy are not among them: they are
+// tried again (Pipeline.StartRetries).
 func OpenJournal(path string, opts JournalOptions) (*Journal, []*schema.Request, error) {
 	if opts.MaxBytes <= 0 {
 		opts.MaxBytes = 64 << 20
 	}
-	j := &Journal{path: path, maxBytes: opts.MaxBytes, sync: opts.Sync, pending: make(map[uuid.UUID]*schema.Request)}
+	j := &Journal{path: path, maxBytes: opts.MaxBytes, sync: opts.Sync, pending: make(map[uuid.UUID]*journalEntry)}
 	var order []uuid.UUID
 	if f, err := os.Open(path); err == nil {
 		sc := bufio.NewScanner(f)
@@ -81,7 +121,7 @@ func OpenJournal(path string, opts JournalOptions) (*Journal, []*schema.Request,
 					if _, seen := j.pending[l.ID]; !seen {
 						order = append(order, l.ID)
 					}
-					j.pending[l.ID] = l.Req
+					j.pending[l.ID] = &journalEntry{req: l.Req, cfg: l.Cfg, upsert: l.Upsert, base: l.Base}
 				}
 			case "done":
 				delete(j.pending, l.ID)
@@ -97,7 +137,13 @@ func OpenJournal(path string, opts JournalOptions) (*Journal, []*schema.Request,
 	}
 	var recovered []*schema.Request
 	for _, id := range order {
-		if r, ok := j.pending[id]; ok {
+		e, ok := j.pending[id]
+		if ok && e.retries() {
+			j.retries = append(j.retries, e)
+			continue
+		}
+		if ok {
+			r := e.req
 			fw := schema.Forward{Mode: "async", Error: JournalInterrupted}
 			if r.Forward != nil {
 				fw.URL = r.Forward.URL
@@ -133,8 +179,64 @@ func (j *Journal) Add(r *schema.Request) error {
 		}
 	}
 	cp := *r // the forward's worker sets r.Forward while a compaction may encode the copy
-	j.pending[r.ID] = &cp
+	j.pending[r.ID] = &journalEntry{req: &cp}
 	return nil
+}
+
+// put records e (a copy) as pending, replacing what the journal held for
+// its id, and syncs like Add.
+func (j *Journal) put(e journalEntry) error {
+	cp := *e.req
+	if e.req.Forward != nil {
+		fw := *e.req.Forward
+		cp.Forward = &fw
+	}
+	e.req = &cp
+	b, err := json.Marshal(e.line(cp.ID))
+	if err != nil {
+		return fmt.Errorf("encode journal entry: %w", err)
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.f == nil {
+		return errors.New("forward journal closed")
+	}
+	if err := j.writeLocked(append(b, '\n')); err != nil {
+		return err
+	}
+	if j.sync {
+		if err := j.f.Sync(); err != nil {
+			return fmt.Errorf("sync forward journal: %w", err)
+		}
+	}
+	j.pending[cp.ID] = &e
+	return nil
+}
+
+// takeRetries returns (once) the entries OpenJournal found waiting for a
+// retry.
+func (j *Journal) takeRetries() []*journalEntry {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	r := j.retries
+	j.retries = nil
+	return r
+}
+
+// retries reports whether the entry's forward may be tried again.
+func (e *journalEntry) retries() bool {
+	if e.cfg == nil || e.cfg.Retry == nil {
+		return false
+	}
+	p, err := forward.ParsePolicy(e.cfg.Retry)
+	if err != nil {
+		return false
+	}
+	n := 0
+	if e.req.Forward != nil {
+		n = len(e.req.Forward.Attempts)
+	}
+	return n-e.base < p.MaxAttempts
 }
 
 // Done marks a record as appended to the capture log.
@@ -178,8 +280,8 @@ func (j *Journal) rewriteLocked() error {
 	}
 	w := bufio.NewWriter(f)
 	var size int64
-	for id, r := range j.pending {
-		b, err := json.Marshal(journalLine{Op: "add", ID: id, Req: r, Body: r.Body})
+	for id, e := range j.pending {
+		b, err := json.Marshal(e.line(id))
 		if err != nil {
 			f.Close()
 			return fmt.Errorf("encode journal entry: %w", err)

@@ -105,3 +105,51 @@ func TestJournalCompacts(t *testing.T) {
 		t.Fatalf("recovered %v %v", rec, err)
 	}
 }
+
+// TestJournalKeepsRetrySchedule: an entry whose forward retries is not
+// recovered as interrupted but handed back for retrying, with its attempts,
+// next attempt time and update marker; a plain one is recovered as before.
+func TestJournalKeepsRetrySchedule(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j.jsonl")
+	j, _, err := OpenJournal(path, JournalOptions{Sync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, retried := journalReq(0), journalReq(1)
+	next := schema.Truncate(time.Now().Add(time.Minute))
+	retried.Forward = &schema.Forward{URL: "http://target", Mode: "async", Status: 500, State: schema.ForwardRetrying, NextAt: &next,
+		Attempts: []schema.ForwardAttempt{{At: schema.Truncate(time.Now()), Status: 500}}}
+	cfg := &schema.ForwardConfig{URL: "http://target", Retry: &schema.RetryConfig{MaxAttempts: 3}}
+	if err := j.put(journalEntry{req: plain, cfg: &schema.ForwardConfig{URL: "http://target"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.put(journalEntry{req: retried, cfg: cfg, upsert: true}); err != nil {
+		t.Fatal(err)
+	}
+	// A crash: no Close.
+	j2, rec, err := OpenJournal(path, JournalOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j2.Close()
+	if len(rec) != 1 || rec[0].ID != plain.ID || rec[0].Forward.Error != JournalInterrupted {
+		t.Fatalf("recovered %+v", rec)
+	}
+	rs := j2.takeRetries()
+	if len(rs) != 1 || rs[0].req.ID != retried.ID || !rs[0].upsert || rs[0].cfg.Retry.MaxAttempts != 3 ||
+		rs[0].req.Forward.NextAt == nil || !rs[0].req.Forward.NextAt.Equal(next) || len(rs[0].req.Forward.Attempts) != 1 ||
+		!bytes.Equal(rs[0].req.Body, retried.Body) {
+		t.Fatalf("retries %+v", rs)
+	}
+	if len(j2.takeRetries()) != 0 {
+		t.Errorf("retries handed out twice")
+	}
+	// Once done, neither comes back.
+	_ = j2.Done(plain.ID)
+	_ = j2.Done(retried.ID)
+	j3, rec, err := OpenJournal(path, JournalOptions{})
+	if err != nil || len(rec) != 0 || len(j3.takeRetries()) != 0 {
+		t.Fatalf("after done: %v %v", rec, err)
+	}
+	j3.Close()
+}

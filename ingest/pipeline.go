@@ -39,7 +39,9 @@ type Publisher interface {
 	Publish(r *schema.Request)
 }
 
-// Observer receives every captured request (the alert engine). It must not block.
+// Observer receives every captured request (the alert engine), metadata
+// only: Body is nil (BodySize says how large it was), since decoding the
+// body for a consumer that never reads it cost capture CPU. It must not block.
 type Observer interface {
 	Observe(r *schema.Request)
 }
@@ -79,6 +81,10 @@ type Options struct {
 	// top of each bin's redact setting (cmd sets DefaultRedactHeaders
 	// unless configured otherwise; nil: none).
 	RedactHeaders []string
+	// MaxRetryBytes bounds the bodies held in memory for pending forward
+	// retries (default DefaultMaxRetryBytes); past it a failed forward is
+	// recorded failed instead of retried.
+	MaxRetryBytes int64
 }
 
 // Pipeline is the capture path. It is safe for concurrent use.
@@ -88,6 +94,7 @@ type Pipeline struct {
 	metrics *Metrics
 	opts    Options
 	lg      *slog.Logger
+	retry   *retrier // forwarding.go
 
 	idMu   sync.Mutex
 	lastAt time.Time
@@ -110,15 +117,20 @@ func NewPipeline(bins BinSource, l caplog.Appender, opts Options) *Pipeline {
 	if opts.AppendTimeout <= 0 {
 		opts.AppendTimeout = 10 * time.Second
 	}
+	if opts.MaxRetryBytes <= 0 {
+		opts.MaxRetryBytes = DefaultMaxRetryBytes
+	}
 	cache := newBinCache(bins, opts.BinCacheTTL, opts.Now)
 	cache.redactHeaders = opts.RedactHeaders
-	return &Pipeline{
+	p := &Pipeline{
 		bins:    cache,
 		log:     l,
 		metrics: opts.Metrics,
 		opts:    opts,
 		lg:      opts.Logger.With("component", "ingest"),
 	}
+	p.retry = newRetrier(p, opts.MaxRetryBytes)
+	return p
 }
 
 // bin returns the capture target if the bin exists and has not expired,

@@ -57,7 +57,19 @@ func ParseFilter(binID string, get Get) (schema.Filter, error) {
 	if err := parseMatchParams(&f, get); err != nil {
 		return f, err
 	}
-	return f, nil
+	var err error
+	f.Forward, err = ParseForwardState(get)
+	return f, err
+}
+
+// ParseForwardState validates forward= (the list and its count only: the
+// live feed and delete-by-filter do not take it).
+func ParseForwardState(get Get) (schema.ForwardState, error) {
+	v := schema.ForwardState(get("forward"))
+	if v != "" && !v.Valid() {
+		return "", &ParamError{"forward", "must be delivered, failed, retrying or skipped"}
+	}
+	return v, nil
 }
 
 // ParseLiveFilter validates the live feed's filters (no paging parameters).
@@ -382,7 +394,7 @@ func match(f *schema.Filter, q *search.Node, r *schema.Request) bool {
 // (plus what the web layer adds, such as token); anything else is a 400,
 // never silently ignored.
 var (
-	FilterParams = []string{"limit", "before", "method", "status", "ip", "q", "since", "until", "signature", "event_type", "delivery_id", "replays"}
+	FilterParams = []string{"limit", "before", "method", "status", "ip", "q", "since", "until", "signature", "event_type", "delivery_id", "forward", "replays"}
 	// MatchParams are the list's filters without paging (delete by filter).
 	MatchParams = []string{"method", "status", "ip", "q", "since", "until", "signature", "event_type", "delivery_id", "replays"}
 	LiveParams  = []string{"method", "status", "ip", "q", "since", "until", "signature", "event_type", "delivery_id", "replays", "after"}

@@ -85,6 +85,33 @@ func TestMatchEventFields(t *testing.T) {
 	}
 }
 
+// Matcher applies q's search language on top of the other filters, and
+// refuses a q that does not parse.
+func TestMatcherSearch(t *testing.T) {
+	r := &schema.Request{BinID: "b", Method: "POST", Headers: []schema.Header{{Name: "X-GitHub-Event", Value: "push"}}, Body: []byte(`{"a":{"b":1}}`)}
+	for _, tc := range []struct {
+		f    schema.Filter
+		want bool
+	}{
+		{schema.Filter{BinID: "b", Q: "header:x-github-event=push body.a.b:1"}, true},
+		{schema.Filter{BinID: "b", Q: "header:x-github-event=pull"}, false},
+		{schema.Filter{BinID: "b", Method: "GET", Q: "push"}, false},
+		{schema.Filter{BinID: "c", Q: "push"}, false},
+		{schema.Filter{BinID: "b", Q: "-push OR method:post"}, true},
+	} {
+		m, err := Matcher(&tc.f)
+		if err != nil {
+			t.Fatalf("Matcher(%+v): %v", tc.f, err)
+		}
+		if got := m(r); got != tc.want || Match(&tc.f, r) != tc.want {
+			t.Errorf("Matcher(%+v) = %v, want %v", tc.f, got, tc.want)
+		}
+	}
+	if _, err := Matcher(&schema.Filter{Q: "(a"}); err == nil {
+		t.Error("Matcher accepted an unclosed parenthesis")
+	}
+}
+
 // TestReplaysParam: replays= selects the records of replays like the
 // stores do (Forward.Mode "replay"), in the live filter and in stats; a
 // bad value is a 400 naming the parameter.

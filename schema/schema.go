@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -76,12 +78,78 @@ type Signature struct {
 
 // Forward is the outcome of relaying a captured request to the bin's target
 // (or of a replay).
+//
+// Status, LatencyUS and Error are those of the last attempt. Attempts keeps
+// every attempt of an async forward (retries and redeliveries included) in
+// order; State is where the forward stands. Skipped, with State
+// ForwardSkipped, says why a capture was not forwarded (the bin's forward
+// filter did not match).
 type Forward struct {
-	URL       string `json:"url"`
-	Mode      string `json:"mode"` // "async" or "proxy" (or "replay")
-	Status    int    `json:"status"`
-	LatencyUS int64  `json:"latency_us"`
-	Error     string `json:"error,omitempty"`
+	URL       string           `json:"url"`
+	Mode      string           `json:"mode"` // "async" or "proxy" (or "replay")
+	Status    int              `json:"status"`
+	LatencyUS int64            `json:"latency_us"`
+	Error     string           `json:"error,omitempty"`
+	State     ForwardState     `json:"state,omitempty"`
+	Attempts  []ForwardAttempt `json:"attempts,omitempty"`
+	NextAt    *time.Time       `json:"next_at,omitempty"` // the next attempt, while retrying
+	Skipped   string           `json:"skipped,omitempty"`
+}
+
+// ForwardAttempt is one try of a forward.
+type ForwardAttempt struct {
+	At        time.Time `json:"at"`
+	Status    int       `json:"status"` // 0: the target did not answer
+	LatencyUS int64     `json:"latency_us"`
+	Error     string    `json:"error,omitempty"`
+}
+
+// ForwardState is where a forward stands. Records written before states
+// existed have "" and are read as delivered or failed from Status and Error.
+type ForwardState string
+
+const (
+	ForwardDelivered ForwardState = "delivered" // the target answered 2xx
+	ForwardFailed    ForwardState = "failed"    // no attempt left (or none allowed) and none succeeded
+	ForwardRetrying  ForwardState = "retrying"  // failed so far; NextAt is the next attempt
+	ForwardSkipped   ForwardState = "skipped"   // not forwarded: the forward filter did not match
+)
+
+// Valid reports whether s is one of the four states.
+func (s ForwardState) Valid() bool {
+	switch s {
+	case ForwardDelivered, ForwardFailed, ForwardRetrying, ForwardSkipped:
+		return true
+	}
+	return false
+}
+
+// StateOf is f's state, derived from the last outcome for records that
+// carry none (written before states existed, proxy answers, replays).
+func (f *Forward) StateOf() ForwardState {
+	switch {
+	case f == nil:
+		return ""
+	case f.State != "":
+		return f.State
+	case f.Error == "" && f.Status >= 200 && f.Status <= 299:
+		return ForwardDelivered
+	default:
+		return ForwardFailed
+	}
+}
+
+// Version orders the outcomes of one forward: every attempt adds one, so a
+// store keeps the outcome with the most attempts when updates arrive out of
+// order or twice.
+func (f *Forward) Version() int64 { return int64(len(f.Attempts)) }
+
+// ForwardUpdate is a later outcome of a stored request's forward (a retry or
+// a redelivery). Forward replaces the stored one when its Version is greater.
+type ForwardUpdate struct {
+	BinID   string
+	ID      uuid.UUID
+	Forward Forward
 }
 
 // Request is one captured delivery. Stores must round-trip every field
@@ -223,6 +291,29 @@ type RetentionConfig struct {
 	MaxRequests int    `json:"max_requests,omitempty"`
 }
 
+// MaxRetentionDays bounds retention.max_age.
+const MaxRetentionDays = 3650
+
+// Age parses MaxAge (0 when empty): a Go duration from 1m, or a number of
+// days ("7d"), at most MaxRetentionDays days.
+func (c *RetentionConfig) Age() (time.Duration, error) {
+	if c == nil || c.MaxAge == "" {
+		return 0, nil
+	}
+	if d, ok := strings.CutSuffix(c.MaxAge, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil || n <= 0 || n > MaxRetentionDays {
+			return 0, fmt.Errorf("%w: max_age: days must be from 1 to %d, like \"7d\"", ErrInvalid, MaxRetentionDays)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(c.MaxAge)
+	if err != nil || d < time.Minute || d > MaxRetentionDays*24*time.Hour {
+		return 0, fmt.Errorf("%w: max_age: must be a duration from 1m to %dd, like \"72h\" or \"7d\"", ErrInvalid, MaxRetentionDays)
+	}
+	return d, nil
+}
+
 // SignatureConfig selects the verifier of a bin. Secret is write-only at the
 // API: it is stored but never returned.
 type SignatureConfig struct {
@@ -239,23 +330,43 @@ type SignatureConfig struct {
 	Enforce bool `json:"enforce,omitempty"`
 }
 
-// ResponseConfig is what capture answers for a bin.
+// ResponseConfig is what capture answers for a bin. Bodies may use request
+// fields ({{request.id}}, {{body.<path>}}, {{header.<name>}}, ...), escaped
+// for the response's content type (ingest/respond.go).
 type ResponseConfig struct {
 	Status  int            `json:"status,omitempty"`
 	Headers []Header       `json:"headers,omitempty"`
 	Body    string         `json:"body,omitempty"`
 	DelayMS int            `json:"delay_ms,omitempty"`
 	Rules   []ResponseRule `json:"rules,omitempty"`
+	// CORS answers preflights (OPTIONS with Access-Control-Request-Method)
+	// with 204 and the CORS headers, and adds Access-Control-Allow-Origin to
+	// every answer, so a browser page can post to the bin.
+	CORS bool `json:"cors,omitempty"`
 }
 
-// ResponseRule picks a different response by method and/or path prefix.
+// ResponseRule picks a different response. Every condition it sets must
+// hold: method, path prefix, a header, a query parameter, a JSON body field.
 type ResponseRule struct {
-	Method     string   `json:"method,omitempty"`
-	PathPrefix string   `json:"path_prefix,omitempty"`
-	Status     int      `json:"status,omitempty"`
-	Headers    []Header `json:"headers,omitempty"`
-	Body       string   `json:"body,omitempty"`
-	DelayMS    int      `json:"delay_ms,omitempty"`
+	Method     string      `json:"method,omitempty"`
+	PathPrefix string      `json:"path_prefix,omitempty"`
+	Header     *FieldMatch `json:"header,omitempty"`     // Name: header name, case-insensitive
+	Query      *FieldMatch `json:"query,omitempty"`      // Name: query parameter
+	BodyField  *FieldMatch `json:"body_field,omitempty"` // Path: JSON body dot path
+	Status     int         `json:"status,omitempty"`
+	Headers    []Header    `json:"headers,omitempty"`
+	Body       string      `json:"body,omitempty"`
+	DelayMS    int         `json:"delay_ms,omitempty"`
+}
+
+// FieldMatch is one condition of a response rule: the named header, query
+// parameter or JSON body field is present and, when Value is set, equal to
+// it (any of a repeated header or parameter; a body field as its text:
+// strings unquoted, numbers and booleans as written).
+type FieldMatch struct {
+	Name  string  `json:"name,omitempty"`
+	Path  string  `json:"path,omitempty"`
+	Value *string `json:"value,omitempty"`
 }
 
 // ForwardConfig relays every capture of a bin to URL.
@@ -263,6 +374,23 @@ type ForwardConfig struct {
 	URL     string `json:"url"`
 	Timeout string `json:"timeout,omitempty"` // Go duration
 	Mode    string `json:"mode,omitempty"`    // "async" (default) or "proxy"
+	// Retry retries a failed async forward with exponential backoff (nil:
+	// one attempt).
+	Retry *RetryConfig `json:"retry,omitempty"`
+	// Filter forwards only the captures it matches: the requests list's
+	// filter parameters as a query string ("method=POST&event_type=push"),
+	// plus path_prefix= and header= (see bins.ValidateForward). Empty:
+	// every capture.
+	Filter string `json:"filter,omitempty"`
+}
+
+// RetryConfig is a forward's retry policy: at most MaxAttempts attempts in
+// all, the n-th retry after about Initial*2^(n-1) (with jitter), never
+// more than Max apart. Durations are Go durations.
+type RetryConfig struct {
+	MaxAttempts int    `json:"max_attempts"`
+	Initial     string `json:"initial,omitempty"`
+	Max         string `json:"max,omitempty"`
 }
 
 // Replay job states. A job is queued until its runner picks it up, running
@@ -292,6 +420,8 @@ type ReplayJob struct {
 	Params map[string]string `json:"params"`
 	URL    string            `json:"url,omitempty"` // "" = the bin's forward target
 	Rate   float64           `json:"rate"`          // requests per second
+	// RemoteIP is who asked for the job; each replay's record carries it.
+	RemoteIP string `json:"remote_ip"`
 	// Until is the snapshot bound: only requests received before it are
 	// replayed (the replays themselves land in the same bin, later).
 	Until time.Time `json:"until"`

@@ -27,6 +27,9 @@ type Filter struct {
 	Signature  SignatureStatus
 	EventType  string // exact
 	DeliveryID string // exact
+	// Forward is the forward state (ForwardState), derived for records
+	// without one (Forward.StateOf); requests never forwarded never match.
+	Forward ForwardState
 	// Replays selects by whether a request is the record of a replay
 	// (IsReplay): "" every request, ReplaysExclude none, ReplaysOnly only
 	// them.
@@ -151,6 +154,17 @@ type Writer interface {
 	WriteRequests(ctx context.Context, reqs []*Request) error
 }
 
+// ForwardUpdater records later outcomes of forwards (retries, redeliveries).
+type ForwardUpdater interface {
+	// UpdateForwards replaces the forward of each stored request named by
+	// an update whose Forward.Version() is greater than the stored one's;
+	// others (older, repeated, or of requests not stored) change nothing.
+	// Updates may arrive out of order and more than once. A nil error
+	// means every applied update is durable. An unreachable backend
+	// returns an error wrapping ErrUnavailable.
+	UpdateForwards(ctx context.Context, ups []ForwardUpdate) error
+}
+
 // Reader answers the read side of the API.
 type Reader interface {
 	// ListRequests returns requests of f.BinID matching f, ordered by
@@ -187,7 +201,7 @@ type Deleter interface {
 // HasMatch reports whether f constrains anything beyond its bin.
 func (f *Filter) HasMatch() bool {
 	return f.Method != "" || f.StatusMin != 0 || f.StatusMax != 0 || f.IP != "" || f.Q != "" ||
-		!f.Since.IsZero() || !f.Until.IsZero() || f.Signature != "" || f.EventType != "" || f.DeliveryID != ""
+		!f.Since.IsZero() || !f.Until.IsZero() || f.Signature != "" || f.EventType != "" || f.DeliveryID != "" || f.Forward != ""
 }
 
 // Bins keeps bin metadata.
@@ -265,6 +279,7 @@ type Alerts interface {
 // Store is everything a backend provides.
 type Store interface {
 	Writer
+	ForwardUpdater
 	Reader
 	Bins
 	Retention

@@ -16,7 +16,7 @@ import (
 const countCap = 10_000
 
 // countParams: the list's filters, without paging.
-var countParams = query.MatchParams
+var countParams = append(append([]string{}, query.MatchParams...), "forward")
 
 type countView struct {
 	Count  int64 `json:"count"`
@@ -37,6 +37,9 @@ func (s *Server) countRequests(c *fiber.Ctx) error {
 	}
 	f, err := query.ParseLiveFilter(b.ID, params(c))
 	if err != nil {
+		return err
+	}
+	if f.Forward, err = query.ParseForwardState(params(c)); err != nil {
 		return err
 	}
 	out := countView{Cap: countCap}

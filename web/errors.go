@@ -14,6 +14,7 @@ import (
 	"github.com/hookscope/hookscope/ingest"
 	"github.com/hookscope/hookscope/query"
 	"github.com/hookscope/hookscope/schema"
+	"github.com/hookscope/hookscope/schema/search"
 	"github.com/hookscope/hookscope/web/wire"
 )
 
@@ -43,6 +44,7 @@ func mapError(err error) (status int, msg string) {
 		fb *fiber.Error
 		qe *quotaError
 		ie *ingest.InputError
+		se *search.SyntaxError
 		ve *ingest.NotVerifiableError
 	)
 	switch {
@@ -56,12 +58,17 @@ func mapError(err error) (status int, msg string) {
 		return 404, "bin not found"
 	case errors.Is(err, ingest.ErrForwardingDisabled):
 		return 501, "forwarding is not enabled on this server"
+	case errors.Is(err, ingest.ErrRetrying):
+		return 409, ingest.ErrRetrying.Error()
 	case errors.As(err, &ae):
 		return ae.status, ae.msg
 	case errors.As(err, &fe):
 		return 400, fe.Error()
 	case errors.As(err, &pe):
 		return 400, pe.Error()
+	case errors.As(err, &se):
+		// A store's own parse of Filter.Q (the API parses q first).
+		return 400, (&query.ParamError{Param: "q", Msg: se.Error()}).Error()
 	case errors.As(err, &fb):
 		return fb.Code, fb.Message
 	case errors.Is(err, schema.ErrNotFound):

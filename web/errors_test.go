@@ -10,6 +10,7 @@ import (
 	"github.com/hookscope/hookscope/ingest"
 	"github.com/hookscope/hookscope/query"
 	"github.com/hookscope/hookscope/schema"
+	"github.com/hookscope/hookscope/schema/search"
 	"github.com/hookscope/hookscope/web/wire"
 )
 
@@ -27,6 +28,8 @@ func TestMapError(t *testing.T) {
 		{fmt.Errorf("update bin: %w", &bins.FieldError{Field: "response", Msg: "status: must be a final status"}), 400, "response: status: must be a final status"},
 		{&query.ParamError{Param: "limit", Msg: "too big"}, 400, `parameter "limit": too big`},
 		{fmt.Errorf("get bin: %w", schema.ErrNotFound), 404, "not found"},
+		{fmt.Errorf("list requests: %w: q: %w", schema.ErrInvalid, &search.SyntaxError{Pos: 3, Msg: "unterminated quote"}), 400,
+			`parameter "q": syntax error at position 3: unterminated quote`},
 		{fmt.Errorf("replay: %w", ingest.ErrUnknownBin), 404, "bin not found"},
 		{&ingest.InputError{Param: "url", Msg: "must be http"}, 400, "url: must be http"},
 		{ingest.ErrForwardingDisabled, 501, "forwarding is not enabled on this server"},

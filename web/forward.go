@@ -38,3 +38,28 @@ func (s *Server) replay(c *fiber.Ctx) error {
 		"forward":   r.Forward,
 	})
 }
+
+// redeliver answers POST /api/v1/bins/{bin}/requests/{id}/redeliver: it
+// forwards a stored request again to the bin's forward target as one more
+// attempt of its forward (retried per the bin's retry setting when it
+// fails) and records the outcome on the request itself
+// (ingest.Pipeline.Redeliver). 200 with the request's forward; 409 while
+// the forward is still being retried.
+func (s *Server) redeliver(c *fiber.Ctx) error {
+	// Redelivering acts for the bin: owner token (or admin) only.
+	orig, err := s.loadRequest(c, ScopeOwner)
+	if err != nil {
+		return err
+	}
+	if len(c.Body()) > 0 {
+		var in struct{}
+		if err := decodeJSON(c.Body(), &in); err != nil {
+			return err
+		}
+	}
+	r, err := s.deps.Pipeline.Redeliver(c.UserContext(), orig)
+	if err != nil {
+		return err // mapError: ErrRetrying 409, InputError 400, ErrForwardingDisabled 501
+	}
+	return c.JSON(fiber.Map{"id": r.ID, "forward": r.Forward})
+}

@@ -26,6 +26,7 @@ var (
 	downloadParam = []string{"download"}
 	alertRuleList = []string{"bin_id"}
 	alertEvents   = []string{"rule_id", "bin_id", "limit", "before"}
+	binListParams = []string{"q", "limit", "cursor"}
 	liveOnly      = []string{"only"}
 )
 
@@ -37,6 +38,7 @@ var paramTable = []routeParams{
 	{method: "GET", pattern: split("/metrics")},
 	{method: "GET", pattern: split("/api/v1/openapi.yaml")},
 	{method: "POST", pattern: split("/api/v1/bins")},
+	{method: "GET", pattern: split("/api/v1/bins"), allowed: [][]string{binListParams}},
 	{method: "GET", pattern: split("/api/v1/bins/*"), allowed: [][]string{tokenParam}},
 	{method: "PATCH", pattern: split("/api/v1/bins/*")},
 	{method: "DELETE", pattern: split("/api/v1/bins/*")},
@@ -47,15 +49,21 @@ var paramTable = []routeParams{
 	{method: "GET", pattern: split("/api/v1/bins/*/requests/count"), allowed: [][]string{countParams, tokenParam}}, // before requests/*
 	{method: "DELETE", pattern: split("/api/v1/bins/*/requests/*")},
 	{method: "GET", pattern: split("/api/v1/bins/*/requests/*/attempts"), allowed: [][]string{tokenParam}},
+	{method: "GET", pattern: split("/api/v1/bins/*/requests/*/diff"), allowed: [][]string{diffParams, tokenParam}},
 	{method: "GET", pattern: split("/api/v1/bins/*/requests/*"), allowed: [][]string{tokenParam}},
 	{method: "GET", pattern: split("/api/v1/bins/*/requests/*/body"), allowed: [][]string{downloadParam, tokenParam}},
 	{method: "POST", pattern: split("/api/v1/bins/*/requests/*/replay")},
 	{method: "POST", pattern: split("/api/v1/bins/*/requests/*/verify")},
 	{method: "GET", pattern: split("/api/v1/bins/*/export"), allowed: [][]string{exportParams, tokenParam}},
+	{method: "POST", pattern: split("/api/v1/bins/*/requests/*/redeliver")},
 	{method: "GET", pattern: split("/api/v1/bins/*/stats"), allowed: [][]string{query.StatsParams, tokenParam}},
 	{method: "POST", pattern: split("/api/v1/bins/*/share")},
 	{method: "POST", pattern: split("/api/v1/bins/*/tokens/revoke")},
 	{method: "GET", pattern: split("/api/v1/bins/*/live"), allowed: [][]string{query.LiveParams, liveOnly, tokenParam}},
+	{method: "POST", pattern: split("/api/v1/bins/*/replays"), allowed: [][]string{replayParams}},
+	{method: "GET", pattern: split("/api/v1/bins/*/replays"), allowed: [][]string{tokenParam}},
+	{method: "GET", pattern: split("/api/v1/replays/*"), allowed: [][]string{tokenParam}},
+	{method: "POST", pattern: split("/api/v1/replays/*/cancel")},
 	{method: "GET", pattern: split("/api/v1/alerts/rules"), allowed: [][]string{alertRuleList, tokenParam}},
 	{method: "POST", pattern: split("/api/v1/alerts/rules")},
 	{method: "POST", pattern: split("/api/v1/alerts/defaults")},

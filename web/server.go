@@ -28,6 +28,7 @@ import (
 	"github.com/hookscope/hookscope/alerts"
 	"github.com/hookscope/hookscope/bins"
 	"github.com/hookscope/hookscope/ingest"
+	"github.com/hookscope/hookscope/replays"
 	"github.com/hookscope/hookscope/schema"
 	"github.com/hookscope/hookscope/web/live"
 )
@@ -46,6 +47,8 @@ type Deps struct {
 	SecretHint func(string) string
 	// Alerts serves /api/v1/alerts (nil: no alert routes).
 	Alerts *alerts.Service
+	// Replays runs bulk replay jobs (nil: no replay job routes).
+	Replays *replays.Manager
 	// Bins is the bin service (CRUD, validation, token generations,
 	// access-change notices). Required.
 	Bins *bins.Service

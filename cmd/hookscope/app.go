@@ -23,6 +23,7 @@ import (
 	"github.com/hookscope/hookscope/ingest/caplog"
 	"github.com/hookscope/hookscope/ingest/forward"
 	"github.com/hookscope/hookscope/ingest/netguard"
+	"github.com/hookscope/hookscope/replays"
 	"github.com/hookscope/hookscope/schema"
 	"github.com/hookscope/hookscope/schema/sqlite"
 	"github.com/hookscope/hookscope/web"
@@ -42,14 +43,19 @@ type App struct {
 	consumers *ingest.Consumers
 	hub       *live.Hub
 	engine    *alerts.Engine
-	server    *web.Server
-	ln        net.Listener
+	// clusterAlerts runs the engine's terms under the alert lease
+	// (cluster mode; nil otherwise).
+	clusterAlerts *clusterAlerts
+	server        *web.Server
+	ln            net.Listener
 
 	// outbound is the SSRF-guarded client for every request to a
 	// user-supplied URL (forwarding, replay, alert notifiers).
 	outbound  *http.Client
 	forwarder *forward.Forwarder
+	pipe      *ingest.Pipeline
 	journal   *ingest.Journal
+	replays   *replays.Manager
 
 	clock clock
 
@@ -120,6 +126,11 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	// Async forwards in flight when the previous process died are recorded
 	// (with an error saying so) by the pipeline, before anything new is
 	// captured.
+	// The data dir holds the journal in every mode (cluster mode with
+	// ClickHouse keeps nothing else there, so nothing created it yet).
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fail(fmt.Errorf("create data dir: %w", err))
+	}
 	journal, recovered, err := ingest.OpenJournal(filepath.Join(cfg.DataDir, "forward-inflight.jsonl"), ingest.JournalOptions{Sync: cfg.Ack == ackDurable})
 	if err != nil {
 		return fail(err)
@@ -133,9 +144,24 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return fail(err)
 	}
-	a.engine = alerts.New(st, st, alerts.Options{Logger: log, PublicURL: linkBase(cfg), Now: a.clock.Now, Notifiers: notifiers,
-		OnEvent: alertEventSink(opened.nc, a.hub, log)})
-	if err := a.engine.Start(ctx); err != nil {
+	engineOpts := alerts.Options{Logger: log, PublicURL: linkBase(cfg), Now: a.clock.Now, Notifiers: notifiers,
+		OnEvent: alertEventSink(opened.nc, a.hub, log)}
+	if opened.nc != nil {
+		// Cluster mode: one evaluator at a time, under the alert lease;
+		// episode states live in JetStream KV for the next leader.
+		if a.clusterAlerts, err = openClusterAlerts(ctx, opened.nc, cfg.NATS.Replicas, log); err != nil {
+			return fail(err)
+		}
+		engineOpts.States = a.clusterAlerts.states
+		reg.MustRegister(a.clusterAlerts.leading)
+	}
+	a.engine = alerts.New(st, st, engineOpts)
+	if a.clusterAlerts != nil {
+		err = a.engine.StartFollower(ctx)
+	} else {
+		err = a.engine.Start(ctx)
+	}
+	if err != nil {
 		return fail(fmt.Errorf("start alert engine: %w", err))
 	}
 	reg.MustRegister(a.engine.Collectors()...)
@@ -152,6 +178,10 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err := pipe.RecoverForwards(ctx, recovered); err != nil {
 		return fail(err)
 	}
+	// Forward retries the previous process had scheduled resume (their
+	// schedule is in the journal).
+	a.pipe = pipe
+	pipe.StartRetries()
 	// An older version's spool (answered requests its store had not taken)
 	// moves into the log once; the store writer takes it from there.
 	if n, err := ingest.MigrateSpool(ctx, filepath.Join(cfg.DataDir, "spool"), a.clog, log); err != nil {
@@ -162,11 +192,26 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	// The consumers read the log from their persisted positions: the store
 	// writer catches up on whatever the previous process answered and did
 	// not store yet.
-	a.consumers, err = ingest.StartConsumers(ctx, a.clog, st, a.engine, a.hub, ingest.ConsumerOptions{
+	// In cluster mode the alerts consumer is read only by the lease
+	// holder, term by term (below), not by every instance.
+	var observer ingest.Observer = a.engine
+	if a.clusterAlerts != nil {
+		observer = nil
+	}
+	a.consumers, err = ingest.StartConsumers(ctx, a.clog, st, observer, a.hub, ingest.ConsumerOptions{
 		Logger: log, MaxBatch: cfg.BatchSize, FlushInterval: cfg.FlushInterval, Metrics: metrics,
 	})
 	if err != nil {
 		return fail(fmt.Errorf("start log consumers: %w", err))
+	}
+	var ruleStore alerts.Store = st
+	if a.clusterAlerts != nil {
+		ruleStore = ruleBroadcast{Store: st, nc: opened.nc, log: log}
+		if err := a.clusterAlerts.run(a.engine, func(term context.Context) {
+			a.consumers.ObserveAlerts(term, a.clog, a.engine)
+		}); err != nil {
+			return fail(err)
+		}
 	}
 	var binCache bins.Invalidator = pipe
 	if opened.nc != nil {
@@ -185,14 +230,21 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			return fail(fmt.Errorf("subscribe to bin changes: %w", err))
 		}
 	}
+	if a.replays, err = newReplays(cfg, st, pipe, log, &a.clock); err != nil {
+		return fail(err)
+	}
+	if err := a.replays.Recover(ctx); err != nil {
+		return fail(err)
+	}
 	a.server = web.New(web.Deps{
+		Replays:    a.replays,
 		Store:      st,
 		Bins:       binSvc,
 		Pipeline:   pipe,
 		Hub:        a.hub,
 		Frontend:   frontend.Dist(),
 		Gatherer:   reg,
-		Alerts:     alerts.NewService(st, a.engine, alerts.ServiceOptions{Now: a.clock.Now, Bins: st, MaxRulesPerBin: cfg.Alerts.MaxRulesPerBin}),
+		Alerts:     alerts.NewService(ruleStore, a.engine, alerts.ServiceOptions{Now: a.clock.Now, Bins: st, MaxRulesPerBin: cfg.Alerts.MaxRulesPerBin}),
 		SecretHint: secretHint,
 	}, web.Options{
 		Logger:         log,
@@ -271,13 +323,24 @@ func (a *App) Shutdown(ctx context.Context) error {
 		a.stopJanitor()
 	}
 	a.wg.Wait()
+	// Replay jobs stop (marked interrupted) before the pipeline they send
+	// through drains.
+	if a.replays != nil {
+		if err := a.replays.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	// What was answered must be drained even when the caller's deadline
 	// has passed (stopping the listener may have used all of it): the
 	// drain gets its own bound.
 	drainCtx, cancel := drainContext(ctx)
 	defer cancel()
 	// Async forwards still in flight are recorded when they finish, so the
-	// forwarder closes before the log.
+	// forwarder closes before the log. Pending retries stop first: their
+	// schedule stays in the journal for the next start.
+	if a.pipe != nil {
+		a.pipe.StopRetries()
+	}
 	if a.forwarder != nil {
 		if err := a.forwarder.Close(drainCtx); err != nil {
 			errs = append(errs, fmt.Errorf("finish forwards: %w", err))
@@ -299,6 +362,11 @@ func drainContext(ctx context.Context) (context.Context, context.CancelFunc) {
 
 func (a *App) closeParts(ctx context.Context) error {
 	var errs []error
+	if a.clusterAlerts != nil {
+		// First: stop evaluating and release the lease, so another
+		// instance takes over while this one drains.
+		a.clusterAlerts.close()
+	}
 	if a.forwarder != nil {
 		_ = a.forwarder.Close(ctx) // no-op when Shutdown closed it already
 	}

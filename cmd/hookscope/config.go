@@ -204,6 +204,9 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 			return c, fmt.Errorf("-%s / %s: %w", s.name, s.env, err)
 		}
 	}
+	if err := checkCluster(c); err != nil {
+		return c, err
+	}
 	return c, nil
 }
 

@@ -43,3 +43,13 @@ func natsSettings() []setting {
 		{"nats-max-age", "HOOKSCOPE_NATS_MAX_AGE", "168h", "the capture stream drops records older than this even if a store writer has not taken them (its size cap is HOOKSCOPE_LOG_MAX_BYTES)", durationInto(func(c *Config) *time.Duration { return &c.NATS.MaxAge })},
 	}
 }
+
+// checkCluster refuses cluster mode without a shared signing key: each
+// instance would otherwise generate its own (jwtKey) and refuse the tokens
+// the others issued.
+func checkCluster(c Config) error {
+	if c.NATS.URL != "" && c.Access.JWTSecret == "" {
+		return errors.New("-nats-url / HOOKSCOPE_NATS_URL: cluster mode needs -jwt-secret / HOOKSCOPE_JWT_SECRET, the same on every instance")
+	}
+	return nil
+}

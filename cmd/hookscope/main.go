@@ -1,6 +1,6 @@
 // Command hookscope runs the webhook inspector (default), applies storage
 // migrations, and offers the client tools of package client (send, tail,
-// forward, token), dispatched by the switch in run.
+// forward, export, token), dispatched by the switch in run.
 package main
 
 import (
@@ -47,6 +47,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return client.Tail(ctx, args, getenv, stdout, stderr)
 	case "forward":
 		return client.Forward(ctx, args, getenv, stdout, stderr)
+	case "export":
+		return client.Export(ctx, args, getenv, stdout, stderr)
 	case "token":
 		return client.Token(ctx, args, getenv, stdout, stderr, client.Signer{
 			Key: func(dataDir, secret string) ([]byte, error) {

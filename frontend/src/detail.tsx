@@ -7,6 +7,9 @@ import { binURL } from "./bin";
 import { binPath, navigate, withParams } from "./router";
 import { BodyViewer, type LoadedBody } from "./body";
 import { copyText, Hi, SigBadge, toast } from "./ui";
+import { ForwardPanel } from "./forward";
+import { ComparePanel } from "./diff";
+import { AttemptsTimeline } from "./attempts";
 
 // Bodies up to this size load with the request; larger ones on demand.
 const AUTO_BODY = 1 << 20;
@@ -31,7 +34,7 @@ export function RequestDetail({ bin, id, summary, onClose, tab: tabParam, find, 
   const [err, setErr] = useState("");
   const [body, setBody] = useState<LoadedBody | null>(null);
   const [bodyState, setBodyState] = useState<"idle" | "loading" | "deferred" | "error">("idle");
-  const tab = tabParam === "headers" || tabParam === "query" ? tabParam : "body";
+  const tab = ["headers", "query", "compare", "attempts"].includes(tabParam) ? tabParam : "body";
   const [showReplay, setShowReplay] = useState(false);
   const [rv, setRv] = useState<{ busy: boolean; sig?: Signature; err?: string } | null>(null);
   const fetchBody = () => bodyWithRetry(bin.id, id, (summary ?? rec)?.received_at);
@@ -213,8 +216,24 @@ export function RequestDetail({ bin, id, summary, onClose, tab: tabParam, find, 
         ) : (
           <ReplaysBlock bin={bin} id={rec.id} live={liveReplays} tick={replayTick} />
         )}
-        {(sigShown || lagShown || fwd || (rv && !rv.busy)) && (
+        {(sigShown || lagShown || fwd || rec.refused_reason || rec.redacted || (rv && !rv.busy)) && (
           <div class="blocks">
+            {rec.refused_reason && (
+              <div class="block" data-testid="refused-block">
+                <span class="block-label">Refused</span>
+                <span class={`status ${statusClass(rec.response_status)}`}>{rec.response_status}</span> <span class="muted">— {rec.refused_reason}</span>
+              </div>
+            )}
+            {rec.redacted && (
+              <div class="block" data-testid="redacted-block">
+                <span class="block-label">Redacted</span>
+                {[
+                  ...(rec.redacted.headers || []).map((h) => `header ${h}`),
+                  ...(rec.redacted.body_paths || []).map((p) => `body ${p}`),
+                  ...(rec.redacted.body_dropped ? ["body not stored"] : []),
+                ].join(", ")}
+              </div>
+            )}
             {rv && !rv.busy && (
               <div class="block" data-testid="reverify-result">
                 <span class="block-label">Re-verified</span>
@@ -247,13 +266,7 @@ export function RequestDetail({ bin, id, summary, onClose, tab: tabParam, find, 
                 {formatMs(rec.delivery_lag_ms)} <span class="muted">between the sender's timestamp and arrival</span>
               </div>
             )}
-            {fwd && (
-              <div class="block" data-testid="fwd-block">
-                <span class="block-label">Forwarded ({fwd.mode || "async"})</span>
-                <span class={`status ${statusClass(fwd.status)}`}>{fwd.status || "failed"}</span> in {formatLatency(fwd.latency_us)} <span class="mono muted">{fwd.url}</span>
-                {fwd.error ? <span class="err"> {fwd.error}</span> : null}
-              </div>
-            )}
+            {fwd && <ForwardPanel bin={bin.id} id={rec.id} fwd={fwd} readOnly={readOnly} />}
           </div>
         )}
       </div>
@@ -268,10 +281,20 @@ export function RequestDetail({ bin, id, summary, onClose, tab: tabParam, find, 
           <button type="button" role="tab" aria-selected={tab === "query"} class={tab === "query" ? "active" : ""} onClick={() => setTab("query")} data-testid="tab-query">
             Query <span class="count">{query.length}</span>
           </button>
+          {rec.delivery_id ? (
+            <button type="button" role="tab" aria-selected={tab === "attempts"} class={tab === "attempts" ? "active" : ""} onClick={() => setTab("attempts")} data-testid="tab-attempts">
+              Attempts {rec.attempt ? <span class="count">#{rec.attempt}</span> : null}
+            </button>
+          ) : null}
+          <button type="button" role="tab" aria-selected={tab === "compare"} class={tab === "compare" ? "active" : ""} onClick={() => setTab("compare")} data-testid="tab-compare">
+            Compare…
+          </button>
           <span class="mono muted small id">{rec.id}</span>
         </nav>
 
         {tab === "headers" && <KVTable rows={rec.headers || []} testid="headers-table" hl={find} />}
+        {tab === "compare" && <ComparePanel bin={bin} rec={rec} />}
+        {tab === "attempts" && <AttemptsTimeline bin={bin} rec={rec} />}
         {tab === "query" && (query.length ? <KVTable rows={query} testid="query-table" hl={find} /> : <p class="muted">No query parameters.</p>)}
         {tab === "body" && (
           <div class="bodybox">

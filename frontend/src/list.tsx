@@ -3,6 +3,7 @@ import type { RequestSummary } from "./types";
 import { clockTime, formatLatency, formatSize, providerOf, relTime, statusClass } from "./format";
 import { displayPath } from "./format";
 import { Hi, SigBadge, useNow } from "./ui";
+import { ForwardBadge } from "./forward";
 
 export const ROW_HEIGHT = 52;
 const OVERSCAN = 8;
@@ -184,12 +185,7 @@ function Row({ r, top, now, active, open, hl, onOpen }: { r: RequestSummary; top
           {r.body_truncated ? " (truncated)" : ""}
         </span>
         {sig && <SigBadge status={sig.status} title={sig.reason ? `${sig.status}: ${sig.reason}` : undefined} />}
-        {f && (
-          <span class={`fwd ${f.error || !f.status || f.status >= 400 ? "bad" : ""}`} data-testid="fwd" title={f.error ? `forward failed: ${f.error}` : `forwarded to ${f.url}`}>
-            → {f.status || "failed"}
-            {f.latency_us > 0 ? ` · ${formatLatency(f.latency_us)}` : ""}
-          </span>
-        )}
+        {f && <ForwardBadge id={r.id} f={f} />}
       </div>
     </div>
   );

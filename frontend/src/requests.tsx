@@ -7,7 +7,10 @@ import { LiveFeed, type LiveRefusal, type LiveState } from "./live";
 import { CopyButton, Empty } from "./ui";
 import { RequestList } from "./list";
 import { RequestDetail } from "./detail";
+import { SearchHelp } from "./searchhelp";
 import { binURL } from "./bin";
+import { ExportButton } from "./export";
+import { BulkReplay } from "./replays";
 
 interface ListData {
   items: RequestSummary[];
@@ -348,11 +351,12 @@ export function RequestsView({ bin, openId, search, readOnly, onAlert }: { bin: 
             id="search"
             type="search"
             class="search"
-            placeholder="Search path, headers, body…  ( / )"
+            placeholder="Search…  e.g. status:5xx  ( / )"
             value={qInput}
             onInput={(e) => setQInput(e.currentTarget.value)}
             aria-label="Search requests"
           />
+          <SearchHelp onExample={setQInput} />
           <button type="button" class={`btn btn-small ${activeFilters ? "btn-accent" : ""}`} onClick={() => setShowFilters(!showFilters)} aria-expanded={showFilters}>
             Filters{activeFilters ? ` (${activeFilters})` : ""}
           </button>
@@ -394,6 +398,10 @@ export function RequestsView({ bin, openId, search, readOnly, onAlert }: { bin: 
           )}
           {d.loading && <span>loading…</span>}
           {d.error && <span class="err">{d.error}</span>}
+          <span class="listmeta-actions">
+            <ExportButton bin={bin.id} filters={filters} />
+            {!readOnly && <BulkReplay bin={bin} filters={filters} />}
+          </span>
         </div>
         <div class="listwrap">
         {newAbove > 0 && (

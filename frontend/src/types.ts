@@ -11,12 +11,25 @@ export interface Signature {
   reason: string;
 }
 
+export type ForwardState = "delivered" | "failed" | "retrying" | "skipped";
+
+export interface ForwardAttempt {
+  at: string;
+  status: number; // 0: the target did not answer
+  latency_us: number;
+  error?: string;
+}
+
 export interface Forward {
   url: string;
   mode: string;
   status: number;
   latency_us: number;
   error?: string;
+  state?: ForwardState; // absent on records from before states
+  attempts?: ForwardAttempt[];
+  next_at?: string;
+  skipped?: string;
 }
 
 export interface RequestSummary {
@@ -39,6 +52,55 @@ export interface RequestSummary {
   forward?: Forward | null;
   event_type?: string; // when the server extracts one (not every server does)
   replay_of?: string; // set on the record of a replay: the original's id
+  refused_reason?: string; // the bin's enforcement refused it (401/403)
+  redacted?: Redaction | null; // what capture replaced before storing it
+  delivery_id?: string;
+  attempt?: number;
+  duplicate_of?: string | null;
+}
+
+export interface Redaction {
+  headers?: string[];
+  body_paths?: string[];
+  body_dropped?: boolean;
+}
+
+// GET .../requests/{id}/attempts: a retry chain, oldest first.
+export interface Attempts {
+  delivery_id: string;
+  truncated: boolean;
+  attempts: (RequestSummary & { interval_ms: number | null })[];
+}
+
+// GET .../requests/{id}/diff?against=: what changed from "from" to "to".
+export interface DiffEntry {
+  name: string;
+  op: "added" | "removed" | "changed";
+  from?: unknown;
+  to?: unknown;
+}
+export interface DiffSide {
+  size: number;
+  stored: number;
+  truncated: boolean;
+  sha256: string;
+}
+export interface RequestDiff {
+  from: string;
+  to: string;
+  fields: Record<string, { from: unknown; to: unknown }>;
+  headers: DiffEntry[];
+  query: DiffEntry[];
+  truncated: boolean;
+  body: {
+    kind: "same" | "json" | "text" | "binary";
+    from: DiffSide;
+    to: DiffSide;
+    json?: DiffEntry[];
+    lines?: { op: "equal" | "insert" | "delete"; lines: string[] }[];
+    first_difference?: number;
+    truncated: boolean;
+  };
 }
 
 export interface Body {
@@ -59,11 +121,23 @@ export interface SignatureSettings {
   algorithm?: string;
   encoding?: string;
   prefix?: string;
+  enforce?: boolean;
+}
+
+// FieldMatch is a rule condition: header/query by name, body_field by path;
+// without value, present is enough.
+export interface FieldMatch {
+  name?: string;
+  path?: string;
+  value?: string;
 }
 
 export interface ResponseRule {
   method?: string;
   path_prefix?: string;
+  header?: FieldMatch;
+  query?: FieldMatch;
+  body_field?: FieldMatch;
   status?: number;
   headers?: Header[];
   body?: string;
@@ -76,18 +150,35 @@ export interface ResponseSettings {
   body?: string;
   delay_ms?: number;
   rules?: ResponseRule[];
+  cors?: boolean;
+}
+
+export interface RedactSettings {
+  headers?: string[];
+  body_paths?: string[];
+  store_body?: boolean;
+}
+
+export interface RetentionSettings {
+  max_age?: string;
+  max_requests?: number;
 }
 
 export interface ForwardSettings {
   url: string;
   timeout?: string;
   mode?: string;
+  retry?: { max_attempts?: number; initial?: string; max?: string } | null;
+  filter?: string;
 }
 
 export interface BinSettings {
   signature?: SignatureSettings | null;
   response?: ResponseSettings | null;
   forward?: ForwardSettings | null;
+  allow_cidrs?: string[] | null;
+  redact?: RedactSettings | null;
+  retention?: RetentionSettings | null;
 }
 
 export interface Bin {
@@ -101,6 +192,13 @@ export interface Bin {
   token?: string;
   request_count?: number;
   refused_count?: number;
+  last_request_at?: string; // the bin list only
+}
+
+export interface BinList {
+  bins: Bin[];
+  next: string | null;
+  ignored: number;
 }
 
 export interface RequestPage {

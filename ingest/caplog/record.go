@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/google/uuid"
 
@@ -34,10 +36,13 @@ import (
 //	        Forward.LatencyUS; str Forward.Error  (flag 4)
 //	str     EventType, DeliveryID; varint Attempt; byte 1 + [16]
 //	        DuplicateOf or byte 0                    (flag 16)
+//	forward detail (flag 32, with flag 4; see forward_record.go)
 //	str     RefusedReason; byte 1 + redaction or byte 0, where redaction
 //	        is uvarint count + str per header name, uvarint count + str
-//	        per body path, byte BodyDropped          (flag 64; 32 is left
-//	        for the forward attempts of issue 18)
+//	        per body path, byte BodyDropped          (flag 64)
+//
+// Flag 128 marks a forward update (UpdateEntry): the record carries the
+// whole request again, with a later forward outcome, under a fresh Entry.ID.
 //
 // where str is a uvarint length followed by that many bytes. Trailing bytes
 // are an error: a new field means a new flag bit (fields appended after the
@@ -50,9 +55,10 @@ const (
 	flagForward
 	flagAborted
 	flagEvent
-	_
+	flagForwardDetail
 	flagControl
-	flagsKnown = flagTruncated | flagLag | flagForward | flagAborted | flagEvent | flagControl
+	flagUpdate
+	flagsKnown = flagTruncated | flagLag | flagForward | flagAborted | flagEvent | flagForwardDetail | flagControl | flagUpdate
 )
 
 // errRecord is what DecodeRequest wraps; it wraps ErrInvalid.
@@ -78,6 +84,9 @@ func EncodeRequest(dst []byte, r *schema.Request) ([]byte, error) {
 	}
 	if r.EventType != "" || r.DeliveryID != "" || r.Attempt != 0 || r.DuplicateOf != nil {
 		flags |= flagEvent
+	}
+	if hasForwardDetail(r.Forward) {
+		flags |= flagForwardDetail
 	}
 	if r.RefusedReason != "" || r.Redacted != nil {
 		flags |= flagControl
@@ -127,6 +136,9 @@ func EncodeRequest(dst []byte, r *schema.Request) ([]byte, error) {
 			dst = append(dst, 0)
 		}
 	}
+	if flags&flagForwardDetail != 0 {
+		dst = appendForwardDetail(dst, r.Forward)
+	}
 	if flags&flagControl != 0 {
 		dst = appendStr(dst, r.RefusedReason)
 		if rd := r.Redacted; rd != nil {
@@ -170,6 +182,88 @@ func DecodeRequest(b []byte) (*schema.Request, error) {
 		return nil, fmt.Errorf("decode request at byte %d of %d: %w", d.off, len(b), err)
 	}
 	return r, nil
+}
+
+// DecodeRequestMeta is DecodeRequest without the body: Body is nil,
+// BodySize and BodyTruncated are kept. It is for consumers that read
+// metadata only (the alert engine): the body is neither copied nor kept.
+// The returned request shares no memory with b.
+func DecodeRequestMeta(b []byte) (*schema.Request, error) {
+	r, _, err := decodeSpliced(b)
+	return r, err
+}
+
+// DecodeRequestOwned is DecodeRequest for a caller that hands b over: the
+// returned request's Body is b's body bytes in place (capacity clipped, so
+// appending to it never writes into b), and its strings share one small
+// allocation of the rest. The caller must not modify or reuse b afterwards.
+// It saves two copies of every body for consumers that own each record's
+// Data (Batch.Records): the store writer and the live feed.
+func DecodeRequestOwned(b []byte) (*schema.Request, error) {
+	r, body, err := decodeSpliced(b)
+	if err != nil {
+		return nil, err
+	}
+	if len(body) > 0 {
+		r.Body = body
+	}
+	return r, nil
+}
+
+// decodeSpliced decodes b with its body cut out (one allocation for every
+// string but the body) and returns the body as a subslice of b.
+func decodeSpliced(b []byte) (*schema.Request, []byte, error) {
+	start, body, end, err := bodySpan(b)
+	if err != nil {
+		return nil, nil, fmt.Errorf("decode request: %w", err)
+	}
+	var sb strings.Builder
+	sb.Grow(len(b) - (end - start) + 1)
+	sb.Write(b[:start])
+	sb.WriteByte(0) // an empty body
+	sb.Write(b[end:])
+	d := decoder{s: sb.String()}
+	r, err := d.request()
+	if err != nil {
+		return nil, nil, fmt.Errorf("decode request at byte %d of %d (body cut out): %w", d.off, len(d.s), err)
+	}
+	return r, b[body:end:end], nil
+}
+
+// bodySpan finds the body field in b by walking the fields before it,
+// without allocating: its length prefix starts at start, its bytes are
+// b[body:end]. A record it accepts may still fail to decode later (the
+// fields after the body are checked by request()).
+func bodySpan(b []byte) (start, body, end int, err error) {
+	if len(b) < 1+16+1 {
+		return 0, 0, 0, fmt.Errorf("%w: %w", errRecord, errShort)
+	}
+	if b[0] != requestV1 {
+		return 0, 0, 0, fmt.Errorf("%w: version %d", errRecord, b[0])
+	}
+	// A view of b for the offsets only: no string of it outlives this call.
+	d := decoder{s: unsafe.String(unsafe.SliceData(b), len(b)), off: 18}
+	d.varint()
+	d.uvarint()
+	for range 4 { // BinID, Method, Path, Query
+		d.str()
+	}
+	n := d.uvarint()
+	if n > uint64(len(b)-d.off)/2 {
+		return 0, 0, 0, fmt.Errorf("%w: %d headers in %d bytes", errRecord, n, len(b)-d.off)
+	}
+	for range 2 * n {
+		d.str()
+	}
+	d.str() // RemoteIP
+	d.str() // ContentType
+	d.varint()
+	start = d.off
+	n = uint64(len(d.str()))
+	if d.fail {
+		return 0, 0, 0, fmt.Errorf("%w: %w", errRecord, errShort)
+	}
+	return start, d.off - int(n), d.off, nil
 }
 
 type decoder struct {
@@ -258,6 +352,14 @@ func (d *decoder) request() (*schema.Request, error) {
 			}
 		default:
 			return nil, fmt.Errorf("%w: duplicate_of marker", errRecord)
+		}
+	}
+	if flags&flagForwardDetail != 0 {
+		if r.Forward == nil {
+			return nil, fmt.Errorf("%w: forward detail without forward", errRecord)
+		}
+		if err := d.forwardDetail(r.Forward); err != nil {
+			return nil, err
 		}
 	}
 	if flags&flagControl != 0 {

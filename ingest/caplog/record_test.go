@@ -90,6 +90,62 @@ func TestRequestRoundTrip(t *testing.T) {
 	}
 }
 
+// decodeVariants are the three decoders with what each must return for r.
+var decodeVariants = []struct {
+	name   string
+	decode func([]byte) (*schema.Request, error)
+	want   func(r *schema.Request) *schema.Request
+}{
+	{"full", DecodeRequest, func(r *schema.Request) *schema.Request { return r }},
+	{"meta", DecodeRequestMeta, func(r *schema.Request) *schema.Request { c := *r; c.Body = nil; return &c }},
+	{"owned", DecodeRequestOwned, func(r *schema.Request) *schema.Request { return r }},
+}
+
+// TestDecodeVariants: the metadata-only and in-place decoders agree with
+// DecodeRequest on every kind of record, and share memory with the input
+// only where documented (owned: the body).
+func TestDecodeVariants(t *testing.T) {
+	withEvent := sampleRequest()
+	withEvent.EventType, withEvent.DeliveryID, withEvent.Attempt = "invoice.paid", "evt_1", 3
+	noBody := sampleRequest()
+	noBody.Body = nil
+	bigBody := sampleRequest()
+	bigBody.Body = bytes.Repeat([]byte{0x80}, 300) // a two-byte length prefix
+	for name, r := range map[string]*schema.Request{"full": sampleRequest(), "zero": {}, "event": withEvent, "no body": noBody, "300-byte body": bigBody} {
+		for _, v := range decodeVariants {
+			t.Run(name+"/"+v.name, func(t *testing.T) {
+				b, err := EncodeRequest(nil, r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := v.decode(b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := v.want(r)
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("decode:\n got %+v\nwant %+v", got, want)
+				}
+				if v.name == "owned" && len(got.Body) > 0 {
+					if cap(got.Body) != len(got.Body) {
+						t.Fatalf("owned body has capacity %d past its length %d: an append would write into the record", cap(got.Body), len(got.Body))
+					}
+					got.Body = append(got.Body, '!') // must not touch b
+				}
+				for i := range b {
+					b[i] = 0
+				}
+				if v.name == "owned" && len(r.Body) > 0 {
+					got.Body = want.Body // the body is b's, by contract; everything else must be unchanged
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Fatal("decoded request changed when the input buffer was overwritten")
+				}
+			})
+		}
+	}
+}
+
 func TestRequestEntry(t *testing.T) {
 	r := sampleRequest()
 	e, err := RequestEntry(make([]byte, 0, 64), r)
@@ -133,8 +189,17 @@ func TestDecodeRequestRejects(t *testing.T) {
 		"varint overflow": append(append([]byte{1}, make([]byte, 17)...), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01),
 	}
 	for name, b := range cases {
-		if _, err := DecodeRequest(b); !errors.Is(err, ErrInvalid) {
-			t.Errorf("%s: %v, want ErrInvalid", name, err)
+		for _, v := range decodeVariants {
+			if _, err := v.decode(b); !errors.Is(err, ErrInvalid) {
+				t.Errorf("%s: %s: %v, want ErrInvalid", name, v.name, err)
+			}
+		}
+	}
+	for n := 0; n < len(good); n++ {
+		for _, v := range decodeVariants[1:] {
+			if _, err := v.decode(good[:n]); !errors.Is(err, ErrInvalid) {
+				t.Fatalf("%s: prefix of %d bytes: %v, want ErrInvalid", v.name, n, err)
+			}
 		}
 	}
 }
@@ -150,6 +215,20 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Add([]byte{1})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := DecodeRequest(b)
+		// The other decoders accept exactly what DecodeRequest accepts,
+		// and return the same request (meta: without the body).
+		for _, v := range decodeVariants[1:] {
+			got, verr := v.decode(bytes.Clone(b))
+			if (verr == nil) != (err == nil) {
+				t.Fatalf("%s: error %v, DecodeRequest: %v", v.name, verr, err)
+			}
+			if verr != nil && !errors.Is(verr, ErrInvalid) {
+				t.Fatalf("%s: error %v does not wrap ErrInvalid", v.name, verr)
+			}
+			if err == nil && !reflect.DeepEqual(got, v.want(r)) {
+				t.Fatalf("%s: got %+v, DecodeRequest: %+v", v.name, got, r)
+			}
+		}
 		if err != nil {
 			if !errors.Is(err, ErrInvalid) {
 				t.Fatalf("error %v does not wrap ErrInvalid", err)
@@ -233,12 +312,16 @@ func BenchmarkEncodeRequest(b *testing.B) {
 
 func BenchmarkDecodeRequest(b *testing.B) {
 	buf, _ := EncodeRequest(nil, benchRequest())
-	b.ReportAllocs()
-	b.SetBytes(int64(len(buf)))
-	for b.Loop() {
-		if _, err := DecodeRequest(buf); err != nil {
-			b.Fatal(err)
-		}
+	for _, v := range decodeVariants {
+		b.Run(v.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(buf)))
+			for b.Loop() {
+				if _, err := v.decode(buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

@@ -11,7 +11,6 @@
 package event
 
 import (
-	"encoding/json"
 	"mime"
 	"net/url"
 	"strings"
@@ -114,7 +113,7 @@ func (q *req) has(names ...string) bool {
 func (q *req) json() ([]byte, bool) {
 	if !q.jsonDone {
 		q.jsonDone = true
-		q.isJSON = len(q.Body) <= MaxBody && json.Valid(q.Body)
+		q.isJSON = len(q.Body) <= MaxBody && jsontop.Valid(q.Body)
 		if q.isJSON {
 			jsontop.Members(q.Body, func(k, v []byte) bool {
 				for i, name := range topKeys {

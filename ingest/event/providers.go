@@ -1,7 +1,6 @@
 package event
 
 import (
-	"encoding/json"
 	"strconv"
 	"strings"
 
@@ -124,7 +123,7 @@ func slack(q *req) Info {
 		info.DeliveryID = q.str("event_id")
 		return info
 	}
-	if p := q.formRaw("payload"); p != "" && json.Valid([]byte(p)) {
+	if p := q.formRaw("payload"); p != "" && jsontop.Valid([]byte(p)) {
 		info.Type = rawString(member([]byte(p), "type"))
 		return info
 	}

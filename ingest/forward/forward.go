@@ -399,5 +399,5 @@ func answerHeaders(h http.Header) []schema.Header {
 // Failed reports whether a forward outcome counts as a failed delivery (the
 // alert engine's failure_spike): an error, or an answer outside 2xx.
 func Failed(fw *schema.Forward) bool {
-	return fw != nil && (fw.Error != "" || fw.Status < 200 || fw.Status > 299)
+	return fw != nil && fw.State != schema.ForwardSkipped && (fw.Error != "" || fw.Status < 200 || fw.Status > 299)
 }

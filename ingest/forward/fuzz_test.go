@@ -38,3 +38,21 @@ func FuzzTargetURL(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseFilter: a forward filter from a bin's settings (attacker input)
+// either fails with an error or matches without panicking.
+func FuzzParseFilter(f *testing.F) {
+	for _, s := range []string{"method=POST", "header=X-Env:prod&q=a", "path_prefix=/x&event_type=push", "since=2026-01-01T00:00:00Z", "%zz", "header=:"} {
+		f.Add(s)
+	}
+	r := &schema.Request{Method: "POST", Path: "/x", Headers: []schema.Header{{Name: "X-Env", Value: "prod"}}, Body: []byte("a")}
+	f.Fuzz(func(t *testing.T, s string) {
+		flt, err := ParseFilter(s)
+		if err != nil {
+			return
+		}
+		if ok, reason := flt.Match(r); !ok && reason == "" {
+			t.Fatalf("%q: no reason for a skip", s)
+		}
+	})
+}

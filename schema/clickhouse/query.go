@@ -134,6 +134,9 @@ func (s *Store) binQuery(ctx context.Context, f *schema.Filter) (*query, error) 
 	if f.DeliveryID != "" {
 		q.add("delivery_id = ?", f.DeliveryID)
 	}
+	if f.Forward != "" {
+		s.forwardFilter(q, f) // forward.go
+	}
 	if !f.Since.IsZero() {
 		q.add("received_us >= ?", schema.Truncate(f.Since).UnixMicro())
 	}

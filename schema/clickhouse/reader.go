@@ -31,12 +31,13 @@ func scanRequest(row scanner) (*schema.Request, error) {
 		attempt              int32
 		dup                  string
 		redacted             string
+		fwdState, fwdDetail  string
 	)
 	err := row.Scan(&r.BinID, &receivedUS, &r.ID, &ingestUS, &r.Method, &r.Path, &r.Query,
 		&names, &values, &r.RemoteIP, &r.ContentType, &r.BodySize, &truncated,
 		&head, &tail, &status, &r.LatencyUS, &r.Signature.Scheme, &sigStatus, &r.Signature.Reason,
 		&r.DeliveryLagMS, &hasFwd, &fwd.URL, &fwd.Mode, &fwdStatus, &fwd.LatencyUS, &fwd.Error, &aborted,
-		&r.EventType, &r.DeliveryID, &attempt, &dup, &r.RefusedReason, &redacted)
+		&r.EventType, &r.DeliveryID, &attempt, &dup, &r.RefusedReason, &redacted, &fwdState, &fwdDetail)
 	if err != nil {
 		return nil, err
 	}
@@ -69,6 +70,9 @@ func scanRequest(row scanner) (*schema.Request, error) {
 	if hasFwd == 1 {
 		fwd.Status = int(fwdStatus)
 		r.Forward = &fwd
+		if err := scanForwardDetail(r.Forward, fwdDetail); err != nil {
+			return nil, err
+		}
 	}
 	return &r, nil
 }
@@ -255,6 +259,9 @@ func (s *Store) ListRequests(ctx context.Context, f schema.Filter) (schema.Page,
 			page.Requests = append(page.Requests, r)
 		}
 	}
+	if err := s.overlayForwards(ctx, f.BinID, page.Requests); err != nil {
+		return schema.Page{}, err
+	}
 	return page, nil
 }
 
@@ -299,6 +306,10 @@ func (s *Store) getRequest(ctx context.Context, binID string, id uuid.UUID, from
 	r, err := scanRequest(rows)
 	if err != nil {
 		return nil, classify("scan request", err)
+	}
+	rows.Close()
+	if err := s.overlayForwards(ctx, binID, []*schema.Request{r}); err != nil {
+		return nil, err
 	}
 	return r, nil
 }

@@ -11,7 +11,7 @@ const requestColumns = `bin_id, received_us, id, ingest_us, method, path, query,
 	header_names, header_values, remote_ip, content_type, body_size, body_truncated,
 	body_head, body_tail, response_status, latency_us, sig_scheme, sig_status, sig_reason,
 	delivery_lag_ms, has_forward, fwd_url, fwd_mode, fwd_status, fwd_latency_us, fwd_error, aborted,
-	event_type, delivery_id, attempt, duplicate_of, refused_reason, redacted`
+	event_type, delivery_id, attempt, duplicate_of, refused_reason, redacted, fwd_state, fwd_detail`
 
 const sqlInsertRequests = `INSERT INTO requests (` + requestColumns + `)`
 

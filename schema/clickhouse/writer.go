@@ -163,6 +163,10 @@ func appendRequest(b appender, r *schema.Request, ingest int64) error {
 	if err != nil {
 		return err
 	}
+	fwdState, fwdDetail, err := forwardColumns(r.Forward)
+	if err != nil {
+		return err
+	}
 	return b.Append(
 		r.BinID, schema.Truncate(r.ReceivedAt).UnixMicro(), r.ID, ingest,
 		r.Method, r.Path, r.Query, names, values, r.RemoteIP, r.ContentType,
@@ -170,7 +174,7 @@ func appendRequest(b appender, r *schema.Request, ingest int64) error {
 		uint16(r.ResponseStatus), r.LatencyUS,
 		r.Signature.Scheme, string(r.Signature.Status), r.Signature.Reason, r.DeliveryLagMS,
 		hasFwd, fwd.URL, fwd.Mode, int32(fwd.Status), fwd.LatencyUS, fwd.Error, boolByte(r.Aborted),
-		r.EventType, r.DeliveryID, int32(r.Attempt), dup, r.RefusedReason, red,
+		r.EventType, r.DeliveryID, int32(r.Attempt), dup, r.RefusedReason, red, fwdState, fwdDetail,
 	)
 }
 

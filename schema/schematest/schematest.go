@@ -34,7 +34,7 @@ type testCase struct {
 // never calls Close, so a constructor may hand out one shared store.
 func Run(t *testing.T, newStore func(t *testing.T) schema.Store) {
 	var tests []testCase
-	for _, group := range [][]testCase{writerTests, readerTests, searchTests, statsTests, binsTests, retentionTests, deleterTests, alertsTests, replayTests, concurrencyTests} {
+	for _, group := range [][]testCase{writerTests, forwardTests, readerTests, searchTests, statsTests, binsTests, retentionTests, deleterTests, alertsTests, replayTests, concurrencyTests} {
 		tests = append(tests, group...)
 	}
 	for _, tc := range tests {
@@ -261,7 +261,7 @@ func checkRequest(t *testing.T, got, want *schema.Request, wantBody []byte) {
 	switch {
 	case (got.Forward == nil) != (want.Forward == nil):
 		errorf("Forward nil-ness", got.Forward == nil, want.Forward == nil)
-	case got.Forward != nil && *got.Forward != *want.Forward:
+	case got.Forward != nil && !forwardEqual(got.Forward, want.Forward):
 		errorf("Forward", *got.Forward, *want.Forward)
 	}
 	if got.RefusedReason != want.RefusedReason {

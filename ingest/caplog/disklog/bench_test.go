@@ -4,7 +4,9 @@ import (
 	"context"
 	"os"
 	"runtime"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/hookscope/hookscope/ingest/caplog"
@@ -58,6 +60,7 @@ func benchAppend(b *testing.B, dir string, mode AckMode, prealloc bool) {
 	b.SetParallelism(max(1, 16/runtime.GOMAXPROCS(0)))
 	syncs0, recs0 := l.m.Syncs.Load(), l.m.SyncedRecords.Load()
 	b.SetBytes(int64(len(data)))
+	cpu0 := processCPU()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		e := caplog.Entry{Key: "bench-bin", ID: id, Data: data}
@@ -69,9 +72,21 @@ func benchAppend(b *testing.B, dir string, mode AckMode, prealloc bool) {
 		}
 	})
 	b.StopTimer()
+	// The process's CPU per append, kernel time (the fdatasyncs) included:
+	// on a shared machine it varies far less than ns/op.
+	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
 	if syncs := l.m.Syncs.Load() - syncs0; syncs > 0 {
 		b.ReportMetric(float64(l.m.SyncedRecords.Load()-recs0)/float64(syncs), "appends/sync")
 	}
+}
+
+// processCPU is the process's user+system CPU time so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkConsumerFetch: reading the log back in batches of 1000 (what the

@@ -1,0 +1,176 @@
+package replays
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/hookscope/hookscope/query"
+	"github.com/hookscope/hookscope/schema"
+	"github.com/hookscope/hookscope/schema/sqlite"
+)
+
+// Two managers on one real store stand for two instances behind a load
+// balancer; the replayer is the edge (the API tests in cmd/hookscope send
+// for real).
+
+func openStore(t *testing.T) *sqlite.Store {
+	t.Helper()
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func fill(t *testing.T, st *sqlite.Store, bin string, n int) {
+	t.Helper()
+	base := time.Now().Add(-time.Hour)
+	var reqs []*schema.Request
+	for i := 0; i < n; i++ {
+		reqs = append(reqs, &schema.Request{ID: uuid.Must(uuid.NewV7()), BinID: bin, ReceivedAt: schema.Truncate(base.Add(time.Duration(i) * time.Millisecond)),
+			Method: "POST", Path: "/", Body: []byte("x"), BodySize: 1, ResponseStatus: 200})
+	}
+	if err := st.WriteRequests(t.Context(), reqs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type counter struct{ n atomic.Int64 }
+
+func (c *counter) replay(ctx context.Context, orig *schema.Request, url, ip string) (*schema.Request, error) {
+	c.n.Add(1)
+	return &schema.Request{Forward: &schema.Forward{Status: 200}}, nil
+}
+
+func wait(t *testing.T, m *Manager, id uuid.UUID, cond func(*schema.ReplayJob) bool) *schema.ReplayJob {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		j, err := m.Get(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cond(j) {
+			return j
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job %+v: condition not met in 30s", j)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func bin(id string) *schema.Bin { return &schema.Bin{ID: id} }
+
+// TestCancelFromAnotherInstance: B cancels A's job through the store; A
+// stops within its progress interval and stores the job canceled.
+func TestCancelFromAnotherInstance(t *testing.T) {
+	st := openStore(t)
+	fill(t, st, "b1", 200)
+	var sent counter
+	a := New(st, sent.replay, Options{Instance: "a", ProgressEvery: 20 * time.Millisecond})
+	b := New(st, nil, Options{Instance: "b"})
+	j, err := a.Create(t.Context(), Input{Bin: bin("b1"), URL: "http://t.example/", Rate: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait(t, b, j.ID, func(j *schema.ReplayJob) bool { return j.Sent >= 3 })
+	// B refuses a second job of the bin while A's runs (per-bin limit
+	// across instances, through the store).
+	if _, err := b.Create(t.Context(), Input{Bin: bin("b1"), URL: "http://t.example/"}); !errors.Is(err, ErrBusy) {
+		t.Fatalf("second job of the bin on B = %v; want ErrBusy", err)
+	}
+	if _, err := b.Cancel(t.Context(), j.ID); err != nil {
+		t.Fatal(err)
+	}
+	got := wait(t, b, j.ID, (*schema.ReplayJob).Ended)
+	if got.State != schema.ReplayCanceled || got.Sent >= 200 || got.Sent != sent.n.Load() {
+		t.Fatalf("job after B's cancel = %+v (replayer called %d); want canceled early, sent = calls", got, sent.n.Load())
+	}
+	if err := a.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStaleJobReadAsInterrupted: a running job whose runner stopped
+// writing (its instance died) reads as interrupted on any instance once
+// its heartbeat is older than StaleAfter, and Recover on its own instance
+// marks it at once.
+func TestStaleJobReadAsInterrupted(t *testing.T) {
+	st := openStore(t)
+	now := time.Now().UTC()
+	old := &schema.ReplayJob{ID: uuid.Must(uuid.NewV7()), BinID: "b", State: schema.ReplayRunning, Instance: "dead", Total: 9, Sent: 4,
+		CreatedAt: now.Add(-time.Hour), UpdatedAt: now.Add(-time.Minute), Heartbeat: now.Add(-time.Minute)}
+	mine := &schema.ReplayJob{ID: uuid.Must(uuid.NewV7()), BinID: "b", State: schema.ReplayRunning, Instance: "me", Total: 9, Sent: 2,
+		CreatedAt: now, UpdatedAt: now, Heartbeat: now}
+	fresh := &schema.ReplayJob{ID: uuid.Must(uuid.NewV7()), BinID: "b", State: schema.ReplayRunning, Instance: "alive", Total: 9, Sent: 1,
+		CreatedAt: now, UpdatedAt: now, Heartbeat: now}
+	for _, j := range []*schema.ReplayJob{old, mine, fresh} {
+		if err := st.PutReplayJob(t.Context(), j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := New(st, nil, Options{Instance: "me", StaleAfter: 30 * time.Second})
+	if err := m.Recover(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		j    *schema.ReplayJob
+		want string
+	}{{old, schema.ReplayInterrupted}, {mine, schema.ReplayInterrupted}, {fresh, schema.ReplayRunning}} {
+		got, err := st.GetReplayJob(t.Context(), tc.j.ID)
+		if err != nil || got.State != tc.want || got.Sent != tc.j.Sent {
+			t.Fatalf("job of %s after Recover = %+v, %v; want %s with its progress", tc.j.Instance, got, err, tc.want)
+		}
+	}
+}
+
+// TestCreateValidates: rate and url are bounded, the list's filter parser
+// refuses bad filters, a bin without a forward target needs a url, the
+// URL check is applied, a dry run stores nothing.
+func TestCreateValidates(t *testing.T) {
+	st := openStore(t)
+	fill(t, st, "b", 5)
+	refuse := errors.New("blocked")
+	m := New(st, nil, Options{CheckURL: func(_ context.Context, u string) error {
+		if u == "http://10.0.0.1/" {
+			return refuse
+		}
+		return nil
+	}})
+	for _, tc := range []struct {
+		in    Input
+		param string
+	}{
+		{Input{Bin: bin("b"), URL: "http://t/", Rate: 501}, "rate"},
+		{Input{Bin: bin("b"), URL: "http://t/", Rate: 0.01}, "rate"},
+		{Input{Bin: bin("b"), URL: "gopher://t/"}, "url"},
+		{Input{Bin: bin("b"), URL: "http://10.0.0.1/"}, "url"},
+		{Input{Bin: bin("b"), URL: "http://t/", Params: map[string]string{"status": "700"}}, "status"},
+		{Input{Bin: bin("b"), URL: "http://t/", Params: map[string]string{"since": "2099-01-01T00:00:00Z"}}, "since"},
+	} {
+		_, err := m.Create(t.Context(), tc.in)
+		var pe *query.ParamError
+		if !errors.As(err, &pe) || pe.Param != tc.param {
+			t.Errorf("Create(%+v) = %v; want a %s error", tc.in, err, tc.param)
+		}
+	}
+	if _, err := m.Create(t.Context(), Input{Bin: bin("b")}); !errors.Is(err, ErrNoTarget) {
+		t.Errorf("Create without url or target = %v; want ErrNoTarget", err)
+	}
+	withTarget := &schema.Bin{ID: "b", Settings: schema.BinSettings{Forward: &schema.ForwardConfig{URL: "http://t/"}}}
+	j, err := m.Create(t.Context(), Input{Bin: withTarget, DryRun: true, Params: map[string]string{"method": "post"}})
+	if err != nil || j.State != "dry_run" || j.Total != 5 {
+		t.Fatalf("dry run = %+v, %v; want 5 matches", j, err)
+	}
+	if js, _ := st.ListReplayJobs(t.Context(), schema.ReplayJobFilter{BinID: "b"}); len(js) != 0 {
+		t.Fatalf("dry run stored %d jobs", len(js))
+	}
+}
