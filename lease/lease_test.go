@@ -206,7 +206,7 @@ func TestTakenOverStepsDown(t *testing.T) {
 	if _, err := b.Create(ctx, key, []byte("intruder")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "a to step down", testTTL, func() bool { return !a.Leader() })
+	waitFor(t, "a to step down", 3*testTTL, func() bool { return !a.Leader() })
 	e, err := b.Get(ctx, key)
 	if err != nil || string(e.Value()) != "intruder" {
 		t.Fatalf("key after the takeover: %v %v", e, err)
