@@ -42,4 +42,7 @@ bench-go: ## Go micro-benchmarks of the hot path (capture handler, pipeline, bat
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 -p 1 ./web/ ./ingest/ ./ingest/signature/ ./ingest/event/
 	$(GO) test -run '^$$' -bench 'WriteRequests' -benchmem -count 1 -p 1 ./schema/sqlite/ ./schema/clickhouse/
 
-.PHONY: bench bench-go
+bench-cpu: ## server CPU per persisted capture under wrk -c16 (bench/cpuprofile.sh; PERF=1 adds a perf profile)
+	./bench/cpuprofile.sh
+
+.PHONY: bench bench-go bench-cpu
