@@ -1,7 +1,6 @@
 package bins
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -18,7 +17,6 @@ const (
 	MaxRedactPaths     = 50
 	MaxRedactPathBytes = 256
 	MaxRetainRequests  = 10_000_000
-	minRetainAge       = time.Minute
 )
 
 // applyControl validates and applies allow_cidrs, redact and retention.
@@ -159,23 +157,11 @@ func validBodyPath(p string) error {
 	return nil
 }
 
-// RetentionAge parses retention.max_age (0 when absent): a Go duration from
-// 1m or a number of days ("7d"), at most 3650 days.
+// RetentionAge validates retention.max_age (0 when absent).
 func RetentionAge(rc *schema.RetentionConfig) (time.Duration, error) {
-	if rc == nil || rc.MaxAge == "" {
-		return 0, nil
-	}
-	v := rc.MaxAge
-	if d, ok := strings.CutSuffix(v, "d"); ok {
-		var n int
-		if err := json.Unmarshal([]byte(d), &n); err != nil || n <= 0 || n > MaxExpiryDays {
-			return 0, invalid("retention", `max_age: days must be from 1 to %d, like "7d"`, MaxExpiryDays)
-		}
-		return time.Duration(n) * 24 * time.Hour, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < minRetainAge || d > maxExpiry {
-		return 0, invalid("retention", `max_age: must be a duration from 1m to %dd, like "72h" or "7d"`, MaxExpiryDays)
+	d, err := rc.Age()
+	if err != nil {
+		return 0, invalid("retention", "%s", strings.TrimPrefix(err.Error(), schema.ErrInvalid.Error()+": "))
 	}
 	return d, nil
 }

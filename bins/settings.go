@@ -189,6 +189,9 @@ func ValidateResponse(rc *schema.ResponseConfig) error {
 		if len(body) > MaxResponseBody {
 			return rinvalid(where+"body", "at most %d bytes", MaxResponseBody)
 		}
+		if err := ValidateTemplate(body); err != nil {
+			return rinvalid(where+"body", "%s", err)
+		}
 		if len(headers) > MaxResponseHeaders {
 			return rinvalid(where+"headers", "at most %d headers", MaxResponseHeaders)
 		}
@@ -218,8 +221,11 @@ func ValidateResponse(rc *schema.ResponseConfig) error {
 		rc.Rules[i].Method = strings.ToUpper(rc.Rules[i].Method)
 		r := rc.Rules[i]
 		where := fmt.Sprintf("rules[%d].", i)
-		if r.Method == "" && r.PathPrefix == "" {
-			return rinvalid(where[:len(where)-1], "needs method or path_prefix")
+		if r.Method == "" && r.PathPrefix == "" && r.Header == nil && r.Query == nil && r.BodyField == nil {
+			return rinvalid(where[:len(where)-1], "needs method, path_prefix, header, query or body_field")
+		}
+		if err := validateMatches(where, &r); err != nil {
+			return err
 		}
 		if r.Method != "" && !ValidHeaderName(r.Method) {
 			return rinvalid(where+"method", "must be a token")

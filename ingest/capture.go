@@ -113,13 +113,16 @@ func (p *Pipeline) Capture(ctx context.Context, binID string, in *Incoming) (Res
 	// resolved later by the store writer, off this path.
 	setEvent(r, bin, in)
 	if aborted {
+		t.redact.apply(r) // what arrived is stored redacted too
 		return Response{}, p.recordAborted(ctx, r, p.opts.Now().Sub(start).Microseconds())
 	}
 	r.Signature, r.DeliveryLagMS = p.verdict(t, in, at)
 	// Enforcement and redaction (redact.go), after the verdict on the raw
 	// request and before the record exists anywhere: sent is the request
 	// as it arrived, for the forward and the response rules.
-	refusal, refused := t.enforce.refuse(r)
+	cors := bin.Settings.Response != nil && bin.Settings.Response.CORS
+	pre := cors && isPreflight(r)
+	refusal, refused := t.enforce.refuse(r, pre)
 	sent := t.redact.apply(r)
 
 	// Forwarding: a truncated body is not relayed (the target would get a
@@ -130,20 +133,25 @@ func (p *Pipeline) Capture(ctx context.Context, binID string, in *Incoming) (Res
 		fc = nil
 	} else if loop := forwardLoop(fc, in); loop != nil {
 		r.Forward, fc = loop, nil
-	} else if skip := t.skipForward(r); skip != nil {
+	} else if skip := t.skipForward(sent); skip != nil {
 		r.Forward, fc = skip, nil // forwarding.go
 	}
 	var resp Response
 	switch {
 	case refused:
 		resp = refusal
+	case pre:
+		resp, fc = preflight(r), nil // the browser's question, not a delivery
 	case fc != nil && fc.Mode == forward.ModeProxy:
 		resp = p.proxy(ctx, *fc, r, sent)
 	default:
-		resp = respond(bin, sent)
+		resp = respond(bin, sent) // respond.go
 	}
 	if in.BodyTruncated {
 		resp = jsonError(413, "body larger than the limit; recorded truncated", r.ID)
+	}
+	if cors {
+		resp = withCORS(resp)
 	}
 	r.ResponseStatus = resp.Status
 	r.LatencyUS = max(p.opts.Now().Sub(start).Microseconds(), 0)
@@ -225,36 +233,6 @@ func (p *Pipeline) proxy(ctx context.Context, fc schema.ForwardConfig, r, sent *
 		return jsonError(status, "forward target failed: "+res.Forward.Error, r.ID)
 	}
 	return Response{Status: res.Status, Headers: res.Headers, Body: res.Body}
-}
-
-// respond picks the bin's configured answer for r.
-func respond(bin *schema.Bin, r *schema.Request) Response {
-	cfg := bin.Settings.Response
-	if cfg == nil {
-		return defaultResponse(r.ID)
-	}
-	status, headers, body, delay := cfg.Status, cfg.Headers, cfg.Body, cfg.DelayMS
-	for _, rule := range cfg.Rules {
-		if rule.Method != "" && rule.Method != r.Method {
-			continue
-		}
-		if rule.PathPrefix != "" && !hasPathPrefix(r.Path, rule.PathPrefix) {
-			continue
-		}
-		status, headers, body, delay = rule.Status, rule.Headers, rule.Body, rule.DelayMS
-		break
-	}
-	if status == 0 {
-		status = 200
-	}
-	if body == "" && len(headers) == 0 && status == 200 && delay == 0 {
-		return defaultResponse(r.ID)
-	}
-	return Response{Status: status, Headers: headers, Body: []byte(body), Delay: time.Duration(delay) * time.Millisecond}
-}
-
-func hasPathPrefix(path, prefix string) bool {
-	return len(path) >= len(prefix) && path[:len(prefix)] == prefix
 }
 
 // defaultResponse is {"ok":true,"request_id":"..."}, built without reflection

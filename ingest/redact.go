@@ -65,14 +65,12 @@ func (rd *redactor) apply(r *schema.Request) *schema.Request {
 		red.Headers = append(red.Headers, h.Name)
 	}
 	switch {
-	case rd.dropBody:
-		if len(r.Body) > 0 {
-			r.Body = nil
-		}
+	case rd.dropBody, len(rd.paths) > 0 && r.BodyTruncated && len(r.Body) > 0:
+		// A truncated (or aborted) body cannot be parsed to find the
+		// paths: rather than store a secret it may hold, it is dropped.
+		r.Body = nil
 		red.BodyDropped = true
-	case len(rd.paths) > 0 && len(r.Body) > 0 && !r.BodyTruncated && gjson.ValidBytes(r.Body):
-		// A truncated body is not valid JSON to rewrite reliably; it is
-		// stored as received (only bodies the sender completed are parsed).
+	case len(rd.paths) > 0 && len(r.Body) > 0 && gjson.ValidBytes(r.Body):
 		nb := r.Body
 		for _, p := range rd.paths {
 			if !gjson.GetBytes(nb, p).Exists() {
@@ -94,7 +92,8 @@ func (rd *redactor) apply(r *schema.Request) *schema.Request {
 	if red.Headers == nil && red.BodyPaths == nil && !red.BodyDropped {
 		return r
 	}
-	r.Redacted = &red
+	done := red // allocated only here: the common request pays nothing
+	r.Redacted = &done
 	sent := *r // only now: the common request allocates nothing here
 	sent.Headers, sent.Body, sent.Redacted = headers, body, nil
 	return &sent
@@ -102,7 +101,7 @@ func (rd *redactor) apply(r *schema.Request) *schema.Request {
 
 func (rd *redactor) matchHeader(name string) bool {
 	for _, h := range rd.headers {
-		if strings.EqualFold(h, name) {
+		if len(h) == len(name) && strings.EqualFold(h, name) {
 			return true
 		}
 	}
@@ -139,7 +138,10 @@ func newEnforcement(b *schema.Bin) *enforcement {
 // verifier that could not be built counts as invalid, so a broken
 // configuration fails closed). It sets r.RefusedReason and returns the
 // answer.
-func (e *enforcement) refuse(r *schema.Request) (Response, bool) {
+//
+// A CORS preflight (preflight true) cannot carry a signature: only
+// allow_cidrs applies to it.
+func (e *enforcement) refuse(r *schema.Request, preflight bool) (Response, bool) {
 	if e == nil {
 		return Response{}, false
 	}
@@ -160,7 +162,7 @@ func (e *enforcement) refuse(r *schema.Request) (Response, bool) {
 			return jsonError(403, "sender not allowed", r.ID), true
 		}
 	}
-	if e.signature && r.Signature.Status != schema.SigValid {
+	if e.signature && !preflight && r.Signature.Status != schema.SigValid {
 		reason := r.Signature.Reason
 		if reason == "" {
 			reason = string(r.Signature.Status)

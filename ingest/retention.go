@@ -61,6 +61,7 @@ func RunRetention(ctx context.Context, st RetentionStore, opts RetentionOptions)
 			}
 			trimBins(ctx, st, opts.MaxRequestsPerBin, log)
 			trimBinsToBytes(ctx, st, opts, log)
+			applyBinRetention(ctx, st, opts.Now(), log)
 		}
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -289,6 +291,29 @@ type RetentionConfig struct {
 	MaxRequests int    `json:"max_requests,omitempty"`
 }
 
+// MaxRetentionDays bounds retention.max_age.
+const MaxRetentionDays = 3650
+
+// Age parses MaxAge (0 when empty): a Go duration from 1m, or a number of
+// days ("7d"), at most MaxRetentionDays days.
+func (c *RetentionConfig) Age() (time.Duration, error) {
+	if c == nil || c.MaxAge == "" {
+		return 0, nil
+	}
+	if d, ok := strings.CutSuffix(c.MaxAge, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil || n <= 0 || n > MaxRetentionDays {
+			return 0, fmt.Errorf("%w: max_age: days must be from 1 to %d, like \"7d\"", ErrInvalid, MaxRetentionDays)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(c.MaxAge)
+	if err != nil || d < time.Minute || d > MaxRetentionDays*24*time.Hour {
+		return 0, fmt.Errorf("%w: max_age: must be a duration from 1m to %dd, like \"72h\" or \"7d\"", ErrInvalid, MaxRetentionDays)
+	}
+	return d, nil
+}
+
 // SignatureConfig selects the verifier of a bin. Secret is write-only at the
 // API: it is stored but never returned.
 type SignatureConfig struct {
@@ -305,23 +330,43 @@ type SignatureConfig struct {
 	Enforce bool `json:"enforce,omitempty"`
 }
 
-// ResponseConfig is what capture answers for a bin.
+// ResponseConfig is what capture answers for a bin. Bodies may use request
+// fields ({{request.id}}, {{body.<path>}}, {{header.<name>}}, ...), escaped
+// for the response's content type (ingest/respond.go).
 type ResponseConfig struct {
 	Status  int            `json:"status,omitempty"`
 	Headers []Header       `json:"headers,omitempty"`
 	Body    string         `json:"body,omitempty"`
 	DelayMS int            `json:"delay_ms,omitempty"`
 	Rules   []ResponseRule `json:"rules,omitempty"`
+	// CORS answers preflights (OPTIONS with Access-Control-Request-Method)
+	// with 204 and the CORS headers, and adds Access-Control-Allow-Origin to
+	// every answer, so a browser page can post to the bin.
+	CORS bool `json:"cors,omitempty"`
 }
 
-// ResponseRule picks a different response by method and/or path prefix.
+// ResponseRule picks a different response. Every condition it sets must
+// hold: method, path prefix, a header, a query parameter, a JSON body field.
 type ResponseRule struct {
-	Method     string   `json:"method,omitempty"`
-	PathPrefix string   `json:"path_prefix,omitempty"`
-	Status     int      `json:"status,omitempty"`
-	Headers    []Header `json:"headers,omitempty"`
-	Body       string   `json:"body,omitempty"`
-	DelayMS    int      `json:"delay_ms,omitempty"`
+	Method     string      `json:"method,omitempty"`
+	PathPrefix string      `json:"path_prefix,omitempty"`
+	Header     *FieldMatch `json:"header,omitempty"`     // Name: header name, case-insensitive
+	Query      *FieldMatch `json:"query,omitempty"`      // Name: query parameter
+	BodyField  *FieldMatch `json:"body_field,omitempty"` // Path: JSON body dot path
+	Status     int         `json:"status,omitempty"`
+	Headers    []Header    `json:"headers,omitempty"`
+	Body       string      `json:"body,omitempty"`
+	DelayMS    int         `json:"delay_ms,omitempty"`
+}
+
+// FieldMatch is one condition of a response rule: the named header, query
+// parameter or JSON body field is present and, when Value is set, equal to
+// it (any of a repeated header or parameter; a body field as its text:
+// strings unquoted, numbers and booleans as written).
+type FieldMatch struct {
+	Name  string  `json:"name,omitempty"`
+	Path  string  `json:"path,omitempty"`
+	Value *string `json:"value,omitempty"`
 }
 
 // ForwardConfig relays every capture of a bin to URL.

@@ -196,7 +196,9 @@ func (s *Server) authorize(c *fiber.Ctx) error {
 	read := c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead
 	switch {
 	case strings.TrimRight(lower, "/") == "/bins":
-		if !s.auth.required {
+		// GET lists bins: listBins shows each caller only the bins it
+		// proves ownership of (or every bin to an admin).
+		if !s.auth.required || read {
 			return c.Next()
 		}
 		if err := s.requireAdmin(c, read); err != nil {

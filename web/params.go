@@ -26,6 +26,7 @@ var (
 	downloadParam = []string{"download"}
 	alertRuleList = []string{"bin_id"}
 	alertEvents   = []string{"rule_id", "bin_id", "limit", "before"}
+	binListParams = []string{"q", "limit", "cursor"}
 	liveOnly      = []string{"only"}
 )
 
@@ -37,6 +38,7 @@ var paramTable = []routeParams{
 	{method: "GET", pattern: split("/metrics")},
 	{method: "GET", pattern: split("/api/v1/openapi.yaml")},
 	{method: "POST", pattern: split("/api/v1/bins")},
+	{method: "GET", pattern: split("/api/v1/bins"), allowed: [][]string{binListParams}},
 	{method: "GET", pattern: split("/api/v1/bins/*"), allowed: [][]string{tokenParam}},
 	{method: "PATCH", pattern: split("/api/v1/bins/*")},
 	{method: "DELETE", pattern: split("/api/v1/bins/*")},
@@ -51,6 +53,7 @@ var paramTable = []routeParams{
 	{method: "GET", pattern: split("/api/v1/bins/*/requests/*"), allowed: [][]string{tokenParam}},
 	{method: "GET", pattern: split("/api/v1/bins/*/requests/*/body"), allowed: [][]string{downloadParam, tokenParam}},
 	{method: "POST", pattern: split("/api/v1/bins/*/requests/*/replay")},
+	{method: "POST", pattern: split("/api/v1/bins/*/requests/*/verify")},
 	{method: "GET", pattern: split("/api/v1/bins/*/export"), allowed: [][]string{exportParams, tokenParam}},
 	{method: "POST", pattern: split("/api/v1/bins/*/requests/*/redeliver")},
 	{method: "GET", pattern: split("/api/v1/bins/*/stats"), allowed: [][]string{query.StatsParams, tokenParam}},

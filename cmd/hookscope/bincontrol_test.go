@@ -7,11 +7,18 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hookscope/hookscope/schema/clickhouse/chtest"
+	"github.com/hookscope/hookscope/web"
 )
 
 // controlReq is a record with the issue 18 fields.
@@ -244,5 +251,299 @@ func TestRedactionKeepsVerdictsAndSecretsOutOfTheLog(t *testing.T) {
 	})
 	if err != nil || files == 0 {
 		t.Fatalf("walk data dir: %v (%d files)", err, files)
+	}
+}
+
+// TestBinRetention: a bin's retention (max_requests, max_age) is applied by
+// the purge loop on the embedded store, next to the server-wide settings,
+// and leaves other bins alone. TestClickHouseBinRetention runs the same
+// walk on ClickHouse 18.16 and 26.7.
+func TestBinRetention(t *testing.T) {
+	testBinRetention(t, nil)
+}
+
+func TestClickHouseBinRetention(t *testing.T) {
+	chtest.Each(t, func(t *testing.T, srv *chtest.Server) {
+		testBinRetention(t, map[string]string{"HOOKSCOPE_CLICKHOUSE_URL": srv.Database(t)})
+	})
+}
+
+func testBinRetention(t *testing.T, env map[string]string) {
+	if env == nil {
+		env = map[string]string{}
+	}
+	env["HOOKSCOPE_PURGE_INTERVAL"] = "50ms"
+	a := startApp(t, t.TempDir(), env)
+	t0 := time.Now()
+	a.InjectNow(t0)
+	byCount := a.newBin(t, map[string]any{"retention": map[string]any{"max_requests": 3}})
+	byAge := a.newBin(t, map[string]any{"retention": map[string]any{"max_age": "72h"}})
+	keepAll := a.newBin(t, nil)
+	var view struct {
+		Settings struct {
+			Retention *struct {
+				MaxAge      string `json:"max_age"`
+				MaxRequests int    `json:"max_requests"`
+			} `json:"retention"`
+		} `json:"settings"`
+	}
+	doJSON(t, "GET", a.base+"/api/v1/bins/"+byAge.ID, nil, 200, &view)
+	if view.Settings.Retention == nil || view.Settings.Retention.MaxAge != "72h" {
+		t.Fatalf("retention view %+v", view.Settings.Retention)
+	}
+	for _, bad := range []map[string]any{{"max_age": "1s"}, {"max_age": "9999d"}, {"max_age": "soon"}, {"max_requests": -1}, {"max_requests": 10_000_001}, {"keep": 1}} {
+		if s, _, b := call(t, "PATCH", a.base+"/api/v1/bins/"+byAge.ID, bearerHdr(byAge.Token), mustJSON(t, map[string]any{"retention": bad})); s != 400 || !strings.Contains(string(b), "retention") {
+			t.Errorf("retention %v: %d %s", bad, s, b)
+		}
+	}
+	send := func(bin string, n int) []string {
+		var ids []string
+		for i := 0; i < n; i++ {
+			st, id, _ := a.capture(t, bin, nil, fmt.Sprintf(`{"n":%d}`, i))
+			if st != 200 {
+				t.Fatalf("capture: %d", st)
+			}
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	counted := send(byCount.ID, 6)
+	old := send(byAge.ID, 2)
+	send(keepAll.ID, 6)
+	// max_requests: the newest 3 stay.
+	l := a.waitCount(t, byCount.ID, 3)
+	for i, r := range l.Requests {
+		if r.ID != counted[5-i] {
+			t.Errorf("kept %s at %d, want %s (the newest)", r.ID, i, counted[5-i])
+		}
+	}
+	a.waitCount(t, byAge.ID, 2) // nothing is 72h old yet
+	// 73 hours later the two old ones go; a new one stays.
+	a.InjectNow(t0.Add(73 * time.Hour))
+	fresh := send(byAge.ID, 1)
+	l = a.waitCount(t, byAge.ID, 1)
+	if l.Requests[0].ID != fresh[0] {
+		t.Errorf("max_age kept %s, want the fresh %s (old: %v)", l.Requests[0].ID, fresh[0], old)
+	}
+	if l := a.list(t, keepAll.ID, "limit=100"); len(l.Requests) != 6 {
+		t.Errorf("a bin without retention lost requests: %d left", len(l.Requests))
+	}
+	// null removes the setting.
+	view.Settings.Retention = nil
+	doJSONAuth(t, "PATCH", a.base+"/api/v1/bins/"+byCount.ID, byCount.Token, map[string]any{"retention": nil, "name": "x"}, 200, &view)
+	if view.Settings.Retention != nil {
+		t.Errorf("retention after null: %+v", view.Settings.Retention)
+	}
+}
+
+type binListResp struct {
+	Bins []struct {
+		ID            string     `json:"id"`
+		Name          string     `json:"name"`
+		RequestCount  *int64     `json:"request_count"`
+		LastRequestAt *time.Time `json:"last_request_at"`
+		Token         string     `json:"token"`
+	} `json:"bins"`
+	Next    *string `json:"next"`
+	Ignored int     `json:"ignored"`
+}
+
+func (l binListResp) ids() []string {
+	var out []string
+	for _, b := range l.Bins {
+		out = append(out, b.ID)
+	}
+	return out
+}
+
+func listBins(t *testing.T, a *testApp, params string, hdr map[string]string, want int) binListResp {
+	t.Helper()
+	st, _, b := call(t, "GET", a.base+"/api/v1/bins?"+params, hdr, "")
+	if st != want {
+		t.Fatalf("GET /api/v1/bins?%s = %d %s, want %d", params, st, b, want)
+	}
+	var l binListResp
+	if st == 200 {
+		if err := json.Unmarshal(b, &l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return l
+}
+
+// TestBinList: GET /api/v1/bins gives an admin every bin, newest first,
+// paged with a cursor and searchable by name, with request counts and the
+// last activity; anyone else only the bins whose valid owner tokens it
+// presents (a share link, a revoked token, another server's token or
+// garbage prove nothing), and nobody sees a bin by asking without a token.
+func TestBinList(t *testing.T) { testBinList(t, map[string]string{}) }
+
+// TestClickHouseBinList: the same on ClickHouse 18.16 and 26.7 (bins read
+// with FINAL, counts and last activity from the requests table).
+func TestClickHouseBinList(t *testing.T) {
+	chtest.Each(t, func(t *testing.T, srv *chtest.Server) {
+		testBinList(t, map[string]string{"HOOKSCOPE_CLICKHOUSE_URL": srv.Database(t)})
+	})
+}
+
+func testBinList(t *testing.T, env map[string]string) {
+	dir := t.TempDir()
+	a := startApp(t, dir, env)
+	key := serverKey(t, dir)
+	admin := mintGen(t, key, web.ScopeAdmin, "", 0)
+	var made []binResp
+	for _, n := range []string{"Alpha one", "beta", "alpha two", "gamma", "delta"} {
+		made = append(made, a.newBin(t, map[string]any{"name": n}))
+	}
+	for i := 0; i < 3; i++ {
+		a.capture(t, made[1].ID, nil, "{}")
+	}
+	a.waitCount(t, made[1].ID, 3)
+
+	// Admin: everything, newest first, in pages of two.
+	var all []string
+	cursor := ""
+	for pages := 0; ; pages++ {
+		l := listBins(t, a, "limit=2"+cursor, bearerHdr(admin), 200)
+		all = append(all, l.ids()...)
+		if l.Next == nil {
+			if pages != 2 {
+				t.Errorf("%d pages of 2 for 5 bins", pages+1)
+			}
+			break
+		}
+		cursor = "&cursor=" + *l.Next
+	}
+	want := []string{made[4].ID, made[3].ID, made[2].ID, made[1].ID, made[0].ID}
+	if strings.Join(all, ",") != strings.Join(want, ",") {
+		t.Errorf("admin pages %v, want %v", all, want)
+	}
+	l := listBins(t, a, "q=ALPHA", bearerHdr(admin), 200)
+	if strings.Join(l.ids(), ",") != made[2].ID+","+made[0].ID {
+		t.Errorf("q=ALPHA: %v", l.ids())
+	}
+	l = listBins(t, a, "q=beta", bearerHdr(admin), 200)
+	if len(l.Bins) != 1 || l.Bins[0].RequestCount == nil || *l.Bins[0].RequestCount != 3 || l.Bins[0].LastRequestAt == nil ||
+		time.Since(*l.Bins[0].LastRequestAt) > time.Minute || l.Bins[0].Token != "" {
+		t.Errorf("beta in the list: %+v", l.Bins)
+	}
+	listBins(t, a, "cursor=nope", bearerHdr(admin), 400)
+	listBins(t, a, "limit=0", bearerHdr(admin), 400)
+	listBins(t, a, "limit=201", bearerHdr(admin), 400)
+	listBins(t, a, "sort=name", bearerHdr(admin), 400)
+
+	// Nobody without tokens sees anything.
+	if l := listBins(t, a, "", nil, 200); len(l.Bins) != 0 {
+		t.Errorf("anonymous list: %v", l.ids())
+	}
+	// Owners: exactly the bins they prove.
+	var share struct {
+		Token string `json:"token"`
+	}
+	doJSONAuth(t, "POST", a.base+"/api/v1/bins/"+made[3].ID+"/share", made[3].Token, nil, 201, &share)
+	var rev binResp
+	doJSONAuth(t, "POST", a.base+"/api/v1/bins/"+made[4].ID+"/tokens/revoke", made[4].Token, nil, 200, &rev)
+	foreign := mintGen(t, []byte("another server's key, 32 bytes long"), web.ScopeOwner, made[2].ID, 0)
+	hdr := map[string]string{"X-Hookscope-Bin-Tokens": strings.Join([]string{
+		made[0].Token, made[1].Token, made[1].Token, share.Token, made[4].Token, foreign, "garbage",
+	}, ", ")}
+	l = listBins(t, a, "", hdr, 200)
+	if strings.Join(l.ids(), ",") != made[1].ID+","+made[0].ID || l.Ignored != 4 {
+		t.Errorf("owner list %v ignored %d, want [%s %s] and 4 ignored", l.ids(), l.Ignored, made[1].ID, made[0].ID)
+	}
+	if l.Bins[0].RequestCount == nil || *l.Bins[0].RequestCount != 3 {
+		t.Errorf("owner list count: %+v", l.Bins[0])
+	}
+	if l := listBins(t, a, "q=alpha", hdr, 200); strings.Join(l.ids(), ",") != made[0].ID {
+		t.Errorf("owner q=alpha: %v", l.ids())
+	}
+	// The new owner token of a revoked bin works; as a bearer token too.
+	if l := listBins(t, a, "", bearerHdr(rev.Token), 200); strings.Join(l.ids(), ",") != made[4].ID {
+		t.Errorf("bearer owner token: %v", l.ids())
+	}
+	listBins(t, a, "cursor=x", hdr, 400)
+	many := strings.TrimSuffix(strings.Repeat(made[0].Token+",", 101), ",")
+	listBins(t, a, "", map[string]string{"X-Hookscope-Bin-Tokens": many}, 400)
+	// A deleted bin's token proves nothing.
+	doJSONAuth(t, "DELETE", a.base+"/api/v1/bins/"+made[0].ID, made[0].Token, nil, 204, nil)
+	if l := listBins(t, a, "", hdr, 200); strings.Join(l.ids(), ",") != made[1].ID {
+		t.Errorf("after delete: %v", l.ids())
+	}
+
+	// HOOKSCOPE_AUTH=required: the list needs a token, and an owner token
+	// is enough for the owner's own bins.
+	a.stop(t)
+	env["HOOKSCOPE_AUTH"] = "required"
+	a = startApp(t, dir, env)
+	listBins(t, a, "", nil, 401)
+	if l := listBins(t, a, "", map[string]string{"X-Hookscope-Bin-Tokens": made[1].Token}, 200); strings.Join(l.ids(), ",") != made[1].ID {
+		t.Errorf("required mode, owner: %v", l.ids())
+	}
+	if l := listBins(t, a, "", bearerHdr(admin), 200); len(l.Bins) != 4 {
+		t.Errorf("required mode, admin: %v", l.ids())
+	}
+	if s, _, _ := call(t, "POST", a.base+"/api/v1/bins", map[string]string{"X-Hookscope-Bin-Tokens": made[1].Token}, "{}"); s != 401 {
+		t.Errorf("required mode: creating a bin with an owner token: %d", s)
+	}
+}
+
+// TestRedactionForwardsTheRequestAsSent: the forward target (the user's
+// own service) gets the request as it arrived, Authorization and all, in
+// proxy and async mode, while the record (and the capture log, the forward
+// journal) holds it redacted; a refused delivery is never forwarded.
+func TestRedactionForwardsTheRequestAsSent(t *testing.T) {
+	type got struct{ auth, body string }
+	seen := make(chan got, 10)
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		seen <- got{r.Header.Get("Authorization"), string(b)}
+		w.WriteHeader(200)
+	}))
+	defer target.Close()
+	a := startApp(t, t.TempDir(), map[string]string{"HOOKSCOPE_ALLOW_PRIVATE_TARGETS": "true"})
+	body := `{"card":{"number":"4242"}}`
+	for _, mode := range []string{"proxy", "async"} {
+		t.Run(mode, func(t *testing.T) {
+			bin := a.newBin(t, map[string]any{
+				"forward":     map[string]any{"url": target.URL, "mode": mode},
+				"redact":      map[string]any{"body_paths": []string{"card.number"}},
+				"allow_cidrs": []string{"127.0.0.1"},
+			})
+			st, id, _ := a.capture(t, bin.ID, map[string]string{"Authorization": "Bearer RAW"}, body)
+			if st != 200 {
+				t.Fatalf("capture: %d", st)
+			}
+			select {
+			case g := <-seen:
+				if g.auth != "Bearer RAW" || g.body != body {
+					t.Errorf("target got %+v, want the request as sent", g)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("nothing forwarded")
+			}
+			r := a.getControl(t, bin.ID, id)
+			if r.Forward == nil || r.Forward.Status != 200 || r.Body.Data != `{"card":{"number":"[redacted]"}}` || r.Redacted == nil {
+				t.Errorf("record: forward %+v body %q redacted %+v", r.Forward, r.Body.Data, r.Redacted)
+			}
+			for _, h := range r.Headers {
+				if h[0] == "Authorization" && h[1] != "[redacted]" {
+					t.Errorf("recorded Authorization %q", h[1])
+				}
+			}
+			// A refused sender is recorded and not forwarded.
+			doJSONAuth(t, "PATCH", a.base+"/api/v1/bins/"+bin.ID, bin.Token, map[string]any{"allow_cidrs": []string{"10.0.0.0/8"}}, 200, nil)
+			st, rid, _ := a.capture(t, bin.ID, nil, body)
+			if st != 403 {
+				t.Fatalf("refused: %d", st)
+			}
+			if r := a.getControl(t, bin.ID, rid); r.Forward != nil || r.RefusedReason == "" {
+				t.Errorf("refused record: forward %+v reason %q", r.Forward, r.RefusedReason)
+			}
+			select {
+			case g := <-seen:
+				t.Errorf("a refused delivery was forwarded: %+v", g)
+			default:
+			}
+		})
 	}
 }

@@ -1,7 +1,8 @@
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { api } from "./api";
 import { navigate, binPath } from "./router";
-import { forgetBin, recentBins, rememberBin, setToken, type RecentBin } from "./storage";
+import { forgetBin, ownerTokens, recentBins, rememberBin, setToken, type RecentBin } from "./storage";
+import type { Bin } from "./types";
 import { relTime } from "./format";
 import { toast, useNow } from "./ui";
 
@@ -14,6 +15,30 @@ export function Home() {
   const [openId, setOpenId] = useState("");
   const [recent, setRecent] = useState<RecentBin[]>(recentBins());
   const now = useNow(30000);
+  // Your bins: what the server confirms this browser's owner tokens own,
+  // with counts and last activity (null while loading or without tokens).
+  const [owned, setOwned] = useState<Bin[] | null>(null);
+  const [ownedErr, setOwnedErr] = useState("");
+  const [search, setSearch] = useState("");
+  const hasOwner = ownerTokens().length > 0;
+  useEffect(() => {
+    if (!hasOwner) return;
+    let gone = false;
+    const t = setTimeout(
+      () =>
+        api
+          .listBins(search.trim())
+          .then((l) => !gone && (setOwned(l.bins || []), setOwnedErr("")))
+          .catch((e) => !gone && setOwnedErr(e.message)),
+      search ? 250 : 0,
+    );
+    return () => {
+      gone = true;
+      clearTimeout(t);
+    };
+  }, [search, hasOwner]);
+  const ownedIds = new Set((owned || []).map((b) => b.id));
+  const others = recent.filter((b) => !ownedIds.has(b.id));
 
   const create = async () => {
     setBusy(true);
@@ -83,9 +108,56 @@ export function Home() {
         )}
       </section>
 
+      {hasOwner && (
+        <section class="recent owned" data-testid="your-bins">
+          <div class="section-head">
+            <h2>Your bins</h2>
+            <input
+              type="search"
+              value={search}
+              onInput={(e) => setSearch(e.currentTarget.value)}
+              placeholder="Search by name"
+              aria-label="Search your bins by name"
+              data-testid="bin-search"
+            />
+          </div>
+          {ownedErr ? (
+            <p class="warn small">Could not list your bins: {ownedErr}</p>
+          ) : owned === null ? (
+            <p class="muted">Loading…</p>
+          ) : owned.length === 0 ? (
+            <p class="muted">{search ? "No bin of yours matches." : "No bin this browser owns is still alive."}</p>
+          ) : (
+            <ul class="bin-list" data-testid="bin-list">
+              {owned.map((b) => (
+                <li key={b.id} class="bin-item" data-bin={b.id}>
+                  <a
+                    href={binPath(b.id)}
+                    onClick={(e) => {
+                      e.preventDefault();
+                      navigate(binPath(b.id));
+                    }}
+                  >
+                    <span class="bin-name">{b.name || "Untitled bin"}</span>
+                    <span class="mono muted bin-id">{b.id}</span>
+                  </a>
+                  {b.private && <span class="pill">private</span>}
+                  <span class="small bin-count" data-testid="bin-count">
+                    {(b.request_count ?? 0).toLocaleString()} {b.request_count === 1 ? "request" : "requests"}
+                  </span>
+                  <span class="muted small bin-last" data-testid="bin-last">
+                    {b.last_request_at ? `last ${relTime(b.last_request_at, now)}` : "no requests yet"}
+                  </span>
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
+      )}
+
       <section class="recent">
         <div class="section-head">
-          <h2>Recent bins</h2>
+          <h2>{hasOwner ? "Other recent bins" : "Recent bins"}</h2>
           <form class="open-form" onSubmit={openBin}>
             <input value={openId} onInput={(e) => setOpenId(e.currentTarget.value)} placeholder="Open a bin by id or URL" aria-label="Bin id or URL" />
             <button class="btn" type="submit">
@@ -93,11 +165,11 @@ export function Home() {
             </button>
           </form>
         </div>
-        {recent.length === 0 ? (
+        {others.length === 0 ? (
           <p class="muted">Bins you create or open appear here. They are remembered in this browser only.</p>
         ) : (
           <ul class="bin-list">
-            {recent.map((b) => (
+            {others.map((b) => (
               <li key={b.id} class="bin-item">
                 <a
                   href={binPath(b.id)}

@@ -2,7 +2,7 @@ import { useState } from "preact/hooks";
 import { api } from "./api";
 import { navigate, binPath } from "./router";
 import { forgetBin, tokenFor } from "./storage";
-import type { Bin, Header, ResponseRule } from "./types";
+import type { Bin, FieldMatch, Header, ResponseRule } from "./types";
 import { CopyButton, toast } from "./ui";
 
 export const SCHEMES = ["standard-webhooks", "svix", "stripe", "github", "slack", "shopify", "twilio", "paddle", "zoom", "linear", "gitlab", "discord", "sendgrid", "hmac"];
@@ -36,6 +36,32 @@ function textToHeaders(t: string): Header[] {
 
 const num = (s: string) => (s.trim() === "" ? undefined : Number(s));
 
+// lines splits a textarea into its non-empty trimmed lines (commas too).
+export const lines = (t: string) =>
+  t
+    .split(/[\n,]/)
+    .map((x) => x.trim())
+    .filter(Boolean);
+
+// cleanMatch drops a rule condition without a name/path; an empty value
+// means "present".
+function cleanMatch(m: FieldMatch | undefined, key: "name" | "path"): FieldMatch | undefined {
+  const k = (m?.[key] || "").trim();
+  if (!k) return undefined;
+  return { [key]: k, value: m?.value ? m.value : undefined };
+}
+
+// MatchInputs edits one rule condition (a header, a query parameter or a
+// JSON body field) and its optional value.
+function MatchInputs({ label, m, keyName, onChange }: { label: string; m?: FieldMatch; keyName: "name" | "path"; onChange: (m: FieldMatch) => void }) {
+  return (
+    <span class="match">
+      <input value={m?.[keyName] || ""} onInput={(e) => onChange({ ...m, [keyName]: e.currentTarget.value })} placeholder={label} aria-label={`Rule ${label}`} />
+      <input value={m?.value || ""} onInput={(e) => onChange({ ...m, value: e.currentTarget.value })} placeholder="= value (any)" aria-label={`Rule ${label} value`} />
+    </span>
+  );
+}
+
 export function SettingsPanel({ bin, onSaved }: { bin: Bin; onSaved: (b: Bin) => void }) {
   const s = bin.settings || {};
   const [name, setName] = useState(bin.name || "");
@@ -59,6 +85,14 @@ export function SettingsPanel({ bin, onSaved }: { bin: Bin; onSaved: (b: Bin) =>
   const [fInitial, setFInitial] = useState(s.forward?.retry?.initial || "");
   const [fMax, setFMax] = useState(s.forward?.retry?.max || "");
   const [fFilter, setFFilter] = useState(s.forward?.filter || "");
+  const [enforce, setEnforce] = useState(!!s.signature?.enforce);
+  const [cors, setCors] = useState(!!s.response?.cors);
+  const [cidrs, setCidrs] = useState((s.allow_cidrs || []).join("\n"));
+  const [redHeaders, setRedHeaders] = useState((s.redact?.headers || []).join("\n"));
+  const [redPaths, setRedPaths] = useState((s.redact?.body_paths || []).join("\n"));
+  const [storeBody, setStoreBody] = useState(s.redact?.store_body !== false);
+  const [retAge, setRetAge] = useState(s.retention?.max_age || "");
+  const [retMax, setRetMax] = useState(s.retention?.max_requests ? String(s.retention.max_requests) : "");
   const [busy, setBusy] = useState(false);
   const [share, setShare] = useState("");
 
@@ -70,8 +104,9 @@ export function SettingsPanel({ bin, onSaved }: { bin: Bin; onSaved: (b: Bin) =>
       patch.signature = { scheme, tolerance: tolerance.trim() || undefined } as any;
       if (secret) patch.signature.secret = secret;
       if (scheme === "hmac") Object.assign(patch.signature, { header: hHeader.trim(), algorithm: hAlg, encoding: hEnc, prefix: hPrefix });
+      if (enforce) patch.signature.enforce = true;
     } else patch.signature = null;
-    const hasResponse = rStatus || rHeaders.trim() || rBody || rDelay || rules.length;
+    const hasResponse = rStatus || rHeaders.trim() || rBody || rDelay || rules.length || cors;
     patch.response = hasResponse
       ? {
           status: num(rStatus),
@@ -80,10 +115,28 @@ export function SettingsPanel({ bin, onSaved }: { bin: Bin; onSaved: (b: Bin) =>
           delay_ms: num(rDelay),
           rules: rules.map((r) => {
             const h = withJSONType(r.headers || [], r.body);
-            return { ...r, method: r.method?.toUpperCase() || undefined, headers: h.length ? h : undefined };
+            return {
+              ...r,
+              method: r.method?.toUpperCase() || undefined,
+              path_prefix: r.path_prefix || undefined,
+              headers: h.length ? h : undefined,
+              header: cleanMatch(r.header, "name"),
+              query: cleanMatch(r.query, "name"),
+              body_field: cleanMatch(r.body_field, "path"),
+            };
           }),
+          cors: cors || undefined,
         }
       : null;
+    const cidrList = lines(cidrs);
+    patch.allow_cidrs = cidrList.length ? cidrList : null;
+    const rh = lines(redHeaders);
+    const rp = redPaths
+      .split("\n")
+      .map((x) => x.trim())
+      .filter(Boolean);
+    patch.redact = rh.length || rp.length || !storeBody ? { headers: rh.length ? rh : undefined, body_paths: rp.length ? rp : undefined, store_body: storeBody ? undefined : false } : null;
+    patch.retention = retAge.trim() || retMax.trim() ? { max_age: retAge.trim() || undefined, max_requests: num(retMax) } : null;
     patch.forward = fUrl.trim()
       ? {
           url: fUrl.trim(),
@@ -184,7 +237,49 @@ export function SettingsPanel({ bin, onSaved }: { bin: Bin; onSaved: (b: Bin) =>
             </label>
           </div>
         )}
+        <label class="check">
+          <input type="checkbox" checked={enforce} onChange={(e) => setEnforce(e.currentTarget.checked)} disabled={!scheme} name="enforce" />
+          Enforce: answer 401 to invalid or missing signatures (still recorded, with the reason)
+        </label>
         <p class="muted small">The secret is write-only: it is never shown again. A new secret applies to new requests only.</p>
+      </fieldset>
+
+      <fieldset class="card" data-testid="control">
+        <legend>Senders, redaction and retention</legend>
+        <div class="grid2">
+          <label>
+            Allowed senders (CIDRs, one per line)
+            <textarea rows={2} value={cidrs} onInput={(e) => setCidrs(e.currentTarget.value)} placeholder="anyone (e.g. 10.0.0.0/8)" name="allow_cidrs" />
+          </label>
+          <p class="muted small">Other senders are answered 403 and still recorded, with the reason.</p>
+        </div>
+        <div class="grid2">
+          <label>
+            Redact headers (one per line)
+            <textarea rows={2} value={redHeaders} onInput={(e) => setRedHeaders(e.currentTarget.value)} placeholder="e.g. X-Shop-Token" name="redact_headers" />
+          </label>
+          <label>
+            Redact JSON body paths (one per line)
+            <textarea rows={2} value={redPaths} onInput={(e) => setRedPaths(e.currentTarget.value)} placeholder="e.g. card.number" name="redact_paths" />
+          </label>
+        </div>
+        <label class="check">
+          <input type="checkbox" checked={!storeBody} onChange={(e) => setStoreBody(!e.currentTarget.checked)} name="metadata_only" />
+          Metadata only: do not store bodies
+        </label>
+        <p class="muted small">
+          Values are replaced with [redacted] before anything is stored, on top of the server's list (Authorization, Cookie, … by default). Signatures are checked on the request as it arrived.
+        </p>
+        <div class="grid2">
+          <label>
+            Keep requests for
+            <input value={retAge} onInput={(e) => setRetAge(e.currentTarget.value)} placeholder="forever (e.g. 72h or 7d)" name="retention_age" />
+          </label>
+          <label>
+            Keep at most
+            <input type="number" min={1} value={retMax} onInput={(e) => setRetMax(e.currentTarget.value)} placeholder="no limit (requests)" name="retention_max" />
+          </label>
+        </div>
       </fieldset>
 
       <fieldset class="card">
@@ -206,9 +301,13 @@ export function SettingsPanel({ bin, onSaved }: { bin: Bin; onSaved: (b: Bin) =>
           </label>
           <label>
             Body
-            <textarea rows={3} value={rBody} onInput={(e) => setRBody(e.currentTarget.value)} placeholder="empty" />
+            <textarea rows={3} value={rBody} onInput={(e) => setRBody(e.currentTarget.value)} placeholder="empty; may use {{request.id}}, {{body.path}}, {{header.Name}}" />
           </label>
         </div>
+        <label class="check">
+          <input type="checkbox" checked={cors} onChange={(e) => setCors(e.currentTarget.checked)} name="cors" />
+          CORS: answer browser preflights and allow any origin
+        </label>
         <div class="rules">
           <div class="rules-head">
             <span>Rules (first match wins)</span>
@@ -233,6 +332,12 @@ export function SettingsPanel({ bin, onSaved }: { bin: Bin; onSaved: (b: Bin) =>
               <button type="button" class="btn btn-small btn-ghost" onClick={() => setRules(rules.filter((_, j) => j !== i))} aria-label="Remove rule">
                 ✕
               </button>
+              <div class="rule-when">
+                <span class="muted small">and when</span>
+                <MatchInputs label="header" keyName="name" m={r.header} onChange={(m) => setRule(i, { header: m })} />
+                <MatchInputs label="query param" keyName="name" m={r.query} onChange={(m) => setRule(i, { query: m })} />
+                <MatchInputs label="JSON body path" keyName="path" m={r.body_field} onChange={(m) => setRule(i, { body_field: m })} />
+              </div>
             </div>
           ))}
         </div>

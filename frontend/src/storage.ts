@@ -61,6 +61,13 @@ export function setToken(bin: string, token: string) {
   write(TOKENS, t);
 }
 
+// ownerTokens are the owner tokens this browser keeps (not share links'
+// read tokens): what it sends to list "your bins".
+export function ownerTokens(): string[] {
+  const t = read<Record<string, string>>(TOKENS, {});
+  return Object.values(t || {}).filter((tok) => typeof tok === "string" && tokenInfo(tok)?.scope === "owner");
+}
+
 export type Theme = "light" | "dark";
 
 export function savedTheme(): Theme {

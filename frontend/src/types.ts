@@ -51,6 +51,56 @@ export interface RequestSummary {
   delivery_lag_ms?: number | null;
   forward?: Forward | null;
   event_type?: string; // when the server extracts one (not every server does)
+  replay_of?: string; // set on the record of a replay: the original's id
+  refused_reason?: string; // the bin's enforcement refused it (401/403)
+  redacted?: Redaction | null; // what capture replaced before storing it
+  delivery_id?: string;
+  attempt?: number;
+  duplicate_of?: string | null;
+}
+
+export interface Redaction {
+  headers?: string[];
+  body_paths?: string[];
+  body_dropped?: boolean;
+}
+
+// GET .../requests/{id}/attempts: a retry chain, oldest first.
+export interface Attempts {
+  delivery_id: string;
+  truncated: boolean;
+  attempts: (RequestSummary & { interval_ms: number | null })[];
+}
+
+// GET .../requests/{id}/diff?against=: what changed from "from" to "to".
+export interface DiffEntry {
+  name: string;
+  op: "added" | "removed" | "changed";
+  from?: unknown;
+  to?: unknown;
+}
+export interface DiffSide {
+  size: number;
+  stored: number;
+  truncated: boolean;
+  sha256: string;
+}
+export interface RequestDiff {
+  from: string;
+  to: string;
+  fields: Record<string, { from: unknown; to: unknown }>;
+  headers: DiffEntry[];
+  query: DiffEntry[];
+  truncated: boolean;
+  body: {
+    kind: "same" | "json" | "text" | "binary";
+    from: DiffSide;
+    to: DiffSide;
+    json?: DiffEntry[];
+    lines?: { op: "equal" | "insert" | "delete"; lines: string[] }[];
+    first_difference?: number;
+    truncated: boolean;
+  };
 }
 
 export interface Body {
@@ -71,11 +121,23 @@ export interface SignatureSettings {
   algorithm?: string;
   encoding?: string;
   prefix?: string;
+  enforce?: boolean;
+}
+
+// FieldMatch is a rule condition: header/query by name, body_field by path;
+// without value, present is enough.
+export interface FieldMatch {
+  name?: string;
+  path?: string;
+  value?: string;
 }
 
 export interface ResponseRule {
   method?: string;
   path_prefix?: string;
+  header?: FieldMatch;
+  query?: FieldMatch;
+  body_field?: FieldMatch;
   status?: number;
   headers?: Header[];
   body?: string;
@@ -88,6 +150,18 @@ export interface ResponseSettings {
   body?: string;
   delay_ms?: number;
   rules?: ResponseRule[];
+  cors?: boolean;
+}
+
+export interface RedactSettings {
+  headers?: string[];
+  body_paths?: string[];
+  store_body?: boolean;
+}
+
+export interface RetentionSettings {
+  max_age?: string;
+  max_requests?: number;
 }
 
 export interface ForwardSettings {
@@ -102,6 +176,9 @@ export interface BinSettings {
   signature?: SignatureSettings | null;
   response?: ResponseSettings | null;
   forward?: ForwardSettings | null;
+  allow_cidrs?: string[] | null;
+  redact?: RedactSettings | null;
+  retention?: RetentionSettings | null;
 }
 
 export interface Bin {
@@ -115,6 +192,13 @@ export interface Bin {
   token?: string;
   request_count?: number;
   refused_count?: number;
+  last_request_at?: string; // the bin list only
+}
+
+export interface BinList {
+  bins: Bin[];
+  next: string | null;
+  ignored: number;
 }
 
 export interface RequestPage {
@@ -128,7 +212,11 @@ export interface Stats {
   by_method?: Record<string, number>;
   by_signature?: Record<string, number>;
   latency_us?: { p50: number; p95: number; p99: number };
-  series?: { t: string; count: number; p95_latency_us: number }[];
+  // The forward target's latency (not hookscope's own), over the requests
+  // forwarded whose target answered; replays are not counted.
+  forwarded?: number;
+  forward_latency_us?: { p50: number; p95: number; p99: number };
+  series?: { t: string; count: number; p95_latency_us: number; forwarded?: number; p95_forward_latency_us?: number }[];
   top_senders?: { ip: string; count: number }[];
 }
 
@@ -167,6 +255,7 @@ export interface Filters {
   ip: string;
   since: string;
   until: string;
+  replays: string; // "" (kept out, grouped under the original), "include" or "only"
 }
 
 export const emptyFilters: Filters = {
@@ -177,4 +266,5 @@ export const emptyFilters: Filters = {
   ip: "",
   since: "",
   until: "",
+  replays: "",
 };

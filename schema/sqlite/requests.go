@@ -206,6 +206,11 @@ func scanRequest(sc rowScanner) (*schema.Request, error) {
 	return &r, nil
 }
 
+// condNotReplay holds for a request that is not a replay's record
+// (schema.IsReplay): forward is NULL or JSON text (cast, so that SQLite
+// does not read the BLOB as JSONB) whose mode is not "replay".
+const condNotReplay = `IFNULL(json_extract(CAST(forward AS TEXT), '$.mode'), '') <> 'replay'`
+
 // whereFilter builds the WHERE clause of f's constraints except the cursor.
 // Only placeholders go into the SQL text; every value is a bound argument.
 func whereFilter(f *schema.Filter) (string, []any, error) {
@@ -252,6 +257,12 @@ func whereFilter(f *schema.Filter) (string, []any, error) {
 	if f.Forward != "" {
 		b.WriteString(" AND forward IS NOT NULL AND forward_state = ?")
 		args = append(args, string(f.Forward))
+	}
+	switch f.Replays {
+	case schema.ReplaysExclude:
+		b.WriteString(" AND " + condNotReplay)
+	case schema.ReplaysOnly:
+		b.WriteString(" AND NOT " + condNotReplay)
 	}
 	if f.Q != "" {
 		var err error

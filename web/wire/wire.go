@@ -211,7 +211,9 @@ type Bin struct {
 	Settings     Settings   `json:"settings"`
 	RequestCount *int64     `json:"request_count,omitempty"`
 	RefusedCount *int64     `json:"refused_count,omitempty"`
-	Token        string     `json:"token,omitempty"`
+	// LastRequestAt is the newest request's receive time (the bin list only).
+	LastRequestAt *time.Time `json:"last_request_at,omitempty"`
+	Token         string     `json:"token,omitempty"`
 }
 
 // ViewBin is b as shown; hint renders the signature secret (nil: none shown).
