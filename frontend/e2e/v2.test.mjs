@@ -547,6 +547,121 @@ test("re-verify: a delivery captured before the bin had a secret is checked with
   assert.ok(recs.every((r) => r.signature.status === "unchecked"), JSON.stringify(recs.map((r) => r.signature)));
 });
 
+test("replays: grouped under their original as attempts, kept out of the list, filters, counts and stats unless asked (desktop and phone)", async () => {
+  const bin = (await hs.createBin({ name: "replays" })).id;
+  for (let i = 0; i < 3; i++) await hs.capture(bin, { path: `/order/${i}`, headers: { "Content-Type": "application/json" }, body: `{"i":${i}}` });
+  const orig = (await stored(bin, 3)).find((r) => r.path === "/order/0").id;
+  const dead = "http://127.0.0.1:9/dead"; // nothing listens: 502
+  for (let i = 0; i < 2; i++) await hs.api("POST", `/api/v1/bins/${bin}/requests/${orig}/replay`, { url: dead });
+  let all;
+  for (const end = Date.now() + 10000; ; await sleep(50)) {
+    all = await hs.api("GET", `/api/v1/bins/${bin}/requests?replays=include`);
+    if (all.requests.length >= 5 || Date.now() > end) break;
+  }
+  assert.equal(all.requests.length, 5);
+  assert.equal(all.requests.filter((r) => r.replay_of === orig).length, 2, "replay_of names the original");
+  await page.goto(`${hs.url}/bins/${bin}`);
+  await page.waitForFunction(() => document.querySelector("[data-testid=count]")?.textContent === "3 requests");
+  assert.equal(await rows().count(), 3);
+  assert.equal(await page.locator("[data-testid=replay-marker]").count(), 0);
+  // The original shows its replays as attempts.
+  await page.click(`[data-testid=request-list] .row[data-id="${orig}"]`);
+  await page.waitForSelector("[data-testid=replays-block] .attempt >> nth=1");
+  assert.match(await page.textContent("[data-testid=replays-block] .block-label"), /Replays \(2\)/);
+  assert.equal(await page.locator("[data-testid=replays-block] .fwd.bad").count(), 2);
+  // A replay sent from here joins them live; the list does not grow.
+  await page.click("[data-testid=replay-toggle]");
+  await page.fill("[aria-label='Replay URL']", dead);
+  await page.click("[data-testid=replay-form] >> text=Send");
+  await page.waitForSelector("[data-testid=replay-result]");
+  await page.waitForSelector("[data-testid=replays-block] .attempt >> nth=2", { timeout: 5000 });
+  await screenshot(page, "replays-grouped");
+  await sleep(300);
+  assert.equal(await rows().count(), 3);
+  assert.equal(await page.textContent("[data-testid=count]"), "3 requests");
+  // A status filter does not see them...
+  await page.goto(`${hs.url}/bins/${bin}?status=5xx`);
+  await page.waitForSelector("text=No matching requests");
+  // ...unless asked.
+  await page.selectOption("[aria-label='Replays filter']", "include");
+  await page.waitForURL(/replays=include/);
+  await page.waitForFunction(() => document.querySelector("[data-testid=count]")?.textContent === "3 requests");
+  assert.equal(await page.locator("[data-testid=request-list] .row [data-testid=replay-marker]").count(), 3);
+  await page.selectOption("[aria-label='Status filter']", "");
+  await page.waitForFunction(() => document.querySelector("[data-testid=count]")?.textContent === "6 requests");
+  // A replay's record names its original.
+  await page.click("[data-testid=request-list] .row:has([data-testid=replay-marker]) >> nth=0");
+  await page.waitForSelector(`[data-testid=replay-of]:has-text("${orig}")`);
+  // Stats leave them out unless asked.
+  await page.goto(`${hs.url}/bins/${bin}/stats`);
+  await page.waitForSelector(".stats .stat-value");
+  assert.equal(await page.textContent(".stats .stat >> nth=0 >> .stat-value"), "3");
+  await page.check("[data-testid=stats-replays]");
+  await page.waitForURL(/replays=include/);
+  await page.waitForFunction(() => document.querySelector(".stats .stat .stat-value")?.textContent === "6");
+  // Phone: the original's attempts.
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    await page.goto(`${hs.url}/bins/${bin}/requests/${orig}`);
+    await page.waitForSelector("[data-testid=replays-block] .attempt >> nth=2");
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `page is ${overflow}px wider than the phone`);
+    await screenshot(page, "phone-replays-grouped");
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 800 });
+  }
+});
+
+test("phone: a share link renders read-only, with its expiry and no control that would fail", async () => {
+  const created = await hs.createBin({ name: "shared-phone", private: true, signature: { scheme: "github", secret: "s3cret" } });
+  const bin = created.id;
+  await hs.capture(bin, { path: "/shared/1", headers: { "Content-Type": "application/json" }, body: '{"a":1}' });
+  await stored(bin, 1);
+  await hs.api("POST", "/api/v1/alerts/rules", { name: "r", bin_id: bin, kind: "failure_spike", channels: [], enabled: true });
+  const share = await hs.api("POST", `/api/v1/bins/${bin}/share`, { expires_in: "24h" });
+  const viewer = new Browser();
+  try {
+    const p = await viewer.start({ owner: false, width: 390, height: 844 });
+    await p.goto(`${hs.url}/bins/${bin}?token=${encodeURIComponent(share.token)}`);
+    await p.waitForSelector("[data-testid=readonly-banner]");
+    assert.match(await p.textContent("[data-testid=readonly-banner]"), /Read-only link · expires /);
+    assert.equal(await p.locator(".tabs a:has-text('Settings')").count(), 0);
+    await p.click("[data-testid=request-list] .row:has-text('/shared/1')");
+    await p.waitForSelector("[data-testid=detail-head]:has-text('/shared/1')");
+    for (const c of ["replay-toggle", "reverify"]) assert.equal(await p.locator(`[data-testid=${c}]`).count(), 0, `no ${c}`);
+    assert.equal(await p.locator("[data-testid=copy-curl]").count(), 1, "reading tools stay");
+    let overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `page is ${overflow}px wider than the phone`);
+    await screenshot(p, "phone-readonly-detail");
+    await p.goto(`${hs.url}/bins/${bin}/alerts`);
+    await p.waitForSelector("[data-testid=rules-table]");
+    assert.equal(await p.locator("text=New rule").count(), 0);
+    assert.equal(await p.locator("[aria-label='Delete rule']").count(), 0);
+    assert.ok(await p.locator("[data-testid=rules-table] input[type=checkbox]").first().isDisabled());
+    overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `alerts page is ${overflow}px wider than the phone`);
+    await screenshot(p, "phone-readonly-alerts");
+    assert.deepEqual(viewer.errors, []);
+  } finally {
+    await viewer.close();
+  }
+});
+
+test("exact totals up to the API's cap, then \"10,000+\"", async () => {
+  const bin = (await hs.createBin({ name: "capped" })).id;
+  // 10 001 matching requests: the count API counts a filtered list up to
+  // its cap (10 000) and says capped.
+  await pool(Array.from({ length: 10001 }, (_, i) => i), 32, (i) => hs.capture(bin, { method: "PUT", path: `/c/${i}` }));
+  await stored(bin, 10001);
+  const c = await hs.api("GET", `/api/v1/bins/${bin}/requests/count?method=PUT`);
+  assert.deepEqual([c.capped, c.cap], [true, 10000]);
+  await page.goto(`${hs.url}/bins/${bin}?method=PUT`);
+  await page.waitForFunction(() => document.querySelector("[data-testid=count]")?.textContent === "10,000+ requests", null, { timeout: 15000 });
+  // Without a filter the total is exact.
+  await page.goto(`${hs.url}/bins/${bin}`);
+  await page.waitForFunction(() => document.querySelector("[data-testid=count]")?.textContent === "10,001 requests", null, { timeout: 15000 });
+});
+
 test("no dialogs, page errors or CSP violations", () => {
   assert.deepEqual(br.dialogs, []);
   assert.deepEqual(br.errors, []);

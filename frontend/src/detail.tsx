@@ -29,7 +29,7 @@ async function bodyWithRetry(bin: string, id: string, receivedAt: string | undef
   }
 }
 
-export function RequestDetail({ bin, id, summary, onClose, tab: tabParam, find, readOnly }: { bin: Bin; id: string; summary?: RequestSummary; onClose: () => void; tab: string; find?: string; readOnly?: boolean }) {
+export function RequestDetail({ bin, id, summary, onClose, tab: tabParam, find, readOnly, liveReplays, replayTick }: { bin: Bin; id: string; summary?: RequestSummary; onClose: () => void; tab: string; find?: string; readOnly?: boolean; liveReplays?: RequestSummary[]; replayTick?: number }) {
   const [rec, setRec] = useState<RequestSummary | null>(summary ?? null);
   const [err, setErr] = useState("");
   const [body, setBody] = useState<LoadedBody | null>(null);
@@ -206,6 +206,18 @@ export function RequestDetail({ bin, id, summary, onClose, tab: tabParam, find, 
           </div>
         </div>
         {showReplay && !readOnly && <ReplayForm bin={bin} id={rec.id} />}
+        {rec.replay_of ? (
+          <div class="blocks">
+            <div class="block" data-testid="replay-of">
+              <span class="block-label">Replay of</span>
+              <a class="mono" href={binPath(bin.id, `/requests/${encodeURIComponent(rec.replay_of)}`)} onClick={(e) => (e.preventDefault(), navigate(withParams(binPath(bin.id, `/requests/${encodeURIComponent(rec.replay_of!)}`), {})))}>
+                {rec.replay_of}
+              </a>
+            </div>
+          </div>
+        ) : (
+          <ReplaysBlock bin={bin} id={rec.id} live={liveReplays} tick={replayTick} />
+        )}
         {(sigShown || lagShown || fwd || rec.refused_reason || rec.redacted || (rv && !rv.busy)) && (
           <div class="blocks">
             {rec.refused_reason && (
@@ -413,5 +425,63 @@ function ReplayForm({ bin, id }: { bin: Bin; id: string }) {
         </span>
       )}
     </form>
+  );
+}
+
+// ReplaysBlock lists the replays of a request as its attempts, newest
+// first: those stored (the list keeps them out unless asked) and those the
+// live feed brought since. Shown only when there is one.
+function ReplaysBlock({ bin, id, live, tick }: { bin: Bin; id: string; live?: RequestSummary[]; tick?: number }) {
+  const [stored, setStored] = useState<RequestSummary[]>([]);
+  const [more, setMore] = useState(false);
+  useEffect(() => {
+    let stop = false;
+    api
+      .replaysOf(bin.id, id)
+      .then((p) => {
+        if (stop) return;
+        setStored(p.requests.filter((r) => r.replay_of === id));
+        setMore(!!p.next);
+      })
+      .catch(() => {
+        /* the detail stays usable without its attempts */
+      });
+    return () => {
+      stop = true;
+    };
+  }, [bin.id, id]);
+  const seen = new Set<string>();
+  const all = [...(live || []), ...stored]
+    .filter((r) => (seen.has(r.id) ? false : (seen.add(r.id), true)))
+    .sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  void tick; // re-rendered when the live feed groups another replay here
+  if (all.length === 0) return null;
+  return (
+    <div class="blocks">
+      <div class="block replays-block" data-testid="replays-block">
+        <span class="block-label">
+          Replays ({all.length}
+          {more ? "+" : ""})
+        </span>
+        <ul class="attempts">
+          {all.map((r) => {
+            const f = r.forward;
+            const bad = !f || !!f.error || !f.status || f.status >= 400;
+            return (
+              <li key={r.id} class="attempt">
+                <a href={binPath(bin.id, `/requests/${encodeURIComponent(r.id)}`)} onClick={(e) => (e.preventDefault(), navigate(withParams(binPath(bin.id, `/requests/${encodeURIComponent(r.id)}`), {})))}>
+                  {clockTime(r.received_at).slice(0, 8)}
+                </a>{" "}
+                <span class={`fwd ${bad ? "bad" : ""}`} title={f?.error ? `failed: ${f.error}` : f?.url}>
+                  → {f?.status || "failed"}
+                  {f && f.latency_us > 0 ? ` · ${formatLatency(f.latency_us)}` : ""}
+                </span>{" "}
+                <span class="mono muted small">{f?.url}</span>
+              </li>
+            );
+          })}
+        </ul>
+      </div>
+    </div>
   );
 }

@@ -11,6 +11,7 @@ import { binPath, navigate, withParams } from "./router";
 // openList shows the requests behind a chart: the list with these filters.
 function openList(bin: string, set: Record<string, string>) {
   const p = new URLSearchParams(set);
+  if (new URLSearchParams(location.search).get("replays") === "include") p.set("replays", "include");
   navigate(`${binPath(bin)}?${p}`);
 }
 
@@ -40,6 +41,12 @@ export function StatsPanel({ bin, theme }: { bin: Bin; theme: Theme }) {
     setRangeState(r);
     navigate(withParams(location.pathname, { range: r === "1h" ? undefined : r }), true);
   };
+  // Replays are kept out of the figures unless asked (?replays=include).
+  const [withReplays, setWithReplaysState] = useState(new URLSearchParams(location.search).get("replays") === "include");
+  const setWithReplays = (on: boolean) => {
+    setWithReplaysState(on);
+    navigate(withParams(location.pathname, { replays: on ? "include" : undefined }), true);
+  };
   const [stats, setStats] = useState<Stats | null>(null);
   const [err, setErr] = useState("");
   const [win, setWin] = useState<[number, number]>([0, 0]);
@@ -50,7 +57,7 @@ export function StatsPanel({ bin, theme }: { bin: Bin; theme: Theme }) {
       const until = new Date();
       const since = new Date(until.getTime() - r.ms);
       api
-        .stats(bin.id, since.toISOString(), until.toISOString(), r.step)
+        .stats(bin.id, since.toISOString(), until.toISOString(), r.step, withReplays)
         .then((s) => {
           if (!stop) {
             setWin([since.getTime() / 1000, until.getTime() / 1000]);
@@ -66,13 +73,16 @@ export function StatsPanel({ bin, theme }: { bin: Bin; theme: Theme }) {
       stop = true;
       clearInterval(t);
     };
-  }, [bin.id, range]);
+  }, [bin.id, range, withReplays]);
 
   const lat = stats?.latency_us;
   return (
     <div class="panel stats" data-testid="stats">
       <div class="stats-head">
         <h2>Traffic</h2>
+        <label class="check small" title="Replays are left out of the figures unless included">
+          <input type="checkbox" checked={withReplays} onChange={(e) => setWithReplays(e.currentTarget.checked)} data-testid="stats-replays" /> include replays
+        </label>
         <div class="seg" role="tablist" aria-label="Time range">
           {Object.entries(RANGES).map(([k, v]) => (
             <button key={k} type="button" class={range === k ? "active" : ""} aria-selected={range === k} onClick={() => setRange(k)}>

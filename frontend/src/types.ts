@@ -51,6 +51,7 @@ export interface RequestSummary {
   delivery_lag_ms?: number | null;
   forward?: Forward | null;
   event_type?: string; // when the server extracts one (not every server does)
+  replay_of?: string; // set on the record of a replay: the original's id
   refused_reason?: string; // the bin's enforcement refused it (401/403)
   redacted?: Redaction | null; // what capture replaced before storing it
   delivery_id?: string;
@@ -254,6 +255,7 @@ export interface Filters {
   ip: string;
   since: string;
   until: string;
+  replays: string; // "" (kept out, grouped under the original), "include" or "only"
 }
 
 export const emptyFilters: Filters = {
@@ -264,4 +266,5 @@ export const emptyFilters: Filters = {
   ip: "",
   since: "",
   until: "",
+  replays: "",
 };
