@@ -130,7 +130,9 @@ export function RequestDetail({ bin, id, summary, onClose, tab: tabParam, find, 
       binary: !!body && body.text === null && rec.body_size > 0,
     });
 
-  const setTab = (t: string) => navigate(withParams(location.pathname, { tab: t === "body" ? undefined : t }), true);
+  // against= (the compared request) belongs to the Compare tab only.
+  const setTab = (t: string) =>
+    navigate(withParams(location.pathname, { tab: t === "body" ? undefined : t, against: t === "compare" ? new URLSearchParams(location.search).get("against") || undefined : undefined }), true);
   const fwd = rec.forward;
   const lagShown = rec.delivery_lag_ms != null;
   const sigShown = !!sig && (sig.status !== "unchecked" || !!sig.reason);
