@@ -125,6 +125,13 @@ func Compare(from, to *schema.Request) *Result {
 	r.Truncated = cut
 	r.Query, cut = pairs(queryPairs(from.Query), queryPairs(to.Query))
 	r.Truncated = r.Truncated || cut
+	// Empty lists, not null: clients iterate them.
+	if r.Headers == nil {
+		r.Headers = []Entry{}
+	}
+	if r.Query == nil {
+		r.Query = []Entry{}
+	}
 	r.Body = compareBody(from, to)
 	return r
 }

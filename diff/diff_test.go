@@ -45,6 +45,10 @@ func TestCompareFieldsHeadersQuery(t *testing.T) {
 	if r.Body.Kind != "same" {
 		t.Errorf("body kind %q", r.Body.Kind)
 	}
+	// Nothing changed: empty lists, never null.
+	if got := asJSON(t, Compare(a, a)); !strings.Contains(got, `"headers":[],"query":[]`) {
+		t.Errorf("no changes = %s", got)
+	}
 }
 
 func TestCompareJSON(t *testing.T) {

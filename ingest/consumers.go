@@ -168,8 +168,8 @@ func (c *Consumers) Close(ctx context.Context) error {
 }
 
 // runWriter moves records from the log to the store: fetch a batch (up to
-// MaxBatch, waiting at most FlushInterval for it to fill), write it until
-// the store takes it, commit.
+// MaxBatch; when the first fetch returns fewer, after letting it fill for
+// FlushInterval), write it until the store takes it, commit.
 func (c *Consumers) runWriter(cons caplog.Consumer, w Writer) {
 	if st, ok := w.(Settler); ok {
 		for err := st.Settle(c.run); err != nil; err = st.Settle(c.run) {
@@ -228,11 +228,18 @@ func (c *Consumers) fetchBatch(cons caplog.Consumer) ([]caplog.Batch, int) {
 		return nil, 0
 	}
 	batches, n := []caplog.Batch{b}, len(b.Records)
-	// The linger ends early on Close: the batch is written at once.
-	linger, cancel := context.WithTimeout(c.stop, c.opts.FlushInterval)
+	if n < c.opts.MaxBatch && c.stop.Err() == nil {
+		// Let the batch fill, then take what came in one go: fetching
+		// while it fills woke the writer (a lock, a read, a decode) on
+		// every group commit. The pause ends early on Close: the batch is
+		// written at once.
+		sleepUnless(c.opts.FlushInterval, c.stop.Done())
+	}
+	// What is there now: a fetch that finds nothing waits drainWait at most.
+	drain, cancel := context.WithTimeout(c.run, drainWait)
 	defer cancel()
 	for n < c.opts.MaxBatch {
-		b, err := cons.Fetch(linger, c.opts.MaxBatch-n)
+		b, err := cons.Fetch(drain, c.opts.MaxBatch-n)
 		if len(b.Records) > 0 {
 			batches = append(batches, b)
 			n += len(b.Records)
@@ -243,6 +250,10 @@ func (c *Consumers) fetchBatch(cons caplog.Consumer) ([]caplog.Batch, int) {
 	}
 	return batches, n
 }
+
+// drainWait bounds the fetch that ends a batch: records are either there
+// already or belong to the next batch.
+const drainWait = time.Millisecond
 
 // write stores reqs, retrying with backoff until the store takes them; it
 // returns false only when the consumers are closed meanwhile.
@@ -317,7 +328,7 @@ func (c *Consumers) runObserver(run context.Context, cons caplog.Consumer, obs O
 		if len(pending) > 0 { // do not leave them uncommitted while idle
 			ctx, cancel = context.WithTimeout(run, observerCommitEvery)
 		}
-		b, err := cons.Fetch(ctx, 1024)
+		b, err := cons.Fetch(ctx, observerBatch)
 		cancel()
 		// The engine reads metadata only: the body is not even copied.
 		for _, r := range c.decode(b, caplog.DecodeRequestMeta) {
@@ -325,6 +336,11 @@ func (c *Consumers) runObserver(run context.Context, cons caplog.Consumer, obs O
 		}
 		if len(b.Records) > 0 {
 			pending = append(pending, b)
+		}
+		if n := len(b.Records); n > 0 && n < observerBatch {
+			// Let records gather rather than wake on every group commit;
+			// alert windows are seconds long.
+			sleepUnless(observerLinger, run.Done())
 		}
 		if time.Since(last) >= observerCommitEvery || errors.Is(err, context.DeadlineExceeded) {
 			flush()
@@ -342,6 +358,22 @@ func (c *Consumers) runObserver(run context.Context, cons caplog.Consumer, obs O
 // observerCommitEvery bounds how often the alerts consumer persists its
 // position.
 const observerCommitEvery = time.Second
+
+// observerBatch and observerLinger: the alerts consumer takes up to
+// observerBatch records per fetch, and after a smaller batch pauses
+// observerLinger so that the next one gathers more.
+const (
+	observerBatch  = 1024
+	observerLinger = 20 * time.Millisecond
+)
+
+// liveLinger is the live feed's pause after a batch smaller than liveBatch:
+// a subscriber sees a capture at most this much later, and the feed wakes
+// at most ~500 times a second instead of on every group commit.
+const (
+	liveBatch  = 1024
+	liveLinger = 2 * time.Millisecond
+)
 
 // commitAll commits batches newest first: the consumer's position only
 // moves once the oldest is committed, so the log persists its positions
@@ -361,9 +393,12 @@ func commitAll(cons caplog.Consumer, batches []caplog.Batch, timeout time.Durati
 // runLive publishes every record to the live feed.
 func (c *Consumers) runLive(rd caplog.Reader, pub Publisher) {
 	for {
-		recs, err := rd.Next(c.run, 1024)
+		recs, err := rd.Next(c.run, liveBatch)
 		for _, r := range c.decode(caplog.Batch{Records: recs}, caplog.DecodeRequestOwned) {
 			pub.Publish(r)
+		}
+		if n := len(recs); n > 0 && n < liveBatch {
+			sleepUnless(liveLinger, c.run.Done())
 		}
 		if err != nil {
 			if c.run.Err() != nil || errors.Is(err, caplog.ErrClosed) {

@@ -139,6 +139,15 @@ func parseMatchParams(f *schema.Filter, get Get) error {
 		}
 		f.DeliveryID = v
 	}
+	switch v := get("replays"); v {
+	case "", "include":
+	case "exclude":
+		f.Replays = schema.ReplaysExclude
+	case "only":
+		f.Replays = schema.ReplaysOnly
+	default:
+		return &ParamError{"replays", "must be include, exclude or only"}
+	}
 	return nil
 }
 
@@ -241,6 +250,13 @@ func ParseStats(binID string, get Get, now time.Time) (schema.StatsQuery, error)
 	}
 	if Buckets(q) > MaxBuckets {
 		return q, &ParamError{"step", fmt.Sprintf("too small for the time range (more than %d buckets)", MaxBuckets)}
+	}
+	switch get("replays") {
+	case "", "include":
+	case "exclude":
+		q.ExcludeReplays = true
+	default:
+		return q, &ParamError{"replays", "must be include or exclude"}
 	}
 	return q, nil
 }
@@ -368,6 +384,9 @@ func match(f *schema.Filter, q *search.Node, r *schema.Request) bool {
 	if f.DeliveryID != "" && r.DeliveryID != f.DeliveryID {
 		return false
 	}
+	if f.Replays == schema.ReplaysExclude && schema.IsReplay(r) || f.Replays == schema.ReplaysOnly && !schema.IsReplay(r) {
+		return false
+	}
 	return search.Match(q, r)
 }
 
@@ -375,11 +394,11 @@ func match(f *schema.Filter, q *search.Node, r *schema.Request) bool {
 // (plus what the web layer adds, such as token); anything else is a 400,
 // never silently ignored.
 var (
-	FilterParams = []string{"limit", "before", "method", "status", "ip", "q", "since", "until", "signature", "event_type", "delivery_id", "forward"}
+	FilterParams = []string{"limit", "before", "method", "status", "ip", "q", "since", "until", "signature", "event_type", "delivery_id", "forward", "replays"}
 	// MatchParams are the list's filters without paging (delete by filter).
-	MatchParams = []string{"method", "status", "ip", "q", "since", "until", "signature", "event_type", "delivery_id"}
-	LiveParams  = []string{"method", "status", "ip", "q", "since", "until", "signature", "event_type", "delivery_id", "after"}
-	StatsParams = []string{"since", "until", "step"}
+	MatchParams = []string{"method", "status", "ip", "q", "since", "until", "signature", "event_type", "delivery_id", "replays"}
+	LiveParams  = []string{"method", "status", "ip", "q", "since", "until", "signature", "event_type", "delivery_id", "replays", "after"}
+	StatsParams = []string{"since", "until", "step", "replays"}
 )
 
 // maxParams bounds how many query parameters a request may carry.

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -108,5 +109,50 @@ func TestMatcherSearch(t *testing.T) {
 	}
 	if _, err := Matcher(&schema.Filter{Q: "(a"}); err == nil {
 		t.Error("Matcher accepted an unclosed parenthesis")
+	}
+}
+
+// TestReplaysParam: replays= selects the records of replays like the
+// stores do (Forward.Mode "replay"), in the live filter and in stats; a
+// bad value is a 400 naming the parameter.
+func TestReplaysParam(t *testing.T) {
+	plain := &schema.Request{BinID: "b"}
+	fwd := &schema.Request{BinID: "b", Forward: &schema.Forward{Mode: "async"}}
+	replay := &schema.Request{BinID: "b", Forward: &schema.Forward{Mode: "replay"}}
+	for _, c := range []struct {
+		v    string
+		want [3]bool // plain, forwarded, replay
+	}{
+		{"", [3]bool{true, true, true}},
+		{"include", [3]bool{true, true, true}},
+		{"exclude", [3]bool{true, true, false}},
+		{"only", [3]bool{false, false, true}},
+	} {
+		f, err := ParseLiveFilter("b", func(k string) string {
+			if k == "replays" {
+				return c.v
+			}
+			return ""
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range []*schema.Request{plain, fwd, replay} {
+			if got := Match(&f, r); got != c.want[i] {
+				t.Errorf("replays=%q, request %d: Match = %v, want %v", c.v, i, got, c.want[i])
+			}
+		}
+	}
+	var pe *ParamError
+	if _, err := ParseLiveFilter("b", func(k string) string { return map[string]string{"replays": "maybe"}[k] }); !errors.As(err, &pe) || pe.Param != "replays" {
+		t.Errorf("replays=maybe: %v", err)
+	}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	q, err := ParseStats("b", func(k string) string { return map[string]string{"replays": "exclude"}[k] }, now)
+	if err != nil || !q.ExcludeReplays {
+		t.Errorf("stats replays=exclude: %+v, %v", q, err)
+	}
+	if _, err := ParseStats("b", func(k string) string { return map[string]string{"replays": "only"}[k] }, now); !errors.As(err, &pe) || pe.Param != "replays" {
+		t.Errorf("stats replays=only: %v", err)
 	}
 }

@@ -19,8 +19,11 @@ type Filter struct {
 	StatusMin int    // inclusive; exact code: StatusMin == StatusMax
 	StatusMax int    // inclusive; 0 = no upper bound
 	IP        string // exact remote IP
-	// Q matches case-insensitively (ASCII folding) as a substring of the path,
-	// the raw query, any header name or value, or the body.
+	// Q is a query of the search language (package schema/search, which
+	// stores use to compile it): a bare word matches case-insensitively
+	// (ASCII folding) as a substring of the path, the raw query, any header
+	// name or value, or the body; fields, phrases and AND/OR/NOT narrow it.
+	// A Q that does not parse is ErrInvalid (wrapping a *search.SyntaxError).
 	Q          string
 	Since      time.Time // inclusive, received_at >= Since
 	Until      time.Time // exclusive, received_at < Until
@@ -30,6 +33,10 @@ type Filter struct {
 	// Forward is the forward state (ForwardState), derived for records
 	// without one (Forward.StateOf); requests never forwarded never match.
 	Forward ForwardState
+	// Replays selects by whether a request is the record of a replay
+	// (IsReplay): "" every request, ReplaysExclude none, ReplaysOnly only
+	// them.
+	Replays ReplaySelect
 
 	// Before pages backwards: only requests strictly older than the cursor,
 	// newest first. After pages forwards: only requests strictly newer than
@@ -39,6 +46,18 @@ type Filter struct {
 
 	Limit int // 1..1000; stores treat 0 as 50
 }
+
+// ReplaySelect is Filter.Replays.
+type ReplaySelect string
+
+const (
+	ReplaysExclude ReplaySelect = "exclude"
+	ReplaysOnly    ReplaySelect = "only"
+)
+
+// IsReplay reports whether r is the record of a replay (ingest's Replay
+// records Forward.Mode "replay"; a sender cannot set it).
+func IsReplay(r *Request) bool { return r.Forward != nil && r.Forward.Mode == "replay" }
 
 // Page is one page of ListRequests. Next is set when more requests may follow
 // in the same direction; pass it back as Filter.Before (or Filter.After).
@@ -53,6 +72,9 @@ type StatsQuery struct {
 	Since time.Time     // zero: from the beginning
 	Until time.Time     // zero: up to now
 	Step  time.Duration // zero: one minute
+	// ExcludeReplays leaves the records of replays (IsReplay) out of every
+	// figure.
+	ExcludeReplays bool
 }
 
 // Normalize applies the defaults every backend uses (zero Step: one minute;
@@ -90,6 +112,11 @@ type SeriesPoint struct {
 	T            time.Time `json:"t"`
 	Count        int64     `json:"count"`
 	P95LatencyUS int64     `json:"p95_latency_us"`
+	// Forwarded counts the bucket's requests whose forward target answered
+	// (see Stats.Forwarded); P95ForwardLatencyUS is their target's p95, 0
+	// when none.
+	Forwarded           int64 `json:"forwarded"`
+	P95ForwardLatencyUS int64 `json:"p95_forward_latency_us"`
 }
 
 // SenderCount is one row of the top-senders table.
@@ -109,8 +136,14 @@ type Stats struct {
 	BySignature map[string]int64 `json:"by_signature"`
 	ByEventType map[string]int64 `json:"by_event_type"` // "" for requests without one
 	LatencyUS   Percentiles      `json:"latency_us"`
-	Series      []SeriesPoint    `json:"series"`
-	TopSenders  []SenderCount    `json:"top_senders"`
+	// Forwarded counts the requests forwarded (async or proxy; replays are
+	// not) whose target answered with a status; ForwardLatencyUS is the
+	// target's latency over them (Forward.LatencyUS: from sending to the
+	// answer), the same percentiles as LatencyUS; zero when none.
+	Forwarded        int64         `json:"forwarded"`
+	ForwardLatencyUS Percentiles   `json:"forward_latency_us"`
+	Series           []SeriesPoint `json:"series"`
+	TopSenders       []SenderCount `json:"top_senders"`
 }
 
 // Writer stores captured requests. Batching belongs to the caller (ingest);

@@ -70,6 +70,9 @@ if [ "$rc" != 0 ]; then
 fi
 rm -f "$gotest_log"
 
+step "the million-row export (issue 17.5), without -race: every format, the heap measured and bounded"
+go test -count=1 -timeout 20m -run 'TestExportMillionRows$' -v ./cmd/hookscope | grep -E '^(ok|FAIL|panic:)|filled|rows,|--- FAIL|export_test'
+
 step "inspector end-to-end tests (playwright-core + /usr/bin/chromium against a real hookscope)"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

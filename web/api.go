@@ -49,6 +49,7 @@ func (s *Server) routes() {
 	api.Post("/bins/:bin/tokens/revoke", s.revokeTokens)
 	api.Post("/bins/:bin/requests/:id/replay", s.replay)
 	api.Post("/bins/:bin/requests/:id/redeliver", s.redeliver)
+	api.Post("/bins/:bin/requests/:id/verify", s.reverify)
 	api.Get("/bins/:bin/live", s.liveUpgrade, s.liveHandler())
 	s.alertRoutes(api)
 	s.replayRoutes(api)
@@ -184,6 +185,7 @@ func (s *Server) deleteBin(c *fiber.Ctx) error {
 	if err := s.deps.Bins.Delete(c.UserContext(), b.ID); err != nil {
 		return err
 	}
+	s.deps.Pipeline.CancelRetries(b.ID, nil)
 	return c.SendStatus(204)
 }
 
@@ -278,6 +280,7 @@ func (s *Server) clearRequests(c *fiber.Ctx) error {
 	if err := s.deps.Bins.Clear(c.UserContext(), b.ID); err != nil {
 		return err
 	}
+	s.deps.Pipeline.CancelRetries(b.ID, nil) // a retry must not store them again
 	return c.SendStatus(204)
 }
 

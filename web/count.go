@@ -49,6 +49,23 @@ func (s *Server) countRequests(c *fiber.Ctx) error {
 		}
 		return c.JSON(out)
 	}
+	if f == (schema.Filter{BinID: b.ID, Replays: schema.ReplaysExclude}) {
+		// Everything but replays (what the inspector asks by default):
+		// the exact total less the replays, which are few, while they
+		// stay under the cap.
+		all, err := s.deps.Store.CountRequests(c.UserContext(), b.ID)
+		if err != nil {
+			return fmt.Errorf("count requests: %w", err)
+		}
+		reps, err := s.deps.Store.CountMatching(c.UserContext(), schema.Filter{BinID: b.ID, Replays: schema.ReplaysOnly}, countCap+1)
+		if err != nil {
+			return fmt.Errorf("count replays: %w", err)
+		}
+		if reps <= countCap {
+			out.Count = max(all-reps, 0)
+			return c.JSON(out)
+		}
+	}
 	// One more than the cap tells "exactly 10 000" from "more".
 	n, err := s.deps.Store.CountMatching(c.UserContext(), f, countCap+1)
 	if err != nil {

@@ -27,6 +27,11 @@ func TestCountRequests(t *testing.T) {
 		reqs = append(reqs, &schema.Request{ID: uuid.Must(uuid.NewV7()), BinID: bin, ReceivedAt: schema.Truncate(base.Add(time.Duration(i) * time.Millisecond)),
 			Method: m, Path: fmt.Sprintf("/n/%d", i), RemoteIP: "127.0.0.1", ResponseStatus: 200})
 	}
+	// Five records of replays (issue 20: left out with replays=exclude).
+	for i := range 5 {
+		reqs = append(reqs, &schema.Request{ID: uuid.Must(uuid.NewV7()), BinID: bin, ReceivedAt: schema.Truncate(base.Add(time.Minute + time.Duration(i)*time.Millisecond)),
+			Method: "PUT", Path: "/replayed", RemoteIP: "127.0.0.1", ResponseStatus: 502, Forward: &schema.Forward{Mode: "replay", Error: "refused"}})
+	}
 	if err := h.store.WriteRequests(context.Background(), reqs); err != nil {
 		t.Fatal(err)
 	}
@@ -35,12 +40,15 @@ func TestCountRequests(t *testing.T) {
 		count  float64
 		capped bool
 	}{
-		{"", 10_050, false},
+		{"", 10_055, false},
+		{"?replays=exclude", 10_050, false}, // exact past the cap: the total less the replays
+		{"?replays=only", 5, false},
 		{"?method=GET", 3_350, false},
 		{"?method=POST", 6_700, false},
 		{"?status=2xx", 10_000, true}, // all 10 050 match: past the cap
 		{"?q=/n/1004", 11, false},     // /n/1004 and /n/10040 … /n/10049
-		{"?method=PUT", 0, false},
+		{"?method=PUT", 5, false},
+		{"?method=PUT&replays=exclude", 0, false},
 	} {
 		got := h.call(t, "GET", "/api/v1/bins/"+bin+"/requests/count"+tc.query, nil, 200)
 		if got["count"] != tc.count || got["capped"] != tc.capped || got["cap"] != float64(10_000) {

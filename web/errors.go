@@ -45,12 +45,15 @@ func mapError(err error) (status int, msg string) {
 		qe *quotaError
 		ie *ingest.InputError
 		se *search.SyntaxError
+		ve *ingest.NotVerifiableError
 	)
 	switch {
 	case errors.As(err, &qe):
 		return 429, qe.msg
 	case errors.As(err, &ie):
 		return 400, ie.Error()
+	case errors.As(err, &ve):
+		return 409, ve.Error()
 	case errors.Is(err, ingest.ErrUnknownBin):
 		return 404, "bin not found"
 	case errors.Is(err, ingest.ErrForwardingDisabled):

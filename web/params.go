@@ -53,6 +53,7 @@ var paramTable = []routeParams{
 	{method: "GET", pattern: split("/api/v1/bins/*/requests/*"), allowed: [][]string{tokenParam}},
 	{method: "GET", pattern: split("/api/v1/bins/*/requests/*/body"), allowed: [][]string{downloadParam, tokenParam}},
 	{method: "POST", pattern: split("/api/v1/bins/*/requests/*/replay")},
+	{method: "POST", pattern: split("/api/v1/bins/*/requests/*/verify")},
 	{method: "GET", pattern: split("/api/v1/bins/*/export"), allowed: [][]string{exportParams, tokenParam}},
 	{method: "POST", pattern: split("/api/v1/bins/*/requests/*/redeliver")},
 	{method: "GET", pattern: split("/api/v1/bins/*/stats"), allowed: [][]string{query.StatsParams, tokenParam}},

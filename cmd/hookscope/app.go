@@ -126,6 +126,11 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	// Async forwards in flight when the previous process died are recorded
 	// (with an error saying so) by the pipeline, before anything new is
 	// captured.
+	// The data dir holds the journal in every mode (cluster mode with
+	// ClickHouse keeps nothing else there, so nothing created it yet).
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fail(fmt.Errorf("create data dir: %w", err))
+	}
 	journal, recovered, err := ingest.OpenJournal(filepath.Join(cfg.DataDir, "forward-inflight.jsonl"), ingest.JournalOptions{Sync: cfg.Ack == ackDurable})
 	if err != nil {
 		return fail(err)
@@ -303,6 +308,11 @@ func (a *App) Addr() string { return a.ln.Addr().String() }
 // log), stop the live hub and the alert engine, close the log and the store.
 func (a *App) Shutdown(ctx context.Context) error {
 	var errs []error
+	// No forward retry starts once shutting down: their schedule stays in
+	// the journal for the next start.
+	if a.pipe != nil {
+		a.pipe.StopRetries()
+	}
 	if a.outbound != nil {
 		// Our own idle outbound connections may point at this server (a bin
 		// forwarding to itself, a loopback target): the server's shutdown
@@ -331,11 +341,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 	drainCtx, cancel := drainContext(ctx)
 	defer cancel()
 	// Async forwards still in flight are recorded when they finish, so the
-	// forwarder closes before the log. Pending retries stop first: their
-	// schedule stays in the journal for the next start.
-	if a.pipe != nil {
-		a.pipe.StopRetries()
-	}
+	// forwarder closes before the log (retries stopped above).
 	if a.forwarder != nil {
 		if err := a.forwarder.Close(drainCtx); err != nil {
 			errs = append(errs, fmt.Errorf("finish forwards: %w", err))

@@ -125,6 +125,7 @@ func testBulkReplay(t *testing.T, a *testApp) {
 		{"", map[string]any{"url": rc.URL, "rate": -1}, "rate"},
 		{"?status=9xx", map[string]any{"url": rc.URL}, "status"},
 		{"?limit=5", map[string]any{"url": rc.URL}, "limit"},
+		{"?forward=lost", map[string]any{"url": rc.URL}, "forward"},
 		{"", map[string]any{"url": rc.URL, "speed": 1}, "speed"},
 	} {
 		var e struct{ Error string }
@@ -144,6 +145,14 @@ func testBulkReplay(t *testing.T, a *testApp) {
 	doJSONAuth(t, "POST", base+"?method=POST", bin.Token, map[string]any{"url": rc.URL, "dry_run": true}, 200, &dry)
 	if dry.Total != (n+100)/101 {
 		t.Fatalf("dry run with method=POST = %d; want %d", dry.Total, (n+100)/101)
+	}
+	doJSONAuth(t, "POST", base+"?q=-method%3APOST", bin.Token, map[string]any{"url": rc.URL, "dry_run": true}, 200, &dry)
+	if dry.Total != n-(n+100)/101 { // the list's search syntax: NOT method:POST
+		t.Fatalf("dry run with q=-method:POST = %d; want %d", dry.Total, n-(n+100)/101)
+	}
+	doJSONAuth(t, "POST", base+"?forward=failed", bin.Token, map[string]any{"url": rc.URL, "dry_run": true}, 200, &dry)
+	if dry.Total != 0 { // nothing was forwarded
+		t.Fatalf("dry run with forward=failed = %d; want 0", dry.Total)
 	}
 	var list struct{ Jobs []jobView }
 	doJSONAuth(t, "GET", base, bin.Token, nil, 200, &list)
@@ -296,4 +305,43 @@ func TestBulkReplayRestart(t *testing.T) {
 	if final := getJob(t, a, j.ID, bin.Token); int64(n) != final.Sent {
 		t.Fatalf("receiver got %d; job says %d sent", n, final.Sent)
 	}
+}
+
+// TestBulkReplayTwoInstancesClickHouse: two instances on one ClickHouse
+// database, as behind a load balancer: a job started on A is reported by
+// B, cancelled through B, and A stops sending; B refuses a second job of
+// the bin while A's runs.
+func TestBulkReplayTwoInstancesClickHouse(t *testing.T) {
+	chtest.Each(t, func(t *testing.T, srv *chtest.Server) {
+		env := map[string]string{
+			"HOOKSCOPE_CLICKHOUSE_URL":        srv.Database(t),
+			"HOOKSCOPE_ALLOW_PRIVATE_TARGETS": "true",
+			"HOOKSCOPE_JWT_SECRET":            "replays-test-secret-0123456789abcdef",
+		}
+		a := startApp(t, t.TempDir(), env)
+		b := startApp(t, t.TempDir(), env)
+		bin := a.newBin(t, nil)
+		fillRows(t, a.store, bin.ID, 200, time.Now().Add(-time.Hour))
+		rc := newReceiver(t, 200)
+		var j jobView
+		doJSONAuth(t, "POST", a.base+"/api/v1/bins/"+bin.ID+"/replays", bin.Token, map[string]any{"url": rc.URL, "rate": 10}, 202, &j)
+		deadline := time.Now().Add(time.Minute)
+		for getJob(t, b, j.ID, bin.Token).Sent < 3 {
+			if time.Now().After(deadline) {
+				t.Fatal("B never saw A's job progress")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		doJSONAuth(t, "POST", b.base+"/api/v1/bins/"+bin.ID+"/replays", bin.Token, map[string]any{"url": rc.URL}, 429, nil)
+		var c jobView
+		doJSONAuth(t, "POST", b.base+"/api/v1/replays/"+j.ID+"/cancel", bin.Token, nil, 200, &c)
+		final, _ := waitJob(t, b, j.ID, bin.Token)
+		got, _ := rc.count()
+		if final.State != "canceled" || final.Sent >= 200 || int64(got) != final.Sent || final.Instance != j.Instance {
+			t.Fatalf("job after B's cancel = %+v, receiver got %d; want canceled by A (instance %s) with every sent request arrived", final, got, j.Instance)
+		}
+		if fromA := getJob(t, a, j.ID, bin.Token); fromA.State != "canceled" || fromA.Sent != final.Sent {
+			t.Fatalf("A reports %+v; B %+v", fromA, final)
+		}
+	})
 }

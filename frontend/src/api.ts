@@ -1,4 +1,4 @@
-import type { AlertEvent, AlertRule, Bin, BinList, Filters, RequestFull, RequestPage, Stats } from "./types";
+import type { AlertEvent, AlertRule, Attempts, Bin, BinList, Filters, RequestDiff, RequestFull, RequestPage, Signature, Stats } from "./types";
 import { ownerTokens, tokenFor } from "./storage";
 
 export class ApiError extends Error {
@@ -49,6 +49,8 @@ export function filterParams(f: Partial<Filters>): URLSearchParams {
   if (f.q) p.set("q", f.q);
   if (f.since) p.set("since", toRFC3339(f.since));
   if (f.until) p.set("until", toRFC3339(f.until));
+  // The records of replays stay out of lists and counts unless asked.
+  p.set("replays", f.replays === "include" || f.replays === "only" ? f.replays : "exclude");
   return p;
 }
 
@@ -82,16 +84,27 @@ export const api = {
   // capped=true when there are more than the server counts.
   countRequests: (bin: string, f: Partial<Filters>) =>
     call<{ count: number; capped: boolean; cap: number }>("GET", `/api/v1/bins/${enc(bin)}/requests/count?${filterParams(f)}`, bin),
+  // replaysOf: the records of the replays of one request, newest first.
+  replaysOf: (bin: string, id: string) =>
+    call<RequestPage>("GET", `/api/v1/bins/${enc(bin)}/requests?${new URLSearchParams({ replays: "only", q: `header:X-Hookscope-Replay-Of=${id}`, limit: "100" })}`, bin),
   getRequest: (bin: string, id: string) => call<RequestFull>("GET", `/api/v1/bins/${enc(bin)}/requests/${enc(id)}`, bin),
+  attempts: (bin: string, id: string) => call<Attempts>("GET", `/api/v1/bins/${enc(bin)}/requests/${enc(id)}/attempts`, bin),
+  diff: (bin: string, id: string, against: string) =>
+    call<RequestDiff>("GET", `/api/v1/bins/${enc(bin)}/requests/${enc(id)}/diff?against=${enc(against)}`, bin),
   clearRequests: (bin: string) => call<void>("DELETE", `/api/v1/bins/${enc(bin)}/requests`, bin),
   redeliver: (bin: string, id: string) =>
     call<{ id: string; forward: import("./types").Forward }>("POST", `/api/v1/bins/${enc(bin)}/requests/${enc(id)}/redeliver`, bin),
   replay: (bin: string, id: string, url?: string) =>
     call<any>("POST", `/api/v1/bins/${enc(bin)}/requests/${enc(id)}/replay`, bin, url ? { url } : {}),
-  stats: (bin: string, since: string, until: string, step: string) =>
+  // reverify: the stored request's signature checked with the bin's current
+  // secret (owner only); the record keeps its capture-time verdict.
+  reverify: (bin: string, id: string) =>
+    call<{ id: string; signature: Signature; recorded: Signature; delivery_lag_ms: number | null }>("POST", `/api/v1/bins/${enc(bin)}/requests/${enc(id)}/verify`, bin, {}),
+  // replays: stats leave the records of replays out unless asked.
+  stats: (bin: string, since: string, until: string, step: string, replays = false) =>
     call<Stats>(
       "GET",
-      `/api/v1/bins/${enc(bin)}/stats?${new URLSearchParams({ since, until, step })}`,
+      `/api/v1/bins/${enc(bin)}/stats?${new URLSearchParams({ since, until, step, replays: replays ? "include" : "exclude" })}`,
       bin,
     ),
   rawBody: async (bin: string, id: string): Promise<ArrayBuffer> => {
@@ -122,6 +135,9 @@ export const api = {
 
 export function liveURL(bin: string, f: Partial<Filters>, after?: string, onlyAlerts = false): string {
   const p = filterParams({ ...f, since: "", until: "" });
+  // The live feed brings replays too (the server's default): the list
+  // groups them under their original unless they are shown (requests.tsx).
+  if (f.replays !== "only") p.delete("replays");
   if (after) p.set("after", after);
   if (onlyAlerts) p.set("only", "alerts");
   const tok = tokenFor(bin);

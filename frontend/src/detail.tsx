@@ -1,6 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { api } from "./api";
-import type { Bin, RequestFull, RequestSummary } from "./types";
+import type { Bin, RequestFull, RequestSummary, Signature } from "./types";
 import { base64ToBytes, clockTime, decodeUTF8, formatLatency, formatMs, formatSize, joinURL, parseQuery, providerOf, statusClass, toCurl } from "./format";
 import { displayPath, uuid7Time } from "./format";
 import { binURL } from "./bin";
@@ -8,6 +8,8 @@ import { binPath, navigate, withParams } from "./router";
 import { BodyViewer, type LoadedBody } from "./body";
 import { copyText, Hi, SigBadge, toast } from "./ui";
 import { ForwardPanel } from "./forward";
+import { ComparePanel } from "./diff";
+import { AttemptsTimeline } from "./attempts";
 
 // Bodies up to this size load with the request; larger ones on demand.
 const AUTO_BODY = 1 << 20;
@@ -27,13 +29,14 @@ async function bodyWithRetry(bin: string, id: string, receivedAt: string | undef
   }
 }
 
-export function RequestDetail({ bin, id, summary, onClose, tab: tabParam, find, readOnly }: { bin: Bin; id: string; summary?: RequestSummary; onClose: () => void; tab: string; find?: string; readOnly?: boolean }) {
+export function RequestDetail({ bin, id, summary, onClose, tab: tabParam, find, readOnly, liveReplays, replayTick }: { bin: Bin; id: string; summary?: RequestSummary; onClose: () => void; tab: string; find?: string; readOnly?: boolean; liveReplays?: RequestSummary[]; replayTick?: number }) {
   const [rec, setRec] = useState<RequestSummary | null>(summary ?? null);
   const [err, setErr] = useState("");
   const [body, setBody] = useState<LoadedBody | null>(null);
   const [bodyState, setBodyState] = useState<"idle" | "loading" | "deferred" | "error">("idle");
-  const tab = tabParam === "headers" || tabParam === "query" ? tabParam : "body";
+  const tab = ["headers", "query", "compare", "attempts"].includes(tabParam) ? tabParam : "body";
   const [showReplay, setShowReplay] = useState(false);
+  const [rv, setRv] = useState<{ busy: boolean; sig?: Signature; err?: string } | null>(null);
   const fetchBody = () => bodyWithRetry(bin.id, id, (summary ?? rec)?.received_at);
 
   const loadBody = async () => {
@@ -132,6 +135,7 @@ export function RequestDetail({ bin, id, summary, onClose, tab: tabParam, find, 
   const lagShown = rec.delivery_lag_ms != null;
   const sigShown = !!sig && (sig.status !== "unchecked" || !!sig.reason);
   const pv = providerOf(rec);
+  const canReverify = !readOnly && !!bin.settings?.signature?.scheme;
 
   return (
     <div class="detail" data-testid="detail">
@@ -172,6 +176,26 @@ export function RequestDetail({ bin, id, summary, onClose, tab: tabParam, find, 
             <button type="button" class="btn btn-small" onClick={async () => toast((await copyText(curl())) ? "curl command copied" : "Copy failed", "ok")} data-testid="copy-curl">
               Copy as curl
             </button>
+            {canReverify && (
+              <button
+                type="button"
+                class="btn btn-small"
+                data-testid="reverify"
+                disabled={rv?.busy}
+                title={`Check the signature again with the bin's current ${bin.settings?.signature?.scheme} secret`}
+                onClick={async () => {
+                  setRv({ busy: true });
+                  try {
+                    const r = await api.reverify(bin.id, rec.id);
+                    setRv({ busy: false, sig: r.signature });
+                  } catch (e: any) {
+                    setRv({ busy: false, err: e.message });
+                  }
+                }}
+              >
+                {rv?.busy ? "Verifying…" : "Re-verify"}
+              </button>
+            )}
             {!readOnly && (
               <button type="button" class={`btn btn-small ${showReplay ? "btn-accent" : ""}`} onClick={() => setShowReplay(!showReplay)} aria-expanded={showReplay} data-testid="replay-toggle">
                 Replay…
@@ -180,7 +204,19 @@ export function RequestDetail({ bin, id, summary, onClose, tab: tabParam, find, 
           </div>
         </div>
         {showReplay && !readOnly && <ReplayForm bin={bin} id={rec.id} />}
-        {(sigShown || lagShown || fwd || rec.refused_reason || rec.redacted) && (
+        {rec.replay_of ? (
+          <div class="blocks">
+            <div class="block" data-testid="replay-of">
+              <span class="block-label">Replay of</span>
+              <a class="mono" href={binPath(bin.id, `/requests/${encodeURIComponent(rec.replay_of)}`)} onClick={(e) => (e.preventDefault(), navigate(withParams(binPath(bin.id, `/requests/${encodeURIComponent(rec.replay_of!)}`), {})))}>
+                {rec.replay_of}
+              </a>
+            </div>
+          </div>
+        ) : (
+          <ReplaysBlock bin={bin} id={rec.id} live={liveReplays} tick={replayTick} />
+        )}
+        {(sigShown || lagShown || fwd || rec.refused_reason || rec.redacted || (rv && !rv.busy)) && (
           <div class="blocks">
             {rec.refused_reason && (
               <div class="block" data-testid="refused-block">
@@ -196,6 +232,19 @@ export function RequestDetail({ bin, id, summary, onClose, tab: tabParam, find, 
                   ...(rec.redacted.body_paths || []).map((p) => `body ${p}`),
                   ...(rec.redacted.body_dropped ? ["body not stored"] : []),
                 ].join(", ")}
+              </div>
+            )}
+            {rv && !rv.busy && (
+              <div class="block" data-testid="reverify-result">
+                <span class="block-label">Re-verified</span>
+                {rv.sig ? (
+                  <>
+                    <SigBadge status={rv.sig.status} /> {rv.sig.scheme} {rv.sig.status} <span class="muted">with the current secret</span>
+                    {rv.sig.reason ? <span class="muted"> — {rv.sig.reason}</span> : null}
+                  </>
+                ) : (
+                  <span class="err">{rv.err}</span>
+                )}
               </div>
             )}
             {sigShown && sig && (
@@ -232,10 +281,20 @@ export function RequestDetail({ bin, id, summary, onClose, tab: tabParam, find, 
           <button type="button" role="tab" aria-selected={tab === "query"} class={tab === "query" ? "active" : ""} onClick={() => setTab("query")} data-testid="tab-query">
             Query <span class="count">{query.length}</span>
           </button>
+          {rec.delivery_id ? (
+            <button type="button" role="tab" aria-selected={tab === "attempts"} class={tab === "attempts" ? "active" : ""} onClick={() => setTab("attempts")} data-testid="tab-attempts">
+              Attempts {rec.attempt ? <span class="count">#{rec.attempt}</span> : null}
+            </button>
+          ) : null}
+          <button type="button" role="tab" aria-selected={tab === "compare"} class={tab === "compare" ? "active" : ""} onClick={() => setTab("compare")} data-testid="tab-compare">
+            Compare…
+          </button>
           <span class="mono muted small id">{rec.id}</span>
         </nav>
 
         {tab === "headers" && <KVTable rows={rec.headers || []} testid="headers-table" hl={find} />}
+        {tab === "compare" && <ComparePanel bin={bin} rec={rec} />}
+        {tab === "attempts" && <AttemptsTimeline bin={bin} rec={rec} />}
         {tab === "query" && (query.length ? <KVTable rows={query} testid="query-table" hl={find} /> : <p class="muted">No query parameters.</p>)}
         {tab === "body" && (
           <div class="bodybox">
@@ -364,5 +423,63 @@ function ReplayForm({ bin, id }: { bin: Bin; id: string }) {
         </span>
       )}
     </form>
+  );
+}
+
+// ReplaysBlock lists the replays of a request as its attempts, newest
+// first: those stored (the list keeps them out unless asked) and those the
+// live feed brought since. Shown only when there is one.
+function ReplaysBlock({ bin, id, live, tick }: { bin: Bin; id: string; live?: RequestSummary[]; tick?: number }) {
+  const [stored, setStored] = useState<RequestSummary[]>([]);
+  const [more, setMore] = useState(false);
+  useEffect(() => {
+    let stop = false;
+    api
+      .replaysOf(bin.id, id)
+      .then((p) => {
+        if (stop) return;
+        setStored(p.requests.filter((r) => r.replay_of === id));
+        setMore(!!p.next);
+      })
+      .catch(() => {
+        /* the detail stays usable without its attempts */
+      });
+    return () => {
+      stop = true;
+    };
+  }, [bin.id, id]);
+  const seen = new Set<string>();
+  const all = [...(live || []), ...stored]
+    .filter((r) => (seen.has(r.id) ? false : (seen.add(r.id), true)))
+    .sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  void tick; // re-rendered when the live feed groups another replay here
+  if (all.length === 0) return null;
+  return (
+    <div class="blocks">
+      <div class="block replays-block" data-testid="replays-block">
+        <span class="block-label">
+          Replays ({all.length}
+          {more ? "+" : ""})
+        </span>
+        <ul class="attempts">
+          {all.map((r) => {
+            const f = r.forward;
+            const bad = !f || !!f.error || !f.status || f.status >= 400;
+            return (
+              <li key={r.id} class="attempt">
+                <a href={binPath(bin.id, `/requests/${encodeURIComponent(r.id)}`)} onClick={(e) => (e.preventDefault(), navigate(withParams(binPath(bin.id, `/requests/${encodeURIComponent(r.id)}`), {})))}>
+                  {clockTime(r.received_at).slice(0, 8)}
+                </a>{" "}
+                <span class={`fwd ${bad ? "bad" : ""}`} title={f?.error ? `failed: ${f.error}` : f?.url}>
+                  → {f?.status || "failed"}
+                  {f && f.latency_us > 0 ? ` · ${formatLatency(f.latency_us)}` : ""}
+                </span>{" "}
+                <span class="mono muted small">{f?.url}</span>
+              </li>
+            );
+          })}
+        </ul>
+      </div>
+    </div>
   );
 }

@@ -168,6 +168,11 @@ function Row({ r, top, now, active, open, hl, onOpen }: { r: RequestSummary; top
             {pv.event && <span class="pv-event">{pv.event}</span>}
           </span>
         )}
+        {r.replay_of && (
+          <span class="replay-marker" data-testid="replay-marker" title={`replay of ${r.replay_of}`}>
+            ↻ replay
+          </span>
+        )}
         <span class={`status ${statusClass(r.response_status)}`}>{r.response_status}</span>
       </div>
       <div class="row-line row-sub">

@@ -7,7 +7,10 @@ import { LiveFeed, type LiveRefusal, type LiveState } from "./live";
 import { CopyButton, Empty } from "./ui";
 import { RequestList } from "./list";
 import { RequestDetail } from "./detail";
+import { highlightTerm, SearchHelp } from "./searchhelp";
 import { binURL } from "./bin";
+import { ExportButton } from "./export";
+import { BulkReplay } from "./replays";
 
 interface ListData {
   items: RequestSummary[];
@@ -98,6 +101,19 @@ export function RequestsView({ bin, openId, search, readOnly, onAlert }: { bin: 
   useEffect(() => {
     setQInput((cur) => (cur === filters.q ? cur : filters.q));
   }, [filters.q]);
+
+  // The records of replays that arrived live, by original id.
+  const replays = useRef(new Map<string, RequestSummary[]>());
+  const [replayTick, bumpReplays] = useReducer((x: number, _a: void) => x + 1, 0);
+  const groupReplay = (r: RequestSummary): boolean => {
+    const orig = r.replay_of!;
+    const l = replays.current.get(orig) ?? [];
+    if (!l.some((x) => x.id === r.id)) {
+      replays.current.set(orig, [r, ...l]);
+      bumpReplays();
+    }
+    return true;
+  };
 
   const insert = useCallback((rs: RequestSummary[]): number => {
     const d = data.current;
@@ -191,7 +207,11 @@ export function RequestsView({ bin, openId, search, readOnly, onAlert }: { bin: 
           const bt = b.length ? b.reduce((m, r) => (r.id > m ? r.id : m), b[0].id) : undefined;
           return bt && (!top || bt > top) ? bt : top;
         },
-        onRequests: (rs) => {
+        onRequests: (all) => {
+          // Replays stay out of the list unless shown: they are grouped
+          // under their original (the detail's Replays block).
+          const rs = filters.replays ? all : all.filter((r) => !r.replay_of || !groupReplay(r));
+          if (rs.length === 0) return;
           if (pausedRef.current) {
             buffer.current.push(...rs);
             bump();
@@ -331,11 +351,12 @@ export function RequestsView({ bin, openId, search, readOnly, onAlert }: { bin: 
             id="search"
             type="search"
             class="search"
-            placeholder="Search path, headers, body…  ( / )"
+            placeholder="Search…  e.g. status:5xx  ( / )"
             value={qInput}
             onInput={(e) => setQInput(e.currentTarget.value)}
             aria-label="Search requests"
           />
+          <SearchHelp onExample={setQInput} />
           <button type="button" class={`btn btn-small ${activeFilters ? "btn-accent" : ""}`} onClick={() => setShowFilters(!showFilters)} aria-expanded={showFilters}>
             Filters{activeFilters ? ` (${activeFilters})` : ""}
           </button>
@@ -377,6 +398,10 @@ export function RequestsView({ bin, openId, search, readOnly, onAlert }: { bin: 
           )}
           {d.loading && <span>loading…</span>}
           {d.error && <span class="err">{d.error}</span>}
+          <span class="listmeta-actions">
+            <ExportButton bin={bin.id} filters={filters} />
+            {!readOnly && <BulkReplay bin={bin} filters={filters} />}
+          </span>
         </div>
         <div class="listwrap">
         {newAbove > 0 && (
@@ -404,7 +429,7 @@ export function RequestsView({ bin, openId, search, readOnly, onAlert }: { bin: 
             openId={openId}
             reveal={openId}
             toTop={toTop}
-            highlight={filters.q}
+            highlight={highlightTerm(filters.q)}
             onAtTop={onAtTop}
             onOpen={(id) => {
               if (followRef.current && id !== data.current.items[0]?.id) setFollow(false);
@@ -418,7 +443,7 @@ export function RequestsView({ bin, openId, search, readOnly, onAlert }: { bin: 
       </div>
       <div class="detailpane">
         {openId ? (
-          <RequestDetail key={openId} bin={bin} id={openId} summary={openSummary} onClose={close} tab={params.get("tab") || "body"} find={filters.q} readOnly={readOnly} />
+          <RequestDetail key={openId} bin={bin} id={openId} summary={openSummary} onClose={close} tab={params.get("tab") || "body"} find={highlightTerm(filters.q)} readOnly={readOnly} liveReplays={replays.current.get(openId)} replayTick={replayTick} />
         ) : (
           <Empty title={follow ? "Following: the next request opens here" : "Select a request"}>
             <p>
@@ -486,6 +511,14 @@ function FilterBar({ filters, onChange }: { filters: Filters; onChange: (f: Filt
           placeholder="e.g. 203.0.113.7"
           aria-label="IP filter"
         />
+      </label>
+      <label>
+        Replays
+        <select value={filters.replays} onChange={(e) => set("replays", e.currentTarget.value)} aria-label="Replays filter" title="Replays are kept out of the list, its filters and counts, and shown under their original">
+          <option value="">under the original</option>
+          <option value="include">in the list too</option>
+          <option value="only">only replays</option>
+        </select>
       </label>
       <div class="presets" role="group" aria-label="Time presets">
         {PRESETS.map(([label, ms]) => (

@@ -64,7 +64,9 @@ export function binPath(bin: string, rest = ""): string {
 // The view state kept in the query string. Filters apply to the list (and
 // stay when a request is opened); tab is the open request's sub-tab; range is
 // the stats panel's window.
-export const FILTER_KEYS = ["q", "method", "status", "signature", "ip", "since", "until"] as const;
+// replays: "" keeps the records of replays out of the list, its filters and
+// counts (they show grouped under their original); "include" or "only".
+export const FILTER_KEYS = ["q", "method", "status", "signature", "ip", "since", "until", "replays"] as const;
 
 export function currentParams(): URLSearchParams {
   return new URLSearchParams(location.search);

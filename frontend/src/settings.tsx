@@ -81,6 +81,10 @@ export function SettingsPanel({ bin, onSaved }: { bin: Bin; onSaved: (b: Bin) =>
   const [fUrl, setFUrl] = useState(s.forward?.url || "");
   const [fTimeout, setFTimeout] = useState(s.forward?.timeout || "");
   const [fMode, setFMode] = useState(s.forward?.mode || "async");
+  const [fRetry, setFRetry] = useState(s.forward?.retry?.max_attempts ? String(s.forward.retry.max_attempts) : "");
+  const [fInitial, setFInitial] = useState(s.forward?.retry?.initial || "");
+  const [fMax, setFMax] = useState(s.forward?.retry?.max || "");
+  const [fFilter, setFFilter] = useState(s.forward?.filter || "");
   const [enforce, setEnforce] = useState(!!s.signature?.enforce);
   const [cors, setCors] = useState(!!s.response?.cors);
   const [cidrs, setCidrs] = useState((s.allow_cidrs || []).join("\n"));
@@ -89,10 +93,6 @@ export function SettingsPanel({ bin, onSaved }: { bin: Bin; onSaved: (b: Bin) =>
   const [storeBody, setStoreBody] = useState(s.redact?.store_body !== false);
   const [retAge, setRetAge] = useState(s.retention?.max_age || "");
   const [retMax, setRetMax] = useState(s.retention?.max_requests ? String(s.retention.max_requests) : "");
-  const [fRetry, setFRetry] = useState(s.forward?.retry?.max_attempts ? String(s.forward.retry.max_attempts) : "");
-  const [fInitial, setFInitial] = useState(s.forward?.retry?.initial || "");
-  const [fMax, setFMax] = useState(s.forward?.retry?.max || "");
-  const [fFilter, setFFilter] = useState(s.forward?.filter || "");
   const [busy, setBusy] = useState(false);
   const [share, setShare] = useState("");
 

@@ -11,6 +11,7 @@ import { binPath, navigate, withParams } from "./router";
 // openList shows the requests behind a chart: the list with these filters.
 function openList(bin: string, set: Record<string, string>) {
   const p = new URLSearchParams(set);
+  if (new URLSearchParams(location.search).get("replays") === "include") p.set("replays", "include");
   navigate(`${binPath(bin)}?${p}`);
 }
 
@@ -40,6 +41,12 @@ export function StatsPanel({ bin, theme }: { bin: Bin; theme: Theme }) {
     setRangeState(r);
     navigate(withParams(location.pathname, { range: r === "1h" ? undefined : r }), true);
   };
+  // Replays are kept out of the figures unless asked (?replays=include).
+  const [withReplays, setWithReplaysState] = useState(new URLSearchParams(location.search).get("replays") === "include");
+  const setWithReplays = (on: boolean) => {
+    setWithReplaysState(on);
+    navigate(withParams(location.pathname, { replays: on ? "include" : undefined }), true);
+  };
   const [stats, setStats] = useState<Stats | null>(null);
   const [err, setErr] = useState("");
   const [win, setWin] = useState<[number, number]>([0, 0]);
@@ -50,7 +57,7 @@ export function StatsPanel({ bin, theme }: { bin: Bin; theme: Theme }) {
       const until = new Date();
       const since = new Date(until.getTime() - r.ms);
       api
-        .stats(bin.id, since.toISOString(), until.toISOString(), r.step)
+        .stats(bin.id, since.toISOString(), until.toISOString(), r.step, withReplays)
         .then((s) => {
           if (!stop) {
             setWin([since.getTime() / 1000, until.getTime() / 1000]);
@@ -66,13 +73,16 @@ export function StatsPanel({ bin, theme }: { bin: Bin; theme: Theme }) {
       stop = true;
       clearInterval(t);
     };
-  }, [bin.id, range]);
+  }, [bin.id, range, withReplays]);
 
   const lat = stats?.latency_us;
   return (
     <div class="panel stats" data-testid="stats">
       <div class="stats-head">
         <h2>Traffic</h2>
+        <label class="check small" title="Replays are left out of the figures unless included">
+          <input type="checkbox" checked={withReplays} onChange={(e) => setWithReplays(e.currentTarget.checked)} data-testid="stats-replays" /> include replays
+        </label>
         <div class="seg" role="tablist" aria-label="Time range">
           {Object.entries(RANGES).map(([k, v]) => (
             <button key={k} type="button" class={range === k ? "active" : ""} aria-selected={range === k} onClick={() => setRange(k)}>
@@ -90,10 +100,29 @@ export function StatsPanel({ bin, theme }: { bin: Bin; theme: Theme }) {
             <Card label="p95 latency" value={formatLatency(lat?.p95)} />
             <Card label="p99 latency" value={formatLatency(lat?.p99)} />
           </div>
+          <p class="muted small latency-note">Latency above is hookscope's own handling time; the forward target's is below.</p>
           <section class="card chart-card">
             <h3>Requests over time</h3>
             <SeriesChart stats={stats} theme={theme} win={win} onPick={(since, until) => openList(bin.id, { since, until })} />
           </section>
+          {(stats.forwarded || bin.settings?.forward?.url) && (
+            <section class="card chart-card" data-testid="forward-stats">
+              <h3>Forward target latency</h3>
+              {stats.forwarded ? (
+                <>
+                  <div class="cards">
+                    <Card label="Forwarded (answered)" value={stats.forwarded.toLocaleString()} />
+                    <Card label="target p50" value={formatLatency(stats.forward_latency_us?.p50)} />
+                    <Card label="target p95" value={formatLatency(stats.forward_latency_us?.p95)} />
+                    <Card label="target p99" value={formatLatency(stats.forward_latency_us?.p99)} />
+                  </div>
+                  <ForwardChart stats={stats} theme={theme} win={win} onPick={(since, until) => openList(bin.id, { since, until })} />
+                </>
+              ) : (
+                <p class="muted">No forward was answered by the target in this range.</p>
+              )}
+            </section>
+          )}
           <div class="grid2">
             <section class="card chart-card">
               <h3>Status mix</h3>
@@ -203,14 +232,8 @@ function SeriesChart({ stats, theme, win, onPick }: { stats: Stats; theme: Theme
         ready: [
           (u: uPlot) =>
             u.over.addEventListener("click", (e: MouseEvent) => {
-              const pts = sRef.current;
-              if (pts.length === 0) return;
-              const t = u.posToVal(e.offsetX, "x") * 1000;
-              let i = 0;
-              while (i + 1 < pts.length && Date.parse(pts[i + 1].t) <= t) i++;
-              const from = Date.parse(pts[i].t);
-              const to = i + 1 < pts.length ? Date.parse(pts[i + 1].t) : winRef.current[1] * 1000;
-              pick.current(new Date(from).toISOString(), new Date(Math.max(to, from + 1000)).toISOString());
+              const w = bucketPick(u, e, sRef.current, winRef.current[1]);
+              if (w) pick.current(w[0], w[1]);
             }),
         ],
       },
@@ -235,6 +258,58 @@ function SeriesChart({ stats, theme, win, onPick }: { stats: Stats; theme: Theme
       <div class={`chart clickable ${s.length === 0 ? "hidden" : ""}`} ref={ref} data-testid="series-chart" />
     </>
   );
+}
+
+// bucketPick turns a click on a time chart into the window of the bucket
+// under it: [bucket start, next bucket start or the range's end).
+function bucketPick(u: uPlot, e: MouseEvent, pts: { t: string }[], end: number): [string, string] | null {
+  if (pts.length === 0) return null;
+  const t = u.posToVal(e.offsetX, "x") * 1000;
+  let i = 0;
+  while (i + 1 < pts.length && Date.parse(pts[i + 1].t) <= t) i++;
+  const from = Date.parse(pts[i].t);
+  const to = i + 1 < pts.length ? Date.parse(pts[i + 1].t) : end * 1000;
+  return [new Date(from).toISOString(), new Date(Math.max(to, from + 1000)).toISOString()];
+}
+
+// ForwardChart: the forward target's p95 per bucket (ms), with how many
+// forwards it covers; a click opens the bucket's requests.
+function ForwardChart({ stats, theme, win, onPick }: { stats: Stats; theme: Theme; win: [number, number]; onPick: (since: string, until: string) => void }) {
+  const winRef = useRef(win);
+  winRef.current = win;
+  const s = stats.series || [];
+  const sRef = useRef(s);
+  sRef.current = s;
+  const pick = useRef(onPick);
+  pick.current = onPick;
+  const data: uPlot.AlignedData = [s.map((p) => Date.parse(p.t) / 1000), s.map((p) => (p.forwarded ? (p.p95_forward_latency_us || 0) / 1000 : null))];
+  const c = palette(theme);
+  const ref = useUPlot(
+    (width) => ({
+      width,
+      height: 180,
+      cursor: { drag: { x: false, y: false } },
+      legend: { show: true },
+      hooks: {
+        ready: [
+          (u: uPlot) =>
+            u.over.addEventListener("click", (e: MouseEvent) => {
+              const w = bucketPick(u, e, sRef.current, winRef.current[1]);
+              if (w) pick.current(w[0], w[1]);
+            }),
+        ],
+      },
+      scales: { x: { time: true, range: (_u, min, max) => (winRef.current[0] ? [winRef.current[0], winRef.current[1]] : [min, max]) }, y: { range: (_u, _min, max) => [0, Math.max(1, (max || 1) * 1.1)] } },
+      axes: [
+        { stroke: c.axis, grid: { stroke: c.grid }, ticks: { stroke: c.grid } },
+        { stroke: c.axis, grid: { stroke: c.grid }, ticks: { stroke: c.grid }, label: "target p95 ms", size: 50 },
+      ],
+      series: [{}, { label: "target p95 (ms)", stroke: c.p95, width: 2, spanGaps: true, points: { show: true, size: 5, fill: c.p95 } }],
+    }),
+    data,
+    [theme],
+  );
+  return <div class="chart clickable" ref={ref} data-testid="forward-chart" />;
 }
 
 function BarChart({ name, data, theme, color, onPick }: { name: string; data: Record<string, number>; theme: Theme; color: (k: string) => string; onPick: (k: string) => void }) {

@@ -51,14 +51,56 @@ export interface RequestSummary {
   delivery_lag_ms?: number | null;
   forward?: Forward | null;
   event_type?: string; // when the server extracts one (not every server does)
+  replay_of?: string; // set on the record of a replay: the original's id
   refused_reason?: string; // the bin's enforcement refused it (401/403)
   redacted?: Redaction | null; // what capture replaced before storing it
+  delivery_id?: string;
+  attempt?: number;
+  duplicate_of?: string | null;
 }
 
 export interface Redaction {
   headers?: string[];
   body_paths?: string[];
   body_dropped?: boolean;
+}
+
+// GET .../requests/{id}/attempts: a retry chain, oldest first.
+export interface Attempts {
+  delivery_id: string;
+  truncated: boolean;
+  attempts: (RequestSummary & { interval_ms: number | null })[];
+}
+
+// GET .../requests/{id}/diff?against=: what changed from "from" to "to".
+export interface DiffEntry {
+  name: string;
+  op: "added" | "removed" | "changed";
+  from?: unknown;
+  to?: unknown;
+}
+export interface DiffSide {
+  size: number;
+  stored: number;
+  truncated: boolean;
+  sha256: string;
+}
+export interface RequestDiff {
+  from: string;
+  to: string;
+  fields: Record<string, { from: unknown; to: unknown }>;
+  headers: DiffEntry[];
+  query: DiffEntry[];
+  truncated: boolean;
+  body: {
+    kind: "same" | "json" | "text" | "binary";
+    from: DiffSide;
+    to: DiffSide;
+    json?: DiffEntry[];
+    lines?: { op: "equal" | "insert" | "delete"; lines: string[] }[];
+    first_difference?: number;
+    truncated: boolean;
+  };
 }
 
 export interface Body {
@@ -170,7 +212,11 @@ export interface Stats {
   by_method?: Record<string, number>;
   by_signature?: Record<string, number>;
   latency_us?: { p50: number; p95: number; p99: number };
-  series?: { t: string; count: number; p95_latency_us: number }[];
+  // The forward target's latency (not hookscope's own), over the requests
+  // forwarded whose target answered; replays are not counted.
+  forwarded?: number;
+  forward_latency_us?: { p50: number; p95: number; p99: number };
+  series?: { t: string; count: number; p95_latency_us: number; forwarded?: number; p95_forward_latency_us?: number }[];
   top_senders?: { ip: string; count: number }[];
 }
 
@@ -209,6 +255,7 @@ export interface Filters {
   ip: string;
   since: string;
   until: string;
+  replays: string; // "" (kept out, grouped under the original), "include" or "only"
 }
 
 export const emptyFilters: Filters = {
@@ -219,4 +266,5 @@ export const emptyFilters: Filters = {
   ip: "",
   since: "",
   until: "",
+  replays: "",
 };

@@ -101,6 +101,10 @@ func addTombstones(q *query, ts []tombstone, sinceUS int64) {
 	}
 }
 
+// condNotReplay holds for a request that is not a replay's record
+// (schema.IsReplay).
+const condNotReplay = "NOT (has_forward = 1 AND fwd_mode = 'replay')"
+
 // binQuery starts the WHERE clause of a read of one bin: the bin, its
 // tombstones, and the filter's constraints (not the cursor).
 func (s *Store) binQuery(ctx context.Context, f *schema.Filter) (*query, error) {
@@ -138,6 +142,12 @@ func (s *Store) binQuery(ctx context.Context, f *schema.Filter) (*query, error) 
 	}
 	if !f.Until.IsZero() {
 		q.add("received_us < ?", schema.Truncate(f.Until).UnixMicro())
+	}
+	switch f.Replays {
+	case schema.ReplaysExclude:
+		q.add(condNotReplay)
+	case schema.ReplaysOnly:
+		q.add("NOT " + condNotReplay)
 	}
 	if f.Q != "" {
 		if err := s.addSearch(q, f.Q); err != nil {

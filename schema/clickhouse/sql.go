@@ -124,6 +124,18 @@ const (
 	GROUP BY remote_ip ORDER BY c DESC, remote_ip ASC LIMIT 10`
 )
 
+// sqlStatsForward: the forward target's latency per bucket and over the
+// range (WITH TOTALS) of the requests forwarded (not replayed) whose target
+// answered; %s is the WHERE clause (bin, range, tombstones); the arguments
+// start with the step twice. The rollups do not carry it: it scans
+// requests, three narrow columns along the primary key.
+const sqlStatsForward = `SELECT intDiv(received_us, ?) * ? AS t, count(), quantiles(0.5, 0.95, 0.99)(fwd_latency_us)
+	FROM requests WHERE %s AND has_forward = 1 AND fwd_mode != 'replay' AND fwd_status > 0
+	GROUP BY t WITH TOTALS ORDER BY t`
+
+// sqlCountWhere is followed by a WHERE clause.
+const sqlCountWhere = `SELECT count() FROM requests WHERE `
+
 // sqlStatsEventTypes is followed by the WHERE clause and GROUP BY.
 const sqlStatsEventTypes = `SELECT event_type, count() FROM requests WHERE `
 

@@ -44,6 +44,17 @@ func (s *Store) Stats(ctx context.Context, sq schema.StatsQuery) (*schema.Stats,
 	}
 	lo, hi := s.rollupRange(sq, ts)
 	sinceUS, untilUS := int64(math.MinInt64), schema.Truncate(sq.Until).UnixMicro()
+	if sq.ExcludeReplays && lo < hi {
+		// The rollups count replays with the rest: when the range holds
+		// any, every figure comes from requests, without them.
+		n, err := s.countReplays(ctx, sq, ts)
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			lo, hi = 0, 0
+		}
+	}
 	raw := &query{}
 	raw.add("bin_id = ?", sq.BinID)
 	if !sq.Since.IsZero() {
@@ -55,6 +66,9 @@ func (s *Store) Stats(ctx context.Context, sq schema.StatsQuery) (*schema.Stats,
 		raw.add("(received_us < ? OR received_us >= ?)", lo, hi)
 	}
 	addTombstones(raw, ts, sinceUS)
+	if sq.ExcludeReplays {
+		raw.add(condNotReplay)
+	}
 	sp := statsParts{
 		stepUS: sq.Step.Microseconds(),
 		rollup: "bin_id = ? AND bucket_us >= ? AND bucket_us < ?",
@@ -80,10 +94,17 @@ func (s *Store) Stats(ctx context.Context, sq schema.StatsQuery) (*schema.Stats,
 	}
 	ev.add("received_us < ?", untilUS)
 	addTombstones(ev, ts, sinceUS)
+	if sq.ExcludeReplays {
+		ev.add(condNotReplay)
+	}
 	byEvent := func(ctx context.Context, _ *statsParts, st *schema.Stats) error {
 		return s.statsByEventType(ctx, ev, st)
 	}
-	parts := []func(context.Context, *statsParts, *schema.Stats) error{s.statsBreakdown, s.statsSeries, s.statsSenders, byEvent}
+	fwd := map[int64]schema.SeriesPoint{}
+	byForward := func(ctx context.Context, p *statsParts, st *schema.Stats) error {
+		return s.statsForward(ctx, ev, p.stepUS, st, fwd)
+	}
+	parts := []func(context.Context, *statsParts, *schema.Stats) error{s.statsBreakdown, s.statsSeries, s.statsSenders, byEvent, byForward}
 	if !sp.totals {
 		parts = append(parts, s.statsPercentiles)
 	}
@@ -101,7 +122,72 @@ func (s *Store) Stats(ctx context.Context, sq schema.StatsQuery) (*schema.Stats,
 		st.LatencyUS = schema.Percentiles{}
 		st.Series = []schema.SeriesPoint{}
 	}
+	for i := range st.Series {
+		if f, ok := fwd[st.Series[i].T.UnixMicro()]; ok {
+			st.Series[i].Forwarded, st.Series[i].P95ForwardLatencyUS = f.Forwarded, f.P95ForwardLatencyUS
+		}
+	}
 	return st, nil
+}
+
+// statsForward fills Forwarded and ForwardLatencyUS, and the per-bucket
+// forward figures into series (merged into Series once every statement is
+// done: statsSeries fills Series meanwhile).
+func (s *Store) statsForward(ctx context.Context, q *query, stepUS int64, st *schema.Stats, series map[int64]schema.SeriesPoint) error {
+	args := append([]any{stepUS, stepUS}, q.args...)
+	rows, err := s.conn.Query(ctx, fmt.Sprintf(sqlStatsForward, q.sql()), args...)
+	if err != nil {
+		return classify("stats forward latency", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t int64
+		var n uint64
+		var qs []float64
+		if err := rows.Scan(&t, &n, &qs); err != nil {
+			return classify("scan stats forward latency", err)
+		}
+		pt := schema.SeriesPoint{Forwarded: int64(n)}
+		if len(qs) == 3 {
+			pt.P95ForwardLatencyUS = round(qs[1])
+		}
+		series[t] = pt
+	}
+	if err := rows.Err(); err != nil {
+		return classify("stats forward latency", err)
+	}
+	var (
+		totalT  int64
+		totalN  uint64
+		totalQs []float64
+	)
+	if err := rows.Totals(&totalT, &totalN, &totalQs); err != nil {
+		return classify("stats forward latency totals", err)
+	}
+	if totalN > 0 {
+		st.Forwarded = int64(totalN)
+		st.ForwardLatencyUS = percentiles(totalQs)
+	}
+	return nil
+}
+
+// countReplays counts the records of replays in sq's range.
+func (s *Store) countReplays(ctx context.Context, sq schema.StatsQuery, ts []tombstone) (uint64, error) {
+	q := &query{}
+	q.add("bin_id = ?", sq.BinID)
+	sinceUS := int64(math.MinInt64)
+	if !sq.Since.IsZero() {
+		sinceUS = schema.Truncate(sq.Since).UnixMicro()
+		q.add("received_us >= ?", sinceUS)
+	}
+	q.add("received_us < ?", schema.Truncate(sq.Until).UnixMicro())
+	addTombstones(q, ts, sinceUS)
+	q.add("NOT " + condNotReplay)
+	var n uint64
+	if err := s.conn.QueryRow(ctx, sqlCountWhere+q.sql(), q.args...).Scan(&n); err != nil {
+		return 0, classify("stats count replays", err)
+	}
+	return n, nil
 }
 
 // statsParts are the two sources of one Stats call: the rollup buckets

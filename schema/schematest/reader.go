@@ -24,6 +24,7 @@ var readerTests = []testCase{
 	{"GetRequestNotFound", testGetRequestNotFound},
 	{"CountRequests", testCountRequests},
 	{"CountMatching", testCountMatching},
+	{"FilterReplays", testFilterReplays},
 }
 
 func testCountMatching(t *testing.T, s schema.Store) {
@@ -340,5 +341,62 @@ func testCountRequests(t *testing.T, s schema.Store) {
 	}
 	if n := count(uniqueID("nobin")); n != 0 {
 		t.Errorf("unknown bin: %d", n)
+	}
+}
+
+// replaySet is three plain requests, one forwarded (async) and two records
+// of replays of the first (Forward.Mode "replay", 502 from a dead target,
+// from another address, slower).
+func replaySet(t *testing.T, bin string, base time.Time) []*schema.Request {
+	var reqs []*schema.Request
+	for i := range 4 {
+		r := req(t, bin, base.Add(time.Duration(i)*time.Second))
+		if i == 3 {
+			r.Forward = &schema.Forward{URL: "https://target.example/", Mode: "async", Status: 200, LatencyUS: 900}
+		}
+		reqs = append(reqs, r)
+	}
+	for i := range 2 {
+		r := req(t, bin, base.Add(time.Duration(10+i)*time.Second))
+		r.Headers = append(r.Headers, schema.Header{Name: "X-Hookscope-Replay-Of", Value: reqs[0].ID.String()})
+		r.ResponseStatus, r.LatencyUS, r.RemoteIP = 502, 99_000, "192.0.2.99"
+		r.Forward = &schema.Forward{URL: "http://127.0.0.1:9/", Mode: "replay", Error: "connection refused"}
+		reqs = append(reqs, r)
+	}
+	return reqs
+}
+
+// testFilterReplays: Filter.Replays leaves the records of replays out, or
+// keeps only them, in lists and counts; the default lists everything.
+func testFilterReplays(t *testing.T, s schema.Store) {
+	ctx := t.Context()
+	bin := newBin(t, s)
+	reqs := replaySet(t, bin.ID, baseTime())
+	write(t, s, reqs...)
+	for _, tc := range []struct {
+		f    schema.Filter
+		want []int // indexes into reqs, newest first
+	}{
+		{schema.Filter{BinID: bin.ID}, []int{5, 4, 3, 2, 1, 0}},
+		{schema.Filter{BinID: bin.ID, Replays: schema.ReplaysExclude}, []int{3, 2, 1, 0}},
+		{schema.Filter{BinID: bin.ID, Replays: schema.ReplaysOnly}, []int{5, 4}},
+		{schema.Filter{BinID: bin.ID, Replays: schema.ReplaysExclude, StatusMin: 500, StatusMax: 599}, nil},
+		{schema.Filter{BinID: bin.ID, Replays: schema.ReplaysOnly, Q: "header:X-Hookscope-Replay-Of=" + reqs[0].ID.String()}, []int{5, 4}},
+	} {
+		tc.f.Limit = 100
+		page, err := s.ListRequests(ctx, tc.f)
+		if err != nil {
+			t.Fatalf("ListRequests(%+v): %v", tc.f, err)
+		}
+		var got []int
+		for _, r := range page.Requests {
+			got = append(got, slices.IndexFunc(reqs, func(x *schema.Request) bool { return x.ID == r.ID }))
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("ListRequests(replays %q, status %d-%d, q %q) = %v, want %v", tc.f.Replays, tc.f.StatusMin, tc.f.StatusMax, tc.f.Q, got, tc.want)
+		}
+		if n, err := s.CountMatching(ctx, tc.f, 100); err != nil || n != int64(len(tc.want)) {
+			t.Errorf("CountMatching(replays %q) = %d, %v; want %d", tc.f.Replays, n, err, len(tc.want))
+		}
 	}
 }

@@ -17,6 +17,8 @@ var statsTests = []testCase{
 	{"StatsTopSenders", testStatsTopSenders},
 	{"StatsRange", testStatsRange},
 	{"StatsPercentilesInRange", testStatsPercentilesInRange},
+	{"StatsForwardLatency", testStatsForwardLatency},
+	{"StatsExcludeReplays", testStatsExcludeReplays},
 }
 
 // ---- stats -----------------------------------------------------------------
@@ -287,5 +289,102 @@ func testStatsPercentilesInRange(t *testing.T, s schema.Store) {
 	}
 	if total != 997 {
 		t.Errorf("series counts sum to %d, want 997", total)
+	}
+}
+
+// testStatsForwardLatency: the forward target's latency (Forward.LatencyUS)
+// over the requests forwarded whose target answered, apart from hookscope's
+// own handling time; replays and forwards that got no answer are left out.
+// The first hour's 100 answered forwards are 90 × 1 ms, 8 × 20 ms, 2 × 300 ms
+// (the data set of testStatsExact, on which every percentile definition
+// agrees); the second hour adds one of 1 ms.
+func testStatsForwardLatency(t *testing.T, s schema.Store) {
+	bin := newBin(t, s)
+	base := baseTime()
+	var reqs []*schema.Request
+	fwd := func(at time.Time, mode string, status int, lat int64, errText string) {
+		r := req(t, bin.ID, at)
+		r.LatencyUS = 50 // hookscope's own time: never the forward's
+		r.Forward = &schema.Forward{URL: "https://target.example/hook", Mode: mode, Status: status, LatencyUS: lat, Error: errText}
+		reqs = append(reqs, r)
+	}
+	for i := range 100 {
+		lat := int64(1000)
+		switch {
+		case i >= 98:
+			lat = 300_000
+		case i >= 90:
+			lat = 20_000
+		}
+		fwd(base.Add(time.Duration(i)*time.Second), []string{"async", "proxy"}[i%2], []int{200, 502}[i%2], lat, "")
+	}
+	for i := range 5 {
+		fwd(base.Add(time.Duration(i)*time.Second), "replay", 200, 9_000_000, "")           // a replay
+		fwd(base.Add(time.Duration(i)*time.Second), "async", 0, 7_000_000, "dial: refused") // no answer
+		plain := req(t, bin.ID, base.Add(time.Duration(i)*time.Second))                     // not forwarded
+		plain.LatencyUS = 50
+		reqs = append(reqs, plain)
+	}
+	fwd(base.Add(time.Hour+time.Minute), "async", 200, 1000, "")
+	slices.Reverse(reqs[30:])
+	write(t, s, reqs...)
+
+	st := stats(t, s, schema.StatsQuery{BinID: bin.ID, Since: base, Until: base.Add(2 * time.Hour), Step: time.Hour})
+	if st.Total != 116 {
+		t.Errorf("Total = %d, want 116", st.Total)
+	}
+	if st.Forwarded != 101 {
+		t.Errorf("Forwarded = %d, want 101 (replays and unanswered forwards left out)", st.Forwarded)
+	}
+	if want := (schema.Percentiles{P50: 1000, P95: 20_000, P99: 300_000}); st.ForwardLatencyUS != want {
+		t.Errorf("ForwardLatencyUS = %+v, want %+v", st.ForwardLatencyUS, want)
+	}
+	if want := (schema.Percentiles{P50: 50, P95: 50, P99: 50}); st.LatencyUS != want {
+		t.Errorf("LatencyUS = %+v, want hookscope's own %+v", st.LatencyUS, want)
+	}
+	if len(st.Series) != 2 || st.Series[0].Forwarded != 100 || st.Series[0].P95ForwardLatencyUS != 20_000 ||
+		st.Series[1].Forwarded != 1 || st.Series[1].P95ForwardLatencyUS != 1000 {
+		t.Errorf("Series = %+v, want 100 forwards (p95 20 ms) then 1 (p95 1 ms)", st.Series)
+	}
+	// A bin without forwards: zeros.
+	plain := newBin(t, s)
+	write(t, s, req(t, plain.ID, base))
+	st = stats(t, s, schema.StatsQuery{BinID: plain.ID, Step: time.Minute})
+	if st.Forwarded != 0 || st.ForwardLatencyUS != (schema.Percentiles{}) || len(st.Series) != 1 || st.Series[0].Forwarded != 0 {
+		t.Errorf("no forwards: %+v", st)
+	}
+}
+
+// testStatsExcludeReplays: with ExcludeReplays the records of replays count
+// nowhere (totals, breakdowns, percentiles, series, senders), on a range of
+// whole 5-minute buckets (the ClickHouse rollups) and on one without.
+func testStatsExcludeReplays(t *testing.T, s schema.Store) {
+	bin := newBin(t, s)
+	base := baseTime()
+	reqs := replaySet(t, bin.ID, base)
+	write(t, s, reqs...)
+	for _, q := range []schema.StatsQuery{
+		{BinID: bin.ID, Since: base.Add(-time.Hour), Until: base.Add(time.Hour), Step: 5 * time.Minute},
+		{BinID: bin.ID, Since: base.Add(-time.Second), Until: base.Add(time.Hour), Step: time.Minute},
+	} {
+		all := stats(t, s, q)
+		if all.Total != 6 || all.ByStatus["502"] != 2 {
+			t.Errorf("with replays (%v step): total %d, by status %v; want 6 with two 502", q.Step, all.Total, all.ByStatus)
+		}
+		q.ExcludeReplays = true
+		st := stats(t, s, q)
+		if st.Total != 4 || st.ByStatus["502"] != 0 || st.ByStatus["200"] != 4 {
+			t.Errorf("without replays (%v step): total %d, by status %v; want 4, all 200", q.Step, st.Total, st.ByStatus)
+		}
+		if want := (schema.Percentiles{P50: 100, P95: 100, P99: 100}); st.LatencyUS != want {
+			t.Errorf("without replays (%v step): latency %+v, want %+v", q.Step, st.LatencyUS, want)
+		}
+		var n int64
+		for _, p := range st.Series {
+			n += p.Count
+		}
+		if n != 4 || len(st.TopSenders) != 1 || st.TopSenders[0].Count != 4 {
+			t.Errorf("without replays (%v step): series sum %d, senders %+v", q.Step, n, st.TopSenders)
+		}
 	}
 }

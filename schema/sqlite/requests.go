@@ -24,6 +24,22 @@ const insertRequestSQL = `INSERT INTO requests (
 ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT DO NOTHING`
 
+// requestParams is the number of values one row of insertRequestSQL binds.
+const requestParams = 26
+
+// insertChunk is how many rows insertMany writes per statement: one
+// statement execution (and one pass through database/sql) per 32 rows
+// instead of per row. 32 × 26 parameters stay far below SQLite's limit.
+const insertChunk = 32
+
+// insertRowsSQL is insertRequestSQL with n rows of placeholders.
+func insertRowsSQL(n int) string {
+	row := "(" + strings.Repeat("?, ", requestParams-1) + "?)"
+	head, _, _ := strings.Cut(insertRequestSQL, "VALUES")
+	rows := strings.Repeat(row+", ", n-1) + row
+	return head + "VALUES " + rows + "\nON CONFLICT DO NOTHING"
+}
+
 // requestCols are the columns scanRequest reads, body last; the list query
 // replaces the body with its preview.
 const requestCols = `id, bin_id, received_at, method, path, query, headers, remote_ip, content_type,
@@ -61,47 +77,76 @@ func (s *Store) WriteRequests(ctx context.Context, reqs []*schema.Request) error
 		return fmt.Errorf("write requests: begin: %w", wrapErr(err))
 	}
 	defer tx.Rollback()
-	stmt := tx.StmtContext(ctx, s.insert)
-	hbuf := make([]byte, 0, 1024) // never nil: a nil []byte binds as NULL
-	for _, r := range reqs {
-		hbuf = encodeHeaders(hbuf[:0], r.Headers)
-		var lag any
-		if r.DeliveryLagMS != nil {
-			lag = *r.DeliveryLagMS
+	one := tx.StmtContext(ctx, s.insert)
+	var many *sql.Stmt
+	if len(reqs) >= insertChunk {
+		many = tx.StmtContext(ctx, s.insertMany)
+	}
+	args := make([]any, 0, requestParams*insertChunk)
+	// The encoded headers of one statement's rows, back to back; the
+	// driver copies what it binds, so the next statement reuses it.
+	arena := make([]byte, 0, 16<<10)
+	for len(reqs) > 0 {
+		stmt, n := one, 1
+		if len(reqs) >= insertChunk {
+			stmt, n = many, insertChunk
 		}
-		var fwd any
-		if r.Forward != nil {
-			b, err := json.Marshal(r.Forward)
-			if err != nil {
-				return fmt.Errorf("write requests: encode forward: %w", err)
+		args, arena = args[:0], arena[:0]
+		for _, r := range reqs[:n] {
+			var err error
+			if args, arena, err = appendRequestArgs(args, arena, r); err != nil {
+				return fmt.Errorf("write requests: %w", err)
 			}
-			fwd = b
 		}
-		body := r.Body
-		if body == nil {
-			body = []byte{}
-		}
-		var dup any
-		if r.DuplicateOf != nil {
-			dup = r.DuplicateOf[:]
-		}
-		red, err := schema.EncodeRedaction(r.Redacted)
-		if err != nil {
-			return fmt.Errorf("write requests: %w", err)
-		}
-		if _, err := stmt.ExecContext(ctx,
-			r.ID[:], r.BinID, micros(r.ReceivedAt), r.Method, r.Path, r.Query, hbuf, r.RemoteIP, r.ContentType,
-			r.BodySize, r.BodyTruncated, r.ResponseStatus, r.LatencyUS,
-			r.Signature.Scheme, string(r.Signature.Status), r.Signature.Reason, lag, fwd, r.Aborted,
-			r.EventType, r.DeliveryID, r.Attempt, dup, r.RefusedReason, red, body,
-		); err != nil {
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
 			return fmt.Errorf("write requests: insert: %w", wrapErr(err))
 		}
+		reqs = reqs[n:]
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("write requests: commit: %w", wrapErr(err))
 	}
 	return nil
+}
+
+// appendRequestArgs appends the requestParams values of r's row, in
+// insertRequestSQL's column order; r's encoded headers go to arena.
+func appendRequestArgs(args []any, arena []byte, r *schema.Request) ([]any, []byte, error) {
+	var lag any
+	if r.DeliveryLagMS != nil {
+		lag = *r.DeliveryLagMS
+	}
+	var fwd any
+	if r.Forward != nil {
+		b, err := json.Marshal(r.Forward)
+		if err != nil {
+			return args, arena, fmt.Errorf("encode forward: %w", err)
+		}
+		fwd = b
+	}
+	body := r.Body
+	if body == nil {
+		body = []byte{} // a nil []byte binds as NULL
+	}
+	var dup any
+	if r.DuplicateOf != nil {
+		dup = r.DuplicateOf[:]
+	}
+	red, err := schema.EncodeRedaction(r.Redacted)
+	if err != nil {
+		return args, arena, err
+	}
+	// Each row's headers get their own bytes (never nil: a nil []byte
+	// binds as NULL): the driver binds every row before the statement runs.
+	start := len(arena)
+	arena = encodeHeaders(arena, r.Headers)
+	headers := arena[start:len(arena):len(arena)]
+	return append(args,
+		r.ID[:], r.BinID, micros(r.ReceivedAt), r.Method, r.Path, r.Query, headers, r.RemoteIP, r.ContentType,
+		r.BodySize, r.BodyTruncated, r.ResponseStatus, r.LatencyUS,
+		r.Signature.Scheme, string(r.Signature.Status), r.Signature.Reason, lag, fwd, r.Aborted,
+		r.EventType, r.DeliveryID, r.Attempt, dup, r.RefusedReason, red, body,
+	), arena, nil
 }
 
 type rowScanner interface{ Scan(dest ...any) error }
@@ -161,6 +206,11 @@ func scanRequest(sc rowScanner) (*schema.Request, error) {
 	return &r, nil
 }
 
+// condNotReplay holds for a request that is not a replay's record
+// (schema.IsReplay): forward is NULL or JSON text (cast, so that SQLite
+// does not read the BLOB as JSONB) whose mode is not "replay".
+const condNotReplay = `IFNULL(json_extract(CAST(forward AS TEXT), '$.mode'), '') <> 'replay'`
+
 // whereFilter builds the WHERE clause of f's constraints except the cursor.
 // Only placeholders go into the SQL text; every value is a bound argument.
 func whereFilter(f *schema.Filter) (string, []any, error) {
@@ -207,6 +257,12 @@ func whereFilter(f *schema.Filter) (string, []any, error) {
 	if f.Forward != "" {
 		b.WriteString(" AND forward IS NOT NULL AND forward_state = ?")
 		args = append(args, string(f.Forward))
+	}
+	switch f.Replays {
+	case schema.ReplaysExclude:
+		b.WriteString(" AND " + condNotReplay)
+	case schema.ReplaysOnly:
+		b.WriteString(" AND NOT " + condNotReplay)
 	}
 	if f.Q != "" {
 		var err error

@@ -86,8 +86,10 @@ type Store struct {
 	w      *sql.DB // exactly one connection: every write
 	r      *sql.DB // query-only pool: every read
 	insert *sql.Stmt
-	log    *slog.Logger
-	now    func() time.Time
+	// insertMany inserts insertChunk rows in one statement.
+	insertMany *sql.Stmt
+	log        *slog.Logger
+	now        func() time.Time
 }
 
 // Open opens (creating when missing) the database at path, applies pending
@@ -178,6 +180,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("prepare insert: %w", wrapErr(err))
 	}
+	if s.insertMany, err = w.PrepareContext(ctx, insertRowsSQL(insertChunk)); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("prepare multi-row insert: %w", wrapErr(err))
+	}
 	log.InfoContext(ctx, "store opened", "path", abs, "synchronous", opts.Synchronous, "readers", opts.Readers)
 	return s, nil
 }
@@ -201,6 +207,9 @@ func (s *Store) Close() error {
 	var errs []error
 	if s.insert != nil {
 		errs = append(errs, s.insert.Close())
+	}
+	if s.insertMany != nil {
+		errs = append(errs, s.insertMany.Close())
 	}
 	if s.r != nil {
 		errs = append(errs, s.r.Close())

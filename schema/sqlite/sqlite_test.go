@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -208,5 +210,69 @@ func TestMigration0002KeepsRows(t *testing.T) {
 	var idx int
 	if err := s.r.QueryRowContext(t.Context(), `SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'requests_id'`).Scan(&idx); err != nil || idx != 0 {
 		t.Errorf("requests_id still exists (%d, %v)", idx, err)
+	}
+}
+
+// TestWriteRequestsChunks: a batch longer than insertChunk goes through the
+// multi-row statement and the single-row one for the rest; every row keeps
+// each of its fields (its own headers, not a neighbour's), and a duplicate
+// id, within the batch or already stored, is stored once.
+func TestWriteRequestsChunks(t *testing.T) {
+	ctx := t.Context()
+	s := openTemp(t, t.TempDir())
+	defer s.Close()
+	now := schema.Truncate(time.Now())
+	if err := s.CreateBin(ctx, &schema.Bin{ID: "chunks", Name: "c", CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	n := 2*insertChunk + 7
+	reqs := make([]*schema.Request, n)
+	for i := range reqs {
+		r := &schema.Request{ID: mustV7(t), BinID: "chunks", ReceivedAt: now.Add(time.Duration(i) * time.Microsecond),
+			Method: "POST", Path: fmt.Sprintf("/p/%d", i), Query: fmt.Sprintf("i=%d", i),
+			Headers:  []schema.Header{{Name: "X-Row", Value: fmt.Sprint(i)}, {Name: "X-Pad", Value: strings.Repeat("h", i)}},
+			RemoteIP: "192.0.2.1", ContentType: "text/plain", Body: []byte(fmt.Sprintf("body %d", i)), BodySize: int64(6 + i),
+			ResponseStatus: 200 + i, LatencyUS: int64(i), Signature: schema.Signature{Scheme: "s", Status: schema.SigValid, Reason: fmt.Sprint(i)},
+			EventType: fmt.Sprintf("e%d", i), DeliveryID: fmt.Sprintf("d%d", i), Attempt: i % 3}
+		switch i % 4 {
+		case 1:
+			lag := int64(-i)
+			r.DeliveryLagMS = &lag
+			r.Forward = &schema.Forward{URL: "http://x.test", Mode: "async", Status: 502, Error: fmt.Sprint(i)}
+		case 2:
+			r.Headers, r.Body = nil, nil
+			r.RefusedReason = fmt.Sprintf("refused %d", i)
+			r.Redacted = &schema.Redaction{Headers: []string{"X-Row"}, BodyPaths: []string{fmt.Sprintf("$.p%d", i)}}
+		case 3:
+			r.DuplicateOf = &reqs[0].ID
+		}
+		reqs[i] = r
+	}
+	// A duplicate inside the first chunk, then the whole batch again.
+	batch := append([]*schema.Request{}, reqs[:5]...)
+	batch = append(batch, reqs[3])
+	batch = append(batch, reqs[5:]...)
+	for range 2 {
+		if err := s.WriteRequests(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := s.CountRequests(ctx, "chunks"); err != nil || got != int64(n) {
+		t.Fatalf("stored %d (%v), want %d", got, err, n)
+	}
+	for i, want := range reqs {
+		got, err := s.GetRequest(ctx, "chunks", want.ID)
+		if err != nil {
+			t.Fatalf("row %d: %v", i, err)
+		}
+		if want.Body == nil {
+			want.Body = []byte{}
+		}
+		if want.Headers == nil {
+			want.Headers = []schema.Header{}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("row %d:\n got %+v\nwant %+v", i, got, want)
+		}
 	}
 }
