@@ -58,7 +58,10 @@ func (e *Engine) Lead(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(e.leadCtx, cancel)()
-	if ctx.Err() != nil {
+	// leadCtx itself, not only ctx: AfterFunc on an engine closed already
+	// cancels ctx from another goroutine, maybe after this check, and a
+	// term must not start on a closed dispatcher.
+	if ctx.Err() != nil || e.leadCtx.Err() != nil {
 		return nil
 	}
 	start := time.Now()

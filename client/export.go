@@ -30,7 +30,7 @@ func Export(ctx context.Context, args []string, getenv func(string) string, stdo
 	format := fs.String("format", "ndjson", "ndjson, har or csv")
 	out := fs.String("o", "", "write to this file instead of stdout")
 	filters := map[string]*string{}
-	for _, p := range query.MatchParams {
+	for _, p := range append(append([]string{}, query.MatchParams...), "forward") {
 		filters[p] = fs.String(p, "", "the list's "+p+" filter")
 	}
 	fs.Usage = func() {

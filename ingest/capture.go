@@ -133,7 +133,7 @@ func (p *Pipeline) Capture(ctx context.Context, binID string, in *Incoming) (Res
 		fc = nil
 	} else if loop := forwardLoop(fc, in); loop != nil {
 		r.Forward, fc = loop, nil
-	} else if skip := t.skipForward(r); skip != nil {
+	} else if skip := t.skipForward(sent); skip != nil {
 		r.Forward, fc = skip, nil // forwarding.go
 	}
 	var resp Response

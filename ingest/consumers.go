@@ -340,7 +340,7 @@ func (c *Consumers) runObserver(run context.Context, cons caplog.Consumer, obs O
 		if n := len(b.Records); n > 0 && n < observerBatch {
 			// Let records gather rather than wake on every group commit;
 			// alert windows are seconds long.
-			sleepUnless(observerLinger, c.run.Done())
+			sleepUnless(observerLinger, run.Done())
 		}
 		if time.Since(last) >= observerCommitEvery || errors.Is(err, context.DeadlineExceeded) {
 			flush()

@@ -294,6 +294,25 @@ func (p *Pipeline) StopRetries() { p.retry.close() }
 // PendingRetries is how many forwards wait for a retry (or run one).
 func (p *Pipeline) PendingRetries() int { return p.retry.len() }
 
+// CancelRetries drops this instance's pending retries of a bin's request
+// (id), or of all the bin's requests (id nil), from the timers and the
+// journal: called when they are deleted, so that the next outcome does not
+// store them again. An attempt already running still records its outcome.
+// Retries another instance holds are not reached (see the top of this
+// file), nor are those of requests removed by a filtered delete.
+func (p *Pipeline) CancelRetries(binID string, id *uuid.UUID) {
+	if p == nil {
+		return
+	}
+	for _, rid := range p.retry.cancel(binID, id) {
+		if j := p.opts.Journal; j != nil {
+			if err := j.Done(rid); err != nil {
+				p.lg.Warn("forward journal", "err", err)
+			}
+		}
+	}
+}
+
 // retrier holds the timers of pending retries. Each id is in it at most
 // once (scheduled, or running an attempt), which is what keeps a retry
 // from running twice in this instance.
@@ -302,13 +321,14 @@ type retrier struct {
 	max    int64
 	mu     sync.Mutex
 	timers map[uuid.UUID]*time.Timer // nil while an attempt runs
+	bins   map[uuid.UUID]string      // the bin of each scheduled id
 	sizes  map[uuid.UUID]int
 	bytes  int64
 	closed bool
 }
 
 func newRetrier(p *Pipeline, maxBytes int64) *retrier {
-	return &retrier{p: p, max: maxBytes, timers: map[uuid.UUID]*time.Timer{}, sizes: map[uuid.UUID]int{}}
+	return &retrier{p: p, max: maxBytes, timers: map[uuid.UUID]*time.Timer{}, sizes: map[uuid.UUID]int{}, bins: map[uuid.UUID]string{}}
 }
 
 // admit counts a body against the bound of bytes held for retries; false
@@ -349,6 +369,7 @@ func (q *retrier) schedule(e *journalEntry, at time.Time) {
 		t.Stop()
 	}
 	q.timers[id] = time.AfterFunc(max(at.Sub(q.p.opts.Now()), 0), func() { q.fire(e) })
+	q.bins[id] = e.req.BinID
 }
 
 func (q *retrier) forget(id uuid.UUID) {
@@ -358,6 +379,7 @@ func (q *retrier) forget(id uuid.UUID) {
 		t.Stop()
 	}
 	delete(q.timers, id)
+	delete(q.bins, id)
 	if n, ok := q.sizes[id]; ok {
 		q.bytes -= int64(n)
 		delete(q.sizes, id)
@@ -439,4 +461,26 @@ func (q *retrier) fire(e *journalEntry) {
 	case err != nil:
 		// Closing: the journal keeps the schedule for the next start.
 	}
+}
+
+// cancel stops the scheduled retries of binID's request id (all of the
+// bin's when id is nil) and returns their ids. Running attempts are left.
+func (q *retrier) cancel(binID string, id *uuid.UUID) []uuid.UUID {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var out []uuid.UUID
+	for rid, bin := range q.bins {
+		t := q.timers[rid]
+		if bin != binID || (id != nil && rid != *id) || t == nil || !t.Stop() {
+			continue
+		}
+		delete(q.timers, rid)
+		delete(q.bins, rid)
+		if n, ok := q.sizes[rid]; ok {
+			q.bytes -= int64(n)
+			delete(q.sizes, rid)
+		}
+		out = append(out, rid)
+	}
+	return out
 }

@@ -282,8 +282,12 @@ func (m *Manager) stale(j *schema.ReplayJob) bool {
 // it by the job's snapshot time: the replays land in the same bin later,
 // and must not be replayed again.
 func filterOf(binID string, params map[string]string, until time.Time) (schema.Filter, error) {
-	f, err := query.ParseLiveFilter(binID, func(k string) string { return params[k] })
+	get := func(k string) string { return params[k] }
+	f, err := query.ParseLiveFilter(binID, get)
 	if err != nil {
+		return f, err
+	}
+	if f.Forward, err = query.ParseForwardState(get); err != nil {
 		return f, err
 	}
 	if f.Until.IsZero() || f.Until.After(until) {
@@ -406,23 +410,66 @@ func (m *Manager) Close(ctx context.Context) error {
 
 // ---- the runner ----
 
+// progress is a running job. The runner changes the job's counters and
+// state under mu; the heartbeat copies the job under mu and writes the copy.
 type progress struct {
-	j        *schema.ReplayJob
-	lastSave time.Time
+	mu sync.Mutex
+	j  *schema.ReplayJob
 }
 
-// run sends the job's requests oldest first, at its rate, writing progress
-// every ProgressEvery; ctx ends on a local cancel or Close.
+// count records one send's outcome.
+func (p *progress) count(ok bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.j.Sent++
+	if ok {
+		p.j.Succeeded++
+	} else {
+		p.j.Failed++
+	}
+}
+
+func (p *progress) canceled() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.j.CancelRequested
+}
+
+// run sends the job's requests oldest first, at its rate; a heartbeat
+// writes its progress every ProgressEvery (also while one slow send is in
+// flight, so readers never take a live job for a dead one); ctx ends on a
+// local cancel or Close.
 func (m *Manager) run(ctx context.Context, j *schema.ReplayJob) {
 	log := m.log.With("job", j.ID, "bin", j.BinID)
 	p := &progress{j: j}
+	p.mu.Lock()
 	j.State = schema.ReplayRunning
-	m.save(p, true)
+	p.mu.Unlock()
+	m.save(p)
+	beatCtx, stopBeat := context.WithCancel(context.Background())
+	beatDone := make(chan struct{})
+	go func() {
+		defer close(beatDone)
+		t := time.NewTicker(m.opts.ProgressEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-beatCtx.Done():
+				return
+			case <-t.C:
+				m.save(p)
+			}
+		}
+	}()
 	end := func(state, msg string) {
+		stopBeat()
+		<-beatDone
+		p.mu.Lock()
 		j.State, j.Error = state, msg
 		now := m.now()
 		j.Finished = &now
-		m.save(p, true)
+		p.mu.Unlock()
+		m.save(p)
 		log.Info("replay job ended", "state", state, "total", j.Total, "sent", j.Sent, "succeeded", j.Succeeded, "failed", j.Failed)
 	}
 	f, err := filterOf(j.BinID, j.Params, j.Until)
@@ -433,22 +480,26 @@ func (m *Manager) run(ctx context.Context, j *schema.ReplayJob) {
 	lim := rate.NewLimiter(rate.Limit(j.Rate), 1)
 	// Oldest first: After a cursor before every stored time.
 	f.Before, f.After, f.Limit = nil, &schema.Cursor{ReceivedAt: query.MinTime}, 200
+	if !f.Since.IsZero() {
+		f.After.ReceivedAt = f.Since.Add(-time.Microsecond)
+	}
+	// Only the runner writes Sent and Total: it reads them without the lock.
 	for j.Sent < j.Total {
 		page, err := m.store.ListRequests(ctx, f)
 		if err != nil {
-			if m.stopped(ctx, p) {
+			if ctx.Err() != nil || p.canceled() {
 				end(m.stopState(), "")
 				return
 			}
-			end(schema.ReplayFailed, "reading the requests failed")
 			log.Warn("replay job: list", "err", err)
+			end(schema.ReplayFailed, "reading the requests failed")
 			return
 		}
 		for _, sum := range page.Requests {
 			if j.Sent >= j.Total {
 				break
 			}
-			if err := lim.Wait(ctx); err != nil || m.stopped(ctx, p) {
+			if err := lim.Wait(ctx); err != nil || p.canceled() {
 				end(m.stopState(), "")
 				return
 			}
@@ -458,34 +509,29 @@ func (m *Manager) run(ctx context.Context, j *schema.ReplayJob) {
 					end(m.stopState(), "")
 					return
 				}
-				j.Sent++
-				j.Failed++ // deleted since the job started, or unreadable
+				p.count(false) // deleted since the job started, or unreadable
 				continue
 			}
 			rec, err := m.replay(ctx, orig, j.URL, j.RemoteIP)
-			j.Sent++
 			var fatal *FatalError
 			switch {
 			case errors.As(err, &fatal):
-				j.Failed++
+				p.count(false)
 				end(schema.ReplayFailed, fatal.Error())
 				return
 			case err != nil:
-				j.Failed++
+				p.count(false)
 				log.Debug("replay failed", "request", orig.ID, "err", err)
-			case rec.Forward != nil && rec.Forward.Error == "" && rec.Forward.Status >= 200 && rec.Forward.Status <= 299:
-				j.Succeeded++
 			default:
-				j.Failed++
+				p.count(rec.Forward != nil && rec.Forward.Error == "" && rec.Forward.Status >= 200 && rec.Forward.Status <= 299)
 			}
-			m.save(p, false)
 		}
 		if page.Next == nil || len(page.Requests) == 0 {
 			break
 		}
 		f.After = page.Next
 	}
-	if m.stopped(ctx, p) {
+	if ctx.Err() != nil || p.canceled() {
 		end(m.stopState(), "")
 		return
 	}
@@ -513,38 +559,31 @@ func (m *Manager) stopState() string {
 	return schema.ReplayCanceled
 }
 
-// stopped reports a local cancel, or a cancel stored by another instance
-// (read at most every ProgressEvery, with the progress write).
-func (m *Manager) stopped(ctx context.Context, p *progress) bool {
-	if ctx.Err() != nil {
-		return true
-	}
-	return p.j.CancelRequested
-}
-
-// save writes the job's progress when ProgressEvery has passed (or when
-// force), and reads back a cancel request stored meanwhile.
-func (m *Manager) save(p *progress, force bool) {
+// save writes the job's progress and heartbeat, and reads back a cancel
+// request stored meanwhile (by any instance).
+func (m *Manager) save(p *progress) {
+	p.mu.Lock()
 	now := m.now()
-	if !force && now.Sub(p.lastSave) < m.opts.ProgressEvery {
-		return
-	}
 	if !now.After(p.j.UpdatedAt) {
 		now = p.j.UpdatedAt.Add(time.Microsecond)
 	}
-	p.lastSave, p.j.UpdatedAt, p.j.Heartbeat = now, now, now
+	p.j.UpdatedAt, p.j.Heartbeat = now, now
+	snap := *p.j
+	p.mu.Unlock()
 	// Progress writes outlive a cancelled job context: the final state
 	// must be stored.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := m.store.PutReplayJob(ctx, p.j); err != nil {
-		m.log.Warn("replay job: write progress", "job", p.j.ID, "err", err)
+	if err := m.store.PutReplayJob(ctx, &snap); err != nil {
+		m.log.Warn("replay job: write progress", "job", snap.ID, "err", err)
 		return
 	}
-	if p.j.Ended() {
+	if snap.Ended() {
 		return
 	}
-	if cur, err := m.store.GetReplayJob(ctx, p.j.ID); err == nil && cur.CancelRequested {
+	if cur, err := m.store.GetReplayJob(ctx, snap.ID); err == nil && cur.CancelRequested {
+		p.mu.Lock()
 		p.j.CancelRequested = true
+		p.mu.Unlock()
 	}
 }

@@ -174,3 +174,44 @@ func TestCreateValidates(t *testing.T) {
 		t.Fatalf("dry run stored %d jobs", len(js))
 	}
 }
+
+// TestSlowSendKeepsHeartbeat: while one send hangs (a slow target), the
+// runner's heartbeat goes on, so another instance keeps reading the job as
+// running rather than taking it for dead.
+func TestSlowSendKeepsHeartbeat(t *testing.T) {
+	st := openStore(t)
+	fill(t, st, "b", 2)
+	release := make(chan struct{})
+	entered := make(chan struct{}, 2)
+	slow := func(ctx context.Context, orig *schema.Request, url, ip string) (*schema.Request, error) {
+		entered <- struct{}{}
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return &schema.Request{Forward: &schema.Forward{Status: 204}}, nil
+	}
+	// The heartbeat is 100 times shorter than the stale age (the
+	// defaults: 60 times), so a loaded machine's
+	// scheduling delays do not make the test flaky.
+	a := New(st, slow, Options{Instance: "a", ProgressEvery: 20 * time.Millisecond, StaleAfter: 2 * time.Second})
+	b := New(st, nil, Options{Instance: "b", StaleAfter: 2 * time.Second})
+	j, err := a.Create(t.Context(), Input{Bin: bin("b"), URL: "http://t.example/", Rate: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	// Longer than a stale period with the send stuck: B must see a live
+	// job each time.
+	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		got, err := b.Get(t.Context(), j.ID)
+		if err != nil || got.State != schema.ReplayRunning {
+			t.Fatalf("B reads %+v, %v during a slow send; want running", got, err)
+		}
+	}
+	close(release)
+	got := wait(t, b, j.ID, (*schema.ReplayJob).Ended)
+	if got.State != schema.ReplayDone || got.Succeeded != 2 {
+		t.Fatalf("job = %+v; want done with 2 succeeded", got)
+	}
+}

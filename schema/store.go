@@ -19,8 +19,11 @@ type Filter struct {
 	StatusMin int    // inclusive; exact code: StatusMin == StatusMax
 	StatusMax int    // inclusive; 0 = no upper bound
 	IP        string // exact remote IP
-	// Q matches case-insensitively (ASCII folding) as a substring of the path,
-	// the raw query, any header name or value, or the body.
+	// Q is a query of the search language (package schema/search, which
+	// stores use to compile it): a bare word matches case-insensitively
+	// (ASCII folding) as a substring of the path, the raw query, any header
+	// name or value, or the body; fields, phrases and AND/OR/NOT narrow it.
+	// A Q that does not parse is ErrInvalid (wrapping a *search.SyntaxError).
 	Q          string
 	Since      time.Time // inclusive, received_at >= Since
 	Until      time.Time // exclusive, received_at < Until

@@ -185,6 +185,7 @@ func (s *Server) deleteBin(c *fiber.Ctx) error {
 	if err := s.deps.Bins.Delete(c.UserContext(), b.ID); err != nil {
 		return err
 	}
+	s.deps.Pipeline.CancelRetries(b.ID, nil)
 	return c.SendStatus(204)
 }
 
@@ -279,6 +280,7 @@ func (s *Server) clearRequests(c *fiber.Ctx) error {
 	if err := s.deps.Bins.Clear(c.UserContext(), b.ID); err != nil {
 		return err
 	}
+	s.deps.Pipeline.CancelRetries(b.ID, nil) // a retry must not store them again
 	return c.SendStatus(204)
 }
 

@@ -13,7 +13,7 @@ import (
 )
 
 // exportParams: the list's filters (without paging) and the format.
-var exportParams = append([]string{"format"}, query.MatchParams...)
+var exportParams = append(append([]string{"format"}, query.MatchParams...), "forward")
 
 const (
 	// exportTimeout bounds one export's store reads.
@@ -45,8 +45,12 @@ func (s *Server) exportRequests(c *fiber.Ctx) error {
 	// the filters from copies.
 	vals := map[string]string{}
 	c.Context().QueryArgs().VisitAll(func(k, v []byte) { vals[string(k)] = string(v) })
-	f, err := query.ParseLiveFilter(b.ID, func(k string) string { return vals[k] })
+	get := func(k string) string { return vals[k] }
+	f, err := query.ParseLiveFilter(b.ID, get)
 	if err != nil {
+		return err
+	}
+	if f.Forward, err = query.ParseForwardState(get); err != nil {
 		return err
 	}
 	meta := export.Meta{BinURL: s.binURL(c, b.ID), Response: b.Settings.Response}
@@ -54,9 +58,11 @@ func (s *Server) exportRequests(c *fiber.Ctx) error {
 	c.Set("Content-Disposition", `attachment; filename="`+export.Filename(b.ID, s.opts.Now(), format)+`"`)
 	c.Set("Cache-Control", "no-store")
 	conn := c.Context().Conn()
-	store, log, binID := s.deps.Store, s.log, b.ID
+	store, log, binID, streams := s.deps.Store, s.log, b.ID, s.streams
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
-		ctx, cancel := context.WithTimeout(context.Background(), exportTimeout)
+		// Not the request's context: the handler has returned. Shutdown
+		// ends it (the export stops at its next page, with the marker).
+		ctx, cancel := context.WithTimeout(streams, exportTimeout)
 		defer cancel()
 		extend := func(int64) {
 			if conn != nil {

@@ -55,6 +55,7 @@ func (s *Server) deleteRequest(c *fiber.Ctx) error {
 	if err != nil {
 		return fmt.Errorf("delete request: %w", err)
 	}
+	s.deps.Pipeline.CancelRetries(b.ID, &id) // a retry must not store it again
 	return c.SendStatus(204)
 }
 

@@ -18,7 +18,7 @@ import (
 // any instance; POST /api/v1/replays/{id}/cancel stops it.
 
 // replayParams: the list's filters without paging.
-var replayParams = query.MatchParams
+var replayParams = append(append([]string{}, query.MatchParams...), "forward")
 
 type bulkReplayInput struct {
 	URL    string  `json:"url"`

@@ -110,6 +110,10 @@ type Server struct {
 	conns  *connLimiter
 	// inflight counts running handlers (Shutdown waits for them).
 	inflight atomic.Int64
+	// streams ends with Shutdown: long responses written after their
+	// handler returned (exports) stop at their next page.
+	streams    context.Context
+	endStreams context.CancelFunc
 	// captureHost is CaptureURL's host[:port] when it differs from the
 	// public URL's; requests to it are served captures only.
 	captureHost string
@@ -148,6 +152,7 @@ func New(deps Deps, opts Options) *Server {
 	opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")
 	s := &Server{captureHost: hostOf(opts.CaptureURL, opts.PublicURL), deps: deps, opts: opts, log: opts.Logger.With("component", "web"),
 		auth: newAuthenticator(opts.JWTKey, opts.AuthRequired, opts.Now), limits: newLimits(opts)}
+	s.streams, s.endStreams = context.WithCancel(context.Background())
 	s.app = fiber.New(fiber.Config{
 		DisableStartupMessage: true,
 		ErrorHandler:          s.handleError,
@@ -332,6 +337,7 @@ func (s *Server) serverError(ctx *fasthttp.RequestCtx, err error) {
 // that are running: a capture may be between recording and answering, and
 // the caller drains the pipeline next.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.endStreams()
 	err := s.app.ShutdownWithContext(ctx)
 	deadline := time.Now().Add(inflightGrace)
 	for s.inflight.Load() > 0 && time.Now().Before(deadline) {

@@ -426,4 +426,3 @@ func throughput(t *testing.T, base string, conns int, d time.Duration) Throughpu
 	return Throughput{Answered: ok.Load(), Non2xx: bad.Load(), AnsweredRPS: float64(ok.Load()) / answeredIn.Seconds(),
 		PersistedRPS: float64(ok.Load()) / persistedIn.Seconds()}
 }
-

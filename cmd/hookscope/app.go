@@ -308,6 +308,11 @@ func (a *App) Addr() string { return a.ln.Addr().String() }
 // log), stop the live hub and the alert engine, close the log and the store.
 func (a *App) Shutdown(ctx context.Context) error {
 	var errs []error
+	// No forward retry starts once shutting down: their schedule stays in
+	// the journal for the next start.
+	if a.pipe != nil {
+		a.pipe.StopRetries()
+	}
 	if a.outbound != nil {
 		// Our own idle outbound connections may point at this server (a bin
 		// forwarding to itself, a loopback target): the server's shutdown
@@ -336,11 +341,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 	drainCtx, cancel := drainContext(ctx)
 	defer cancel()
 	// Async forwards still in flight are recorded when they finish, so the
-	// forwarder closes before the log. Pending retries stop first: their
-	// schedule stays in the journal for the next start.
-	if a.pipe != nil {
-		a.pipe.StopRetries()
-	}
+	// forwarder closes before the log (retries stopped above).
 	if a.forwarder != nil {
 		if err := a.forwarder.Close(drainCtx); err != nil {
 			errs = append(errs, fmt.Errorf("finish forwards: %w", err))

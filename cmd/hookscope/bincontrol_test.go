@@ -376,9 +376,19 @@ func listBins(t *testing.T, a *testApp, params string, hdr map[string]string, wa
 // last activity; anyone else only the bins whose valid owner tokens it
 // presents (a share link, a revoked token, another server's token or
 // garbage prove nothing), and nobody sees a bin by asking without a token.
-func TestBinList(t *testing.T) {
+func TestBinList(t *testing.T) { testBinList(t, map[string]string{}) }
+
+// TestClickHouseBinList: the same on ClickHouse 18.16 and 26.7 (bins read
+// with FINAL, counts and last activity from the requests table).
+func TestClickHouseBinList(t *testing.T) {
+	chtest.Each(t, func(t *testing.T, srv *chtest.Server) {
+		testBinList(t, map[string]string{"HOOKSCOPE_CLICKHOUSE_URL": srv.Database(t)})
+	})
+}
+
+func testBinList(t *testing.T, env map[string]string) {
 	dir := t.TempDir()
-	a := startApp(t, dir, nil)
+	a := startApp(t, dir, env)
 	key := serverKey(t, dir)
 	admin := mintGen(t, key, web.ScopeAdmin, "", 0)
 	var made []binResp
@@ -463,7 +473,8 @@ func TestBinList(t *testing.T) {
 	// HOOKSCOPE_AUTH=required: the list needs a token, and an owner token
 	// is enough for the owner's own bins.
 	a.stop(t)
-	a = startApp(t, dir, map[string]string{"HOOKSCOPE_AUTH": "required"})
+	env["HOOKSCOPE_AUTH"] = "required"
+	a = startApp(t, dir, env)
 	listBins(t, a, "", nil, 401)
 	if l := listBins(t, a, "", map[string]string{"X-Hookscope-Bin-Tokens": made[1].Token}, 200); strings.Join(l.ids(), ",") != made[1].ID {
 		t.Errorf("required mode, owner: %v", l.ids())

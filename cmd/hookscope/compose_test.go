@@ -7,6 +7,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -299,7 +300,9 @@ func TestComposeTopologyWithoutDocker(t *testing.T) {
 	env["HOOKSCOPE_NATS_URL"] = urls
 	env["HOOKSCOPE_CLICKHOUSE_URL"] = dsn
 	env["HOOKSCOPE_PUBLIC_URL"] = "" // links follow the proxy's Host
-	apps := []*testApp{startApp(t, t.TempDir(), env), startApp(t, t.TempDir(), env)}
+	// The second data dir does not exist yet, as in a fresh deployment
+	// (cluster mode on ClickHouse must create it for its journal).
+	apps := []*testApp{startApp(t, t.TempDir(), env), startApp(t, filepath.Join(t.TempDir(), "fresh", "data"), env)}
 
 	// nginx's upstream: round robin over the instances, websockets passed.
 	var next atomic.Uint64

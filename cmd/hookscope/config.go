@@ -192,7 +192,7 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 		if name == "hookscope migrate" {
 			fmt.Fprintf(out, "Usage: hookscope migrate [flags]\n\nApplies the pending storage migrations of the configured store (ClickHouse when -clickhouse-url is set, else the embedded store in -data-dir) and exits.\nIt reads the same flags and environment variables as serve; the store's are the ones that matter:\n")
 		} else {
-			fmt.Fprintf(out, "Usage: %s [serve|migrate|send|tail|forward|token] [flags]\n\nServe flags (each also read from its environment variable):\n", name)
+			fmt.Fprintf(out, "Usage: %s [serve|migrate|send|tail|forward|export|token] [flags]\n\nServe flags (each also read from its environment variable):\n", name)
 		}
 		fs.PrintDefaults()
 	}

@@ -125,6 +125,7 @@ func testBulkReplay(t *testing.T, a *testApp) {
 		{"", map[string]any{"url": rc.URL, "rate": -1}, "rate"},
 		{"?status=9xx", map[string]any{"url": rc.URL}, "status"},
 		{"?limit=5", map[string]any{"url": rc.URL}, "limit"},
+		{"?forward=lost", map[string]any{"url": rc.URL}, "forward"},
 		{"", map[string]any{"url": rc.URL, "speed": 1}, "speed"},
 	} {
 		var e struct{ Error string }
@@ -144,6 +145,14 @@ func testBulkReplay(t *testing.T, a *testApp) {
 	doJSONAuth(t, "POST", base+"?method=POST", bin.Token, map[string]any{"url": rc.URL, "dry_run": true}, 200, &dry)
 	if dry.Total != (n+100)/101 {
 		t.Fatalf("dry run with method=POST = %d; want %d", dry.Total, (n+100)/101)
+	}
+	doJSONAuth(t, "POST", base+"?q=-method%3APOST", bin.Token, map[string]any{"url": rc.URL, "dry_run": true}, 200, &dry)
+	if dry.Total != n-(n+100)/101 { // the list's search syntax: NOT method:POST
+		t.Fatalf("dry run with q=-method:POST = %d; want %d", dry.Total, n-(n+100)/101)
+	}
+	doJSONAuth(t, "POST", base+"?forward=failed", bin.Token, map[string]any{"url": rc.URL, "dry_run": true}, 200, &dry)
+	if dry.Total != 0 { // nothing was forwarded
+		t.Fatalf("dry run with forward=failed = %d; want 0", dry.Total)
 	}
 	var list struct{ Jobs []jobView }
 	doJSONAuth(t, "GET", base, bin.Token, nil, 200, &list)

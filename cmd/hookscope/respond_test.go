@@ -109,6 +109,25 @@ func TestConditionalResponses(t *testing.T) {
 		t.Errorf("non-CORS bin: %d %v", resp.StatusCode, resp.Header)
 	}
 
+	// With signature.enforce: a preflight cannot carry a signature, so it
+	// is answered; the unsigned POST that follows is refused, with the CORS
+	// headers so the page can read the 401.
+	enforced := a.newBin(t, map[string]any{"response": map[string]any{"cors": true},
+		"signature": map[string]any{"scheme": "github", "secret": "s", "enforce": true}})
+	req, _ = http.NewRequest("OPTIONS", a.base+"/h/"+enforced.ID, nil)
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 204 {
+		t.Errorf("preflight on an enforcing bin: %d", resp.StatusCode)
+	}
+	if st, hd, _ := call(t, "POST", a.base+"/h/"+enforced.ID, nil, "{}"); st != 401 || hd.Get("Access-Control-Allow-Origin") != "*" {
+		t.Errorf("unsigned POST on an enforcing CORS bin: %d %v", st, hd)
+	}
+
 	// Validation names the field.
 	for _, bad := range []map[string]any{
 		{"rules": []map[string]any{{"status": 201}}},

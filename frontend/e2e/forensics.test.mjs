@@ -85,12 +85,22 @@ test("search: the help popover explains the syntax, its examples and typed queri
     if (q.startsWith("(")) await screenshot(page, "search-syntax");
   }
 
+  // The live feed evaluates the same query on new requests: only the
+  // matching one of two new captures shows up, without a reload.
+  await page.fill("#search", "header:X-GitHub-Event=push -body.action:opened");
+  await page.waitForSelector("[data-testid=count]:has-text('0 requests')");
+  await page.waitForSelector("[data-testid=live-state].live-live");
+  await hs.capture(bin, { path: "/gh/live-no", headers: { ...json, "X-GitHub-Event": "push" }, body: '{"action":"opened"}' });
+  await hs.capture(bin, { path: "/gh/live-yes", headers: { ...json, "X-GitHub-Event": "push" }, body: '{"action":"synchronize"}' });
+  // In capture order: had the first been delivered, it would be listed too.
+  await waitRows(["/gh/live-yes"]);
+
   // A syntax error is shown with its position.
   await page.fill("#search", "(push");
   await page.waitForSelector(".listmeta .err");
   assert.match(await page.textContent(".listmeta .err"), /position 1: '\(' is never closed/);
   await page.fill("#search", "");
-  await waitRows(["/health", "/gh/closed", "/gh/opened"]);
+  await waitRows(["/gh/live-yes", "/gh/live-no", "/health", "/gh/closed", "/gh/opened"]);
 });
 
 test("compare: pick another request and see both side by side, JSON paths, headers and text lines highlighted", async () => {

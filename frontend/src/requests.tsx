@@ -7,7 +7,7 @@ import { LiveFeed, type LiveRefusal, type LiveState } from "./live";
 import { CopyButton, Empty } from "./ui";
 import { RequestList } from "./list";
 import { RequestDetail } from "./detail";
-import { SearchHelp } from "./searchhelp";
+import { highlightTerm, SearchHelp } from "./searchhelp";
 import { binURL } from "./bin";
 import { ExportButton } from "./export";
 import { BulkReplay } from "./replays";
@@ -429,7 +429,7 @@ export function RequestsView({ bin, openId, search, readOnly, onAlert }: { bin: 
             openId={openId}
             reveal={openId}
             toTop={toTop}
-            highlight={filters.q}
+            highlight={highlightTerm(filters.q)}
             onAtTop={onAtTop}
             onOpen={(id) => {
               if (followRef.current && id !== data.current.items[0]?.id) setFollow(false);
@@ -443,7 +443,7 @@ export function RequestsView({ bin, openId, search, readOnly, onAlert }: { bin: 
       </div>
       <div class="detailpane">
         {openId ? (
-          <RequestDetail key={openId} bin={bin} id={openId} summary={openSummary} onClose={close} tab={params.get("tab") || "body"} find={filters.q} readOnly={readOnly} liveReplays={replays.current.get(openId)} replayTick={replayTick} />
+          <RequestDetail key={openId} bin={bin} id={openId} summary={openSummary} onClose={close} tab={params.get("tab") || "body"} find={highlightTerm(filters.q)} readOnly={readOnly} liveReplays={replays.current.get(openId)} replayTick={replayTick} />
         ) : (
           <Empty title={follow ? "Following: the next request opens here" : "Select a request"}>
             <p>

@@ -77,3 +77,17 @@ export function SearchHelp({ onExample }: { onExample: (q: string) => void }) {
     </span>
   );
 }
+
+// The fields of the search language (schema/search): a word with one of
+// these prefixes is a condition, not text to highlight.
+const FIELD = /^(method|status|ip|path|event_type|delivery_id|signature|header|body\.[^:]*):/i;
+
+// highlightTerm is the text of q worth marking in the list and the body: a
+// single bare word or quoted phrase (what matches as a substring); nothing
+// for a query of fields or operators.
+export function highlightTerm(q: string): string | undefined {
+  const t = q.trim();
+  if (/^"[^"\\]+"$/.test(t)) return t.slice(1, -1);
+  if (!t || /[\s()"]/.test(t) || t.startsWith("-") || FIELD.test(t) || /^(AND|OR|NOT)$/.test(t)) return undefined;
+  return t;
+}

@@ -16,7 +16,10 @@ import (
 )
 
 const (
-	sqlInsertForwardUpdates = `INSERT INTO forward_updates (bin_id, id, version, state, doc, updated_us)`
+	// sqlDeleteForwardUpdatesMutation removes the updates of deleted or
+	// cleared bins written up to then (%s: the table to alter).
+	sqlDeleteForwardUpdatesMutation = `ALTER TABLE %s DELETE WHERE bin_id IN ? AND updated_us <= ?`
+	sqlInsertForwardUpdates         = `INSERT INTO forward_updates (bin_id, id, version, state, doc, updated_us)`
 	// sqlForwardUpdates reads the newest update of some requests of a bin.
 	sqlForwardUpdates = `SELECT id, max(version), argMax(doc, version) FROM forward_updates
 	WHERE bin_id = ? AND hex(id) IN ? GROUP BY id`

@@ -101,9 +101,9 @@ func TestFeaturesOf(t *testing.T) {
 	}{
 		{version(18, 16), Features{}},
 		{version(19, 3), Features{LowCardinality: true}},
-		{version(19, 10), Features{LowCardinality: true, Codecs: true, TTL: true}},
-		{version(20, 3), Features{LowCardinality: true, Codecs: true, TTL: true, SkipIndexes: true}},
-		{version(24, 8), Features{LowCardinality: true, Codecs: true, DateTime64: true, TTL: true, SkipIndexes: true}},
+		{version(19, 10), Features{LowCardinality: true, Codecs: true, TTL: true, JSONExtract: true}},
+		{version(20, 3), Features{LowCardinality: true, Codecs: true, TTL: true, SkipIndexes: true, JSONExtract: true}},
+		{version(24, 8), Features{LowCardinality: true, Codecs: true, DateTime64: true, TTL: true, SkipIndexes: true, JSONExtract: true}},
 	}
 	for _, tc := range tests {
 		if got := FeaturesOf(tc.v); got != tc.want {

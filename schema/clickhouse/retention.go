@@ -63,6 +63,12 @@ func (s *Store) deleteRequestsLocked(ctx context.Context, bins []string) error {
 		clickhouse.GroupSet{Value: list}, cut); err != nil {
 		s.log.Warn("queue delete mutation", "bins", len(bins), "err", err)
 	}
+	// The bins' forward updates go too (they are read only over rows of
+	// requests, so what remains until the mutation runs is never shown).
+	if err := s.conn.Exec(s.ddlContext(ctx), fmt.Sprintf(sqlDeleteForwardUpdatesMutation, s.alterTable("forward_updates")),
+		clickhouse.GroupSet{Value: list}, s.opts.Now().UnixMicro()); err != nil {
+		s.log.Warn("queue forward updates delete mutation", "bins", len(bins), "err", err)
+	}
 	return nil
 }
 

@@ -148,6 +148,14 @@ func testSearch(t *testing.T, s schema.Store) {
 	p = list(t, s, f)
 	equalIDs(t, "search page 2", ids(p.Requests), ids(R(s2, s1)))
 
+	// Delete by filter takes the same language (the list's filters).
+	n, err := s.DeleteMatching(t.Context(), schema.Filter{BinID: bin.ID, Q: "header:x-github-event=push OR body.action:closed"})
+	if err != nil || n != 3 {
+		t.Fatalf("DeleteMatching = %d, %v; want 3", n, err)
+	}
+	equalIDs(t, "after delete", ids(list(t, s, schema.Filter{BinID: bin.ID}).Requests), ids(R(s5, s4, s3)))
+	equalIDs(t, "other bin after delete", ids(list(t, s, schema.Filter{BinID: other.ID}).Requests), ids(R(&twin)))
+
 	for _, q := range []string{"(github", "github)", `"open`, "status:999", "header:=x", "a OR", "- x", "body.a..b:1"} {
 		f := schema.Filter{BinID: bin.ID, Q: q}
 		if _, err := s.ListRequests(t.Context(), f); !errors.Is(err, schema.ErrInvalid) || !search.IsSyntaxError(err) {
@@ -155,6 +163,9 @@ func testSearch(t *testing.T, s schema.Store) {
 		}
 		if _, err := s.CountMatching(t.Context(), f, 10); !errors.Is(err, schema.ErrInvalid) {
 			t.Errorf("CountMatching(q=%q) = %v, want ErrInvalid", q, err)
+		}
+		if _, err := s.DeleteMatching(t.Context(), f); !errors.Is(err, schema.ErrInvalid) {
+			t.Errorf("DeleteMatching(q=%q) = %v, want ErrInvalid", q, err)
 		}
 	}
 }

@@ -151,11 +151,6 @@ func Parse(q string) (*Node, error) {
 	return n, nil
 }
 
-// Simple reports whether q needs the search language at all: a query
-// that is one bare word (no operators, fields or quotes) has the meaning q
-// had before the language existed, and stores may keep their fast path.
-func Simple(n *Node) bool { return n != nil && n.Op == OpTerm && n.Term.Field == Text }
-
 // Terms counts the terms of n.
 func Terms(n *Node) int {
 	if n == nil {

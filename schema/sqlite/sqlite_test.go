@@ -241,6 +241,8 @@ func TestWriteRequestsChunks(t *testing.T) {
 			r.Forward = &schema.Forward{URL: "http://x.test", Mode: "async", Status: 502, Error: fmt.Sprint(i)}
 		case 2:
 			r.Headers, r.Body = nil, nil
+			r.RefusedReason = fmt.Sprintf("refused %d", i)
+			r.Redacted = &schema.Redaction{Headers: []string{"X-Row"}, BodyPaths: []string{fmt.Sprintf("$.p%d", i)}}
 		case 3:
 			r.DuplicateOf = &reqs[0].ID
 		}
