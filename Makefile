@@ -42,7 +42,10 @@ bench-go: ## Go micro-benchmarks of the hot path (capture handler, pipeline, bat
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 -p 1 ./web/ ./ingest/ ./ingest/signature/ ./ingest/event/
 	$(GO) test -run '^$$' -bench 'WriteRequests' -benchmem -count 1 -p 1 ./schema/sqlite/ ./schema/clickhouse/
 
+bench-cpu: ## server CPU per persisted capture under wrk -c16 (bench/cpuprofile.sh; PERF=1 adds a perf profile)
+	./bench/cpuprofile.sh
+
 bench-cluster: ## cluster mode (issue 15): live feed A→B p99 at 2000 req/s, capture throughput cluster vs single node
 	BENCH_CLUSTER=1 $(GO) test -count=1 -v -timeout 30m -run '^TestClusterBench$$' ./bench/cluster/
 
-.PHONY: bench bench-go bench-cluster
+.PHONY: bench bench-go bench-cpu bench-cluster

@@ -367,13 +367,11 @@ const (
 	observerLinger = 20 * time.Millisecond
 )
 
-// liveLinger is the live feed's pause after a batch smaller than liveBatch:
-// a subscriber sees a capture at most this much later, and the feed wakes
-// at most ~500 times a second instead of on every group commit.
-const (
-	liveBatch  = 1024
-	liveLinger = 2 * time.Millisecond
-)
+// liveBatch is the most records the live feed takes per read. It does not
+// pause between reads like the other consumers: a 2ms pause saved ~1 us of
+// CPU per capture but added its length to every live message's latency
+// (the harness's live p50 at 2000 req/s went from 3.0 to 4.0 ms).
+const liveBatch = 1024
 
 // commitAll commits batches newest first: the consumer's position only
 // moves once the oldest is committed, so the log persists its positions
@@ -396,9 +394,6 @@ func (c *Consumers) runLive(rd caplog.Reader, pub Publisher) {
 		recs, err := rd.Next(c.run, liveBatch)
 		for _, r := range c.decode(caplog.Batch{Records: recs}, caplog.DecodeRequestOwned) {
 			pub.Publish(r)
-		}
-		if n := len(recs); n > 0 && n < liveBatch {
-			sleepUnless(liveLinger, c.run.Done())
 		}
 		if err != nil {
 			if c.run.Err() != nil || errors.Is(err, caplog.ErrClosed) {

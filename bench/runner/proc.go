@@ -61,6 +61,13 @@ func (h *harness) startHookscope(name, dataDir string, env ...string) (*proc, er
 		"HOOKSCOPE_DATA_DIR="+dataDir,
 		"HOOKSCOPE_LOG_LEVEL=warn",
 		"HOOKSCOPE_RATE_PER_IP=0", // the load comes from one IP by design
+		// The public-instance quotas (issue 18) are per client address too:
+		// 50 live subscribers and the harness's polling come from one
+		// address, and the byte quota would drop what the count waits for.
+		"HOOKSCOPE_QUOTA_LIVE_PER_IP=0",
+		"HOOKSCOPE_QUOTA_LIVE_PER_BIN=0",
+		"HOOKSCOPE_QUOTA_READ_RATE=0",
+		"HOOKSCOPE_QUOTA_BYTES_PER_BIN=0",
 	)
 	cmd.Env = append(cmd.Env, env...)
 	p := &proc{name: name, cmd: cmd, addr: addr, dir: dataDir}

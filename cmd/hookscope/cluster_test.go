@@ -80,7 +80,11 @@ func TestClusterLiveAcrossInstances(t *testing.T) {
 	got = readLive(t, resumed, len(want))
 	for i := range want {
 		if got[i].Request.ID != want[i] {
-			t.Fatalf("resumed on B: message %d = %s, want %s", i, got[i].Request.ID, want[i])
+			var seq []string
+			for _, m := range got {
+				seq = append(seq, m.Type+":"+m.Request.ID)
+			}
+			t.Fatalf("resumed on B: message %d = %s %s, want %s\ngot  %v\nwant %v", i, got[i].Type, got[i].Request.ID, want[i], seq, want)
 		}
 	}
 	expectNoMore(t, resumed)

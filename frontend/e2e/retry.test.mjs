@@ -81,11 +81,12 @@ test("a retrying forward shows its state and attempts in the row and the detail 
   await page.goto(`${hs.url}/bins/${bin}`);
   const row = "[data-testid=request-list] .row [data-testid=fwd]";
   await page.waitForSelector(`${row}[data-state=retrying]`, { timeout: 5000 });
-  assert.match((await page.textContent(row)).trim(), /^→ 500 · retrying \(1 attempt\)$/);
+  // (On a loaded machine the second attempt may already have failed.)
+  assert.match((await page.textContent(row)).trim(), /^→ 500 · retrying \([12] attempts?\)$/);
   await page.click("[data-testid=request-list] .row");
   await page.waitForSelector("[data-testid=fwd-block][data-state=retrying]");
   assert.equal((await page.textContent("[data-testid=fwd-state]")).trim(), "retrying");
-  assert.equal(await page.locator("[data-testid=fwd-attempt]").count(), 1);
+  assert.ok((await page.locator("[data-testid=fwd-attempt]").count()) >= 1);
   assert.match(await page.textContent("[data-testid=fwd-next]"), /next attempt at \d\d:\d\d:\d\d/);
   assert.equal(await page.locator("[data-testid=redeliver]").count(), 0, "no redeliver while retrying");
   await screenshot(page, "forward-retrying");
