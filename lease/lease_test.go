@@ -42,7 +42,7 @@ func kv(t *testing.T, urls string, opts ...nats.Option) jetstream.KeyValue {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
-	b, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "lease_test", TTL: testTTL, Replicas: 3, History: 1})
+	b, err := lease.CreateBucket(ctx, js, jetstream.KeyValueConfig{Bucket: "lease_test", TTL: testTTL, Replicas: 3, History: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
