@@ -64,6 +64,19 @@ type App struct {
 	served      chan error
 }
 
+// embeddedSync is SQLite's synchronous setting for an ack mode. The store
+// writer commits its log position after the store's commit: with
+// ack=durable the store must keep what it committed through a power loss
+// too, or the log would skip rows SQLite rolled back (NORMAL fsyncs only at
+// checkpoints). FULL costs one fsync per batch, not per request. ack=fast
+// promises less (its own loss window) and keeps NORMAL.
+func embeddedSync(ack string) string {
+	if ack == ackFast {
+		return "NORMAL"
+	}
+	return "FULL"
+}
+
 // openStore picks ClickHouse when configured, else the embedded store.
 func openStore(ctx context.Context, cfg Config, log *slog.Logger) (schema.Store, error) {
 	if cfg.ClickHouseURL != "" {
@@ -72,7 +85,7 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (schema.Store,
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "hookscope.db"), sqlite.Options{Logger: log})
+	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "hookscope.db"), sqlite.Options{Logger: log, Synchronous: embeddedSync(cfg.Ack)})
 	if err != nil {
 		return nil, fmt.Errorf("open embedded store: %w", err)
 	}
