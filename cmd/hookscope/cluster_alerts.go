@@ -67,12 +67,12 @@ func openClusterAlerts(ctx context.Context, nc *nats.Conn, replicas int, log *sl
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	leaseKV, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: alertLeaseBucket, TTL: alertLeaseTTL,
+	leaseKV, err := lease.CreateBucket(ctx, js, jetstream.KeyValueConfig{Bucket: alertLeaseBucket, TTL: alertLeaseTTL,
 		History: 1, Replicas: replicas, Description: "hookscope: which instance evaluates alerts"})
 	if err != nil {
 		return nil, fmt.Errorf("create alert lease bucket: %w", err)
 	}
-	stateKV, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: alertStateBucket,
+	stateKV, err := lease.CreateBucket(ctx, js, jetstream.KeyValueConfig{Bucket: alertStateBucket,
 		History: 1, Replicas: replicas, Description: "hookscope: alert episode states"})
 	if err != nil {
 		return nil, fmt.Errorf("create alert state bucket: %w", err)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,7 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/hookscope/hookscope/ingest/caplog/natslog/natstest"
+	"github.com/hookscope/hookscope/lease"
 	"github.com/hookscope/hookscope/schema/clickhouse/chtest"
 )
 
@@ -75,7 +81,8 @@ func waitTitles(t *testing.T, slack *slackStandIn, rule string, want ...string) 
 // leader evaluates (min_count 100 would never fire on 16 requests; the
 // change to 10 must reach the leader). 16 failures split 8/8 over the two
 // instances, which no instance alone would alert on, give exactly one
-// firing and one resolved Slack message (issue 15: before, none).
+// firing and one resolved Slack message (issue 15: before, none). When the
+// leader stops cleanly it releases the lease and the other takes over.
 func TestClusterAlertsOneEvaluator(t *testing.T) {
 	ns := natstest.Start(t, 3)
 	srv := chtest.Start(t)
@@ -118,10 +125,50 @@ func TestClusterAlertsOneEvaluator(t *testing.T) {
 		t.Errorf("the leader observed %d captures, want all 16", leader.engine.Stats().Observed)
 	}
 	slack.mu.Lock()
-	defer slack.mu.Unlock()
 	if len(slack.bad) > 0 {
 		t.Errorf("messages not in Slack's shape: %v", slack.bad)
 	}
+	slack.mu.Unlock()
+
+	// A clean stop releases the lease (deletes its key) rather than
+	// leaving it to expire: right after Shutdown the key no longer names
+	// the old leader, and the follower takes over.
+	old := leader.clusterAlerts.election.(*lease.Lease).Holder()
+	stopped := time.Now()
+	leader.stop(t)
+	if holder := leaseHolder(t, ns); holder == old {
+		t.Errorf("after a clean stop the lease key still names the stopped instance %s: not released", old)
+	}
+	pollUntil(t, "the follower to take over", follower.engine.Leading)
+	t.Logf("the follower leads %s after the leader's clean stop began", time.Since(stopped).Round(time.Millisecond))
+}
+
+// leaseHolder is the alert lease key's value ("" when there is none).
+func leaseHolder(t *testing.T, ns *natstest.Cluster) string {
+	t.Helper()
+	nc, err := nats.Connect(ns.URLs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	kv, err := js.KeyValue(ctx, alertLeaseBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := kv.Get(ctx, alertLeaseKey)
+	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+		return ""
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(e.Value())
 }
 
 // metricsLeader reads hookscope_alerts_leader from an instance's /metrics.

@@ -179,3 +179,28 @@ test("retry timeline: three attempts of one delivery, with the intervals, each o
   const json = await page.locator("[data-testid=diff-json] tbody tr").evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent.trim()).join(" | ")));
   assert.deepEqual(json, ["$.try | 1 | 2"]);
 });
+
+test("phone: the help popover and the comparison fit the screen", async () => {
+  const phone = new Browser();
+  const p = await phone.start({ width: 390, height: 844 });
+  try {
+    const bin = (await hs.createBin({ name: "phone-diff" })).id;
+    await hs.capture(bin, { path: "/p", headers: { "Content-Type": "application/json" }, body: '{"status":"pending","items":[{"sku":"a-very-long-stock-keeping-unit-identifier-0001","qty":1}]}' });
+    await hs.capture(bin, { path: "/p", headers: { "Content-Type": "application/json" }, body: '{"status":"paid","items":[{"sku":"a-very-long-stock-keeping-unit-identifier-0002","qty":2}]}' });
+    const [b, a] = await stored(bin, 2);
+    const fits = () => p.evaluate(() => document.scrollingElement.scrollWidth <= window.innerWidth);
+    await p.goto(`${hs.url}/bins/${bin}`);
+    await p.click("[data-testid=search-help]");
+    const box = await p.locator("[data-testid=search-help-popover]").boundingBox();
+    assert.ok(box.x >= 0 && box.x + box.width <= 390, `popover inside the screen: ${JSON.stringify(box)}`);
+    await p.keyboard.press("Escape");
+    await p.goto(`${hs.url}/bins/${bin}/requests/${b.id}?tab=compare&against=${a.id}`);
+    await p.waitForSelector("[data-testid=diff-json]");
+    assert.equal(await p.locator("[data-testid=diff-json] tbody tr").count(), 3);
+    assert.ok(await fits(), "no sideways scrolling");
+    await screenshot(p, "phone-request-diff");
+    assert.deepEqual(phone.errors, []);
+  } finally {
+    await phone.close();
+  }
+});

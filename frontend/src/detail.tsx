@@ -130,7 +130,9 @@ export function RequestDetail({ bin, id, summary, onClose, tab: tabParam, find, 
       binary: !!body && body.text === null && rec.body_size > 0,
     });
 
-  const setTab = (t: string) => navigate(withParams(location.pathname, { tab: t === "body" ? undefined : t }), true);
+  // against= (the compared request) belongs to the Compare tab only.
+  const setTab = (t: string) =>
+    navigate(withParams(location.pathname, { tab: t === "body" ? undefined : t, against: t === "compare" ? new URLSearchParams(location.search).get("against") || undefined : undefined }), true);
   const fwd = rec.forward;
   const lagShown = rec.delivery_lag_ms != null;
   const sigShown = !!sig && (sig.status !== "unchecked" || !!sig.reason);
@@ -176,26 +178,6 @@ export function RequestDetail({ bin, id, summary, onClose, tab: tabParam, find, 
             <button type="button" class="btn btn-small" onClick={async () => toast((await copyText(curl())) ? "curl command copied" : "Copy failed", "ok")} data-testid="copy-curl">
               Copy as curl
             </button>
-            {canReverify && (
-              <button
-                type="button"
-                class="btn btn-small"
-                data-testid="reverify"
-                disabled={rv?.busy}
-                title={`Check the signature again with the bin's current ${bin.settings?.signature?.scheme} secret`}
-                onClick={async () => {
-                  setRv({ busy: true });
-                  try {
-                    const r = await api.reverify(bin.id, rec.id);
-                    setRv({ busy: false, sig: r.signature });
-                  } catch (e: any) {
-                    setRv({ busy: false, err: e.message });
-                  }
-                }}
-              >
-                {rv?.busy ? "Verifying…" : "Re-verify"}
-              </button>
-            )}
             {!readOnly && (
               <button type="button" class={`btn btn-small ${showReplay ? "btn-accent" : ""}`} onClick={() => setShowReplay(!showReplay)} aria-expanded={showReplay} data-testid="replay-toggle">
                 Replay…
@@ -216,7 +198,7 @@ export function RequestDetail({ bin, id, summary, onClose, tab: tabParam, find, 
         ) : (
           <ReplaysBlock bin={bin} id={rec.id} live={liveReplays} tick={replayTick} />
         )}
-        {(sigShown || lagShown || fwd || rec.refused_reason || rec.redacted || (rv && !rv.busy)) && (
+        {(sigShown || canReverify || lagShown || fwd || rec.refused_reason || rec.redacted) && (
           <div class="blocks">
             {rec.refused_reason && (
               <div class="block" data-testid="refused-block">
@@ -234,29 +216,51 @@ export function RequestDetail({ bin, id, summary, onClose, tab: tabParam, find, 
                 ].join(", ")}
               </div>
             )}
-            {rv && !rv.busy && (
-              <div class="block" data-testid="reverify-result">
-                <span class="block-label">Re-verified</span>
-                {rv.sig ? (
-                  <>
-                    <SigBadge status={rv.sig.status} /> {rv.sig.scheme} {rv.sig.status} <span class="muted">with the current secret</span>
-                    {rv.sig.reason ? <span class="muted"> — {rv.sig.reason}</span> : null}
-                  </>
-                ) : (
-                  <span class="err">{rv.err}</span>
-                )}
-              </div>
-            )}
-            {sigShown && sig && (
+            {(sigShown || canReverify) && (
               <div class="block" data-testid="sig-verdict">
                 <span class="block-label">Signature</span>
-                {sig.status !== "unchecked" ? (
+                {sig && sig.status !== "unchecked" ? (
                   <>
                     <SigBadge status={sig.status} /> {sig.scheme} {sig.status}
                     {sig.reason ? <span class="muted"> — {sig.reason}</span> : null}
                   </>
                 ) : (
-                  <span class="muted">not checked — {sig.reason}</span>
+                  <span class="muted">not checked at capture{sig?.reason ? ` — ${sig.reason}` : ""}</span>
+                )}
+                {canReverify && (
+                  <>
+                    {" "}
+                    <button
+                      type="button"
+                      class="btn btn-small btn-ghost"
+                      data-testid="reverify"
+                      disabled={rv?.busy}
+                      title={`Check the signature again with the bin's current ${bin.settings?.signature?.scheme} secret`}
+                      onClick={async () => {
+                        setRv({ busy: true });
+                        try {
+                          const r = await api.reverify(bin.id, rec.id);
+                          setRv({ busy: false, sig: r.signature });
+                        } catch (e: any) {
+                          setRv({ busy: false, err: e.message });
+                        }
+                      }}
+                    >
+                      {rv?.busy ? "Verifying…" : "Re-verify"}
+                    </button>
+                  </>
+                )}
+                {rv && !rv.busy && (
+                  <div data-testid="reverify-result" class="reverify-result">
+                    {rv.sig ? (
+                      <>
+                        → <SigBadge status={rv.sig.status} /> {rv.sig.scheme} {rv.sig.status} <span class="muted">with the current secret</span>
+                        {rv.sig.reason ? <span class="muted"> — {rv.sig.reason}</span> : null}
+                      </>
+                    ) : (
+                      <span class="err">{rv.err}</span>
+                    )}
+                  </div>
                 )}
               </div>
             )}

@@ -515,9 +515,9 @@ function FilterBar({ filters, onChange }: { filters: Filters; onChange: (f: Filt
       <label>
         Replays
         <select value={filters.replays} onChange={(e) => set("replays", e.currentTarget.value)} aria-label="Replays filter" title="Replays are kept out of the list, its filters and counts, and shown under their original">
-          <option value="">under the original</option>
-          <option value="include">in the list too</option>
-          <option value="only">only replays</option>
+          <option value="">grouped</option>
+          <option value="include">listed</option>
+          <option value="only">only</option>
         </select>
       </label>
       <div class="presets" role="group" aria-label="Time presets">

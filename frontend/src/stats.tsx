@@ -80,7 +80,7 @@ export function StatsPanel({ bin, theme }: { bin: Bin; theme: Theme }) {
     <div class="panel stats" data-testid="stats">
       <div class="stats-head">
         <h2>Traffic</h2>
-        <label class="check small" title="Replays are left out of the figures unless included">
+        <label class="check small stats-replays" title="Replays are left out of the figures unless included">
           <input type="checkbox" checked={withReplays} onChange={(e) => setWithReplays(e.currentTarget.checked)} data-testid="stats-replays" /> include replays
         </label>
         <div class="seg" role="tablist" aria-label="Time range">
@@ -100,7 +100,9 @@ export function StatsPanel({ bin, theme }: { bin: Bin; theme: Theme }) {
             <Card label="p95 latency" value={formatLatency(lat?.p95)} />
             <Card label="p99 latency" value={formatLatency(lat?.p99)} />
           </div>
-          <p class="muted small latency-note">Latency above is hookscope's own handling time; the forward target's is below.</p>
+          <p class="muted small latency-note">
+            Latency above is hookscope's own handling time{stats.forwarded || bin.settings?.forward?.url ? "; the forward target's is below" : ""}.
+          </p>
           <section class="card chart-card">
             <h3>Requests over time</h3>
             <SeriesChart stats={stats} theme={theme} win={win} onPick={(since, until) => openList(bin.id, { since, until })} />
