@@ -11,6 +11,7 @@
 package event
 
 import (
+	"bytes"
 	"mime"
 	"net/url"
 	"strings"
@@ -116,17 +117,37 @@ func (q *req) json() ([]byte, bool) {
 		q.isJSON = len(q.Body) <= MaxBody && jsontop.Valid(q.Body)
 		if q.isJSON {
 			jsontop.Members(q.Body, func(k, v []byte) bool {
-				for i, name := range topKeys {
-					if jsontop.KeyIs(k, name) {
-						q.top[i] = v
-						break
-					}
+				if i := topIndex(k); i >= 0 {
+					q.top[i] = v
 				}
 				return true
 			})
 		}
 	}
 	return q.Body, q.isJSON
+}
+
+// topIndex is the index in topKeys of the member named by the raw key
+// token k, or -1. A key without escapes is compared as it is (what KeyIs
+// does first); only a key with a backslash is decoded, once per name, by
+// KeyIs. Asking KeyIs for every name scanned each key for a backslash
+// eleven times, the largest cost of extraction in a profile.
+func topIndex(k []byte) int {
+	if !bytes.Contains(k, []byte{'\\'}) {
+		name := k[1 : len(k)-1] // a valid document's key is a quoted string
+		for i, t := range topKeys {
+			if string(name) == t {
+				return i
+			}
+		}
+		return -1
+	}
+	for i, t := range topKeys {
+		if jsontop.KeyIs(k, t) {
+			return i
+		}
+	}
+	return -1
 }
 
 // field returns the raw value of the body's top-level member name (the last
