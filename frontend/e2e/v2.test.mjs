@@ -461,6 +461,8 @@ test("stats: a click on a bucket of the requests chart opens the list of that ti
   assert.equal(since % 60000, 0, "the bucket starts on a minute");
   assert.ok(until > since && until - since <= 60000, `one bucket: ${u.searchParams.get("since")} .. ${u.searchParams.get("until")}`);
   await page.waitForFunction(() => document.querySelector("[data-testid=count]")?.textContent === "4 requests");
+  // The count and the page are two requests: wait for the rows too.
+  await page.waitForFunction(() => document.querySelectorAll("[data-testid=request-list] .row").length === 4);
   assert.equal(await rows().count(), 4);
   // The filter bar shows the window.
   assert.ok(await page.isVisible("[aria-label=Since]"));
