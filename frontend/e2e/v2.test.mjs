@@ -241,6 +241,9 @@ test("find in body and highlighted search hits", async () => {
   await page.waitForSelector("[data-testid=find-count]:has-text('1 match')");
   assert.equal(await page.textContent("[data-testid=json-view] mark.hit"), "eur");
   await page.fill("[data-testid=find]", "refs/heads");
+  // "1 match" already shows for the previous term: wait until the new term
+  // is applied (after the find box's debounce) and marked.
+  await page.waitForSelector("[data-testid=json-view] mark.hit:has-text('refs/heads')");
   await page.waitForSelector("[data-testid=find-count]:has-text('1 match')");
   await page.press("[data-testid=find]", "Enter");
   await page.waitForSelector("[data-testid=json-view] mark.hit.current");
@@ -439,7 +442,8 @@ test("stats: the range is in the URL and the status/method charts open the match
 test("stats: a click on a bucket of the requests chart opens the list of that time window", async () => {
   const bin = (await hs.createBin({ name: "bucket-click" })).id;
   // Not across a minute boundary: the captures share the newest bucket.
-  if (new Date().getSeconds() > 45) await sleep((61 - new Date().getSeconds()) * 1000);
+  // 30 s of slack for a loaded machine between the captures and the click.
+  if (new Date().getSeconds() > 30) await sleep((61 - new Date().getSeconds()) * 1000);
   for (let i = 0; i < 4; i++) await hs.capture(bin, { path: `/bucket/${i}` });
   await stored(bin, 4);
   await page.goto(`${hs.url}/bins/${bin}/stats?range=15m`);
@@ -457,6 +461,8 @@ test("stats: a click on a bucket of the requests chart opens the list of that ti
   assert.equal(since % 60000, 0, "the bucket starts on a minute");
   assert.ok(until > since && until - since <= 60000, `one bucket: ${u.searchParams.get("since")} .. ${u.searchParams.get("until")}`);
   await page.waitForFunction(() => document.querySelector("[data-testid=count]")?.textContent === "4 requests");
+  // The count and the page are two requests: wait for the rows too.
+  await page.waitForFunction(() => document.querySelectorAll("[data-testid=request-list] .row").length === 4);
   assert.equal(await rows().count(), 4);
   // The filter bar shows the window.
   assert.ok(await page.isVisible("[aria-label=Since]"));

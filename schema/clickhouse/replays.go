@@ -17,6 +17,8 @@ const (
 	sqlInsertCancel     = `INSERT INTO replay_cancels (id, bin_id, at_us)`
 	sqlSelectCancels    = `SELECT DISTINCT id FROM replay_cancels`
 	maxReplayJobList    = 1000
+	// maxReplayJobScan bounds the jobs read to filter by state.
+	maxReplayJobScan = 100_000
 )
 
 // PutReplayJob inserts a new version of the job; its version is the job's
@@ -133,18 +135,32 @@ func (s *Store) ListReplayJobs(ctx context.Context, f schema.ReplayJobFilter) ([
 		limit = 100
 	}
 	limit = min(limit, maxReplayJobList)
+	// Only the key-like bin_id (the same in every version of a job) is
+	// filtered in SQL: a condition on state could be applied before FINAL
+	// picks the latest version (moved to PREWHERE), and return an old
+	// "running" version of a job that is done. State is checked in Go,
+	// over every job of the selection (the table is small).
 	where, args := ` WHERE 1 = 1`, []any{}
 	if f.BinID != "" {
 		where += ` AND bin_id = ?`
 		args = append(args, f.BinID)
 	}
+	sqlLimit := limit
 	if f.State != "" {
-		where += ` AND state = ?`
-		args = append(args, f.State)
+		sqlLimit = maxReplayJobScan
 	}
-	jobs, err := s.selectReplayJobs(ctx, where, limit, args...)
+	jobs, err := s.selectReplayJobs(ctx, where, sqlLimit, args...)
 	if err != nil {
 		return nil, err
+	}
+	if f.State != "" {
+		kept := jobs[:0]
+		for _, j := range jobs {
+			if j.State == f.State && len(kept) < limit {
+				kept = append(kept, j)
+			}
+		}
+		jobs = kept
 	}
 	if err := s.markCanceled(ctx, f.BinID, jobs); err != nil {
 		return nil, err
