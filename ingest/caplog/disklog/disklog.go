@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -768,15 +767,6 @@ func (l *Log) flush(p pending) {
 	}
 	l.publish(p)
 	close(p.g.done)
-	// Let the appenders just woken run before the next sync. Closing
-	// done queued them on this goroutine's P; the next fdatasync blocks
-	// in a syscall that keeps that P until sysmon retakes it (20 µs to
-	// ms later), so they would sit behind it, unable to answer or append
-	// again, and miss the next group. Yielding, they run first and the
-	// next group starts with them in it: BenchmarkAppend (16 appenders,
-	// durable, preallocated) 7.3 -> 14.5 appends per sync, 22-24 ->
-	// 10.5-13.8 µs per append, 9.5-10.8 -> 5.1-5.6 CPU-µs per append.
-	runtime.Gosched()
 }
 
 // syncLoop is the fast-mode syncer: it fdatasyncs the active segment when
