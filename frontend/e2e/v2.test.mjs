@@ -441,19 +441,25 @@ test("stats: the range is in the URL and the status/method charts open the match
 
 test("stats: a click on a bucket of the requests chart opens the list of that time window", async () => {
   const bin = (await hs.createBin({ name: "bucket-click" })).id;
-  // Not across a minute boundary: the captures share the newest bucket.
-  // 30 s of slack for a loaded machine between the captures and the click.
-  if (new Date().getSeconds() > 30) await sleep((61 - new Date().getSeconds()) * 1000);
+  // Not across a minute boundary: the captures share one bucket, which is
+  // at least 8 s wide on the chart (a bucket of a few seconds is a couple
+  // of pixels at the right edge).
+  if (new Date().getSeconds() > 45) await sleep((61 - new Date().getSeconds()) * 1000);
+  if (new Date().getSeconds() < 8) await sleep((8 - new Date().getSeconds()) * 1000);
   for (let i = 0; i < 4; i++) await hs.capture(bin, { path: `/bucket/${i}` });
+  const minute = Math.floor(Date.now() / 60000) * 60000;
   await stored(bin, 4);
   await page.goto(`${hs.url}/bins/${bin}/stats?range=15m`);
   await page.waitForSelector("[data-testid=series-chart] .u-over");
   const over = page.locator("[data-testid=series-chart] .u-over");
   await over.scrollIntoViewIfNeeded();
   const box = await over.boundingBox();
-  // The x axis ends at the window's end (now): the right edge is the
-  // newest one-minute bucket, which holds the four captures.
-  await page.mouse.click(box.x + box.width - 2, box.y + box.height / 2);
+  // The x axis spans the 15 minutes up to now: click the middle of the
+  // visible part of the captures' one-minute bucket (the newest, or the one
+  // before it if a minute turned since).
+  const now = Date.now();
+  const mid = (minute + Math.min(now, minute + 60000)) / 2;
+  await page.mouse.click(box.x + box.width * (1 - (now - mid) / (15 * 60000)), box.y + box.height / 2);
   await page.waitForURL(/\/bins\/[^/]+\?.*since=.*until=/);
   const u = new URL(page.url());
   const since = Date.parse(u.searchParams.get("since"));
