@@ -1,6 +1,6 @@
 import { useEffect, useReducer, useState } from "preact/hooks";
 import { api } from "./api";
-import type { AlertEvent, AlertRule, Bin } from "./types";
+import type { AlertChannel, AlertEvent, AlertRule, Bin } from "./types";
 import { relTime } from "./format";
 import { toast, useNow } from "./ui";
 import { binPath, navigate } from "./router";
@@ -167,6 +167,34 @@ export function AlertsPanel({ bin, readOnly = false, tick: pushed = 0 }: { bin: 
   );
 }
 
+// CHANNELS are the notifiers the server knows (alerts.ChannelTypes) and what
+// each needs: a URL, PagerDuty's routing key, or e-mail recipients.
+const CHANNELS: Record<string, { label: string; field: string; placeholder: string; kind: "url" | "routing_key" | "to" }> = {
+  slack: { label: "Slack incoming webhook", field: "URL (write-only)", placeholder: "https://hooks.slack.com/services/…", kind: "url" },
+  webhook: { label: "JSON webhook", field: "URL (write-only)", placeholder: "https://example.com/alerts", kind: "url" },
+  discord: { label: "Discord webhook", field: "URL (write-only)", placeholder: "https://discord.com/api/webhooks/…", kind: "url" },
+  teams: { label: "Microsoft Teams workflow", field: "URL (write-only)", placeholder: "https://….logic.azure.com/workflows/…", kind: "url" },
+  pagerduty: { label: "PagerDuty Events v2", field: "Routing key (write-only)", placeholder: "32-character integration key", kind: "routing_key" },
+  email: { label: "E-mail (server's SMTP)", field: "Recipients, comma-separated", placeholder: "oncall@example.com, dev@example.com", kind: "to" },
+};
+
+function channelOf(type: string, dest: string): AlertChannel {
+  switch (CHANNELS[type]?.kind) {
+    case "routing_key":
+      return { type, routing_key: dest };
+    case "to":
+      return {
+        type,
+        to: dest
+          .split(",")
+          .map((x) => x.trim())
+          .filter(Boolean),
+      };
+    default:
+      return { type, url: dest };
+  }
+}
+
 function NewRule({ bin, onCreated }: { bin: Bin; onCreated: () => void }) {
   const [kind, setKind] = useState("failure_spike");
   const [name, setName] = useState("");
@@ -187,7 +215,7 @@ function NewRule({ bin, onCreated }: { bin: Bin; onCreated: () => void }) {
             bin_id: bin.id,
             kind,
             params: p,
-            channels: chUrl.trim() ? [{ type: chType, url: chUrl.trim() }] : [],
+            channels: chUrl.trim() ? [channelOf(chType, chUrl.trim())] : [],
             cooldown,
             enabled: true,
           });
@@ -239,14 +267,21 @@ function NewRule({ bin, onCreated }: { bin: Bin; onCreated: () => void }) {
       <div class="grid3">
         <label>
           Channel
-          <select value={chType} onChange={(e) => setChType(e.currentTarget.value)}>
-            <option value="slack">Slack incoming webhook</option>
-            <option value="webhook">JSON webhook</option>
+          <select name="channel_type" value={chType} onChange={(e) => setChType(e.currentTarget.value)}>
+            {Object.entries(CHANNELS).map(([k, v]) => (
+              <option key={k} value={k}>
+                {v.label}
+              </option>
+            ))}
           </select>
         </label>
         <label class="span2">
-          URL (write-only)
-          <input type="url" value={chUrl} onInput={(e) => setChUrl(e.currentTarget.value)} placeholder="https://hooks.slack.com/services/…" />
+          {CHANNELS[chType].field}
+          {CHANNELS[chType].kind === "url" ? (
+            <input name="channel_dest" type="url" value={chUrl} onInput={(e) => setChUrl(e.currentTarget.value)} placeholder={CHANNELS[chType].placeholder} />
+          ) : (
+            <input name="channel_dest" value={chUrl} onInput={(e) => setChUrl(e.currentTarget.value)} placeholder={CHANNELS[chType].placeholder} />
+          )}
         </label>
       </div>
       <button type="submit" class="btn btn-primary">

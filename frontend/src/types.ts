@@ -222,7 +222,9 @@ export interface Stats {
 
 export interface AlertChannel {
   type: string;
-  url?: string;
+  url?: string; // write-only
+  routing_key?: string; // pagerduty, write-only
+  to?: string[]; // email
   url_hint?: string;
 }
 
