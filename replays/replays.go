@@ -512,7 +512,11 @@ func (m *Manager) run(ctx context.Context, j *schema.ReplayJob) {
 				p.count(false) // deleted since the job started, or unreadable
 				continue
 			}
-			rec, err := m.replay(ctx, orig, j.URL, j.RemoteIP)
+			// A send in flight finishes (bounded by the forward timeout) even
+			// when the job is cancelled or the instance stops meanwhile: cut
+			// short, it might or might not have reached the target, and
+			// sent would no longer say what the target got.
+			rec, err := m.replay(context.WithoutCancel(ctx), orig, j.URL, j.RemoteIP)
 			var fatal *FatalError
 			switch {
 			case errors.As(err, &fatal):

@@ -90,7 +90,7 @@ func (c *Cluster) start(nd *Node) {
 		c.t.Fatalf("nats %s: %v", nd.Name, err)
 	}
 	go s.Start()
-	if !s.ReadyForConnections(20 * time.Second) {
+	if !s.ReadyForConnections(60 * time.Second) { // a restarted node recovers its streams first; slow on a loaded machine
 		c.t.Fatalf("nats %s not ready", nd.Name)
 	}
 	nd.Server = s
