@@ -63,9 +63,19 @@ test("forwarding set in the settings panel relays captures and shows the outcome
   assert.ok(fwd, `forwarded: ${JSON.stringify(got)}; bin: ${JSON.stringify((await hs.api("GET", `/api/v1/bins/${bin}`)).settings)}; last: ${JSON.stringify((await hs.api("GET", `/api/v1/bins/${bin}/requests?limit=1`)).requests[0]?.forward)}; log: ${hs.log.join("").slice(-1500)}`);
   assert.equal(fwd.body, '{"order":7}');
   assert.equal(fwd.headers["x-trace"], "abc");
-  // The record carries the forward result; the list shows it once stored.
+  // The record carries the forward result; the list shows it once stored
+  // (the record reaches the log when the forward ended, the store a batch
+  // later): wait for the store before reloading.
+  const end = Date.now() + 15000;
+  let last;
+  while (Date.now() < end) {
+    last = (await hs.api("GET", `/api/v1/bins/${bin}/requests?limit=1`)).requests[0];
+    if (last?.path === "/orders" && last.forward?.status === 200) break;
+    await sleep(100);
+  }
+  assert.equal(last?.forward?.status, 200, `stored with the forward's outcome: ${JSON.stringify(last)}`);
   await page.reload();
-  await page.waitForSelector("[data-testid=request-list] .row:has-text('/orders') .fwd:has-text('200')", { timeout: 5000 });
+  await page.waitForSelector("[data-testid=request-list] .row:has-text('/orders') .fwd:has-text('200')", { timeout: 10000 });
   // The row shows the forward outcome with the target's latency.
   const fwdText = (await page.textContent("[data-testid=request-list] .row:has-text('/orders') [data-testid=fwd]")).trim();
   // (The latency part shows once ingest/forward measures it: 0 is left out.)
