@@ -68,6 +68,10 @@ test("another browser sees the private screen, then reads through a share link",
 test("a read-only link shows no control that would fail, and the server refuses changes anyway", async (t) => {
   if (!bin) return t.skip("no private bin");
   await page2.goto(`${hs.url}/bins/${bin}`);
+  // Seen once in CI: no banner within 30 s. Say what the page showed.
+  await page2.waitForSelector("[data-testid=readonly-banner]").catch(async (e) => {
+    throw new Error(`${e.message}\npage ${page2.url()} shows: ${(await page2.textContent("body")).slice(0, 500)}\nserver log: ${hs.log.join("").slice(-1500)}`);
+  });
   const banner = await page2.textContent("[data-testid=readonly-banner]");
   assert.match(banner, /Read-only link · expires /);
   assert.equal(await page2.locator(".tabs a:has-text('Settings')").count(), 0, "no Settings tab");
