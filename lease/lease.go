@@ -255,7 +255,9 @@ func (l *Lease) renew(ctx context.Context, rev uint64, sent time.Time) (uint64, 
 // release deletes the key on the revision we wrote last (if someone else
 // holds it meanwhile, the delete fails and changes nothing).
 func (l *Lease) release(rev uint64) {
-	ctx, cancel := context.WithTimeout(context.Background(), l.opt.Renew)
+	// At least 2 s: a slow NATS would otherwise leave the key to expire,
+	// and the next leader waits out the TTL (CI saw it under load).
+	ctx, cancel := context.WithTimeout(context.Background(), max(l.opt.Renew, 2*time.Second))
 	defer cancel()
 	if err := l.kv.Delete(ctx, l.key, jetstream.LastRevision(rev)); err != nil {
 		l.log.Debug("release lease", "err", err)
