@@ -41,6 +41,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hookscope/hookscope/ingest/caplog"
+	"github.com/hookscope/hookscope/internal/jsplace"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -194,25 +195,9 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Log, error) {
 		Replicas:   opts.Replicas,
 		Duplicates: 2 * time.Minute,
 	}
-	// A cluster that is still forming (no meta leader yet, a peer not yet
-	// seen as online) refuses placement for a moment: retry until ctx ends.
-	var s jetstream.Stream
-	for {
-		s, err = js.CreateOrUpdateStream(ctx, cfg)
-		if err == nil {
-			break
-		}
-		var apiErr *jetstream.APIError
-		retry := errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil ||
-			errors.As(err, &apiErr) && strings.Contains(apiErr.Description, "no suitable peers")
-		if !retry {
-			return nil, unavailable("create stream "+opts.Stream, err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, unavailable("create stream "+opts.Stream, err)
-		case <-time.After(100 * time.Millisecond):
-		}
+	s, err := jsplace.Create(ctx, func(ctx context.Context) (jetstream.Stream, error) { return js.CreateOrUpdateStream(ctx, cfg) })
+	if err != nil {
+		return nil, unavailable("create stream "+opts.Stream, err)
 	}
 	l := &Log{
 		opts: opts, nc: nc, ownNC: true, js: js, stream: s,
