@@ -159,32 +159,13 @@ func OpenJournal(path string, opts JournalOptions) (*Journal, []*schema.Request,
 	return j, recovered, nil
 }
 
-// Add records r as in flight.
+// Add records r as in flight (a first attempt, no retry policy known).
 func (j *Journal) Add(r *schema.Request) error {
-	b, err := json.Marshal(journalLine{Op: "add", ID: r.ID, Req: r, Body: r.Body})
-	if err != nil {
-		return fmt.Errorf("encode journal entry: %w", err)
-	}
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.f == nil {
-		return errors.New("forward journal closed")
-	}
-	if err := j.writeLocked(append(b, '\n')); err != nil {
-		return err
-	}
-	if j.sync {
-		if err := j.f.Sync(); err != nil {
-			return fmt.Errorf("sync forward journal: %w", err)
-		}
-	}
-	cp := *r // the forward's worker sets r.Forward while a compaction may encode the copy
-	j.pending[r.ID] = &journalEntry{req: &cp}
-	return nil
+	return j.put(journalEntry{req: r})
 }
 
 // put records e (a copy) as pending, replacing what the journal held for
-// its id, and syncs like Add.
+// its id, and fdatasyncs it when the journal syncs.
 func (j *Journal) put(e journalEntry) error {
 	cp := *e.req
 	if e.req.Forward != nil {
