@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { Browser, Hookscope, screenshot, sleep } from "./lib.mjs";
+import { Browser, Hookscope, screenshot, waitFor } from "./lib.mjs";
 
 const hs = new Hookscope({ HOOKSCOPE_ALLOW_PRIVATE_TARGETS: "true" });
 const br = new Browser();
@@ -37,16 +37,6 @@ after(async () => {
   receiver.close();
 });
 
-async function waitFor(fn, ms = 5000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = fn();
-    if (v) return v;
-    await sleep(50);
-  }
-  return fn();
-}
-
 test("forwarding set in the settings panel relays captures and shows the outcome", async (t) => {
   const ok = await fetch(`${hs.url}/api/v1/bins/${bin}/requests/00000000-0000-7000-8000-000000000000/replay`, { method: "POST", body: "{}", headers: { "Content-Type": "application/json" } });
   if (ok.status === 501) return t.skip("forwarding is not enabled on this server");
@@ -66,13 +56,11 @@ test("forwarding set in the settings panel relays captures and shows the outcome
   // The record carries the forward result; the list shows it once stored
   // (the record reaches the log when the forward ended, the store a batch
   // later): wait for the store before reloading.
-  const end = Date.now() + 15000;
   let last;
-  while (Date.now() < end) {
+  await waitFor(async () => {
     last = (await hs.api("GET", `/api/v1/bins/${bin}/requests?limit=1`)).requests[0];
-    if (last?.path === "/orders" && last.forward?.status === 200) break;
-    await sleep(100);
-  }
+    return last?.path === "/orders" && last.forward?.status === 200;
+  }, 15000, 100);
   assert.equal(last?.forward?.status, 200, `stored with the forward's outcome: ${JSON.stringify(last)}`);
   await page.reload();
   await page.waitForSelector("[data-testid=request-list] .row:has-text('/orders') .fwd:has-text('200')", { timeout: 10000 });

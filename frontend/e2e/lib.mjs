@@ -25,6 +25,18 @@ export function freePort() {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// waitFor polls fn (sync or async) until it returns something truthy, and
+// returns that; past ms it returns fn's last answer, for the caller to
+// assert on with a message that says what it got.
+export async function waitFor(fn, ms = 5000, every = 50) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v || Date.now() > end) return v;
+    await sleep(every);
+  }
+}
+
 // Hookscope runs the binary named by HOOKSCOPE_BIN. start() and stop() can be
 // called again to restart it on the same port and data directory.
 export class Hookscope {

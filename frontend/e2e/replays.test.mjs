@@ -8,7 +8,7 @@ import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
-import { Browser, Hookscope, screenshot, sleep } from "./lib.mjs";
+import { Browser, Hookscope, screenshot, sleep, waitFor } from "./lib.mjs";
 
 const hs = new Hookscope({ HOOKSCOPE_ALLOW_PRIVATE_TARGETS: "true" });
 const br = new Browser();
@@ -51,15 +51,6 @@ after(async () => {
   await hs.cleanup();
   receiver.close();
 });
-
-async function waitFor(fn, ms = 15000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v || Date.now() > end) return v;
-    await sleep(50);
-  }
-}
 
 test("the export button downloads the filtered rows in the chosen format", async () => {
   await page.goto(`${hs.url}/bins/${bin}?method=POST`);
@@ -123,7 +114,7 @@ test("Replay these: cancel stops a slow job", async () => {
   await page.fill("[data-testid=replay-url]", `${target}/slow`);
   await page.fill("[data-testid=replay-rate]", "1");
   await page.click("[data-testid=replay-start]");
-  await waitFor(async () => (await page.$eval("[data-testid=replay-progress]", (p) => p.value).catch(() => 0)) >= 1);
+  await waitFor(async () => (await page.$eval("[data-testid=replay-progress]", (p) => p.value).catch(() => 0)) >= 1, 15000);
   await page.click("[data-testid=replay-cancel]");
   await page.waitForSelector("[data-testid=replay-state]:has-text('canceled')", { timeout: 10000 });
   const sent = await page.$eval("[data-testid=replay-progress]", (p) => p.value);

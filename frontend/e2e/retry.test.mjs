@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { Browser, Hookscope, screenshot, sleep } from "./lib.mjs";
+import { Browser, Hookscope, screenshot, waitFor } from "./lib.mjs";
 
 const hs = new Hookscope({ HOOKSCOPE_ALLOW_PRIVATE_TARGETS: "true" });
 const br = new Browser();
@@ -39,15 +39,6 @@ after(async () => {
   receiver.close();
 });
 
-async function until(fn, ms = 15000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v || Date.now() > end) return v;
-    await sleep(100);
-  }
-}
-
 test("retry settings are saved from the settings panel", async () => {
   const bin = (await hs.createBin({ name: "retry settings" })).id;
   await page.goto(`${hs.url}/bins/${bin}/settings`);
@@ -73,10 +64,10 @@ test("a retrying forward shows its state and attempts in the row and the detail 
   const bin = (await hs.createBin({ name: "retries", forward: { url: `${target}/flaky`, retry: { max_attempts: 5, initial: "3s", max: "3s" } } })).id;
   await hs.capture(bin, { path: "/", headers: { "Content-Type": "application/json" }, body: '{"order":1}' });
   // The record is stored after the first attempt, retrying.
-  const first = await until(async () => {
+  const first = await waitFor(async () => {
     const r = (await hs.api("GET", `/api/v1/bins/${bin}/requests?limit=1`)).requests[0];
     return r?.forward?.state === "retrying" && r;
-  });
+  }, 15000, 100);
   assert.ok(first, "stored as retrying");
   await page.goto(`${hs.url}/bins/${bin}`);
   const row = "[data-testid=request-list] .row [data-testid=fwd]";
@@ -109,10 +100,10 @@ test("a retrying forward shows its state and attempts in the row and the detail 
 test("redeliver from the inspector sends a failed forward again and shows the new attempt", async () => {
   const bin = (await hs.createBin({ name: "redeliver", forward: { url: `${target}/down`, retry: { max_attempts: 2, initial: "100ms", max: "100ms" } } })).id;
   await hs.capture(bin, { path: "/", headers: { "Content-Type": "application/json" }, body: '{"order":2}' });
-  const failed = await until(async () => {
+  const failed = await waitFor(async () => {
     const r = (await hs.api("GET", `/api/v1/bins/${bin}/requests?forward=failed`)).requests[0];
     return r?.forward?.attempts?.length === 2 && r;
-  });
+  }, 15000, 100);
   assert.ok(failed, "failed after two attempts");
   await page.goto(`${hs.url}/bins/${bin}`);
   const row = "[data-testid=request-list] .row [data-testid=fwd]";
@@ -133,10 +124,10 @@ test("redeliver from the inspector sends a failed forward again and shows the ne
   await page.waitForSelector(`${row}[data-state=delivered]`, { timeout: 5000 });
   await screenshot(page, "forward-redelivered");
   // The record itself says so (one record, three attempts).
-  const rec = await until(async () => {
+  const rec = await waitFor(async () => {
     const r = await hs.api("GET", `/api/v1/bins/${bin}/requests/${failed.id}`);
     return r.forward.state === "delivered" && r;
-  });
+  }, 15000, 100);
   assert.deepEqual(rec.forward.attempts.map((a) => a.status), [503, 503, 200]);
   assert.equal((await hs.api("GET", `/api/v1/bins/${bin}/requests`)).requests.length, 1);
 });

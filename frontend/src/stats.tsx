@@ -214,13 +214,7 @@ function useUPlot(make: (width: number) => uPlot.Options, data: uPlot.AlignedDat
 }
 
 function SeriesChart({ stats, theme, win, onPick }: { stats: Stats; theme: Theme; win: [number, number]; onPick: (since: string, until: string) => void }) {
-  const winRef = useRef(win);
-  winRef.current = win;
-  const s = stats.series || [];
-  const sRef = useRef(s);
-  sRef.current = s;
-  const pick = useRef(onPick);
-  pick.current = onPick;
+  const { s, hooks, x } = useBucketChart(stats, win, onPick);
   const data: uPlot.AlignedData = [s.map((p) => Date.parse(p.t) / 1000), s.map((p) => p.count), s.map((p) => (p.p95_latency_us ? p.p95_latency_us / 1000 : null))];
   const c = palette(theme);
   const ref = useUPlot(
@@ -229,17 +223,8 @@ function SeriesChart({ stats, theme, win, onPick }: { stats: Stats; theme: Theme
       height: 220,
       cursor: { drag: { x: false, y: false } },
       legend: { show: true },
-      // A click on a bucket opens the requests it counts.
-      hooks: {
-        ready: [
-          (u: uPlot) =>
-            u.over.addEventListener("click", (e: MouseEvent) => {
-              const w = bucketPick(u, e, sRef.current, winRef.current[1]);
-              if (w) pick.current(w[0], w[1]);
-            }),
-        ],
-      },
-      scales: { x: { time: true, range: (_u, min, max) => (winRef.current[0] ? [winRef.current[0], winRef.current[1]] : [min, max]) }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] }, ms: { range: (_u, _min, max) => [0, Math.max(1, (max || 1) * 1.1)] } },
+      hooks,
+      scales: { x, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] }, ms: { range: (_u, _min, max) => [0, Math.max(1, (max || 1) * 1.1)] } },
       axes: [
         { stroke: c.axis, grid: { stroke: c.grid }, ticks: { stroke: c.grid } },
         { stroke: c.axis, grid: { stroke: c.grid }, ticks: { stroke: c.grid }, label: "requests", size: 50 },
@@ -262,6 +247,31 @@ function SeriesChart({ stats, theme, win, onPick }: { stats: Stats; theme: Theme
   );
 }
 
+// useBucketChart is what the time charts share: the series, a click on a
+// bucket that opens the requests it counts, and an x scale over the chosen
+// window. The chart is built once, so its callbacks read the latest values
+// through refs.
+function useBucketChart(stats: Stats, win: [number, number], onPick: (since: string, until: string) => void) {
+  const winRef = useRef(win);
+  winRef.current = win;
+  const s = stats.series || [];
+  const sRef = useRef(s);
+  sRef.current = s;
+  const pick = useRef(onPick);
+  pick.current = onPick;
+  const hooks: uPlot.Hooks.Arrays = {
+    ready: [
+      (u: uPlot) =>
+        u.over.addEventListener("click", (e: MouseEvent) => {
+          const w = bucketPick(u, e, sRef.current, winRef.current[1]);
+          if (w) pick.current(w[0], w[1]);
+        }),
+    ],
+  };
+  const x: uPlot.Scale = { time: true, range: (_u, min, max) => (winRef.current[0] ? [winRef.current[0], winRef.current[1]] : [min, max]) };
+  return { s, hooks, x };
+}
+
 // bucketPick turns a click on a time chart into the window of the bucket
 // under it: [bucket start, next bucket start or the range's end).
 function bucketPick(u: uPlot, e: MouseEvent, pts: { t: string }[], end: number): [string, string] | null {
@@ -277,13 +287,7 @@ function bucketPick(u: uPlot, e: MouseEvent, pts: { t: string }[], end: number):
 // ForwardChart: the forward target's p95 per bucket (ms), with how many
 // forwards it covers; a click opens the bucket's requests.
 function ForwardChart({ stats, theme, win, onPick }: { stats: Stats; theme: Theme; win: [number, number]; onPick: (since: string, until: string) => void }) {
-  const winRef = useRef(win);
-  winRef.current = win;
-  const s = stats.series || [];
-  const sRef = useRef(s);
-  sRef.current = s;
-  const pick = useRef(onPick);
-  pick.current = onPick;
+  const { s, hooks, x } = useBucketChart(stats, win, onPick);
   const data: uPlot.AlignedData = [s.map((p) => Date.parse(p.t) / 1000), s.map((p) => (p.forwarded ? (p.p95_forward_latency_us || 0) / 1000 : null))];
   const c = palette(theme);
   const ref = useUPlot(
@@ -292,16 +296,8 @@ function ForwardChart({ stats, theme, win, onPick }: { stats: Stats; theme: Them
       height: 180,
       cursor: { drag: { x: false, y: false } },
       legend: { show: true },
-      hooks: {
-        ready: [
-          (u: uPlot) =>
-            u.over.addEventListener("click", (e: MouseEvent) => {
-              const w = bucketPick(u, e, sRef.current, winRef.current[1]);
-              if (w) pick.current(w[0], w[1]);
-            }),
-        ],
-      },
-      scales: { x: { time: true, range: (_u, min, max) => (winRef.current[0] ? [winRef.current[0], winRef.current[1]] : [min, max]) }, y: { range: (_u, _min, max) => [0, Math.max(1, (max || 1) * 1.1)] } },
+      hooks,
+      scales: { x, y: { range: (_u, _min, max) => [0, Math.max(1, (max || 1) * 1.1)] } },
       axes: [
         { stroke: c.axis, grid: { stroke: c.grid }, ticks: { stroke: c.grid } },
         { stroke: c.axis, grid: { stroke: c.grid }, ticks: { stroke: c.grid }, label: "target p95 ms", size: 50 },
