@@ -219,14 +219,8 @@ func TestTakenOverStepsDown(t *testing.T) {
 // Another contender does not get it.
 func TestReclaimOwnKey(t *testing.T) {
 	c := natstest.Start(t, 3)
-	nc, err := nats.Connect(c.URLs())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
 	const ttl = time.Minute
-	b, err := js.CreateKeyValue(t.Context(), jetstream.KeyValueConfig{Bucket: "lease_reclaim", TTL: ttl, Replicas: 3})
+	b, err := lease.CreateBucket(t.Context(), c.JetStream(), jetstream.KeyValueConfig{Bucket: "lease_reclaim", TTL: ttl, Replicas: 3})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hookscope/hookscope/ingest/caplog/natslog/natstest"
@@ -146,18 +145,9 @@ func TestClusterAlertsOneEvaluator(t *testing.T) {
 // leaseHolder is the alert lease key's value ("" when there is none).
 func leaseHolder(t *testing.T, ns *natstest.Cluster) string {
 	t.Helper()
-	nc, err := nats.Connect(ns.URLs())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	kv, err := js.KeyValue(ctx, alertLeaseBucket)
+	kv, err := ns.JetStream().KeyValue(ctx, alertLeaseBucket)
 	if err != nil {
 		t.Fatal(err)
 	}

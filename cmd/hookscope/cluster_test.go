@@ -14,8 +14,6 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/fasthttp/websocket"
 	"github.com/google/uuid"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hookscope/hookscope/ingest/caplog/natslog/natstest"
 	"github.com/hookscope/hookscope/schema/clickhouse/chtest"
@@ -243,18 +241,9 @@ func TestClusterNATSNodeDownUnderLoad(t *testing.T) {
 // streamLeader is the node leading the capture stream's raft group.
 func streamLeader(t *testing.T, c *natstest.Cluster) *natstest.Node {
 	t.Helper()
-	nc, err := nats.Connect(c.URLs())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	s, err := js.Stream(ctx, "HOOKSCOPE_CAPTURE")
+	s, err := c.JetStream().Stream(ctx, "HOOKSCOPE_CAPTURE")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Node is one server of a Cluster.
@@ -129,6 +131,22 @@ func (c *Cluster) URLs() string {
 		urls[i] = nd.URL
 	}
 	return strings.Join(urls, ",")
+}
+
+// JetStream connects a client to the cluster for the test, closed when the
+// test ends.
+func (c *Cluster) JetStream() jetstream.JetStream {
+	c.t.Helper()
+	nc, err := nats.Connect(c.URLs())
+	if err != nil {
+		c.t.Fatalf("connect to the nats cluster: %v", err)
+	}
+	c.t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		c.t.Fatalf("jetstream: %v", err)
+	}
+	return js
 }
 
 // Stop shuts a node down (its store stays; Restart brings it back).
