@@ -328,7 +328,7 @@ func (m *Manager) List(ctx context.Context, binID string) ([]*schema.ReplayJob, 
 }
 
 // Cancel asks a job to stop: at once when it runs here, else when its
-// runner next writes progress. Cancelling an ended job changes nothing.
+// runner next writes progress; a send already in flight finishes. Cancelling an ended job changes nothing.
 // ErrNotFound for an unknown job.
 func (m *Manager) Cancel(ctx context.Context, id uuid.UUID) (*schema.ReplayJob, error) {
 	j, err := m.Get(ctx, id)
