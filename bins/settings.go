@@ -258,16 +258,7 @@ func framingHeader(n string) bool {
 
 // ValidHeaderName: an RFC 9110 token.
 func ValidHeaderName(n string) bool {
-	if n == "" || len(n) > MaxHeaderNameBytes {
-		return false
-	}
-	for i := 0; i < len(n); i++ {
-		c := n[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
+	return len(n) <= MaxHeaderNameBytes && schema.IsHeaderToken(n)
 }
 
 // ValidHeaderValue: RFC 9110 field-value characters (visible ASCII, space,

@@ -275,15 +275,8 @@ func preflight(r *schema.Request) Response {
 // what is echoed is nothing but names.
 func validHeaderList(v string) bool {
 	for _, n := range strings.Split(v, ",") {
-		n = strings.TrimSpace(n)
-		if n == "" {
+		if !schema.IsHeaderToken(strings.TrimSpace(n)) {
 			return false
-		}
-		for i := 0; i < len(n); i++ {
-			c := n[i]
-			if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-				return false
-			}
 		}
 	}
 	return true

@@ -303,7 +303,7 @@ func makeTerm(t token) (Term, error) {
 	}
 	switch f {
 	case Method:
-		if len(value) > 32 || !isToken(value) {
+		if len(value) > 32 || !schema.IsHeaderToken(value) {
 			return bad("must be an HTTP method token")
 		}
 		term.Value = strings.ToUpper(value)
@@ -325,7 +325,7 @@ func makeTerm(t token) (Term, error) {
 		}
 	case Header:
 		hn, hv, has := strings.Cut(value, "=")
-		if hn == "" || len(hn) > MaxNameLen || !isToken(hn) {
+		if hn == "" || len(hn) > MaxNameLen || !schema.IsHeaderToken(hn) {
 			return bad("must be Name or Name=value, with an HTTP header name")
 		}
 		if has && hv == "" {
@@ -361,17 +361,6 @@ func validKey(k string) bool {
 		}
 	}
 	return true
-}
-
-// isToken: the RFC 9110 token characters (method and header names).
-func isToken(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c > '~' || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // asciiLower lower-cases ASCII letters only, as both stores' lower() do.
