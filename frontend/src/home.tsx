@@ -131,16 +131,7 @@ export function Home() {
             <ul class="bin-list" data-testid="bin-list">
               {owned.map((b) => (
                 <li key={b.id} class="bin-item" data-bin={b.id}>
-                  <a
-                    href={binPath(b.id)}
-                    onClick={(e) => {
-                      e.preventDefault();
-                      navigate(binPath(b.id));
-                    }}
-                  >
-                    <span class="bin-name">{b.name || "Untitled bin"}</span>
-                    <span class="mono muted bin-id">{b.id}</span>
-                  </a>
+                  <BinLink id={b.id} name={b.name} />
                   {b.private && <span class="pill">private</span>}
                   <span class="small bin-count" data-testid="bin-count">
                     {(b.request_count ?? 0).toLocaleString()} {b.request_count === 1 ? "request" : "requests"}
@@ -171,16 +162,7 @@ export function Home() {
           <ul class="bin-list">
             {others.map((b) => (
               <li key={b.id} class="bin-item">
-                <a
-                  href={binPath(b.id)}
-                  onClick={(e) => {
-                    e.preventDefault();
-                    navigate(binPath(b.id));
-                  }}
-                >
-                  <span class="bin-name">{b.name || "Untitled bin"}</span>
-                  <span class="mono muted bin-id">{b.id}</span>
-                </a>
+                <BinLink id={b.id} name={b.name} />
                 {b.private && <span class="pill">private</span>}
                 <span class="muted small">{relTime(b.created_at, now)}</span>
                 <button
@@ -200,5 +182,21 @@ export function Home() {
         )}
       </section>
     </main>
+  );
+}
+
+// BinLink opens a bin in the app (a real link, so it can open in a new tab).
+function BinLink({ id, name }: { id: string; name?: string | null }) {
+  return (
+    <a
+      href={binPath(id)}
+      onClick={(e) => {
+        e.preventDefault();
+        navigate(binPath(id));
+      }}
+    >
+      <span class="bin-name">{name || "Untitled bin"}</span>
+      <span class="mono muted bin-id">{id}</span>
+    </a>
   );
 }
