@@ -27,7 +27,7 @@ func (s *Store) addSearch(qu *query, q string) error {
 		return nil
 	}
 	var b strings.Builder
-	args := s.compileNode(n, &b, nil)
+	args := search.SQL(n, &b, nil, s.compileTerm)
 	qu.add(b.String(), args...)
 	// Last: on modern servers conditions are evaluated lazily in order, so
 	// the costly expression runs only on rows the rest left, while the
@@ -60,30 +60,9 @@ func requiredWords(n *search.Node) []string {
 	return nil
 }
 
-// compileNode writes n's condition; the parser bounds its depth and terms.
-func (s *Store) compileNode(n *search.Node, b *strings.Builder, args []any) []any {
-	switch n.Op {
-	case search.OpNot:
-		b.WriteString("NOT (")
-		args = s.compileNode(n.Kids[0], b, args)
-		b.WriteByte(')')
-		return args
-	case search.OpAnd, search.OpOr:
-		sep := " AND "
-		if n.Op == search.OpOr {
-			sep = " OR "
-		}
-		b.WriteByte('(')
-		for i, k := range n.Kids {
-			if i > 0 {
-				b.WriteString(sep)
-			}
-			args = s.compileNode(k, b, args)
-		}
-		b.WriteByte(')')
-		return args
-	}
-	t := &n.Term
+// compileTerm writes the terms whose SQL is this store's own (search.SQL
+// writes the rest).
+func (s *Store) compileTerm(t *search.Term, b *strings.Builder, args []any) []any {
 	switch t.Field {
 	case search.Text:
 		// The body is searched in its two stored halves, plus the few bytes
@@ -98,26 +77,8 @@ func (s *Store) compileNode(n *search.Node, b *strings.Builder, args []any) []an
 		}
 		b.WriteByte(')')
 		return args
-	case search.Method:
-		b.WriteString("method = ?")
-		return append(args, t.Value)
-	case search.Status:
-		b.WriteString("(response_status >= ? AND response_status <= ?)")
-		return append(args, t.Lo, t.Hi)
-	case search.IP:
-		b.WriteString("remote_ip = ?")
-		return append(args, t.Value)
 	case search.Path:
 		b.WriteString("positionCaseInsensitive(path, ?) > 0")
-		return append(args, t.Value)
-	case search.EventType:
-		b.WriteString("event_type = ?")
-		return append(args, t.Value)
-	case search.DeliveryID:
-		b.WriteString("delivery_id = ?")
-		return append(args, t.Value)
-	case search.Signature:
-		b.WriteString("sig_status = ?")
 		return append(args, t.Value)
 	case search.Header:
 		if t.HasValue {

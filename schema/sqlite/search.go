@@ -82,31 +82,12 @@ func whereQ(q string, b *strings.Builder, args []any) ([]any, error) {
 		return args, nil
 	}
 	b.WriteString(" AND ")
-	return compileNode(n, b, args), nil
+	return search.SQL(n, b, args, compileTerm), nil
 }
 
-// compileNode writes n's condition; the parser bounds its depth and terms.
-func compileNode(n *search.Node, b *strings.Builder, args []any) []any {
-	switch n.Op {
-	case search.OpNot:
-		b.WriteString("NOT ")
-		return compileNode(n.Kids[0], b, args)
-	case search.OpAnd, search.OpOr:
-		sep := " AND "
-		if n.Op == search.OpOr {
-			sep = " OR "
-		}
-		b.WriteByte('(')
-		for i, k := range n.Kids {
-			if i > 0 {
-				b.WriteString(sep)
-			}
-			args = compileNode(k, b, args)
-		}
-		b.WriteByte(')')
-		return args
-	}
-	t := &n.Term
+// compileTerm writes the terms whose SQL is this store's own (search.SQL
+// writes the rest).
+func compileTerm(t *search.Term, b *strings.Builder, args []any) []any {
 	switch t.Field {
 	case search.Text:
 		// lower() folds ASCII only, like foldASCII; instr() works on the
@@ -116,27 +97,9 @@ func compileNode(n *search.Node, b *strings.Builder, args []any) []any {
 		b.WriteString(`(instr(lower(path), ?) > 0 OR instr(lower(query), ?) > 0` +
 			` OR instr(lower(headers), ?) > 0 OR instr(lower(body), ?) > 0)`)
 		return append(args, needle, needle, string(appendEscaped(nil, needle)), needle)
-	case search.Method:
-		b.WriteString("method = ?")
-		return append(args, t.Value)
-	case search.Status:
-		b.WriteString("(response_status >= ? AND response_status <= ?)")
-		return append(args, t.Lo, t.Hi)
-	case search.IP:
-		b.WriteString("remote_ip = ?")
-		return append(args, t.Value)
 	case search.Path:
 		b.WriteString("instr(lower(path), ?) > 0")
 		return append(args, foldASCII(t.Value))
-	case search.EventType:
-		b.WriteString("event_type = ?")
-		return append(args, t.Value)
-	case search.DeliveryID:
-		b.WriteString("delivery_id = ?")
-		return append(args, t.Value)
-	case search.Signature:
-		b.WriteString("sig_status = ?")
-		return append(args, t.Value)
 	case search.Header:
 		b.WriteString(fnHeader + "(headers, ?, ?, ?) = 1")
 		return append(args, t.Name, t.Value, boolInt(t.HasValue))
