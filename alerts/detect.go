@@ -44,18 +44,31 @@ func Failed(r *schema.Request) bool {
 
 // ObsOf extracts the observation of r.
 func ObsOf(r *schema.Request) Obs {
-	o := Obs{ID: r.ID, At: r.ReceivedAt, IP: r.RemoteIP, Failed: Failed(r), Sig: r.Signature.Status,
+	// The strings are cloned: observations stay in the windows for
+	// minutes, and a substring would keep the whole decoded record alive.
+	o := Obs{ID: r.ID, At: r.ReceivedAt, IP: strings.Clone(r.RemoteIP), Failed: Failed(r), Sig: sigConst(r.Signature.Status),
 		LatencyUS: r.LatencyUS, ForwardUS: -1}
 	if r.Forward != nil {
 		o.ForwardUS = r.Forward.LatencyUS
 	}
 	for _, h := range r.Headers {
 		if strings.EqualFold(h.Name, "User-Agent") {
-			o.UA = uaFamily(h.Value)
+			o.UA = strings.Clone(uaFamily(h.Value))
 			break
 		}
 	}
 	return o
+}
+
+// sigConst is s as one of the package-level constants (or a copy), so that
+// a kept observation shares no memory with the decoded request.
+func sigConst(s schema.SignatureStatus) schema.SignatureStatus {
+	for _, c := range [...]schema.SignatureStatus{schema.SigValid, schema.SigInvalid, schema.SigMissing, schema.SigUnchecked} {
+		if s == c {
+			return c
+		}
+	}
+	return schema.SignatureStatus(strings.Clone(string(s)))
 }
 
 // uaFamily reduces a User-Agent to its first product name, lower-cased:

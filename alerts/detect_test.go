@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/google/uuid"
 	"github.com/hookscope/hookscope/schema"
@@ -519,5 +520,27 @@ func TestVolumeSilenceHoldsUntilTrafficReturns(t *testing.T) {
 	}
 	if len(resolved) != 1 || resolved[0].Before(silentTo) {
 		t.Fatalf("resolved at %v while the bin was silent until %v; want one resolve after traffic returned", resolved, silentTo)
+	}
+}
+
+// An observation stays in the windows for minutes: it must not keep the
+// decoded request's memory alive through a substring.
+func TestObsOfSharesNoMemory(t *testing.T) {
+	rec := "203.0.113.9|stripe/1.0|valid" // one backing array, as the log's decoder makes
+	r := &schema.Request{
+		RemoteIP:  rec[:11],
+		Headers:   []schema.Header{{Name: "User-Agent", Value: rec[12:22]}},
+		Signature: schema.Signature{Status: schema.SignatureStatus(rec[23:])},
+	}
+	o := ObsOf(r)
+	lo := uintptr(unsafe.Pointer(unsafe.StringData(rec)))
+	hi := lo + uintptr(len(rec))
+	for name, s := range map[string]string{"IP": o.IP, "UA": o.UA, "Sig": string(o.Sig)} {
+		if p := uintptr(unsafe.Pointer(unsafe.StringData(s))); p >= lo && p < hi {
+			t.Errorf("Obs.%s = %q points into the request's memory", name, s)
+		}
+	}
+	if o.IP != "203.0.113.9" || o.UA != "stripe" || o.Sig != schema.SigValid {
+		t.Errorf("ObsOf = %+v", o)
 	}
 }

@@ -335,6 +335,7 @@ func (c *Consumers) runObserver(run context.Context, cons caplog.Consumer, obs O
 			obs.Observe(r)
 		}
 		if len(b.Records) > 0 {
+			b.DropData() // decoded: only the commit is left to do
 			pending = append(pending, b)
 		}
 		if n := len(b.Records); n > 0 && n < observerBatch {

@@ -131,12 +131,23 @@ type Record struct {
 }
 
 // Batch is what Consumer.Fetch returns: records in position order. The
-// caller owns Records and their Data. Pass the Batch unchanged to
-// Consumer.Commit; Token is the implementation's private state for that
-// (JetStream keeps the messages to acknowledge).
+// caller owns Records and their Data. Pass the Batch to Consumer.Commit
+// unchanged except for DropData; Token is the implementation's private
+// state for that (JetStream keeps the messages to acknowledge).
 type Batch struct {
 	Records []Record
 	Token   any
+}
+
+// DropData releases the records' payloads of a batch that the caller has
+// read but will commit later: Commit needs the records' positions and the
+// Token, never their Data, and a consumer that commits once a second would
+// otherwise keep a second's worth of payloads alive (the alerts consumer
+// did: ~20 MB of heap at 16 000 captures/s, all of it scanned by every GC).
+func (b Batch) DropData() {
+	for i := range b.Records {
+		b.Records[i].Data = nil
+	}
 }
 
 // StartPolicy says where a Reader, or a consumer with no persisted position,
