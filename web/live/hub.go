@@ -23,6 +23,9 @@ import (
 type Event struct {
 	Req *schema.Request
 	Msg []byte
+	// Seq numbers the events in the order the hub fanned them out (from 1);
+	// compare with Mark.
+	Seq uint64
 	// A record published with PublishRecord while nobody watched its bin
 	// waits in the ring undecoded (raw, Req nil) until a subscriber of bin
 	// wants it: most captured requests are watched by nobody. Guarded by
@@ -80,7 +83,8 @@ type Hub struct {
 	mu   sync.Mutex
 	subs map[string]map[*Sub]struct{}
 	ring []*Event
-	next int // ring write position
+	next int    // ring write position
+	seq  uint64 // Seq of the last event fanned out
 
 	closeOnce sync.Once
 
@@ -104,6 +108,9 @@ type Sub struct {
 	match  func(*schema.Request) bool
 	lagged atomic.Bool
 	closed bool // guarded by Hub.mu
+	// seq is the hub's Seq when the subscriber registered, ringLen the
+	// ring's size (for Since).
+	seq, ringLen uint64
 }
 
 // Lagged reports whether the hub cut the subscriber off for falling behind.
@@ -219,6 +226,7 @@ func (h *Hub) Subscribe(bin string, match func(*schema.Request) bool) (*Sub, []*
 	s := &Sub{C: make(chan *Event, h.opts.BufferLen), Alerts: make(chan []byte, h.opts.AlertBufferLen), bin: bin, match: match}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	s.seq, s.ringLen = h.seq, uint64(len(h.ring))
 	m := h.subs[bin]
 	if m == nil {
 		m = make(map[*Sub]struct{})
@@ -241,6 +249,30 @@ func (h *Hub) Subscribe(bin string, match func(*schema.Request) bool) (*Sub, []*
 		}
 	}
 	return s, recent
+}
+
+// Mark returns the Seq of the last event fanned out so far. A websocket
+// handler subscribes some time after its handshake answered; the feed takes
+// a mark before answering, and Since gives it, from the recent events its
+// Subscribe returned, what the hub fanned out in between, so that a capture
+// answered after the client saw its feed open always reaches it.
+func (h *Hub) Mark() uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.seq
+}
+
+// Since returns the events of recent (what Subscribe returned with s) that
+// the hub fanned out after mark, oldest first. complete is false when the
+// ring was overwritten since mark, so that some of them may be missing
+// (the feed then tells the client it lagged).
+func (s *Sub) Since(recent []*Event, mark uint64) (evs []*Event, complete bool) {
+	for _, ev := range recent {
+		if ev.Seq > mark {
+			evs = append(evs, ev)
+		}
+	}
+	return evs, s.seq-mark <= s.ringLen
 }
 
 // Unsubscribe removes s; safe to call more than once.
@@ -313,6 +345,8 @@ func (h *Hub) fanOut(it inItem) {
 
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.seq++
+	ev.Seq = h.seq
 	h.ring[h.next] = ev
 	h.next = (h.next + 1) % len(h.ring)
 	for s := range h.subs[it.bin] {
