@@ -98,6 +98,9 @@ type Pipeline struct {
 	opts    Options
 	lg      *slog.Logger
 	retry   *retrier // forwarding.go
+	// appendBound bounds record's wait for the log: AppendTimeout, up to
+	// 100 ms late, one timer per 100 ms instead of one per capture.
+	appendBound sharedDeadline
 
 	idMu   sync.Mutex
 	lastAt time.Time
@@ -132,6 +135,7 @@ func NewPipeline(bins BinSource, l caplog.Appender, opts Options) *Pipeline {
 		opts:    opts,
 		lg:      opts.Logger.With("component", "ingest"),
 	}
+	p.appendBound = sharedDeadline{d: opts.AppendTimeout, slot: 100 * time.Millisecond}
 	p.retry = newRetrier(p, opts.MaxRetryBytes)
 	return p
 }
@@ -187,9 +191,13 @@ func (p *Pipeline) record(ctx context.Context, r *schema.Request) error {
 		entryBufs.Put(bp)
 		return fmt.Errorf("encode record: %w", err)
 	}
-	actx, cancel := context.WithTimeout(ctx, p.opts.AppendTimeout)
-	err = p.log.Append(actx, e)
-	cancel()
+	if ctx.Done() == nil { // capture's: nothing cancels it but the bound
+		err = p.log.Append(p.appendBound.ctx(), e)
+	} else {
+		actx, cancel := context.WithTimeout(ctx, p.opts.AppendTimeout)
+		err = p.log.Append(actx, e)
+		cancel()
+	}
 	if cap(e.Data) <= maxPooledEntry { // the log keeps no reference to Data
 		*bp = e.Data[:0]
 		entryBufs.Put(bp)
