@@ -298,6 +298,7 @@ func (a *App) Start() error {
 			Logger: a.log, Interval: a.cfg.RetentionPeriod, MaxRequestsPerBin: a.cfg.Access.MaxRequestsPerBin, Now: a.clock.Now,
 			MaxBytesPerBin: a.cfg.Limits.BytesPerBin, MaxBodyBytes: a.cfg.MaxBodyBytes,
 			Dropped: func(n int64) { a.server.CountQuotaDrop("bytes_per_bin", n) },
+			Tasks:   []ingest.RetentionTask{{Name: "replay_jobs", Run: a.replays.Purge}},
 		})
 	}()
 	go func() { a.served <- a.server.Serve(ln) }()

@@ -21,6 +21,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/google/uuid"
 
 	"github.com/hookscope/hookscope/schema"
 )
@@ -107,6 +108,9 @@ type Store struct {
 	// fwdUpdatesCut is the cut of the last retention mutation of
 	// forward_updates this process queued (under writeMu).
 	fwdUpdatesCut int64
+	// replayPurged: the replay jobs whose deletion this process queued
+	// and the server has not finished (under writeMu).
+	replayPurged map[uuid.UUID]bool
 
 	// searchIndex: requests has idx_search (migration 0010), so q= adds
 	// the condition it answers.
