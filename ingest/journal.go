@@ -27,7 +27,11 @@ import (
 // before Add returns, like a capture log append; "done" lines are not (a
 // lost one only makes the next start append the record again, and the
 // store keeps the first row of an id). The file is emptied whenever
-// nothing is in flight and compacted when it grows past MaxBytes.
+// nothing is in flight and compacted when it grows past MaxBytes and twice
+// what is pending. What is pending is bounded: retries by the pipeline's
+// MaxRetryBytes (bodies, the original included), first attempts by the
+// forwarder's queue; so the file stays under about twice that, or
+// MaxBytes.
 //
 // It is also the durable queue of forward retries (retry.go): an entry
 // whose forward has a retry policy stays in the journal, with its attempts
@@ -45,11 +49,12 @@ type Journal struct {
 	maxBytes int64
 	sync     bool
 
-	mu      sync.Mutex
-	f       *os.File
-	size    int64
-	pending map[uuid.UUID]*journalEntry
-	retries []*journalEntry // to schedule again, read on open
+	mu        sync.Mutex
+	f         *os.File
+	size      int64
+	compacted int64 // size after the last rewrite: what was pending then
+	pending   map[uuid.UUID]*journalEntry
+	retries   []*journalEntry // to schedule again, read on open
 }
 
 // journalEntry is one forward the journal holds.
@@ -65,8 +70,26 @@ type journalEntry struct {
 	// redelivery starts a new series on a failed forward).
 	base int
 	// sent is the request as it arrived when redaction changed req: what
-	// the target gets. Memory only, never written to the journal.
+	// the target gets, on the first attempt and on every retry. It is
+	// written to the journal with the entry (its headers and body, the
+	// only fields redaction changes) and leaves it with the entry, so a
+	// retry after a restart sends the same bytes as the first attempt.
 	sent *schema.Request
+	// asStored: the forward sends the record as stored, by design
+	// (Redeliver), so a redacted req without sent is expected.
+	asStored bool
+	// seen: a retry found the request in the store once, so a later
+	// lookup that does not find it means it was deleted (retrier.gone).
+	seen bool
+}
+
+// size is what the entry holds in bodies (the retry memory bound).
+func (e *journalEntry) size() int {
+	n := len(e.req.Body)
+	if e.sent != nil && e.sent != e.req {
+		n += len(e.sent.Body)
+	}
+	return n
 }
 
 // JournalInterrupted is the forward error of a recovered record.
@@ -80,10 +103,37 @@ type journalLine struct {
 	Cfg    *schema.ForwardConfig `json:"cfg,omitempty"`
 	Upsert bool                  `json:"upsert,omitempty"`
 	Base   int                   `json:"base,omitempty"`
+	// Orig is the request as it arrived when redaction changed Req
+	// (journalEntry.sent).
+	Orig     *journalOrig `json:"orig,omitempty"`
+	AsStored bool         `json:"as_stored,omitempty"`
+	Seen     bool         `json:"seen,omitempty"`
+}
+
+// journalOrig is what redaction changes in a request: its headers and body.
+type journalOrig struct {
+	Headers []schema.Header `json:"headers"`
+	Body    []byte          `json:"body,omitempty"`
 }
 
 func (e *journalEntry) line(id uuid.UUID) journalLine {
-	return journalLine{Op: "add", ID: id, Req: e.req, Body: e.req.Body, Cfg: e.cfg, Upsert: e.upsert, Base: e.base}
+	l := journalLine{Op: "add", ID: id, Req: e.req, Body: e.req.Body, Cfg: e.cfg, Upsert: e.upsert, Base: e.base, AsStored: e.asStored, Seen: e.seen}
+	if e.sent != nil && e.sent != e.req {
+		l.Orig = &journalOrig{Headers: e.sent.Headers, Body: e.sent.Body}
+	}
+	return l
+}
+
+// entry is the journal entry an "add" line holds.
+func (l *journalLine) entry() *journalEntry {
+	l.Req.Body = l.Body
+	e := &journalEntry{req: l.Req, cfg: l.Cfg, upsert: l.Upsert, base: l.Base, asStored: l.AsStored, seen: l.Seen}
+	if l.Orig != nil {
+		s := *l.Req
+		s.Headers, s.Body, s.Redacted = l.Orig.Headers, l.Orig.Body, nil
+		e.sent = &s
+	}
+	return e
 }
 
 // JournalOptions configure OpenJournal.
@@ -117,11 +167,10 @@ func OpenJournal(path string, opts JournalOptions) (*Journal, []*schema.Request,
 			switch l.Op {
 			case "add":
 				if l.Req != nil {
-					l.Req.Body = l.Body
 					if _, seen := j.pending[l.ID]; !seen {
 						order = append(order, l.ID)
 					}
-					j.pending[l.ID] = &journalEntry{req: l.Req, cfg: l.Cfg, upsert: l.Upsert, base: l.Base}
+					j.pending[l.ID] = l.entry()
 				}
 			case "done":
 				delete(j.pending, l.ID)
@@ -191,7 +240,22 @@ func (j *Journal) put(e journalEntry) error {
 		}
 	}
 	j.pending[cp.ID] = &e
+	if j.overgrownLocked() {
+		// Every retry appends its entry again: without this, a journal
+		// whose entries all wait for retries would never shrink. The line
+		// is durable already; a failed compaction keeps the old file.
+		if err := j.rewriteLocked(); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// overgrownLocked: the file is past MaxBytes and at least twice what is
+// pending (the size after the last compaction), so compacting it is worth
+// it (amortised: each byte is rewritten a bounded number of times).
+func (j *Journal) overgrownLocked() bool {
+	return j.size > j.maxBytes && j.size > 2*j.compacted
 }
 
 // takeRetries returns (once) the entries OpenJournal found waiting for a
@@ -228,7 +292,7 @@ func (j *Journal) Done(id uuid.UUID) error {
 		return nil
 	}
 	delete(j.pending, id)
-	if len(j.pending) == 0 || j.size > j.maxBytes {
+	if len(j.pending) == 0 || j.overgrownLocked() {
 		return j.rewriteLocked()
 	}
 	b, _ := json.Marshal(journalLine{Op: "done", ID: id})
@@ -287,7 +351,7 @@ func (j *Journal) rewriteLocked() error {
 	if j.f != nil {
 		j.f.Close()
 	}
-	j.f, j.size = nf, size
+	j.f, j.size, j.compacted = nf, size, size
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -66,7 +67,14 @@ func (s *Server) deleteMatching(c *fiber.Ctx, b *schema.Bin) error {
 	if err != nil {
 		return err
 	}
-	n, err := s.deps.Store.DeleteMatching(c.UserContext(), f)
+	var n int64
+	// The pipeline cancels the pending forward retries of what the delete
+	// removed, so that a deleted request is not forwarded again.
+	err = s.deps.Pipeline.DeleteRequests(c.UserContext(), b.ID, func(ctx context.Context) error {
+		var err error
+		n, err = s.deps.Store.DeleteMatching(ctx, f)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("delete requests: %w", err)
 	}
