@@ -89,7 +89,10 @@ func (t *Target) skipForward(r *schema.Request) *schema.Forward {
 func (p *Pipeline) forwardAsync(ctx context.Context, fc schema.ForwardConfig, r, sent *schema.Request) error {
 	pending := schema.Forward{URL: fc.URL, Mode: forward.ModeAsync}
 	r.Forward = &pending
-	e := &journalEntry{req: r, cfg: &fc, sent: sent}
+	e := &journalEntry{req: r, cfg: &fc}
+	if sent != r {
+		e.sent = sent // redaction changed r: the journal keeps both
+	}
 	j := p.opts.Journal
 	if j != nil {
 		if err := j.put(*e); err != nil {

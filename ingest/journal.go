@@ -216,6 +216,9 @@ func (j *Journal) Add(r *schema.Request) error {
 // put records e (a copy) as pending, replacing what the journal held for
 // its id, and fdatasyncs it when the journal syncs.
 func (j *Journal) put(e journalEntry) error {
+	if e.sent == e.req {
+		e.sent = nil
+	}
 	cp := *e.req
 	if e.req.Forward != nil {
 		fw := *e.req.Forward
