@@ -70,10 +70,11 @@ type journalEntry struct {
 	// redelivery starts a new series on a failed forward).
 	base int
 	// sent is the request as it arrived when redaction changed req: what
-	// the target gets, on the first attempt and on every retry. It is
-	// written to the journal with the entry (its headers and body, the
-	// only fields redaction changes) and leaves it with the entry, so a
-	// retry after a restart sends the same bytes as the first attempt.
+	// the target gets, on the first attempt and on every retry. When the
+	// forward retries, it is written to the journal with the entry (its
+	// headers and body, the only fields redaction changes) and leaves it
+	// with the entry, so a retry after a restart sends the same bytes as
+	// the first attempt.
 	sent *schema.Request
 	// asStored: the forward sends the record as stored, by design
 	// (Redeliver), so a redacted req without sent is expected.
@@ -118,11 +119,26 @@ type journalOrig struct {
 
 func (e *journalEntry) line(id uuid.UUID) journalLine {
 	l := journalLine{Op: "add", ID: id, Req: e.req, Body: e.req.Body, Cfg: e.cfg, Upsert: e.upsert, Base: e.base, AsStored: e.asStored, Seen: e.seen}
-	if e.sent != nil && e.sent != e.req {
+	if e.keepsOrig() {
 		l.Orig = &journalOrig{Headers: e.sent.Headers, Body: e.sent.Body}
 	}
 	return l
 }
+
+// keepsOrig: the entry's line carries the request as it arrived. Only a
+// forward that may be retried needs it after a restart (one without
+// retries is recorded interrupted): no other entry puts what redaction
+// removed on disk.
+func (e *journalEntry) keepsOrig() bool {
+	return e.sent != nil && e.sent != e.req && e.cfg != nil && e.cfg.Retry != nil
+}
+
+// scrubBytes: when an entry that carried an original leaves a journal of at
+// most this size, the file is rewritten at once, so the original does not
+// wait for the next compaction on disk. Past it (many large retries
+// pending) the rewrite would cost more than it is worth per delivery, and
+// the next compaction removes it.
+const scrubBytes = 8 << 20
 
 // entry is the journal entry an "add" line holds.
 func (l *journalLine) entry() *journalEntry {
@@ -291,11 +307,12 @@ func (e *journalEntry) retries() bool {
 func (j *Journal) Done(id uuid.UUID) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if _, ok := j.pending[id]; !ok || j.f == nil {
+	e, ok := j.pending[id]
+	if !ok || j.f == nil {
 		return nil
 	}
 	delete(j.pending, id)
-	if len(j.pending) == 0 || j.overgrownLocked() {
+	if len(j.pending) == 0 || j.overgrownLocked() || (e.keepsOrig() && j.size <= scrubBytes) {
 		return j.rewriteLocked()
 	}
 	b, _ := json.Marshal(journalLine{Op: "done", ID: id})

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -254,5 +255,55 @@ func TestJournalBoundedWhileRetriesWait(t *testing.T) {
 	}
 	if j.Pending() != len(reqs) {
 		t.Errorf("%d pending, want %d", j.Pending(), len(reqs))
+	}
+}
+
+// TestJournalDropsTheOriginalAtOnce: when an entry that carried the
+// request as it arrived ends while other entries are pending, the file is
+// rewritten without it at once, not at some later compaction.
+func TestJournalDropsTheOriginalAtOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j.jsonl")
+	j, _, err := OpenJournal(path, JournalOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	cfg := &schema.ForwardConfig{URL: "http://target", Retry: &schema.RetryConfig{MaxAttempts: 3}}
+	other, red := journalReq(0), journalReq(1)
+	sent := *red
+	sent.Body = []byte("SECRET-BODY")
+	red.Body = []byte("[redacted]")
+	red.Redacted = &schema.Redaction{BodyDropped: true}
+	if err := j.put(journalEntry{req: other, cfg: cfg}); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.put(journalEntry{req: red, sent: &sent, cfg: cfg}); err != nil {
+		t.Fatal(err)
+	}
+	// Without a retry policy the original is not written at all.
+	noRetry := journalReq(2)
+	plainSent := *noRetry
+	plainSent.Body = []byte("SECRET-NORETRY")
+	if err := j.put(journalEntry{req: noRetry, sent: &plainSent, cfg: &schema.ForwardConfig{URL: "http://target"}}); err != nil {
+		t.Fatal(err)
+	}
+	// Bodies are base64 in the JSON lines.
+	secret := []byte(base64.StdEncoding.EncodeToString(sent.Body))
+	raw, _ := os.ReadFile(path)
+	if !bytes.Contains(raw, secret) {
+		t.Fatal("the original is not in the journal while its retry waits")
+	}
+	if bytes.Contains(raw, []byte(base64.StdEncoding.EncodeToString(plainSent.Body))) {
+		t.Error("a forward without retries wrote its original to the journal")
+	}
+	if err := j.Done(red.ID); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ = os.ReadFile(path)
+	if bytes.Contains(raw, secret) {
+		t.Error("the original stayed in the journal file after its entry ended")
+	}
+	if j.Pending() != 2 {
+		t.Errorf("%d pending, want 2", j.Pending())
 	}
 }
