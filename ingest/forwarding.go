@@ -152,7 +152,7 @@ func (p *Pipeline) attemptDone(ctx context.Context, e *journalEntry, res schema.
 	r := *old
 	r.Forward = &f
 	e.req = &r
-	if p.retry.takeCancelled(r.ID) {
+	if p.retry.settled(r.BinID, r.ID) {
 		// The request was deleted while this attempt ran: its outcome is
 		// not recorded (an update would store it again), nothing follows.
 		p.dropEntry(r.ID)
@@ -337,25 +337,51 @@ func (p *Pipeline) CancelRetries(binID string, id *uuid.UUID) {
 	}
 }
 
-// DeleteRequests runs del, a delete of some of binID's requests the caller
-// cannot list (a delete by filter), and cancels the pending retries of the
-// ones it removed: those of the bin's pending retries whose request was
-// stored before del and is not after. A request not yet stored when del
-// ran was not deleted by it, so its retry goes on. Without a request
-// source (Options.Requests) it only runs del. A nil pipeline only runs del.
-func (p *Pipeline) DeleteRequests(ctx context.Context, binID string, del func(ctx context.Context) error) error {
-	if p == nil || p.opts.Requests == nil {
+// DeleteScope says what a delete removes from a bin: one request (ID),
+// all of them (All: clearing or deleting the bin), or, neither set, those
+// matching a filter the pipeline cannot evaluate (a delete by filter).
+type DeleteScope struct {
+	ID  *uuid.UUID
+	All bool
+}
+
+// DeleteRequests runs del, a delete of binID's requests, and cancels this
+// instance's pending retries of what it removed (CancelRetries). While del
+// runs the bin's retries are held: none sends and no attempt's outcome is
+// recorded, so nothing stores a request again between the delete and the
+// cancel (a ClickHouse delete waits for its mutation, long enough for a
+// retry to run). For a delete by filter the removed ones are those of the
+// bin's pending retries whose request was stored before del and is not
+// after (a request not yet stored was not deleted by it; without a request
+// source, Options.Requests, none is cancelled). del's error is returned as
+// is, and then nothing is cancelled. A nil pipeline only runs del.
+//
+// The limit: an outcome already in the capture log, not yet in the store,
+// when del runs is stored after it (the store writer stores the request of
+// a forward update when it is missing).
+func (p *Pipeline) DeleteRequests(ctx context.Context, binID string, scope DeleteScope, del func(ctx context.Context) error) error {
+	if p == nil {
 		return del(ctx)
 	}
+	p.retry.suspend(binID)
+	defer p.retry.resume(binID)
 	src := p.opts.Requests
 	var before []uuid.UUID
-	for _, id := range p.retry.ids(binID) {
-		if _, err := src.GetRequest(ctx, binID, id); err == nil {
-			before = append(before, id)
+	if scope.ID == nil && !scope.All && src != nil {
+		for _, id := range p.retry.ids(binID) {
+			if _, err := src.GetRequest(ctx, binID, id); err == nil {
+				before = append(before, id)
+			}
 		}
 	}
 	if err := del(ctx); err != nil {
 		return err
+	}
+	switch {
+	case scope.ID != nil:
+		p.CancelRetries(binID, scope.ID)
+	case scope.All:
+		p.CancelRetries(binID, nil)
 	}
 	for _, id := range before {
 		_, err := src.GetRequest(ctx, binID, id)
@@ -382,12 +408,41 @@ type retrier struct {
 	// cancelled are ids CancelRetries removed while their timer had fired
 	// or their attempt ran: fire, attemptDone and schedule drop them.
 	cancelled map[uuid.UUID]struct{}
+	// suspended counts the deletes running per bin (DeleteRequests):
+	// while one runs, fire and attemptDone wait on held.
+	suspended map[string]int
+	held      *sync.Cond // on mu
 	closed    bool
 }
 
 func newRetrier(p *Pipeline, maxBytes int64) *retrier {
-	return &retrier{p: p, max: maxBytes, timers: map[uuid.UUID]*time.Timer{}, sizes: map[uuid.UUID]int{},
-		bins: map[uuid.UUID]string{}, cancelled: map[uuid.UUID]struct{}{}}
+	q := &retrier{p: p, max: maxBytes, timers: map[uuid.UUID]*time.Timer{}, sizes: map[uuid.UUID]int{},
+		bins: map[uuid.UUID]string{}, cancelled: map[uuid.UUID]struct{}{}, suspended: map[string]int{}}
+	q.held = sync.NewCond(&q.mu)
+	return q
+}
+
+// suspend holds binID's retries until resume (see DeleteRequests).
+func (q *retrier) suspend(binID string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.suspended[binID]++
+}
+
+func (q *retrier) resume(binID string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.suspended[binID]--; q.suspended[binID] <= 0 {
+		delete(q.suspended, binID)
+	}
+	q.held.Broadcast()
+}
+
+// waitLocked returns once no delete of binID runs (or the retrier closed).
+func (q *retrier) waitLocked(binID string) {
+	for q.suspended[binID] > 0 && !q.closed {
+		q.held.Wait()
+	}
 }
 
 // admit counts a body against the bound of bytes held for retries; false
@@ -450,6 +505,16 @@ func (q *retrier) takeCancelled(id uuid.UUID) bool {
 	return ok
 }
 
+// settled waits until no delete of binID runs, then reports (once)
+// whether id was cancelled meanwhile: an attempt's outcome is recorded only
+// when this is false.
+func (q *retrier) settled(binID string, id uuid.UUID) (cancelled bool) {
+	q.mu.Lock()
+	q.waitLocked(binID)
+	q.mu.Unlock()
+	return q.takeCancelled(id)
+}
+
 func (q *retrier) forget(id uuid.UUID) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -491,6 +556,7 @@ func (q *retrier) close() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.closed = true
+	q.held.Broadcast()
 	for _, t := range q.timers {
 		if t != nil {
 			t.Stop()
@@ -510,6 +576,7 @@ func (q *retrier) fire(e *journalEntry) {
 	p := q.p
 	id := e.req.ID
 	q.mu.Lock()
+	q.waitLocked(e.req.BinID) // a delete of the bin runs: it may cancel this
 	if q.closed {
 		q.mu.Unlock()
 		return

@@ -63,8 +63,13 @@ func journalHolds(t *testing.T, a *testApp, id string) bool {
 // the timers and the journal, and while retries demonstrably keep running
 // (a witness in another bin fails three times) the target gets nothing
 // more and the request does not come back. The delete by filter removes
-// only what it matches: a request it leaves keeps being retried.
+// only what it matches: a request it leaves keeps being retried. On the
+// embedded store and on each ClickHouse server.
 func TestEveryDeleteCancelsItsRetries(t *testing.T) {
+	storeEnvs(t, func(t *testing.T, env map[string]string) { testEveryDeleteCancelsItsRetries(t, env) })
+}
+
+func testEveryDeleteCancelsItsRetries(t *testing.T, env map[string]string) {
 	for _, tc := range []struct {
 		name string
 		// del deletes the request (POST) through the API; a PUT request
@@ -96,7 +101,7 @@ func TestEveryDeleteCancelsItsRetries(t *testing.T) {
 		}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a := startApp(t, t.TempDir(), allowPrivate)
+			a := startApp(t, t.TempDir(), env)
 			var mu sync.Mutex
 			byMethod := map[string]int{}
 			tg := newTarget(t, func(w http.ResponseWriter, r *http.Request) {
@@ -189,9 +194,14 @@ func TestDeleteDuringRetryAttempt(t *testing.T) {
 // not go through this instance's API (another instance sharing the store,
 // here the store itself) leaves the retry scheduled; before it sends, the
 // retry looks the request up and, once it had found it stored, takes its
-// absence as a delete and stops.
+// absence as a delete and stops. On the embedded store and on each
+// ClickHouse server.
 func TestRetryChecksItsRequestIsStored(t *testing.T) {
-	a := startApp(t, t.TempDir(), allowPrivate)
+	storeEnvs(t, testRetryChecksItsRequestIsStored)
+}
+
+func testRetryChecksItsRequestIsStored(t *testing.T, env map[string]string) {
+	a := startApp(t, t.TempDir(), env)
 	tg := newScripted(t, 500)
 	bin := a.newBin(t, map[string]any{"forward": map[string]any{"url": tg.URL,
 		"retry": map[string]any{"max_attempts": 4, "initial": "300ms", "max": "300ms"}}})
