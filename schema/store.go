@@ -12,6 +12,10 @@ import (
 // PreviewBytes is how much of a body ListRequests returns in Request.Body.
 const PreviewBytes = 256
 
+// MaxGetRequests bounds the ids of one Reader.GetRequests call (the query
+// text and its bound arguments grow with them).
+const MaxGetRequests = 256
+
 // Filter selects requests of one bin. Zero values mean "no constraint".
 type Filter struct {
 	BinID     string
@@ -177,6 +181,17 @@ type Reader interface {
 	ListRequests(ctx context.Context, f Filter) (Page, error)
 	// GetRequest returns one full request, body included, or ErrNotFound.
 	GetRequest(ctx context.Context, binID string, id uuid.UUID) (*Request, error)
+	// GetRequests returns the full requests (bodies included, as GetRequest
+	// returns them) of bin binID among ids, in the order of ids; an id
+	// named twice comes back once, at its first place. Ids not stored in
+	// the bin (deleted, of another bin, never written) are left out: that
+	// is not an error. At most MaxGetRequests ids per call (ErrInvalid
+	// otherwise); no ids give an empty slice without a read. It answers
+	// in one read of the requests when the ids are UUIDv7s minted at
+	// capture (a second, bin-wide read finds the others). The caller owns
+	// the returned slices; the caller bounds the bytes it asks for (each
+	// body can be as large as the capture limit).
+	GetRequests(ctx context.Context, binID string, ids []uuid.UUID) ([]*Request, error)
 	// CountRequests returns how many requests the bin holds.
 	CountRequests(ctx context.Context, binID string) (int64, error)
 	// CountMatching returns how many requests of f.BinID match f's match
