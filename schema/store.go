@@ -235,6 +235,61 @@ type Bins interface {
 	DeleteBin(ctx context.Context, id string) error
 	// ListBins returns every bin, newest first.
 	ListBins(ctx context.Context) ([]*Bin, error)
+	// ListBinsPage returns one page of the bins live at q.Now whose name
+	// matches q.Q, ordered by (CreatedAt, ID) descending (IDs compare
+	// bytewise), starting strictly after q.Before. Next is the position of
+	// the page's last bin when more bins follow, nil exactly when none
+	// does. The page is read by the store: at most the page (plus one bin)
+	// crosses to the caller, whatever the number of bins.
+	ListBinsPage(ctx context.Context, q BinListQuery) (BinPage, error)
+}
+
+// MaxBinPage bounds BinListQuery.Limit; DefaultBinPage is its zero value.
+const (
+	MaxBinPage     = 1000
+	DefaultBinPage = 50
+)
+
+// BinListQuery selects a page of bins for Bins.ListBinsPage.
+type BinListQuery struct {
+	// Q keeps the bins whose name contains it, ASCII case-insensitively
+	// (bytes outside ASCII compare exactly; no wildcards); "" keeps all.
+	Q string
+	// Now leaves out the bins expired at it (Bin.Expired).
+	Now time.Time
+	// Before is the position of the previous page's last bin (its Next);
+	// nil starts at the newest.
+	Before *BinCursor
+	// Limit is the page size: 0 (or less) means DefaultBinPage, more than
+	// MaxBinPage is clamped to it.
+	Limit int
+}
+
+// BinCursor is a position in the bins' (CreatedAt, ID) order.
+type BinCursor struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// BinCursorOf is the position of b.
+func BinCursorOf(b *Bin) *BinCursor { return &BinCursor{CreatedAt: Truncate(b.CreatedAt), ID: b.ID} }
+
+// BinPage is one page of Bins.ListBinsPage.
+type BinPage struct {
+	Bins []*Bin
+	Next *BinCursor
+}
+
+// ASCIILower lowers the ASCII letters of s and keeps every other byte: the
+// case folding of bin name search, which every store can do the same way.
+func ASCIILower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // Retention removes old data.
