@@ -191,9 +191,10 @@ func checkWhole(t *testing.T, out string, bodies map[uuid.UUID][]byte) {
 	}
 }
 
-// BenchmarkWriteLongBodies: an NDJSON export of 6 000 rows, a third of
-// them longer than the preview, on the embedded store: the cut rows read
-// per row (GetRequest each, the old path) against by batches of ids.
+// BenchmarkWriteLongBodies: an NDJSON export of 6 000 rows captured at 100
+// a second, a third of them longer than the preview, on the embedded
+// store: the cut rows read per row (GetRequest each, the old path) against
+// by batches of ids.
 func BenchmarkWriteLongBodies(b *testing.B) {
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "db"), sqlite.Options{})
@@ -207,14 +208,21 @@ func BenchmarkWriteLongBodies(b *testing.B) {
 	}
 	const rows = 6000
 	reqs := make([]*schema.Request, 0, rows)
+	base := time.Now().Add(-time.Hour)
 	for i := 0; i < rows; i++ {
+		// 100 requests a second, ids carrying their time as capture mints
+		// them: GetRequest's ±2 s window then holds ~400 rows.
+		at := base.Add(time.Duration(i) * 10 * time.Millisecond)
 		id := uuid.Must(uuid.NewV7())
-		at, _ := schema.IDTime(id)
+		ms := uint64(at.UnixMilli())
+		for k := 0; k < 6; k++ {
+			id[k] = byte(ms >> (40 - 8*k))
+		}
 		body := []byte(`{"n":1}`)
 		if i%3 == 0 {
 			body = bytes.Repeat([]byte("x"), 2048)
 		}
-		reqs = append(reqs, &schema.Request{ID: id, BinID: bin.ID, ReceivedAt: schema.Truncate(at.Add(time.Duration(i) * time.Microsecond)),
+		reqs = append(reqs, &schema.Request{ID: id, BinID: bin.ID, ReceivedAt: schema.Truncate(at),
 			Method: "POST", Path: "/", Body: body, BodySize: int64(len(body)), ResponseStatus: 200})
 	}
 	if err := store.WriteRequests(ctx, reqs); err != nil {
