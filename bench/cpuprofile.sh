@@ -47,7 +47,7 @@ wait_count() { # until the stored count reaches $1 (or 60 s)
 cputicks() { awk '{print $14+$15}' "/proc/$pid/stat"; }
 hz=$(getconf CLK_TCK)
 
-wrk -t2 -c"$CONNS" -d2s -s bench/wrk/post.lua "$url" >/dev/null
+wrk -t$(( CONNS < 2 ? CONNS : 2 )) -c"$CONNS" -d2s -s bench/wrk/post.lua "$url" >/dev/null
 sleep 0.3
 before=$(count)
 wait_count "$before" >/dev/null
@@ -57,7 +57,7 @@ if [ -n "${PERF:-}" ]; then
   perf record ${PERF_EVENT:+-e $PERF_EVENT} -F 999 -g -p "$pid" -o "$tmp/perf.data" -- sleep "$SECS" >/dev/null 2>&1 &
   perfpid=$!
 fi
-out=$(wrk -t2 -c"$CONNS" -d"${SECS}s" -s bench/wrk/post.lua "$url")
+out=$(wrk -t$(( CONNS < 2 ? CONNS : 2 )) -c"$CONNS" -d"${SECS}s" -s bench/wrk/post.lua "$url")
 [ -n "${PERF:-}" ] && wait "$perfpid"
 json=$(echo "$out" | sed -n 's/^WRKJSON //p')
 reqs=$(echo "$json" | jq .requests)

@@ -61,7 +61,7 @@ func (h *harness) wrk(url string, conns int, d time.Duration) (wrkResult, error)
 
 // CaptureRow is one (target, connections) cell of the capture table.
 type CaptureRow struct {
-	Target      string  `json:"target"` // ceiling, embedded (ack=durable), embedded-fast (ack=fast), clickhouse
+	Target      string  `json:"target"` // ceiling, ceiling-durable, embedded (ack=durable), embedded-fast (ack=fast), clickhouse
 	Connections int     `json:"connections"`
 	RPS         Summary `json:"rps"` // answered
 	// PersistedRPS is requests stored / time from the start of the load
@@ -80,6 +80,10 @@ type CaptureRow struct {
 	// RatioToCeiling is persisted req/s / the ceiling's req/s in the same
 	// run (median over runs).
 	RatioToCeiling *Summary `json:"ratio_to_ceiling,omitempty"`
+	// RatioToDurable is persisted req/s / the durable ceiling's req/s in
+	// the same run: the share of what a server that answers only for what
+	// is on disk reaches here.
+	RatioToDurable *Summary `json:"ratio_to_durable_ceiling,omitempty"`
 	// Answered2xx and Persisted are summed over runs: every 2xx answer must
 	// be in the store (Persisted may exceed Answered by requests in flight
 	// when wrk stopped).
@@ -109,12 +113,21 @@ func (t captureTarget) url() string {
 // and connection count by connection count, back to back, so each run's
 // ratio compares figures taken under the same machine noise.
 func (h *harness) runCapture() ([]CaptureRow, error) {
-	ceil, err := h.startCeiling()
+	ceil, err := h.startCeiling("ceiling", "")
 	if err != nil {
 		return nil, err
 	}
 	defer ceil.stop()
 	targets := []captureTarget{{name: "ceiling", p: ceil}}
+	// The durable ceiling: bare Fiber that answers only once a capture log's
+	// fdatasync covers the body. What any server that answers 2xx only for
+	// what is on disk can reach on this machine, before doing any work.
+	durable, err := h.startCeiling("ceiling-durable", h.tmpPath("capture-ceiling-durable"))
+	if err != nil {
+		return nil, err
+	}
+	defer durable.stop()
+	targets = append(targets, captureTarget{name: "ceiling-durable", p: durable})
 
 	hs, err := h.startHookscope("hookscope-embedded", h.tmpPath("capture-embedded"))
 	if err != nil {
@@ -219,7 +232,7 @@ func (h *harness) runCapture() ([]CaptureRow, error) {
 		for _, c := range h.conns {
 			rs := res[key{t.name, c}]
 			row := CaptureRow{Target: t.name, Connections: c}
-			var rps, prps, p50, p99, ratio, cpu, storeCPU []float64
+			var rps, prps, p50, p99, ratio, durableRatio, cpu, storeCPU []float64
 			for i, r := range rs {
 				rps = append(rps, r.rps())
 				prps = append(prps, r.sustained)
@@ -231,9 +244,12 @@ func (h *harness) runCapture() ([]CaptureRow, error) {
 				p99 = append(p99, r.LatP99US)
 				row.Non2xx += r.Non2xx
 				row.Errors += r.SocketErrors
+				if t.name != "ceiling" {
+					ratio = append(ratio, r.sustained/res[key{"ceiling", c}][i].rps())
+				}
 				if t.bin != "" {
 					row.Answered2xx += r.Requests - r.Non2xx
-					ratio = append(ratio, r.sustained/res[key{"ceiling", c}][i].rps())
+					durableRatio = append(durableRatio, r.sustained/res[key{"ceiling-durable", c}][i].rps())
 				}
 			}
 			row.RPS, row.P50US, row.P99US, row.CPUUSPerReq = summarize(rps), summarize(p50), summarize(p99), summarize(cpu)
@@ -242,9 +258,13 @@ func (h *harness) runCapture() ([]CaptureRow, error) {
 				s := summarize(storeCPU)
 				row.StoreCPUUSPerReq = &s
 			}
-			if t.bin != "" {
+			if len(ratio) > 0 {
 				s := summarize(ratio)
 				row.RatioToCeiling = &s
+			}
+			if t.bin != "" {
+				s := summarize(durableRatio)
+				row.RatioToDurable = &s
 				row.Persisted = persisted[key{t.name, c}]
 			}
 			rows = append(rows, row)

@@ -324,17 +324,20 @@ func printTables(w io.Writer, r *Results) {
 	fmt.Fprintf(&b, "runs per figure: %d (median (min–max)); quick=%v; pinning: %s; load avg before %s, after %s\n", m.Runs, m.Quick, m.Pinning, m.LoadBefore, m.LoadAfter)
 	if len(r.Capture) > 0 {
 		fmt.Fprintf(&b, "\n## Capture: 1 KB JSON POST, 10 Stripe-like headers (wrk)\n\n")
-		fmt.Fprintf(&b, "| target | conns | answered req/s | persisted req/s | × ceiling | p50 µs | p99 µs | server CPU µs/req | clickhouse-server CPU µs/req | 2xx answered | persisted |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		fmt.Fprintf(&b, "| target | conns | answered req/s | persisted req/s | × ceiling | × durable ceiling | p50 µs | p99 µs | server CPU µs/req | clickhouse-server CPU µs/req | 2xx answered | persisted |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, c := range r.Capture {
-			ratio, ans, per, store := "1", "-", "-", "-"
+			ratio, dratio, ans, per, store := "1", "-", "-", "-", "-"
 			if c.RatioToCeiling != nil {
 				ratio = fm(*c.RatioToCeiling, 2)
+			}
+			if c.RatioToDurable != nil {
+				dratio = fm(*c.RatioToDurable, 2)
 				ans, per = strconv.FormatInt(c.Answered2xx, 10), strconv.FormatInt(c.Persisted, 10)
 			}
 			if c.StoreCPUUSPerReq != nil {
 				store = fm(*c.StoreCPUUSPerReq, 1)
 			}
-			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", c.Target, c.Connections, fm(c.RPS, 0), fm(c.PersistedRPS, 0), ratio, fm(c.P50US, 0), fm(c.P99US, 0), fm(c.CPUUSPerReq, 1), store, ans, per)
+			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", c.Target, c.Connections, fm(c.RPS, 0), fm(c.PersistedRPS, 0), ratio, dratio, fm(c.P50US, 0), fm(c.P99US, 0), fm(c.CPUUSPerReq, 1), store, ans, per)
 		}
 	}
 	if len(r.Live) > 0 {

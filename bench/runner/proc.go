@@ -74,14 +74,20 @@ func (h *harness) startHookscope(name, dataDir string, env ...string) (*proc, er
 	return p, h.launch(p, "/healthz")
 }
 
-// startCeiling starts the bare Fiber server.
-func (h *harness) startCeiling() (*proc, error) {
+// startCeiling starts the bare Fiber server; with logDir set, the durable
+// ceiling (bench/ceiling -log: every answer waits for a capture log's group
+// commit).
+func (h *harness) startCeiling(name, logDir string) (*proc, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	argv := pinned(h.serverCPUs, []string{h.ceilingBin, "-addr", addr})
-	p := &proc{name: "ceiling", cmd: exec.Command(argv[0], argv[1:]...), addr: addr}
+	args := []string{h.ceilingBin, "-addr", addr}
+	if logDir != "" {
+		args = append(args, "-log", logDir)
+	}
+	argv := pinned(h.serverCPUs, args)
+	p := &proc{name: name, cmd: exec.Command(argv[0], argv[1:]...), addr: addr}
 	return p, h.launch(p, "/h/ready")
 }
 

@@ -111,7 +111,7 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.clog = opened.log
 	metrics := ingest.NewMetrics()
-	a.hub = live.New(live.Options{Logger: log, Encode: wire.EncodeLive, EncodeAlert: web.EncodeLiveAlert})
+	a.hub = live.New(live.Options{Logger: log, Encode: wire.EncodeLive, Decode: caplog.DecodeRequestOwned, EncodeAlert: web.EncodeLiveAlert})
 	if opened.nc != nil {
 		// Alert events recorded on any instance reach this one's live feeds.
 		if _, err := subscribeAlertEvents(opened.nc, a.hub, log); err != nil {

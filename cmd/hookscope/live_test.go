@@ -140,3 +140,22 @@ func TestLiveFeedRejectsBadRequests(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveFeedGetsWhatIsCapturedOnceOpen: a capture answered after the
+// feed's websocket handshake completed reaches the feed, with no pause
+// between the two. The handler subscribes to the hub some time after the
+// 101 went out; what the hub fanned out in between is taken from its
+// recent events (the mark taken before the handshake), so a client never
+// has to guess when its feed is "really" open.
+func TestLiveFeedGetsWhatIsCapturedOnceOpen(t *testing.T) {
+	a := startApp(t, t.TempDir(), nil)
+	bin := a.newBin(t, nil)
+	for i := range 30 {
+		c := dialLive(t, a, bin.ID, "")
+		id := postN(t, a, bin.ID, fmt.Sprintf("/at-once/%d", i), 1, i)[0]
+		if m := readLive(t, c, 1); m[0].Request.ID != id {
+			t.Fatalf("feed %d: first message %+v, want request %s", i, m[0], id)
+		}
+		c.Close()
+	}
+}

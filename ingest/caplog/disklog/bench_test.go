@@ -17,6 +17,11 @@ import (
 // tmpfs (where fsync is free: the CPU cost of the log alone). Reports
 // appends per fdatasync: the group-commit factor.
 //
+// The -think variants pause 200µs between an appender's appends, off CPU,
+// as an HTTP client's round trip does between a 2xx and its next request:
+// that is what splits appenders into alternating cohorts and what gathering
+// (flushLoop) merges; -nogather is the same without gathering.
+//
 //	go test -run '^$' -bench BenchmarkAppend -benchtime 20000x ./ingest/caplog/disklog
 func BenchmarkAppend(b *testing.B) {
 	for _, disk := range []string{"disk", "tmpfs"} {
@@ -24,8 +29,15 @@ func BenchmarkAppend(b *testing.B) {
 			name     string
 			mode     AckMode
 			prealloc bool
-		}{{"durable", AckDurable, false}, {"durable-prealloc", AckDurable, true}, {"fast", AckFast, false}} {
-			mode := v.mode
+			think    time.Duration
+			noGather bool
+		}{
+			{name: "durable", mode: AckDurable},
+			{name: "durable-prealloc", mode: AckDurable, prealloc: true},
+			{name: "durable-prealloc-think", mode: AckDurable, prealloc: true, think: 200 * time.Microsecond},
+			{name: "durable-prealloc-think-nogather", mode: AckDurable, prealloc: true, think: 200 * time.Microsecond, noGather: true},
+			{name: "fast", mode: AckFast},
+		} {
 			b.Run(disk+"/"+v.name, func(b *testing.B) {
 				dir := b.TempDir()
 				if disk == "tmpfs" {
@@ -39,14 +51,15 @@ func BenchmarkAppend(b *testing.B) {
 					b.Cleanup(func() { os.RemoveAll(d) })
 					dir = d
 				}
-				benchAppend(b, dir, mode, v.prealloc)
+				benchAppend(b, dir, Options{Ack: v.mode, Preallocate: v.prealloc, NoGather: v.noGather}, v.think)
 			})
 		}
 	}
 }
 
-func benchAppend(b *testing.B, dir string, mode AckMode, prealloc bool) {
-	l, err := Open(dir, Options{Ack: mode, MaxBytes: 8 << 30, SegmentBytes: 32 << 20, Preallocate: prealloc})
+func benchAppend(b *testing.B, dir string, opts Options, think time.Duration) {
+	opts.MaxBytes, opts.SegmentBytes = 8<<30, 32<<20
+	l, err := Open(dir, opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -68,6 +81,9 @@ func benchAppend(b *testing.B, dir string, mode AckMode, prealloc bool) {
 			if err := l.Append(context.Background(), e); err != nil {
 				b.Error(err)
 				return
+			}
+			if think > 0 {
+				time.Sleep(think)
 			}
 		}
 	})
