@@ -202,8 +202,9 @@ func (s *Store) CancelReplayJob(ctx context.Context, id uuid.UUID) error {
 // background. Ids already queued by this process are not queued again
 // while the mutation runs.
 func (s *Store) PurgeReplayJobs(ctx context.Context, endedBefore time.Time) (int64, error) {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
+	// Not writeMu: an ON CLUSTER wait must not hold up request writes.
+	s.replayMu.Lock()
+	defer s.replayMu.Unlock()
 	bins, err := s.listBinRows(ctx)
 	if err != nil {
 		return 0, err

@@ -109,7 +109,9 @@ type Store struct {
 	// forward_updates this process queued (under writeMu).
 	fwdUpdatesCut int64
 	// replayPurged: the replay jobs whose deletion this process queued
-	// and the server has not finished (under writeMu).
+	// and the server has not finished (under replayMu, which serialises
+	// PurgeReplayJobs).
+	replayMu     sync.Mutex
 	replayPurged map[uuid.UUID]bool
 
 	// searchIndex: requests has idx_search (migration 0010), so q= adds
