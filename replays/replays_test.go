@@ -218,8 +218,8 @@ func TestSlowSendKeepsHeartbeat(t *testing.T) {
 
 // TestPurge: on a real store, Purge removes the jobs that ended more than
 // Retention ago and the ended jobs of a deleted bin; it keeps a job that
-// ended recently, the job this manager runs, and another instance's job
-// with a fresh heartbeat; a job whose runner died long ago (stale
+// ended recently, the job this manager runs, and other instances' jobs
+// with a fresh heartbeat (one of them of the deleted bin); a job whose runner died long ago (stale
 // heartbeat, still "running") is marked interrupted, not removed: it
 // ages out from then.
 func TestPurge(t *testing.T) {
@@ -263,6 +263,7 @@ func TestPurge(t *testing.T) {
 	orphan := put("gone", schema.ReplayDone, "b", now.Add(-time.Minute))
 	dead := put("live", schema.ReplayRunning, "b", now.Add(-48*time.Hour))
 	alive := put("live", schema.ReplayQueued, "b", now)
+	goneRunning := put("gone", schema.ReplayRunning, "b", now) // another instance runs it
 	if err := st.DeleteBin(ctx, "gone"); err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +279,8 @@ func TestPurge(t *testing.T) {
 	for _, want := range []struct {
 		id    uuid.UUID
 		state string
-	}{{recent.ID, schema.ReplayCanceled}, {mine.ID, schema.ReplayRunning}, {alive.ID, schema.ReplayQueued}, {dead.ID, schema.ReplayInterrupted}} {
+	}{{recent.ID, schema.ReplayCanceled}, {mine.ID, schema.ReplayRunning}, {alive.ID, schema.ReplayQueued}, {dead.ID, schema.ReplayInterrupted},
+		{goneRunning.ID, schema.ReplayRunning}} {
 		got, err := st.GetReplayJob(ctx, want.id)
 		if err != nil || got.State != want.state {
 			t.Errorf("job %s after Purge: %+v, %v; want kept as %s", want.id, got, err, want.state)

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -360,67 +361,63 @@ func TestReplayJobRetentionClickHouse(t *testing.T) {
 }
 
 // testReplayJobRetention: the app's retention sweep (every purge interval)
-// removes the jobs of a deleted bin: one that had ended, and one that was
-// running when its bin went, once it has ended (it is never seen removed
-// while running). A job that ended in a live bin stays (the default
-// retention is 7 days; its age limit is tested in package replays and the
+// removes the jobs of a deleted bin: one that had ended at once, and one
+// that was running when its bin went (its send held by the target) only
+// after it has ended: it is still there, running, once the sweep has
+// removed the other. A job that ended in a live bin stays (the default
+// retention is 7 days; the age limit is tested in package replays and the
 // store suite).
 func testReplayJobRetention(t *testing.T, a *testApp) {
 	ctx := t.Context()
 	rc := newReceiver(t, 200)
-	start := func(bin binResp, rate float64) uuid.UUID {
+	hold := make(chan struct{})
+	var held sync.Once
+	var arrived atomic.Int64
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		arrived.Add(1)
+		<-hold
+		w.WriteHeader(200)
+	}))
+	release := func() { held.Do(func() { close(hold) }) }
+	t.Cleanup(func() { release(); slow.Close() })
+	start := func(bin binResp, target string, rate float64) uuid.UUID {
 		fillRows(t, a.store, bin.ID, 40, time.Now().Add(-time.Hour))
 		var j jobView
-		doJSONAuth(t, "POST", a.base+"/api/v1/bins/"+bin.ID+"/replays", bin.Token, map[string]any{"url": rc.URL, "rate": rate}, 202, &j)
+		doJSONAuth(t, "POST", a.base+"/api/v1/bins/"+bin.ID+"/replays", bin.Token, map[string]any{"url": target, "rate": rate}, 202, &j)
 		return uuid.MustParse(j.ID)
 	}
 	live, gone := a.newBin(t, nil), a.newBin(t, nil)
-	kept := start(live, 500)
+	kept := start(live, rc.URL, 500)
 	if j, _ := waitJob(t, a, kept.String(), live.Token); j.State != "done" {
 		t.Fatalf("job of the live bin: %+v", j)
 	}
-	ended := start(gone, 500)
+	ended := start(gone, rc.URL, 500)
 	if j, _ := waitJob(t, a, ended.String(), gone.Token); j.State != "done" {
 		t.Fatalf("job of the bin to delete: %+v", j)
 	}
 	gone2 := a.newBin(t, nil)
-	running := start(gone2, 2) // 40 requests at 2/s: runs for 20 s
-	for getJob(t, a, running.String(), gone2.Token).Sent < 1 {
-		time.Sleep(20 * time.Millisecond)
-	}
+	running := start(gone2, slow.URL, 50)
+	pollUntil(t, "the running job's first send to reach the target", func() bool { return arrived.Load() >= 1 })
 	doJSONAuth(t, "DELETE", a.base+"/api/v1/bins/"+gone.ID, gone.Token, nil, 204, nil)
 	doJSONAuth(t, "DELETE", a.base+"/api/v1/bins/"+gone2.ID, gone2.Token, nil, 204, nil)
 
-	deadline := time.Now().Add(time.Minute)
-	removed := map[uuid.UUID]bool{}
-	lastState := map[uuid.UUID]string{}
-	for len(removed) < 2 {
-		for _, id := range []uuid.UUID{ended, running} {
-			if removed[id] {
-				continue
-			}
-			j, err := a.store.GetReplayJob(ctx, id)
-			switch {
-			case errors.Is(err, schema.ErrNotFound):
-				if s := lastState[id]; s == schema.ReplayRunning || s == schema.ReplayQueued {
-					t.Fatalf("job %s was removed while %s", id, s)
-				}
-				removed[id] = true
-			case err != nil:
+	gonePoll := func(id uuid.UUID) func() bool {
+		return func() bool {
+			_, err := a.store.GetReplayJob(ctx, id)
+			if err != nil && !errors.Is(err, schema.ErrNotFound) {
 				t.Fatal(err)
-			default:
-				lastState[id] = j.State
 			}
+			return err != nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("jobs of deleted bins still stored after a minute: removed %v, last states %v", removed, lastState)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
-	if lastState[running] == "" {
-		t.Fatalf("the running job was never seen before its removal")
+	pollUntil(t, "the ended job of the deleted bin to be removed", gonePoll(ended))
+	// A sweep has run since the delete; the job whose send is held runs.
+	if j, err := a.store.GetReplayJob(ctx, running); err != nil || j.State != schema.ReplayRunning {
+		t.Fatalf("the running job of the deleted bin after a sweep: %+v, %v; want it kept, running", j, err)
 	}
-	t.Logf("the running job of the deleted bin was last seen %s before its removal", lastState[running])
+	release()
+	pollUntil(t, "the running job of the deleted bin to end and be removed", gonePoll(running))
 	j, err := a.store.GetReplayJob(ctx, kept)
 	if err != nil || j.State != schema.ReplayDone {
 		t.Fatalf("the ended job of a live bin: %+v, %v; want it kept", j, err)
