@@ -19,7 +19,7 @@ func (o *countingObserver) Observe(*schema.Request) { o.n.Add(1) }
 
 type countingPublisher struct{ n atomic.Int64 }
 
-func (p *countingPublisher) Publish(*schema.Request) { p.n.Add(1) }
+func (p *countingPublisher) PublishRecord(string, []byte) { p.n.Add(1) }
 
 // BenchmarkCaptureToSQLite is the server without HTTP: 16 concurrent
 // senders per CPU call Pipeline.Capture with the Stripe-like delivery

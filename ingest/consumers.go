@@ -393,8 +393,10 @@ func commitAll(cons caplog.Consumer, batches []caplog.Batch, timeout time.Durati
 func (c *Consumers) runLive(rd caplog.Reader, pub Publisher) {
 	for {
 		recs, err := rd.Next(c.run, liveBatch)
-		for _, r := range c.decode(caplog.Batch{Records: recs}, caplog.DecodeRequestOwned) {
-			pub.Publish(r)
+		for _, rec := range recs {
+			if !caplog.IsUpdate(rec.Data) { // forward updates are for the store writer only
+				pub.PublishRecord(rec.Key, rec.Data)
+			}
 		}
 		if err != nil {
 			if c.run.Err() != nil || errors.Is(err, caplog.ErrClosed) {

@@ -79,8 +79,14 @@ func (c *collector) Observe(r *schema.Request) {
 	c.ids = append(c.ids, r.ID)
 	c.mu.Unlock()
 }
-func (c *collector) Publish(r *schema.Request) { c.Observe(r) }
-func (c *collector) got() []uuid.UUID          { c.mu.Lock(); defer c.mu.Unlock(); return slices.Clone(c.ids) }
+func (c *collector) PublishRecord(bin string, data []byte) {
+	r, err := caplog.DecodeRequestOwned(data)
+	if err != nil || r.BinID != bin {
+		panic(fmt.Sprintf("published record of bin %q: %+v, %v", bin, r, err))
+	}
+	c.Observe(r)
+}
+func (c *collector) got() []uuid.UUID { c.mu.Lock(); defer c.mu.Unlock(); return slices.Clone(c.ids) }
 
 // captureN captures n deliveries into bin b1 and returns the answered ids
 // in order.

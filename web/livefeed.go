@@ -82,6 +82,9 @@ func (s *Server) liveUpgrade(c *fiber.Ctx) error {
 	c.Locals("filter", f)
 	c.Locals("after", after)
 	c.Locals("claims", cl)
+	// Taken before the handshake answers: what the hub fans out from here
+	// on reaches the feed, though its handler subscribes only later.
+	c.Locals("live_mark", s.deps.Hub.Mark())
 	return c.Next()
 }
 
@@ -97,12 +100,15 @@ func (s *Server) liveHandler() fiber.Handler {
 		if onlyAlerts {
 			after = nil
 		}
-		s.serveLive(conn, f, after, cl, onlyAlerts)
+		mark, _ := conn.Locals("live_mark").(uint64)
+		s.serveLive(conn, f, after, mark, cl, onlyAlerts)
 	})
 }
 
 // serveLive subscribes first, then sends what the client missed (the store
-// plus the hub's recent events, deduplicated), then follows the hub. A
+// plus the hub's recent events, deduplicated; without after, what the hub
+// fanned out since mark, taken before the handshake answered), then
+// follows the hub. A
 // client that falls behind gets {"type":"lagged"} and is closed; it resumes
 // with after=<last id it saw>. Every feed also gets the bin's alert events
 // as {"type":"alert"} frames, whatever its filter; onlyAlerts feeds get
@@ -114,7 +120,7 @@ func (s *Server) liveHandler() fiber.Handler {
 // private, token generation revoked) so that its token (or none) no longer
 // grants reading. cl is the token that opened it, nil for an anonymous
 // feed of a public bin.
-func (s *Server) serveLive(conn *websocket.Conn, f schema.Filter, after *uuid.UUID, cl *tokenClaims, onlyAlerts bool) {
+func (s *Server) serveLive(conn *websocket.Conn, f schema.Filter, after *uuid.UUID, mark uint64, cl *tokenClaims, onlyAlerts bool) {
 	hub := s.deps.Hub
 	changed, stopWatch := s.deps.Bins.Watch(f.BinID)
 	defer stopWatch()
@@ -166,7 +172,24 @@ func (s *Server) serveLive(conn *websocket.Conn, f schema.Filter, after *uuid.UU
 	}
 
 	sent := make(map[uuid.UUID]struct{})
-	if after != nil {
+	if after == nil && !onlyAlerts {
+		// The client saw its feed open at the handshake: what was captured
+		// since then and fanned out before Subscribe is in recent.
+		since, complete := sub.Since(recent, mark)
+		if !complete {
+			// More than the ring holds went by before this handler ran:
+			// some may be missing, as for a subscriber that lagged.
+			_ = write(laggedMsg)
+			_ = conn.WriteControl(websocket.CloseMessage,
+				websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "lagged"), time.Now().Add(time.Second))
+			return
+		}
+		for _, ev := range since {
+			if err := write(ev.Msg); err != nil {
+				return
+			}
+		}
+	} else if after != nil {
 		backlog, err := s.liveBacklog(f, *after, recent)
 		if err != nil {
 			s.log.Warn("live backlog", "bin", f.BinID, "err", err)

@@ -60,7 +60,8 @@ func TestLiveFeedDeliversFiltersAndResumes(t *testing.T) {
 
 	all := dialLive(t, a, bin.ID, "")
 	onlyPut := dialLive(t, a, bin.ID, "method=PUT")
-	time.Sleep(50 * time.Millisecond) // subscriptions are registered on upgrade
+	// No pause: what the hub fans out once the handshake answered reaches
+	// the feed (TestLiveFeedGetsWhatIsCapturedOnceOpen).
 
 	start := time.Now()
 	ids := postN(t, a, bin.ID, "/a", 3, 0)
@@ -88,7 +89,6 @@ func TestLiveFeedDeliversFiltersAndResumes(t *testing.T) {
 	// Resume: the browser saw up to ids[1]; everything after it arrives
 	// exactly once, then the live stream continues.
 	resumed := dialLive(t, a, bin.ID, "after="+ids[1])
-	time.Sleep(50 * time.Millisecond)
 	more := postN(t, a, bin.ID, "/b", 2, 100)
 	got = readLive(t, resumed, 4)
 	want := []string{ids[2], ids[3], more[0], more[1]}
@@ -138,5 +138,24 @@ func TestLiveFeedRejectsBadRequests(t *testing.T) {
 		if resp.StatusCode != c.want {
 			t.Errorf("%s = %d, want %d", c.path, resp.StatusCode, c.want)
 		}
+	}
+}
+
+// TestLiveFeedGetsWhatIsCapturedOnceOpen: a capture answered after the
+// feed's websocket handshake completed reaches the feed, with no pause
+// between the two. The handler subscribes to the hub some time after the
+// 101 went out; what the hub fanned out in between is taken from its
+// recent events (the mark taken before the handshake), so a client never
+// has to guess when its feed is "really" open.
+func TestLiveFeedGetsWhatIsCapturedOnceOpen(t *testing.T) {
+	a := startApp(t, t.TempDir(), nil)
+	bin := a.newBin(t, nil)
+	for i := range 30 {
+		c := dialLive(t, a, bin.ID, "")
+		id := postN(t, a, bin.ID, fmt.Sprintf("/at-once/%d", i), 1, i)[0]
+		if m := readLive(t, c, 1); m[0].Request.ID != id {
+			t.Fatalf("feed %d: first message %+v, want request %s", i, m[0], id)
+		}
+		c.Close()
 	}
 }

@@ -23,6 +23,29 @@ import (
 type Event struct {
 	Req *schema.Request
 	Msg []byte
+	// Seq numbers the events in the order the hub fanned them out (from 1);
+	// compare with Mark.
+	Seq uint64
+	// A record published with PublishRecord while nobody watched its bin
+	// waits in the ring undecoded (raw, Req nil) until a subscriber of bin
+	// wants it: most captured requests are watched by nobody. Guarded by
+	// Hub.mu until the event is handed to a subscriber.
+	bin string
+	raw []byte
+	bad bool // raw did not decode
+}
+
+// rawMax is the largest record the ring keeps undecoded: a decoded event
+// keeps schema.PreviewBytes of body, a raw one all of it, so larger
+// records are decoded and trimmed at once to keep the ring's memory bound.
+const rawMax = 4 << 10
+
+// inItem is what waits in the hub's inbox: a decoded request (Publish) or
+// a log record (PublishRecord).
+type inItem struct {
+	req  *schema.Request
+	bin  string
+	data []byte
 }
 
 // Options configure a Hub. Zero values take the defaults.
@@ -37,6 +60,10 @@ type Options struct {
 	RingLen int
 	// BufferLen is each subscriber's buffer (default 1024).
 	BufferLen int
+	// Decode turns a record given to PublishRecord into a request; the
+	// request may keep the record's bytes (the hub owns them). Required
+	// for PublishRecord.
+	Decode func(data []byte) (*schema.Request, error)
 	// EncodeAlert builds the websocket message of an alert event (nil:
 	// alert events are not fanned out).
 	EncodeAlert func(ev *schema.AlertEvent) []byte
@@ -50,13 +77,14 @@ type Options struct {
 type Hub struct {
 	opts Options
 	log  *slog.Logger
-	in   chan *schema.Request
+	in   chan inItem
 	done chan struct{}
 
 	mu   sync.Mutex
 	subs map[string]map[*Sub]struct{}
 	ring []*Event
-	next int // ring write position
+	next int    // ring write position
+	seq  uint64 // Seq of the last event fanned out
 
 	closeOnce sync.Once
 
@@ -66,6 +94,7 @@ type Hub struct {
 	published   prometheus.Counter
 	alerts      prometheus.Counter // alert events fanned out
 	alertDrops  prometheus.Counter // alert messages dropped on a full subscriber buffer
+	undecodable prometheus.Counter // records given to PublishRecord that did not decode
 }
 
 // Sub is one subscriber. C is closed when the subscriber lagged (Lagged
@@ -79,6 +108,9 @@ type Sub struct {
 	match  func(*schema.Request) bool
 	lagged atomic.Bool
 	closed bool // guarded by Hub.mu
+	// seq is the hub's Seq when the subscriber registered, ringLen the
+	// ring's size (for Since).
+	seq, ringLen uint64
 }
 
 // Lagged reports whether the hub cut the subscriber off for falling behind.
@@ -104,7 +136,7 @@ func New(opts Options) *Hub {
 	h := &Hub{
 		opts: opts,
 		log:  opts.Logger.With("component", "live"),
-		in:   make(chan *schema.Request, opts.InboxLen),
+		in:   make(chan inItem, opts.InboxLen),
 		done: make(chan struct{}),
 		subs: make(map[string]map[*Sub]struct{}),
 		ring: make([]*Event, opts.RingLen),
@@ -120,6 +152,8 @@ func New(opts Options) *Hub {
 			Name: "hookscope_live_alerts_published_total", Help: "Alert events fanned out by the live feed."}),
 		alertDrops: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hookscope_live_alerts_dropped_total", Help: "Alert messages the live feed dropped because a subscriber's alert buffer was full."}),
+		undecodable: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookscope_live_undecodable_total", Help: "Capture log records the live feed skipped because they did not decode."}),
 	}
 	go h.run()
 	return h
@@ -127,17 +161,61 @@ func New(opts Options) *Hub {
 
 // Collectors returns the hub's metrics for registration.
 func (h *Hub) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{h.subscribers, h.dropped, h.lagged, h.published, h.alerts, h.alertDrops}
+	return []prometheus.Collector{h.subscribers, h.dropped, h.lagged, h.published, h.alerts, h.alertDrops, h.undecodable}
 }
 
 // Publish offers r to the live feed without blocking; when the hub is
 // behind, r is dropped from the live feed (it is still stored) and counted.
 func (h *Hub) Publish(r *schema.Request) {
+	h.offer(inItem{req: r, bin: r.BinID})
+}
+
+// PublishRecord is Publish for a capture log record of bin (the bytes
+// Options.Decode reads), handed over: the hub owns data. The record is
+// decoded only when someone watches bin, now or when they subscribe while
+// it is still in the ring.
+func (h *Hub) PublishRecord(bin string, data []byte) {
+	h.offer(inItem{bin: bin, data: data})
+}
+
+func (h *Hub) offer(it inItem) {
 	select {
-	case h.in <- r:
+	case h.in <- it:
 	default:
 		h.dropped.Inc()
 	}
+}
+
+// resolve decodes a raw event in place (under h.mu); false if it does not
+// decode.
+func (h *Hub) resolve(ev *Event) bool {
+	if ev.Req != nil {
+		return true
+	}
+	if ev.bad {
+		return false
+	}
+	r, err := h.opts.Decode(ev.raw)
+	ev.raw = nil
+	if err != nil {
+		ev.bad = true
+		h.undecodable.Inc()
+		h.log.Error("skip undecodable log record in the live feed", "bin", ev.bin, "err", err)
+		return false
+	}
+	ev.Req = lite(r)
+	return true
+}
+
+// lite is r with at most schema.PreviewBytes of body, in its own memory:
+// events live in the ring and subscriber buffers, and a 10 MB body must
+// not be pinned there.
+func lite(r *schema.Request) *schema.Request {
+	l := *r
+	if len(l.Body) > schema.PreviewBytes {
+		l.Body = append([]byte(nil), l.Body[:schema.PreviewBytes]...)
+	}
+	return &l
 }
 
 // Subscribe registers a subscriber for bin whose events satisfy match (nil:
@@ -148,6 +226,7 @@ func (h *Hub) Subscribe(bin string, match func(*schema.Request) bool) (*Sub, []*
 	s := &Sub{C: make(chan *Event, h.opts.BufferLen), Alerts: make(chan []byte, h.opts.AlertBufferLen), bin: bin, match: match}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	s.seq, s.ringLen = h.seq, uint64(len(h.ring))
 	m := h.subs[bin]
 	if m == nil {
 		m = make(map[*Sub]struct{})
@@ -159,7 +238,10 @@ func (h *Hub) Subscribe(bin string, match func(*schema.Request) bool) (*Sub, []*
 	n := len(h.ring)
 	for i := range n {
 		ev := h.ring[(h.next+i)%n]
-		if ev != nil && ev.Req.BinID == bin && (match == nil || match(ev.Req)) {
+		if ev == nil || ev.bin != bin || !h.resolve(ev) {
+			continue
+		}
+		if match == nil || match(ev.Req) {
 			if ev.Msg == nil { // captured while nobody watched the bin
 				ev.Msg = h.opts.Encode(ev.Req)
 			}
@@ -167,6 +249,30 @@ func (h *Hub) Subscribe(bin string, match func(*schema.Request) bool) (*Sub, []*
 		}
 	}
 	return s, recent
+}
+
+// Mark returns the Seq of the last event fanned out so far. A websocket
+// handler subscribes some time after its handshake answered; the feed takes
+// a mark before answering, and Since gives it, from the recent events its
+// Subscribe returned, what the hub fanned out in between, so that a capture
+// answered after the client saw its feed open always reaches it.
+func (h *Hub) Mark() uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.seq
+}
+
+// Since returns the events of recent (what Subscribe returned with s) that
+// the hub fanned out after mark, oldest first. complete is false when the
+// ring was overwritten since mark, so that some of them may be missing
+// (the feed then tells the client it lagged).
+func (s *Sub) Since(recent []*Event, mark uint64) (evs []*Event, complete bool) {
+	for _, ev := range recent {
+		if ev.Seq > mark {
+			evs = append(evs, ev)
+		}
+	}
+	return evs, s.seq-mark <= s.ringLen
 }
 
 // Unsubscribe removes s; safe to call more than once.
@@ -210,43 +316,48 @@ func (h *Hub) Close() {
 
 func (h *Hub) run() {
 	defer close(h.done)
-	for r := range h.in {
-		h.fanOut(r)
+	for it := range h.in {
+		h.fanOut(it)
 	}
 }
 
-func (h *Hub) fanOut(r *schema.Request) {
-	// Keep a body-trimmed copy: events live in the ring and subscriber
-	// buffers, and a 10 MB body must not be pinned there.
-	lite := *r
-	if len(lite.Body) > schema.PreviewBytes {
-		lite.Body = lite.Body[:schema.PreviewBytes:schema.PreviewBytes]
-		lite.Body = append([]byte(nil), lite.Body...)
-	}
-	ev := &Event{Req: &lite}
+func (h *Hub) fanOut(it inItem) {
 	h.published.Inc()
-
-	// Encode only when the bin has a subscriber: most captured requests are
-	// watched by nobody, and the message is the most expensive step here.
-	// An event that goes into the ring unencoded is encoded by Subscribe
-	// before anyone sees it; Msg is only ever written under h.mu.
+	// Decode and encode only when the bin has a subscriber: most captured
+	// requests are watched by nobody, and the message is the most
+	// expensive step here. An event that goes into the ring raw or
+	// unencoded is completed by Subscribe before anyone sees it; Req, Msg
+	// and raw are only ever written under h.mu once in the ring.
 	h.mu.Lock()
-	watched := len(h.subs[r.BinID]) > 0
+	watched := len(h.subs[it.bin]) > 0
 	h.mu.Unlock()
+	ev := &Event{bin: it.bin, raw: it.data}
+	if r := it.req; r != nil {
+		ev.Req, ev.raw = lite(r), nil
+	} else if watched || len(it.data) > rawMax {
+		if !h.resolve(ev) {
+			return
+		}
+	}
 	if watched {
-		ev.Msg = h.opts.Encode(r)
+		ev.Msg = h.opts.Encode(ev.Req)
 	}
 
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.seq++
+	ev.Seq = h.seq
 	h.ring[h.next] = ev
 	h.next = (h.next + 1) % len(h.ring)
-	for s := range h.subs[r.BinID] {
-		if s.closed || (s.match != nil && !s.match(r)) {
+	for s := range h.subs[it.bin] {
+		if !h.resolve(ev) { // a subscriber arrived while it waited raw
+			break
+		}
+		if s.closed || (s.match != nil && !s.match(ev.Req)) {
 			continue
 		}
 		if ev.Msg == nil { // a subscriber arrived while we encoded nothing
-			ev.Msg = h.opts.Encode(&lite)
+			ev.Msg = h.opts.Encode(ev.Req)
 		}
 		select {
 		case s.C <- ev:
@@ -255,7 +366,7 @@ func (h *Hub) fanOut(r *schema.Request) {
 			s.lagged.Store(true)
 			s.closed = true
 			close(s.C)
-			delete(h.subs[r.BinID], s)
+			delete(h.subs[it.bin], s)
 			h.subscribers.Dec()
 			h.lagged.Inc()
 		}

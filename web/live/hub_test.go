@@ -187,3 +187,63 @@ func TestHubAlertsReachOnlyTheirBin(t *testing.T) {
 		t.Error("alert events went to the request channel")
 	}
 }
+
+// TestHubSinceMark: what the hub fanned out between Mark (taken when a
+// feed's handshake answers) and Subscribe (when its handler runs) is in the
+// recent events Since picks, oldest first, and nothing older; when more
+// than the ring went by in between, Since says it is incomplete.
+func TestHubSinceMark(t *testing.T) {
+	h := New(Options{Encode: encode, RingLen: 8})
+	defer h.Close()
+	waitSeq := func(n uint64) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for h.Mark() < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("hub fanned out %d events, want %d", h.Mark(), n)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	before := req("b", nil)
+	h.Publish(before)
+	waitSeq(1)
+
+	mark := h.Mark()
+	between := []*schema.Request{req("b", nil), req("other", nil), req("b", nil)}
+	for _, r := range between {
+		h.Publish(r)
+	}
+	waitSeq(4)
+	s, recent := h.Subscribe("b", nil)
+	defer h.Unsubscribe(s)
+	evs, complete := s.Since(recent, mark)
+	if !complete {
+		t.Fatal("Since says incomplete with the ring holding everything since the mark")
+	}
+	if len(evs) != 2 || evs[0].Req.ID != between[0].ID || evs[1].Req.ID != between[2].ID {
+		t.Fatalf("Since gave %d events, want the 2 of bin b published after the mark", len(evs))
+	}
+	for _, ev := range evs {
+		if ev.Msg == nil {
+			t.Fatal("an event from Since has no message")
+		}
+	}
+	after := req("b", nil)
+	h.Publish(after)
+	if ev := <-s.C; ev.Req.ID != after.ID {
+		t.Fatalf("subscriber got %s, want the event published after Subscribe", ev.Req.ID)
+	}
+
+	// More than RingLen events between mark and Subscribe: incomplete.
+	mark = h.Mark()
+	for range 9 {
+		h.Publish(req("b", nil))
+	}
+	waitSeq(mark + 9)
+	s2, recent := h.Subscribe("b", nil)
+	defer h.Unsubscribe(s2)
+	if _, complete := s2.Since(recent, mark); complete {
+		t.Fatal("Since says complete after the ring was overwritten")
+	}
+}
