@@ -31,6 +31,19 @@ func redactedRetryBin(t *testing.T, a *testApp, url string) (bin binResp, hdr ma
 	return bin, hdr, body
 }
 
+// stoppedBeforeRetry starts the app on dir, captures into a
+// redactedRetryBin forwarding to tg, and stops the app once tg got the
+// first attempt (the retry waits in the journal).
+func stoppedBeforeRetry(t *testing.T, dir string, tg *target) (a *testApp, bin binResp, id string, hdr map[string]string, body string) {
+	t.Helper()
+	a = startApp(t, dir, allowPrivate)
+	bin, hdr, body = redactedRetryBin(t, a, tg.URL)
+	id = captureID(t, a, bin.ID, "POST", hdr, body)
+	waitFor(t, "the first attempt", func() bool { got, _ := tg.requests(); return len(got) >= 1 })
+	a.stop(t)
+	return a, bin, id, hdr, body
+}
+
 // statusTarget answers its i-th request with statuses[i] (the last once
 // they run out) and keeps every request.
 func statusTarget(t *testing.T, statuses ...int) *target {
@@ -56,11 +69,7 @@ func statusTarget(t *testing.T, statuses ...int) *target {
 func TestRedactedCaptureRetriedAcrossRestartSendsTheOriginal(t *testing.T) {
 	dir := t.TempDir()
 	tg := statusTarget(t, 500, 200)
-	a := startApp(t, dir, allowPrivate)
-	bin, hdr, body := redactedRetryBin(t, a, tg.URL)
-	id := captureID(t, a, bin.ID, "POST", hdr, body)
-	waitFor(t, "the first attempt", func() bool { got, _ := tg.requests(); return len(got) >= 1 })
-	a.stop(t)
+	a, bin, id, hdr, body := stoppedBeforeRetry(t, dir, tg)
 	if got, _ := tg.requests(); len(got) != 1 {
 		t.Fatalf("the target got %d requests before the restart, want 1", len(got))
 	}
@@ -125,6 +134,7 @@ func journalContains(t *testing.T, dir, s string) bool {
 // assertNoSecretOnDisk fails when any file under dir holds a secret.
 func assertNoSecretOnDisk(t *testing.T, dir string, secrets ...string) {
 	t.Helper()
+	files := 0
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -133,6 +143,7 @@ func assertNoSecretOnDisk(t *testing.T, dir string, secrets ...string) {
 		if err != nil {
 			return err
 		}
+		files++
 		for _, s := range secrets {
 			if bytes.Contains(b, []byte(s)) {
 				t.Errorf("%s holds %q", p, s)
@@ -140,8 +151,8 @@ func assertNoSecretOnDisk(t *testing.T, dir string, secrets ...string) {
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || files == 0 {
+		t.Fatalf("walk data dir: %v (%d files)", err, files)
 	}
 }
 
@@ -153,11 +164,7 @@ func assertNoSecretOnDisk(t *testing.T, dir string, secrets ...string) {
 func TestRedactedRetryWithoutTheOriginalFails(t *testing.T) {
 	dir := t.TempDir()
 	tg := statusTarget(t, 500, 200)
-	a := startApp(t, dir, allowPrivate)
-	bin, hdr, body := redactedRetryBin(t, a, tg.URL)
-	id := captureID(t, a, bin.ID, "POST", hdr, body)
-	waitFor(t, "the first attempt", func() bool { got, _ := tg.requests(); return len(got) >= 1 })
-	a.stop(t)
+	a, bin, id, _, _ := stoppedBeforeRetry(t, dir, tg)
 
 	path := filepath.Join(dir, "forward-inflight.jsonl")
 	raw, err := os.ReadFile(path)
