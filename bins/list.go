@@ -12,9 +12,9 @@ import (
 	"github.com/hookscope/hookscope/schema"
 )
 
-// Lister lists every bin (schema.Store satisfies it).
+// Lister pages bins in the store (schema.Store satisfies it).
 type Lister interface {
-	ListBins(ctx context.Context) ([]*schema.Bin, error)
+	ListBinsPage(ctx context.Context, q schema.BinListQuery) (schema.BinPage, error)
 }
 
 // List limits.
@@ -60,7 +60,8 @@ func ParseListCursor(s string) (*ListCursor, error) {
 	return &ListCursor{CreatedAt: time.UnixMicro(n).UTC(), ID: id}, nil
 }
 
-// newer orders bins newest first: created_at descending, then id descending.
+// newer orders bins newest first: created_at descending, then id descending
+// (the stores' order for ListBinsPage).
 func newer(a, b *schema.Bin) int {
 	if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
 		return c
@@ -70,8 +71,8 @@ func newer(a, b *schema.Bin) int {
 
 // List returns a page of live bins matching q, newest first, and the cursor
 // of the next page (nil on the last). It is for admins: it sees every bin.
-// The store lists every bin; the page is cut here (bins are few next to
-// requests: a deployment with very many bins wants a paged store query).
+// The store reads the page (schema.Bins.ListBinsPage), so a listing costs
+// one page whatever the number of bins.
 func (s *Service) List(ctx context.Context, q ListQuery) ([]*schema.Bin, *ListCursor, error) {
 	l, ok := s.store.(Lister)
 	if !ok {
@@ -86,38 +87,32 @@ func (s *Service) List(ctx context.Context, q ListQuery) ([]*schema.Bin, *ListCu
 	if len(q.Q) > MaxListQuery {
 		return nil, nil, invalid("q", "at most %d bytes", MaxListQuery)
 	}
-	all, err := l.ListBins(ctx)
+	sq := schema.BinListQuery{Q: q.Q, Now: s.opts.Now(), Limit: q.Limit}
+	if c := q.Cursor; c != nil {
+		sq.Before = &schema.BinCursor{CreatedAt: c.CreatedAt, ID: c.ID}
+	}
+	page, err := l.ListBinsPage(ctx, sq)
 	if err != nil {
 		return nil, nil, fmt.Errorf("list bins: %w", err)
 	}
-	out := FilterBins(all, q.Q, s.opts.Now())
-	slices.SortFunc(out, newer)
-	if c := q.Cursor; c != nil {
-		pos := &schema.Bin{CreatedAt: c.CreatedAt, ID: c.ID}
-		i, _ := slices.BinarySearchFunc(out, pos, newer)
-		for i < len(out) && newer(out[i], pos) <= 0 {
-			i++
-		}
-		out = out[i:]
+	var next *ListCursor
+	if c := page.Next; c != nil {
+		next = &ListCursor{CreatedAt: c.CreatedAt, ID: c.ID}
 	}
-	if len(out) <= q.Limit {
-		return out, nil, nil
-	}
-	out = out[:q.Limit]
-	last := out[len(out)-1]
-	return out, &ListCursor{CreatedAt: last.CreatedAt, ID: last.ID}, nil
+	return page.Bins, next, nil
 }
 
 // FilterBins keeps the live bins whose name contains q (ASCII
-// case-insensitive; "" keeps all). It returns a new slice.
+// case-insensitive, as the stores' ListBinsPage; "" keeps all). It returns
+// a new slice.
 func FilterBins(list []*schema.Bin, q string, now time.Time) []*schema.Bin {
-	q = strings.ToLower(q)
+	q = schema.ASCIILower(q)
 	out := make([]*schema.Bin, 0, len(list))
 	for _, b := range list {
 		if b.Expired(now) {
 			continue
 		}
-		if q != "" && !strings.Contains(strings.ToLower(b.Name), q) {
+		if q != "" && !strings.Contains(schema.ASCIILower(b.Name), q) {
 			continue
 		}
 		out = append(out, b)

@@ -74,10 +74,12 @@ func Filename(binID string, at time.Time, f Format) string {
 	return fmt.Sprintf("hookscope-%s-%s.%s", id, at.UTC().Format("20060102T150405Z"), f.Ext())
 }
 
-// Source is the read side an export needs (schema.Reader satisfies it).
+// Source is the read side an export needs (schema.Reader satisfies it):
+// the list's pages, then the rows whose preview is cut, read in full by
+// batches of ids.
 type Source interface {
 	ListRequests(ctx context.Context, f schema.Filter) (schema.Page, error)
-	GetRequest(ctx context.Context, binID string, id uuid.UUID) (*schema.Request, error)
+	GetRequests(ctx context.Context, binID string, ids []uuid.UUID) ([]*schema.Request, error)
 }
 
 // Meta is what the records do not say about themselves.
@@ -96,6 +98,11 @@ type Meta struct {
 type Options struct {
 	// PageSize is how many summaries one store read returns (default 500).
 	PageSize int
+	// BatchBytes bounds the body bytes (by BodySize) of the full rows one
+	// GetRequests call asks for (default 8 MiB; a batch holds at least one
+	// row, so memory is at most this plus one body); a batch also holds
+	// at most schema.MaxGetRequests ids.
+	BatchBytes int64
 	// AfterPage runs after each page is written and flushed (the web layer
 	// extends the connection's write deadline there).
 	AfterPage func(rows int64)
@@ -126,13 +133,17 @@ func newEncoder(f Format, w io.Writer, m Meta) encoder {
 // Write exports the requests of f.BinID matching f's match fields, newest
 // first (the list's order), and returns how many it wrote. Cursor and
 // Limit of f are replaced. Rows whose body is longer than the summary's
-// preview are read again in full, one at a time; a row deleted meanwhile
-// is skipped. On an error the output stops where it was: a caller that
+// preview are read again in full, by batches of ids (one GetRequests per
+// batch, bounded by Options.BatchBytes); a row deleted meanwhile is
+// skipped. On an error the output stops where it was: a caller that
 // already sent headers can only cut the stream (HAR is then invalid JSON,
 // NDJSON and CSV end mid-way; see the web layer for the in-band marker).
 func Write(ctx context.Context, w io.Writer, src Source, f schema.Filter, format Format, m Meta, opts Options) (int64, error) {
 	if opts.PageSize <= 0 {
 		opts.PageSize = 500
+	}
+	if opts.BatchBytes <= 0 {
+		opts.BatchBytes = 8 << 20
 	}
 	enc := newEncoder(format, w, m)
 	if err := enc.begin(); err != nil {
@@ -148,21 +159,26 @@ func Write(ctx context.Context, w io.Writer, src Source, f schema.Filter, format
 		if err != nil {
 			return n, fmt.Errorf("list page: %w", err)
 		}
-		for _, r := range page.Requests {
-			if needsFull(r) {
-				full, err := src.GetRequest(ctx, r.BinID, r.ID)
-				if errors.Is(err, schema.ErrNotFound) {
-					continue
-				}
-				if err != nil {
-					return n, fmt.Errorf("read body of %s: %w", r.ID, err)
-				}
-				r = full
+		rows := page.Requests
+		for len(rows) > 0 {
+			// One batch: the rows up to the one whose full body would
+			// overflow the budget, their cut ones read in one call.
+			batch, full, err := readBatch(ctx, src, f.BinID, rows, opts.BatchBytes)
+			if err != nil {
+				return n, err
 			}
-			if err := enc.write(r); err != nil {
-				return n, fmt.Errorf("write row: %w", err)
+			for _, r := range rows[:batch] {
+				if needsFull(r) {
+					if r = full[r.ID]; r == nil {
+						continue // deleted since the list read it
+					}
+				}
+				if err := enc.write(r); err != nil {
+					return n, fmt.Errorf("write row: %w", err)
+				}
+				n++
 			}
-			n++
+			rows = rows[batch:]
 		}
 		if fl, ok := w.(flusher); ok {
 			if err := fl.Flush(); err != nil {
@@ -186,6 +202,40 @@ func Write(ctx context.Context, w io.Writer, src Source, f schema.Filter, format
 		}
 	}
 	return n, nil
+}
+
+// readBatch takes the longest prefix of rows whose cut rows number at most
+// schema.MaxGetRequests and whose full bodies (BodySize) fit in budget (at
+// least one row), and reads those cut rows in full with one GetRequests.
+// It returns the prefix's length and the full rows by id (nil when none
+// was cut).
+func readBatch(ctx context.Context, src Source, binID string, rows []*schema.Request, budget int64) (int, map[uuid.UUID]*schema.Request, error) {
+	var ids []uuid.UUID
+	var bytes int64
+	end := 0
+	for ; end < len(rows); end++ {
+		r := rows[end]
+		if !needsFull(r) {
+			continue
+		}
+		if len(ids) == schema.MaxGetRequests || (len(ids) > 0 && bytes+r.BodySize > budget) {
+			break
+		}
+		ids = append(ids, r.ID)
+		bytes += r.BodySize
+	}
+	if len(ids) == 0 {
+		return end, nil, nil
+	}
+	got, err := src.GetRequests(ctx, binID, ids)
+	if err != nil {
+		return 0, nil, fmt.Errorf("read %d full bodies: %w", len(ids), err)
+	}
+	full := make(map[uuid.UUID]*schema.Request, len(got))
+	for _, r := range got {
+		full[r.ID] = r
+	}
+	return end, full, nil
 }
 
 // needsFull: a summary carries the first PreviewBytes of the stored body;

@@ -67,11 +67,14 @@ func (p *pages) ListRequests(_ context.Context, f schema.Filter) (schema.Page, e
 	return pg, nil
 }
 
-func (p *pages) GetRequest(_ context.Context, _ string, id uuid.UUID) (*schema.Request, error) {
-	if r, ok := p.full[id]; ok {
-		return r, nil
+func (p *pages) GetRequests(_ context.Context, _ string, ids []uuid.UUID) ([]*schema.Request, error) {
+	var out []*schema.Request
+	for _, id := range ids {
+		if r, ok := p.full[id]; ok {
+			out = append(out, r)
+		}
 	}
-	return nil, schema.ErrNotFound
+	return out, nil
 }
 
 func req(i int, body []byte) *schema.Request {

@@ -54,7 +54,9 @@ type BinSource interface {
 	GetBin(ctx context.Context, id string) (*schema.Bin, error)
 }
 
-// RequestSource reads stored requests (Replay's original).
+// RequestSource reads stored requests (a forward retry's check that its
+// request is still stored). GetRequest returns schema.ErrNotFound for one
+// that is not.
 type RequestSource interface {
 	GetRequest(ctx context.Context, binID string, id uuid.UUID) (*schema.Request, error)
 }
@@ -88,6 +90,11 @@ type Options struct {
 	// retries (default DefaultMaxRetryBytes); past it a failed forward is
 	// recorded failed instead of retried.
 	MaxRetryBytes int64
+	// Requests reads stored requests: a forward retry checks before it
+	// sends that its request was not deleted, and DeleteRequests finds
+	// what a delete by filter removed. Default: the BinSource, when it
+	// reads requests too (the store); nil: no such check.
+	Requests RequestSource
 }
 
 // Pipeline is the capture path. It is safe for concurrent use.
@@ -98,6 +105,9 @@ type Pipeline struct {
 	opts    Options
 	lg      *slog.Logger
 	retry   *retrier // forwarding.go
+	// appendBound bounds record's wait for the log: AppendTimeout, up to
+	// 100 ms late, one timer per 100 ms instead of one per capture.
+	appendBound sharedDeadline
 
 	idMu   sync.Mutex
 	lastAt time.Time
@@ -123,6 +133,11 @@ func NewPipeline(bins BinSource, l caplog.Appender, opts Options) *Pipeline {
 	if opts.MaxRetryBytes <= 0 {
 		opts.MaxRetryBytes = DefaultMaxRetryBytes
 	}
+	if opts.Requests == nil {
+		if rs, ok := bins.(RequestSource); ok {
+			opts.Requests = rs
+		}
+	}
 	cache := newBinCache(bins, opts.BinCacheTTL, opts.Now)
 	cache.redactHeaders = opts.RedactHeaders
 	p := &Pipeline{
@@ -132,6 +147,7 @@ func NewPipeline(bins BinSource, l caplog.Appender, opts Options) *Pipeline {
 		opts:    opts,
 		lg:      opts.Logger.With("component", "ingest"),
 	}
+	p.appendBound = sharedDeadline{d: opts.AppendTimeout, slot: 100 * time.Millisecond}
 	p.retry = newRetrier(p, opts.MaxRetryBytes)
 	return p
 }
@@ -187,9 +203,13 @@ func (p *Pipeline) record(ctx context.Context, r *schema.Request) error {
 		entryBufs.Put(bp)
 		return fmt.Errorf("encode record: %w", err)
 	}
-	actx, cancel := context.WithTimeout(ctx, p.opts.AppendTimeout)
-	err = p.log.Append(actx, e)
-	cancel()
+	if ctx.Done() == nil { // capture's: nothing cancels it but the bound
+		err = p.log.Append(p.appendBound.ctx(), e)
+	} else {
+		actx, cancel := context.WithTimeout(ctx, p.opts.AppendTimeout)
+		err = p.log.Append(actx, e)
+		cancel()
+	}
 	if cap(e.Data) <= maxPooledEntry { // the log keeps no reference to Data
 		*bp = e.Data[:0]
 		entryBufs.Put(bp)

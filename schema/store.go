@@ -12,6 +12,10 @@ import (
 // PreviewBytes is how much of a body ListRequests returns in Request.Body.
 const PreviewBytes = 256
 
+// MaxGetRequests bounds the ids of one Reader.GetRequests call (the query
+// text and its bound arguments grow with them).
+const MaxGetRequests = 256
+
 // Filter selects requests of one bin. Zero values mean "no constraint".
 type Filter struct {
 	BinID     string
@@ -177,6 +181,17 @@ type Reader interface {
 	ListRequests(ctx context.Context, f Filter) (Page, error)
 	// GetRequest returns one full request, body included, or ErrNotFound.
 	GetRequest(ctx context.Context, binID string, id uuid.UUID) (*Request, error)
+	// GetRequests returns the full requests (bodies included, as GetRequest
+	// returns them) of bin binID among ids, in the order of ids; an id
+	// named twice comes back once, at its first place. Ids not stored in
+	// the bin (deleted, of another bin, never written) are left out: that
+	// is not an error. At most MaxGetRequests ids per call (ErrInvalid
+	// otherwise); no ids give an empty slice without a read. It answers
+	// in one read of the requests when the ids are UUIDv7s minted at
+	// capture (a second, bin-wide read finds the others). The caller owns
+	// the returned slices; the caller bounds the bytes it asks for (each
+	// body can be as large as the capture limit).
+	GetRequests(ctx context.Context, binID string, ids []uuid.UUID) ([]*Request, error)
 	// CountRequests returns how many requests the bin holds.
 	CountRequests(ctx context.Context, binID string) (int64, error)
 	// CountMatching returns how many requests of f.BinID match f's match
@@ -220,6 +235,61 @@ type Bins interface {
 	DeleteBin(ctx context.Context, id string) error
 	// ListBins returns every bin, newest first.
 	ListBins(ctx context.Context) ([]*Bin, error)
+	// ListBinsPage returns one page of the bins live at q.Now whose name
+	// matches q.Q, ordered by (CreatedAt, ID) descending (IDs compare
+	// bytewise), starting strictly after q.Before. Next is the position of
+	// the page's last bin when more bins follow, nil exactly when none
+	// does. The page is read by the store: at most the page (plus one bin)
+	// crosses to the caller, whatever the number of bins.
+	ListBinsPage(ctx context.Context, q BinListQuery) (BinPage, error)
+}
+
+// MaxBinPage bounds BinListQuery.Limit; DefaultBinPage is its zero value.
+const (
+	MaxBinPage     = 1000
+	DefaultBinPage = 50
+)
+
+// BinListQuery selects a page of bins for Bins.ListBinsPage.
+type BinListQuery struct {
+	// Q keeps the bins whose name contains it, ASCII case-insensitively
+	// (bytes outside ASCII compare exactly; no wildcards); "" keeps all.
+	Q string
+	// Now leaves out the bins expired at it (Bin.Expired).
+	Now time.Time
+	// Before is the position of the previous page's last bin (its Next);
+	// nil starts at the newest.
+	Before *BinCursor
+	// Limit is the page size: 0 (or less) means DefaultBinPage, more than
+	// MaxBinPage is clamped to it.
+	Limit int
+}
+
+// BinCursor is a position in the bins' (CreatedAt, ID) order.
+type BinCursor struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// BinCursorOf is the position of b.
+func BinCursorOf(b *Bin) *BinCursor { return &BinCursor{CreatedAt: Truncate(b.CreatedAt), ID: b.ID} }
+
+// BinPage is one page of Bins.ListBinsPage.
+type BinPage struct {
+	Bins []*Bin
+	Next *BinCursor
+}
+
+// ASCIILower lowers the ASCII letters of s and keeps every other byte: the
+// case folding of bin name search, which every store can do the same way.
+func ASCIILower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // Retention removes old data.
@@ -316,4 +386,14 @@ type ReplayJobs interface {
 	// CancelReplayJob records a cancel request for a job (idempotent);
 	// ErrNotFound if the job does not exist.
 	CancelReplayJob(ctx context.Context, id uuid.UUID) error
+	// PurgeReplayJobs removes, with their cancel requests, the jobs that
+	// ended (done, failed, canceled, interrupted) and were last updated
+	// before endedBefore, and the ended jobs of bins that no longer exist
+	// whatever their age; it returns how many it removed. A job that has
+	// not ended (queued, running) is never removed: its runner still
+	// writes it (one whose runner died is marked interrupted first, by
+	// replays.Manager). Backends may remove lazily (ClickHouse: a
+	// background mutation), so the jobs may still be read for a while and
+	// a later call may count them again.
+	PurgeReplayJobs(ctx context.Context, endedBefore time.Time) (int64, error)
 }

@@ -16,6 +16,8 @@ import (
 var binsTests = []testCase{
 	{"Bins", testBins},
 	{"ListBins", testListBins},
+	{"ListBinsPage", testListBinsPage},
+	{"ListBinsPageNoQuery", testListBinsPageNoQuery},
 	{"DeleteBin", testDeleteBin},
 }
 

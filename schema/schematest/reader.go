@@ -22,6 +22,7 @@ var readerTests = []testCase{
 	{"Limit", testLimit},
 	{"BodyPreview", testBodyPreview},
 	{"GetRequestNotFound", testGetRequestNotFound},
+	{"GetRequests", testGetRequests},
 	{"CountRequests", testCountRequests},
 	{"CountMatching", testCountMatching},
 	{"FilterReplays", testFilterReplays},
