@@ -271,8 +271,12 @@ func streamLeader(t *testing.T, c *natstest.Cluster) *natstest.Node {
 
 type wsConn = *websocket.Conn
 
-// waitLiveRegistered gives fresh websocket feeds the moment the existing
-// live tests give them: the subscription is registered on upgrade.
+// waitLiveRegistered gives fresh websocket feeds a moment to subscribe.
+// Request frames no longer need it (a feed gets what the hub fans out once
+// its handshake answered: TestLiveFeedGetsWhatIsCapturedOnceOpen), but
+// alert frames do: an alert event published between the handshake and
+// the handler's Subscribe reaches no one (alerts are not kept in the
+// hub's ring), so the alert tests still pause here.
 func waitLiveRegistered() { time.Sleep(50 * time.Millisecond) }
 
 // expectNoMore checks that nothing else arrives on the feed for a moment.

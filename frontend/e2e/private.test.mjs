@@ -52,10 +52,16 @@ test("another browser sees the private screen, then reads through a share link",
 
   await page.goto(`${hs.url}/bins/${bin}/settings`);
   await page.click("text=Create a read-only link (24h)");
-  const link = page.locator("fieldset:has-text('Sharing') code.url").last();
+  // The share link, shown under the button once the server answered. Not
+  // "the last link of the fieldset": that is the owner link until the
+  // answer renders, and a slow answer sent the other browser off with the
+  // owner token (it then saw no read-only banner).
+  const link = page.locator("fieldset:has-text('Sharing') button:has-text('Create a read-only link (24h)') + .urlbar code.url");
   await link.waitFor();
   shareURL = await link.textContent();
   assert.match(shareURL, /\/bins\/[^?]+\?token=/);
+  const shareTok = new URL(shareURL).searchParams.get("token");
+  assert.equal(JSON.parse(Buffer.from(shareTok.split(".")[1], "base64url").toString()).scope, "read", "the share link carries a read token");
 
   await page2.goto(shareURL.replace(/^https?:\/\/[^/]+/, hs.url));
   await page2.waitForSelector("[data-testid=request-list] .row:has-text('/private/1')");
