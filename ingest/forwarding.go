@@ -82,13 +82,17 @@ func (t *Target) skipForward(r *schema.Request) *schema.Forward {
 // request is recorded at once with the error "forward queue full; not
 // forwarded", so overload never loses a capture.
 //
-// sent is r as it arrived (before redaction): what the target gets, kept in
-// memory only; the journal and the record hold r, so a retry after a
-// restart sends the redacted record.
+// sent is r as it arrived (before redaction): what the target gets. The
+// record holds r; the journal holds r and, when redaction changed it, sent
+// too, until the forward is delivered or failed for good, so a retry after
+// a restart sends what the first attempt sent (SECURITY.md).
 func (p *Pipeline) forwardAsync(ctx context.Context, fc schema.ForwardConfig, r, sent *schema.Request) error {
 	pending := schema.Forward{URL: fc.URL, Mode: forward.ModeAsync}
 	r.Forward = &pending
-	e := &journalEntry{req: r, cfg: &fc, sent: sent}
+	e := &journalEntry{req: r, cfg: &fc}
+	if sent != r {
+		e.sent = sent // redaction changed r: the journal keeps both
+	}
 	j := p.opts.Journal
 	if j != nil {
 		if err := j.put(*e); err != nil {
@@ -148,12 +152,18 @@ func (p *Pipeline) attemptDone(ctx context.Context, e *journalEntry, res schema.
 	r := *old
 	r.Forward = &f
 	e.req = &r
+	if p.retry.settled(r.BinID, r.ID) {
+		// The request was deleted while this attempt ran: its outcome is
+		// not recorded (an update would store it again), nothing follows.
+		p.dropEntry(r.ID)
+		return &r, nil
+	}
 	n := len(f.Attempts) - e.base
 	switch {
 	case !forward.Failed(&res):
 		f.State = schema.ForwardDelivered
 	case n < pol.MaxAttempts:
-		if !p.retry.admit(r.ID, len(r.Body)) {
+		if !p.retry.admit(r.ID, e.size()) {
 			f.State = schema.ForwardFailed
 			f.Error += "; retry queue full, not retried"
 			break
@@ -173,7 +183,10 @@ func (p *Pipeline) attemptDone(ctx context.Context, e *journalEntry, res schema.
 			}
 		}
 		err := p.appendForward(ctx, e.req, upsert)
-		p.retry.schedule(e, next)
+		if !p.retry.schedule(e, next) {
+			// Deleted meanwhile (CancelRetries): the journal entry goes.
+			p.dropEntry(r.ID)
+		}
 		if err != nil {
 			// The journal holds the schedule: the next outcome updates
 			// (or stores) the record.
@@ -186,13 +199,19 @@ func (p *Pipeline) attemptDone(ctx context.Context, e *journalEntry, res schema.
 	if err := p.appendForward(ctx, e.req, e.upsert); err != nil {
 		return &r, err
 	}
-	p.retry.forget(r.ID)
+	p.dropEntry(r.ID)
+	return &r, nil
+}
+
+// dropEntry ends id's forward in this instance: no timer, no bytes held,
+// no journal entry.
+func (p *Pipeline) dropEntry(id uuid.UUID) {
+	p.retry.forget(id)
 	if j := p.opts.Journal; j != nil {
-		if err := j.Done(r.ID); err != nil {
+		if err := j.Done(id); err != nil {
 			p.lg.Warn("forward journal", "err", err)
 		}
 	}
-	return &r, nil
 }
 
 // appendForward appends r to the capture log: as its first record, or as a
@@ -236,13 +255,13 @@ func (p *Pipeline) Redeliver(ctx context.Context, orig *schema.Request) (*schema
 	if orig.Forward.StateOf() == schema.ForwardRetrying {
 		return nil, ErrRetrying
 	}
-	if !p.retry.claim(orig.ID) {
+	if !p.retry.claim(orig.BinID, orig.ID) {
 		return nil, ErrRetrying
 	}
 	cfg := *fc
 	cfg.Mode = forward.ModeAsync
 	r := *orig
-	e := &journalEntry{req: &r, cfg: &cfg, upsert: true}
+	e := &journalEntry{req: &r, cfg: &cfg, upsert: true, asStored: true}
 	if f := orig.Forward; f != nil {
 		fw := *f
 		if len(fw.Attempts) == 0 && fw.State != schema.ForwardSkipped && (fw.Status != 0 || fw.Error != "") {
@@ -278,7 +297,7 @@ func (p *Pipeline) StartRetries() {
 		if f := e.req.Forward; f != nil && f.NextAt != nil && f.NextAt.After(now) {
 			at = *f.NextAt
 		}
-		p.retry.admit(e.req.ID, len(e.req.Body))
+		p.retry.admit(e.req.ID, e.size())
 		p.retry.schedule(e, at)
 	}
 	if len(es) > 0 {
@@ -295,11 +314,16 @@ func (p *Pipeline) StopRetries() { p.retry.close() }
 func (p *Pipeline) PendingRetries() int { return p.retry.len() }
 
 // CancelRetries drops this instance's pending retries of a bin's request
-// (id), or of all the bin's requests (id nil), from the timers and the
-// journal: called when they are deleted, so that the next outcome does not
-// store them again. An attempt already running still records its outcome.
+// (id), or of all the bin's requests (id nil): called once they are
+// deleted, so that the deleted requests are neither sent again nor stored
+// again by a later outcome. A retry waiting for its time is stopped; one
+// whose attempt is running has that attempt's outcome dropped (not
+// recorded, no next attempt). Either way its journal entry goes.
+//
 // Retries another instance holds are not reached (see the top of this
-// file), nor are those of requests removed by a filtered delete.
+// file): each retry checks before it sends that its request is still
+// stored (retrier.gone), which stops those from the attempt after the one
+// that first found the request stored.
 func (p *Pipeline) CancelRetries(binID string, id *uuid.UUID) {
 	if p == nil {
 		return
@@ -313,6 +337,63 @@ func (p *Pipeline) CancelRetries(binID string, id *uuid.UUID) {
 	}
 }
 
+// DeleteScope says what a delete removes from a bin: one request (ID),
+// all of them (All: clearing or deleting the bin), or, neither set, those
+// matching a filter the pipeline cannot evaluate (a delete by filter).
+type DeleteScope struct {
+	ID  *uuid.UUID
+	All bool
+}
+
+// DeleteRequests runs del, a delete of binID's requests, and cancels this
+// instance's pending retries of what it removed (CancelRetries). While del
+// runs the bin's retries are held: none sends and no attempt's outcome is
+// recorded, so nothing stores a request again between the delete and the
+// cancel (a ClickHouse delete waits for its mutation, long enough for a
+// retry to run). For a delete by filter the removed ones are those of the
+// bin's pending retries whose request was stored before del and is not
+// after (a request not yet stored was not deleted by it; without a request
+// source, Options.Requests, none is cancelled). del's error is returned as
+// is, and then nothing is cancelled. A nil pipeline only runs del.
+//
+// The limit: an outcome already in the capture log, not yet in the store,
+// when del runs is stored after it (the store writer stores the request of
+// a forward update when it is missing).
+func (p *Pipeline) DeleteRequests(ctx context.Context, binID string, scope DeleteScope, del func(ctx context.Context) error) error {
+	if p == nil {
+		return del(ctx)
+	}
+	p.retry.suspend(binID)
+	defer p.retry.resume(binID)
+	src := p.opts.Requests
+	var before []uuid.UUID
+	if scope.ID == nil && !scope.All && src != nil {
+		for _, id := range p.retry.ids(binID) {
+			if _, err := src.GetRequest(ctx, binID, id); err == nil {
+				before = append(before, id)
+			}
+		}
+	}
+	if err := del(ctx); err != nil {
+		return err
+	}
+	switch {
+	case scope.ID != nil:
+		p.CancelRetries(binID, scope.ID)
+	case scope.All:
+		p.CancelRetries(binID, nil)
+	}
+	for _, id := range before {
+		_, err := src.GetRequest(ctx, binID, id)
+		if errors.Is(err, schema.ErrNotFound) {
+			p.CancelRetries(binID, &id)
+		} else if err != nil {
+			p.lg.Warn("forward retry: look up a request after a delete", "bin", binID, "request_id", id, "err", err)
+		}
+	}
+	return nil
+}
+
 // retrier holds the timers of pending retries. Each id is in it at most
 // once (scheduled, or running an attempt), which is what keeps a retry
 // from running twice in this instance.
@@ -324,11 +405,44 @@ type retrier struct {
 	bins   map[uuid.UUID]string      // the bin of each scheduled id
 	sizes  map[uuid.UUID]int
 	bytes  int64
-	closed bool
+	// cancelled are ids CancelRetries removed while their timer had fired
+	// or their attempt ran: fire, attemptDone and schedule drop them.
+	cancelled map[uuid.UUID]struct{}
+	// suspended counts the deletes running per bin (DeleteRequests):
+	// while one runs, fire and attemptDone wait on held.
+	suspended map[string]int
+	held      *sync.Cond // on mu
+	closed    bool
 }
 
 func newRetrier(p *Pipeline, maxBytes int64) *retrier {
-	return &retrier{p: p, max: maxBytes, timers: map[uuid.UUID]*time.Timer{}, sizes: map[uuid.UUID]int{}, bins: map[uuid.UUID]string{}}
+	q := &retrier{p: p, max: maxBytes, timers: map[uuid.UUID]*time.Timer{}, sizes: map[uuid.UUID]int{},
+		bins: map[uuid.UUID]string{}, cancelled: map[uuid.UUID]struct{}{}, suspended: map[string]int{}}
+	q.held = sync.NewCond(&q.mu)
+	return q
+}
+
+// suspend holds binID's retries until resume (see DeleteRequests).
+func (q *retrier) suspend(binID string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.suspended[binID]++
+}
+
+func (q *retrier) resume(binID string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.suspended[binID]--; q.suspended[binID] <= 0 {
+		delete(q.suspended, binID)
+	}
+	q.held.Broadcast()
+}
+
+// waitLocked returns once no delete of binID runs (or the retrier closed).
+func (q *retrier) waitLocked(binID string) {
+	for q.suspended[binID] > 0 && !q.closed {
+		q.held.Wait()
+	}
 }
 
 // admit counts a body against the bound of bytes held for retries; false
@@ -347,34 +461,67 @@ func (q *retrier) admit(id uuid.UUID, size int) bool {
 	return true
 }
 
-// claim marks id as running an attempt unless it is pending already.
-func (q *retrier) claim(id uuid.UUID) bool {
+// claim marks binID's id as running an attempt unless it is pending
+// already.
+func (q *retrier) claim(binID string, id uuid.UUID) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if _, ok := q.timers[id]; ok {
 		return false
 	}
+	delete(q.cancelled, id) // a redelivery of a request stored again
 	q.timers[id] = nil
+	q.bins[id] = binID
 	return true
 }
 
-func (q *retrier) schedule(e *journalEntry, at time.Time) {
+// schedule arms e's next attempt at at; false when e was cancelled
+// meanwhile (nothing is armed then).
+func (q *retrier) schedule(e *journalEntry, at time.Time) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.closed {
-		return
-	}
 	id := e.req.ID
+	if _, ok := q.cancelled[id]; ok {
+		delete(q.cancelled, id)
+		return false
+	}
+	if q.closed {
+		return true // the journal keeps the schedule for the next start
+	}
 	if t := q.timers[id]; t != nil {
 		t.Stop()
 	}
 	q.timers[id] = time.AfterFunc(max(at.Sub(q.p.opts.Now()), 0), func() { q.fire(e) })
 	q.bins[id] = e.req.BinID
+	return true
+}
+
+// takeCancelled reports (once) whether id was cancelled while it ran.
+func (q *retrier) takeCancelled(id uuid.UUID) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	_, ok := q.cancelled[id]
+	delete(q.cancelled, id)
+	return ok
+}
+
+// settled waits until no delete of binID runs, then reports (once)
+// whether id was cancelled meanwhile: an attempt's outcome is recorded only
+// when this is false.
+func (q *retrier) settled(binID string, id uuid.UUID) (cancelled bool) {
+	q.mu.Lock()
+	q.waitLocked(binID)
+	q.mu.Unlock()
+	return q.takeCancelled(id)
 }
 
 func (q *retrier) forget(id uuid.UUID) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	q.forgetLocked(id)
+}
+
+func (q *retrier) forgetLocked(id uuid.UUID) {
 	if t := q.timers[id]; t != nil {
 		t.Stop()
 	}
@@ -392,10 +539,24 @@ func (q *retrier) len() int {
 	return len(q.timers)
 }
 
+// ids are the ids of binID's pending retries.
+func (q *retrier) ids(binID string) []uuid.UUID {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var out []uuid.UUID
+	for id, b := range q.bins {
+		if b == binID {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 func (q *retrier) close() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.closed = true
+	q.held.Broadcast()
 	for _, t := range q.timers {
 		if t != nil {
 			t.Stop()
@@ -403,15 +564,32 @@ func (q *retrier) close() {
 	}
 }
 
+// ErrOriginalLost is the forward error of a retry whose request was
+// redacted and whose original (journalEntry.sent) is not held: sending the
+// redacted record would hand the target other bytes than the first
+// attempt did, so the forward fails instead.
+const ErrOriginalLost = "the request as it arrived is not held for this retry (a redacted record cannot stand in for it); not retried"
+
 // fire runs the next attempt of e with the bin's current forward setting
 // (a changed target or policy applies to pending retries).
 func (q *retrier) fire(e *journalEntry) {
 	p := q.p
 	id := e.req.ID
 	q.mu.Lock()
+	q.waitLocked(e.req.BinID) // a delete of the bin runs: it may cancel this
 	if q.closed {
 		q.mu.Unlock()
 		return
+	}
+	if _, ok := q.cancelled[id]; ok {
+		// Cancelled after the timer fired: nothing runs, nothing is kept.
+		delete(q.cancelled, id)
+		q.mu.Unlock()
+		return
+	}
+	if _, ok := q.timers[id]; !ok {
+		q.mu.Unlock()
+		return // forgotten meanwhile
 	}
 	q.timers[id] = nil
 	q.mu.Unlock()
@@ -421,19 +599,32 @@ func (q *retrier) fire(e *journalEntry) {
 	switch {
 	case errors.Is(err, ErrUnknownBin):
 		// The bin is gone, and its requests with it.
-		q.forget(id)
-		if j := p.opts.Journal; j != nil {
-			_ = j.Done(id)
-		}
+		p.dropEntry(id)
 		return
 	case err != nil:
 		p.lg.Warn("forward retry: look up bin", "bin", e.req.BinID, "err", err)
 		q.schedule(e, p.opts.Now().Add(5*time.Second))
 		return
 	}
+	if q.gone(ctx, e) {
+		p.lg.Info("forward retry: the request was deleted; not retried", "bin", e.req.BinID, "request_id", id)
+		p.dropEntry(id)
+		return
+	}
 	fc := t.Bin.Settings.Forward
-	if fc == nil || fc.URL == "" {
-		res := schema.Forward{Error: "forwarding was turned off on the bin; not retried"}
+	out := e.req
+	if e.sent != nil {
+		out = e.sent // the request as it arrived, as the first attempt sent it
+	}
+	var final string
+	switch {
+	case fc == nil || fc.URL == "":
+		final = "forwarding was turned off on the bin; not retried"
+	case e.sent == nil && e.req.Redacted != nil && !e.asStored && e.base == 0:
+		final = ErrOriginalLost
+	}
+	if final != "" {
+		res := schema.Forward{Error: final}
 		if e.req.Forward != nil {
 			res.URL = e.req.Forward.URL
 		}
@@ -446,10 +637,6 @@ func (q *retrier) fire(e *journalEntry) {
 	cfg := *fc
 	cfg.Mode = forward.ModeAsync
 	e.cfg = &cfg
-	out := e.req
-	if e.sent != nil {
-		out = e.sent // the unredacted request, while this process holds it
-	}
 	err = p.opts.Forwarder.Submit(cfg, out, func(fw schema.Forward) {
 		if _, err := p.attemptDone(context.Background(), e, fw); err != nil {
 			p.lg.Error("record forward retry", "bin", e.req.BinID, "request_id", id, "err", err)
@@ -457,29 +644,55 @@ func (q *retrier) fire(e *journalEntry) {
 	})
 	switch {
 	case errors.Is(err, forward.ErrQueueFull):
-		q.schedule(e, p.opts.Now().Add(time.Second))
+		if !q.schedule(e, p.opts.Now().Add(time.Second)) {
+			p.dropEntry(id)
+		}
 	case err != nil:
 		// Closing: the journal keeps the schedule for the next start.
 	}
 }
 
-// cancel stops the scheduled retries of binID's request id (all of the
-// bin's when id is nil) and returns their ids. Running attempts are left.
+// gone is the send-time check that e's request is still stored: a delete
+// that CancelRetries did not reach (another instance's, a retention
+// sweep, one racing the schedule) must not be forwarded again. Only a
+// request found stored once (seen, kept in the journal) counts as deleted
+// when it is missing: before that, missing may only mean the store writer
+// has not taken its record yet. A store that cannot answer does not hold
+// the retry back.
+func (q *retrier) gone(ctx context.Context, e *journalEntry) bool {
+	src := q.p.opts.Requests
+	if src == nil {
+		return false
+	}
+	_, err := src.GetRequest(ctx, e.req.BinID, e.req.ID)
+	switch {
+	case err == nil:
+		e.seen = true // written with the entry's next journal line
+		return false
+	case errors.Is(err, schema.ErrNotFound):
+		return e.seen
+	default:
+		q.p.lg.Warn("forward retry: look up the request", "bin", e.req.BinID, "request_id", e.req.ID, "err", err)
+		return false
+	}
+}
+
+// cancel removes binID's request id (all of the bin's when id is nil) from
+// the retries and returns their ids. A retry whose timer could not be
+// stopped (it fired, or its attempt runs) is marked cancelled, so that
+// fire sends nothing and attemptDone records nothing.
 func (q *retrier) cancel(binID string, id *uuid.UUID) []uuid.UUID {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	var out []uuid.UUID
 	for rid, bin := range q.bins {
-		t := q.timers[rid]
-		if bin != binID || (id != nil && rid != *id) || t == nil || !t.Stop() {
+		if bin != binID || (id != nil && rid != *id) {
 			continue
 		}
-		delete(q.timers, rid)
-		delete(q.bins, rid)
-		if n, ok := q.sizes[rid]; ok {
-			q.bytes -= int64(n)
-			delete(q.sizes, rid)
+		if t := q.timers[rid]; t == nil || !t.Stop() {
+			q.cancelled[rid] = struct{}{}
 		}
+		q.forgetLocked(rid)
 		out = append(out, rid)
 	}
 	return out

@@ -27,7 +27,11 @@ import (
 // before Add returns, like a capture log append; "done" lines are not (a
 // lost one only makes the next start append the record again, and the
 // store keeps the first row of an id). The file is emptied whenever
-// nothing is in flight and compacted when it grows past MaxBytes.
+// nothing is in flight and compacted when it grows past MaxBytes and twice
+// what is pending. What is pending is bounded: retries by the pipeline's
+// MaxRetryBytes (bodies, the original included), first attempts by the
+// forwarder's queue; so the file stays under about twice that, or
+// MaxBytes.
 //
 // It is also the durable queue of forward retries (retry.go): an entry
 // whose forward has a retry policy stays in the journal, with its attempts
@@ -45,11 +49,12 @@ type Journal struct {
 	maxBytes int64
 	sync     bool
 
-	mu      sync.Mutex
-	f       *os.File
-	size    int64
-	pending map[uuid.UUID]*journalEntry
-	retries []*journalEntry // to schedule again, read on open
+	mu        sync.Mutex
+	f         *os.File
+	size      int64
+	compacted int64 // size after the last rewrite: what was pending then
+	pending   map[uuid.UUID]*journalEntry
+	retries   []*journalEntry // to schedule again, read on open
 }
 
 // journalEntry is one forward the journal holds.
@@ -65,8 +70,27 @@ type journalEntry struct {
 	// redelivery starts a new series on a failed forward).
 	base int
 	// sent is the request as it arrived when redaction changed req: what
-	// the target gets. Memory only, never written to the journal.
+	// the target gets, on the first attempt and on every retry. When the
+	// forward retries, it is written to the journal with the entry (its
+	// headers and body, the only fields redaction changes) and leaves it
+	// with the entry, so a retry after a restart sends the same bytes as
+	// the first attempt.
 	sent *schema.Request
+	// asStored: the forward sends the record as stored, by design
+	// (Redeliver), so a redacted req without sent is expected.
+	asStored bool
+	// seen: a retry found the request in the store once, so a later
+	// lookup that does not find it means it was deleted (retrier.gone).
+	seen bool
+}
+
+// size is what the entry holds in bodies (the retry memory bound).
+func (e *journalEntry) size() int {
+	n := len(e.req.Body)
+	if e.sent != nil && e.sent != e.req {
+		n += len(e.sent.Body)
+	}
+	return n
 }
 
 // JournalInterrupted is the forward error of a recovered record.
@@ -80,10 +104,52 @@ type journalLine struct {
 	Cfg    *schema.ForwardConfig `json:"cfg,omitempty"`
 	Upsert bool                  `json:"upsert,omitempty"`
 	Base   int                   `json:"base,omitempty"`
+	// Orig is the request as it arrived when redaction changed Req
+	// (journalEntry.sent).
+	Orig     *journalOrig `json:"orig,omitempty"`
+	AsStored bool         `json:"as_stored,omitempty"`
+	Seen     bool         `json:"seen,omitempty"`
+}
+
+// journalOrig is what redaction changes in a request: its headers and body.
+type journalOrig struct {
+	Headers []schema.Header `json:"headers"`
+	Body    []byte          `json:"body,omitempty"`
 }
 
 func (e *journalEntry) line(id uuid.UUID) journalLine {
-	return journalLine{Op: "add", ID: id, Req: e.req, Body: e.req.Body, Cfg: e.cfg, Upsert: e.upsert, Base: e.base}
+	l := journalLine{Op: "add", ID: id, Req: e.req, Body: e.req.Body, Cfg: e.cfg, Upsert: e.upsert, Base: e.base, AsStored: e.asStored, Seen: e.seen}
+	if e.keepsOrig() {
+		l.Orig = &journalOrig{Headers: e.sent.Headers, Body: e.sent.Body}
+	}
+	return l
+}
+
+// keepsOrig: the entry's line carries the request as it arrived. Only a
+// forward that may be retried needs it after a restart (one without
+// retries is recorded interrupted): no other entry puts what redaction
+// removed on disk.
+func (e *journalEntry) keepsOrig() bool {
+	return e.sent != nil && e.sent != e.req && e.cfg != nil && e.cfg.Retry != nil
+}
+
+// scrubBytes: when an entry that carried an original leaves a journal of at
+// most this size, the file is rewritten at once, so the original does not
+// wait for the next compaction on disk. Past it (many large retries
+// pending) the rewrite would cost more than it is worth per delivery, and
+// the next compaction removes it.
+const scrubBytes = 8 << 20
+
+// entry is the journal entry an "add" line holds.
+func (l *journalLine) entry() *journalEntry {
+	l.Req.Body = l.Body
+	e := &journalEntry{req: l.Req, cfg: l.Cfg, upsert: l.Upsert, base: l.Base, asStored: l.AsStored, seen: l.Seen}
+	if l.Orig != nil {
+		s := *l.Req
+		s.Headers, s.Body, s.Redacted = l.Orig.Headers, l.Orig.Body, nil
+		e.sent = &s
+	}
+	return e
 }
 
 // JournalOptions configure OpenJournal.
@@ -117,11 +183,10 @@ func OpenJournal(path string, opts JournalOptions) (*Journal, []*schema.Request,
 			switch l.Op {
 			case "add":
 				if l.Req != nil {
-					l.Req.Body = l.Body
 					if _, seen := j.pending[l.ID]; !seen {
 						order = append(order, l.ID)
 					}
-					j.pending[l.ID] = &journalEntry{req: l.Req, cfg: l.Cfg, upsert: l.Upsert, base: l.Base}
+					j.pending[l.ID] = l.entry()
 				}
 			case "done":
 				delete(j.pending, l.ID)
@@ -167,6 +232,9 @@ func (j *Journal) Add(r *schema.Request) error {
 // put records e (a copy) as pending, replacing what the journal held for
 // its id, and fdatasyncs it when the journal syncs.
 func (j *Journal) put(e journalEntry) error {
+	if e.sent == e.req {
+		e.sent = nil
+	}
 	cp := *e.req
 	if e.req.Forward != nil {
 		fw := *e.req.Forward
@@ -191,7 +259,22 @@ func (j *Journal) put(e journalEntry) error {
 		}
 	}
 	j.pending[cp.ID] = &e
+	if j.overgrownLocked() {
+		// Every retry appends its entry again: without this, a journal
+		// whose entries all wait for retries would never shrink. The line
+		// is durable already; a failed compaction keeps the old file.
+		if err := j.rewriteLocked(); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// overgrownLocked: the file is past MaxBytes and at least twice what is
+// pending (the size after the last compaction), so compacting it is worth
+// it (amortised: each byte is rewritten a bounded number of times).
+func (j *Journal) overgrownLocked() bool {
+	return j.size > j.maxBytes && j.size > 2*j.compacted
 }
 
 // takeRetries returns (once) the entries OpenJournal found waiting for a
@@ -224,11 +307,12 @@ func (e *journalEntry) retries() bool {
 func (j *Journal) Done(id uuid.UUID) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if _, ok := j.pending[id]; !ok || j.f == nil {
+	e, ok := j.pending[id]
+	if !ok || j.f == nil {
 		return nil
 	}
 	delete(j.pending, id)
-	if len(j.pending) == 0 || j.size > j.maxBytes {
+	if len(j.pending) == 0 || j.overgrownLocked() || (e.keepsOrig() && j.size <= scrubBytes) {
 		return j.rewriteLocked()
 	}
 	b, _ := json.Marshal(journalLine{Op: "done", ID: id})
@@ -287,7 +371,7 @@ func (j *Journal) rewriteLocked() error {
 	if j.f != nil {
 		j.f.Close()
 	}
-	j.f, j.size = nf, size
+	j.f, j.size, j.compacted = nf, size, size
 	return nil
 }
 

@@ -2,6 +2,8 @@ package ingest
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -152,4 +154,156 @@ func TestJournalKeepsRetrySchedule(t *testing.T) {
 		t.Fatalf("after done: %v %v", rec, err)
 	}
 	j3.Close()
+}
+
+// TestJournalKeepsTheOriginal: an entry whose record was redacted keeps
+// the request as it arrived (headers and body) across a reopen, next to
+// the redacted record, with its flags; an entry redaction did not change
+// writes no second copy.
+func TestJournalKeepsTheOriginal(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j.jsonl")
+	j, _, err := OpenJournal(path, JournalOptions{Sync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &schema.ForwardConfig{URL: "http://target", Retry: &schema.RetryConfig{MaxAttempts: 3}}
+	failed := &schema.Forward{URL: "http://target", Mode: "async", State: schema.ForwardRetrying,
+		Attempts: []schema.ForwardAttempt{{At: schema.Truncate(time.Now()), Status: 500}}}
+	red, plain := journalReq(0), journalReq(1)
+	red.Forward, plain.Forward = failed, failed
+	sent := *red
+	sent.Headers = []schema.Header{{Name: "Authorization", Value: "Bearer SECRET"}}
+	sent.Body = []byte(`{"card":"4242"}`)
+	red.Headers = []schema.Header{{Name: "Authorization", Value: schema.RedactedValue}}
+	red.Body = []byte(`{"card":"[redacted]"}`)
+	red.Redacted = &schema.Redaction{Headers: []string{"Authorization"}, BodyPaths: []string{"card"}}
+	if err := j.put(journalEntry{req: red, sent: &sent, cfg: cfg, seen: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.put(journalEntry{req: plain, sent: plain, cfg: cfg, asStored: true}); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	raw, _ := os.ReadFile(path)
+	if n := bytes.Count(raw, []byte(`"orig"`)); n != 1 {
+		t.Errorf("%d lines carry an original, want 1 (the redacted entry's)", n)
+	}
+
+	j2, _, err := OpenJournal(path, JournalOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j2.Close()
+	got := map[uuid.UUID]*journalEntry{}
+	for _, e := range j2.takeRetries() {
+		got[e.req.ID] = e
+	}
+	e := got[red.ID]
+	if e == nil || e.sent == nil || !e.seen || e.asStored {
+		t.Fatalf("redacted entry read back as %+v", e)
+	}
+	if string(e.sent.Body) != string(sent.Body) || len(e.sent.Headers) != 1 || e.sent.Headers[0] != sent.Headers[0] || e.sent.Redacted != nil {
+		t.Errorf("original read back as body %s headers %v redacted %v", e.sent.Body, e.sent.Headers, e.sent.Redacted)
+	}
+	if string(e.req.Body) != string(red.Body) || e.req.Headers[0].Value != schema.RedactedValue || e.req.Redacted == nil {
+		t.Errorf("the record read back unredacted: %s %v", e.req.Body, e.req.Headers)
+	}
+	if e.sent.ID != red.ID || e.sent.Method != red.Method || e.sent.Path != red.Path {
+		t.Errorf("the original lost the record's other fields: %+v", e.sent)
+	}
+	if p := got[plain.ID]; p == nil || p.sent != nil || !p.asStored {
+		t.Errorf("plain entry read back as %+v", p)
+	}
+}
+
+// TestJournalBoundedWhileRetriesWait: every retry writes its entry again;
+// with entries that never finish (all waiting for retries), the file is
+// still compacted, so it stays within MaxBytes or twice what is pending
+// (plus the line that crossed the limit).
+func TestJournalBoundedWhileRetriesWait(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j.jsonl")
+	const maxBytes = 4096
+	j, _, err := OpenJournal(path, JournalOptions{MaxBytes: maxBytes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	cfg := &schema.ForwardConfig{URL: "http://target", Retry: &schema.RetryConfig{MaxAttempts: 1000}}
+	reqs := []*schema.Request{journalReq(0), journalReq(1), journalReq(2), journalReq(3)}
+	for round := range 300 {
+		var live, longest int64 // what is pending, as lines
+		for _, r := range reqs {
+			r.Forward = &schema.Forward{URL: "http://target", Mode: "async", Status: 500, State: schema.ForwardRetrying}
+			r.Forward.Attempts = make([]schema.ForwardAttempt, round%3+1)
+			e := journalEntry{req: r, cfg: cfg}
+			if err := j.put(e); err != nil {
+				t.Fatal(err)
+			}
+			b, _ := json.Marshal(e.line(r.ID))
+			live += int64(len(b)) + 1
+			longest = max(longest, int64(len(b))+1)
+		}
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Without compaction this grows by 4 lines a round (about 900 KB
+		// at the end).
+		if limit := max(int64(maxBytes), 2*live) + longest; fi.Size() > limit {
+			t.Fatalf("round %d: journal at %d bytes, want at most %d (%d pending)", round, fi.Size(), limit, live)
+		}
+	}
+	if j.Pending() != len(reqs) {
+		t.Errorf("%d pending, want %d", j.Pending(), len(reqs))
+	}
+}
+
+// TestJournalDropsTheOriginalAtOnce: when an entry that carried the
+// request as it arrived ends while other entries are pending, the file is
+// rewritten without it at once, not at some later compaction.
+func TestJournalDropsTheOriginalAtOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j.jsonl")
+	j, _, err := OpenJournal(path, JournalOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	cfg := &schema.ForwardConfig{URL: "http://target", Retry: &schema.RetryConfig{MaxAttempts: 3}}
+	other, red := journalReq(0), journalReq(1)
+	sent := *red
+	sent.Body = []byte("SECRET-BODY")
+	red.Body = []byte("[redacted]")
+	red.Redacted = &schema.Redaction{BodyDropped: true}
+	if err := j.put(journalEntry{req: other, cfg: cfg}); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.put(journalEntry{req: red, sent: &sent, cfg: cfg}); err != nil {
+		t.Fatal(err)
+	}
+	// Without a retry policy the original is not written at all.
+	noRetry := journalReq(2)
+	plainSent := *noRetry
+	plainSent.Body = []byte("SECRET-NORETRY")
+	if err := j.put(journalEntry{req: noRetry, sent: &plainSent, cfg: &schema.ForwardConfig{URL: "http://target"}}); err != nil {
+		t.Fatal(err)
+	}
+	// Bodies are base64 in the JSON lines.
+	secret := []byte(base64.StdEncoding.EncodeToString(sent.Body))
+	raw, _ := os.ReadFile(path)
+	if !bytes.Contains(raw, secret) {
+		t.Fatal("the original is not in the journal while its retry waits")
+	}
+	if bytes.Contains(raw, []byte(base64.StdEncoding.EncodeToString(plainSent.Body))) {
+		t.Error("a forward without retries wrote its original to the journal")
+	}
+	if err := j.Done(red.ID); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ = os.ReadFile(path)
+	if bytes.Contains(raw, secret) {
+		t.Error("the original stayed in the journal file after its entry ended")
+	}
+	if j.Pending() != 2 {
+		t.Errorf("%d pending, want 2", j.Pending())
+	}
 }

@@ -54,7 +54,9 @@ type BinSource interface {
 	GetBin(ctx context.Context, id string) (*schema.Bin, error)
 }
 
-// RequestSource reads stored requests (Replay's original).
+// RequestSource reads stored requests (a forward retry's check that its
+// request is still stored). GetRequest returns schema.ErrNotFound for one
+// that is not.
 type RequestSource interface {
 	GetRequest(ctx context.Context, binID string, id uuid.UUID) (*schema.Request, error)
 }
@@ -88,6 +90,11 @@ type Options struct {
 	// retries (default DefaultMaxRetryBytes); past it a failed forward is
 	// recorded failed instead of retried.
 	MaxRetryBytes int64
+	// Requests reads stored requests: a forward retry checks before it
+	// sends that its request was not deleted, and DeleteRequests finds
+	// what a delete by filter removed. Default: the BinSource, when it
+	// reads requests too (the store); nil: no such check.
+	Requests RequestSource
 }
 
 // Pipeline is the capture path. It is safe for concurrent use.
@@ -125,6 +132,11 @@ func NewPipeline(bins BinSource, l caplog.Appender, opts Options) *Pipeline {
 	}
 	if opts.MaxRetryBytes <= 0 {
 		opts.MaxRetryBytes = DefaultMaxRetryBytes
+	}
+	if opts.Requests == nil {
+		if rs, ok := bins.(RequestSource); ok {
+			opts.Requests = rs
+		}
 	}
 	cache := newBinCache(bins, opts.BinCacheTTL, opts.Now)
 	cache.redactHeaders = opts.RedactHeaders

@@ -31,6 +31,17 @@ type RetentionOptions struct {
 	// Dropped is told how many requests the byte quota removed.
 	Dropped func(n int64)
 	Now     func() time.Time
+	// Tasks run after the store's own retention on every sweep (the
+	// replay jobs' retention, replays.Manager.Purge), in order; an error
+	// is logged and the next sweep tries again.
+	Tasks []RetentionTask
+}
+
+// RetentionTask is more cleanup done on each retention sweep.
+type RetentionTask struct {
+	Name string
+	// Run removes what is due and returns how many items it removed.
+	Run func(ctx context.Context) (int64, error)
 }
 
 // RunRetention removes expired bins and their data, and trims every bin to
@@ -62,6 +73,13 @@ func RunRetention(ctx context.Context, st RetentionStore, opts RetentionOptions)
 			trimBins(ctx, st, opts.MaxRequestsPerBin, log)
 			trimBinsToBytes(ctx, st, opts, log)
 			applyBinRetention(ctx, st, opts.Now(), log)
+			for _, task := range opts.Tasks {
+				if n, err := task.Run(ctx); err != nil {
+					log.Warn("retention task", "task", task.Name, "err", err)
+				} else if n > 0 {
+					log.Info("retention task removed items", "task", task.Name, "removed", n)
+				}
+			}
 		}
 	}
 }

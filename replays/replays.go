@@ -38,6 +38,8 @@ const (
 	MaxRequests = 10_000
 	// MaxURLLen bounds the target URL.
 	MaxURLLen = 2048
+	// DefaultRetention keeps an ended job for a week after its last update.
+	DefaultRetention = 7 * 24 * time.Hour
 )
 
 var (
@@ -83,6 +85,10 @@ type Options struct {
 	// (default 30s).
 	ProgressEvery time.Duration
 	StaleAfter    time.Duration
+	// Retention is how long an ended job (done, failed, canceled,
+	// interrupted) is kept after its last update before Purge removes it
+	// (default DefaultRetention).
+	Retention time.Duration
 	// CheckURL vets a target URL before a job is accepted (the SSRF
 	// guard's verdict on its address); nil accepts any http(s) URL (each
 	// send still goes through the guarded client).
@@ -120,6 +126,9 @@ func New(store Store, replay Replayer, opts Options) *Manager {
 	}
 	if opts.StaleAfter <= 0 {
 		opts.StaleAfter = 30 * time.Second
+	}
+	if opts.Retention <= 0 {
+		opts.Retention = DefaultRetention
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -388,6 +397,35 @@ func (m *Manager) Recover(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// Purge is the jobs' retention, run by the store's retention sweep: it
+// marks interrupted the jobs whose runner stopped reporting (so that a job
+// whose instance never came back ends, and ages out), then removes the
+// jobs that ended more than Retention ago and the ended jobs of deleted
+// bins (schema.ReplayJobs.PurgeReplayJobs). Jobs that run are never
+// removed: a job of a deleted bin ends at its next send (the bin is gone)
+// and goes at the next sweep. It returns how many jobs it removed.
+func (m *Manager) Purge(ctx context.Context) (int64, error) {
+	for _, st := range []string{schema.ReplayRunning, schema.ReplayQueued} {
+		js, err := m.store.ListReplayJobs(ctx, schema.ReplayJobFilter{State: st, Limit: 1000})
+		if err != nil {
+			return 0, fmt.Errorf("list unfinished replay jobs: %w", err)
+		}
+		for _, j := range js {
+			m.mu.Lock()
+			_, mine := m.running[j.ID]
+			m.mu.Unlock()
+			if !mine && m.stale(j) {
+				m.interrupt(ctx, j, "its runner stopped reporting")
+			}
+		}
+	}
+	n, err := m.store.PurgeReplayJobs(ctx, m.opts.Now().Add(-m.opts.Retention))
+	if err != nil {
+		return 0, fmt.Errorf("purge replay jobs: %w", err)
+	}
+	return n, nil
 }
 
 // Close stops the running jobs and marks them interrupted (bounded by ctx).

@@ -215,3 +215,76 @@ func TestSlowSendKeepsHeartbeat(t *testing.T) {
 		t.Fatalf("job = %+v; want done with 2 succeeded", got)
 	}
 }
+
+// TestPurge: on a real store, Purge removes the jobs that ended more than
+// Retention ago and the ended jobs of a deleted bin; it keeps a job that
+// ended recently, the job this manager runs, and another instance's job
+// with a fresh heartbeat; a job whose runner died long ago (stale
+// heartbeat, still "running") is marked interrupted, not removed: it
+// ages out from then.
+func TestPurge(t *testing.T) {
+	st := openStore(t)
+	ctx := t.Context()
+	for _, id := range []string{"live", "gone"} {
+		if err := st.CreateBin(ctx, &schema.Bin{ID: id, Name: id, CreatedAt: schema.Truncate(time.Now())}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fill(t, st, "live", 50)
+	release := make(chan struct{})
+	m := New(st, func(ctx context.Context, orig *schema.Request, url, ip string) (*schema.Request, error) {
+		<-release // the job stays running
+		return &schema.Request{Forward: &schema.Forward{Status: 200}}, nil
+	}, Options{Instance: "a", Retention: 24 * time.Hour, ProgressEvery: 20 * time.Millisecond})
+	defer func() {
+		close(release) // before Close, which waits for the runner
+		m.Close(context.Background())
+	}()
+	mine, err := m.Create(ctx, Input{Bin: bin("live"), URL: "http://t.example/", Rate: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait(t, m, mine.ID, func(j *schema.ReplayJob) bool { return j.State == schema.ReplayRunning })
+	now := schema.Truncate(time.Now())
+	put := func(binID, state, instance string, updated time.Time) *schema.ReplayJob {
+		j := &schema.ReplayJob{ID: uuid.Must(uuid.NewV7()), BinID: binID, State: state, Instance: instance, Total: 5, Rate: 1,
+			CreatedAt: updated, UpdatedAt: updated, Heartbeat: updated, Until: updated}
+		if j.Ended() {
+			j.Finished = &updated
+		}
+		if err := st.PutReplayJob(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+	old := put("live", schema.ReplayDone, "b", now.Add(-48*time.Hour))
+	oldFailed := put("live", schema.ReplayFailed, "b", now.Add(-25*time.Hour))
+	recent := put("live", schema.ReplayCanceled, "b", now.Add(-23*time.Hour))
+	orphan := put("gone", schema.ReplayDone, "b", now.Add(-time.Minute))
+	dead := put("live", schema.ReplayRunning, "b", now.Add(-48*time.Hour))
+	alive := put("live", schema.ReplayQueued, "b", now)
+	if err := st.DeleteBin(ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	n, err := m.Purge(ctx)
+	if err != nil || n != 3 {
+		t.Fatalf("Purge = %d, %v; want 3 (two old, one of the deleted bin)", n, err)
+	}
+	for _, j := range []*schema.ReplayJob{old, oldFailed, orphan} {
+		if _, err := st.GetReplayJob(ctx, j.ID); !errors.Is(err, schema.ErrNotFound) {
+			t.Errorf("the %s job of %s updated %s: %v; want removed", j.State, j.BinID, j.UpdatedAt, err)
+		}
+	}
+	for _, want := range []struct {
+		id    uuid.UUID
+		state string
+	}{{recent.ID, schema.ReplayCanceled}, {mine.ID, schema.ReplayRunning}, {alive.ID, schema.ReplayQueued}, {dead.ID, schema.ReplayInterrupted}} {
+		got, err := st.GetReplayJob(ctx, want.id)
+		if err != nil || got.State != want.state {
+			t.Errorf("job %s after Purge: %+v, %v; want kept as %s", want.id, got, err, want.state)
+		}
+	}
+	if n, err := m.Purge(ctx); err != nil || n != 0 {
+		t.Fatalf("Purge again = %d, %v; want 0 (the interrupted job ended just now)", n, err)
+	}
+}

@@ -386,4 +386,14 @@ type ReplayJobs interface {
 	// CancelReplayJob records a cancel request for a job (idempotent);
 	// ErrNotFound if the job does not exist.
 	CancelReplayJob(ctx context.Context, id uuid.UUID) error
+	// PurgeReplayJobs removes, with their cancel requests, the jobs that
+	// ended (done, failed, canceled, interrupted) and were last updated
+	// before endedBefore, and the ended jobs of bins that no longer exist
+	// whatever their age; it returns how many it removed. A job that has
+	// not ended (queued, running) is never removed: its runner still
+	// writes it (one whose runner died is marked interrupted first, by
+	// replays.Manager). Backends may remove lazily (ClickHouse: a
+	// background mutation), so the jobs may still be read for a while and
+	// a later call may count them again.
+	PurgeReplayJobs(ctx context.Context, endedBefore time.Time) (int64, error)
 }

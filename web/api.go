@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/hookscope/hookscope/bins"
+	"github.com/hookscope/hookscope/ingest"
 	"github.com/hookscope/hookscope/query"
 	"github.com/hookscope/hookscope/schema"
 	"github.com/hookscope/hookscope/web/wire"
@@ -182,10 +184,13 @@ func (s *Server) deleteBin(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.deps.Bins.Delete(c.UserContext(), b.ID); err != nil {
+	// The bin's forward retries are held during the delete and cancelled
+	// after it (ingest.Pipeline.DeleteRequests).
+	if err := s.deps.Pipeline.DeleteRequests(c.UserContext(), b.ID, ingest.DeleteScope{All: true}, func(ctx context.Context) error {
+		return s.deps.Bins.Delete(ctx, b.ID)
+	}); err != nil {
 		return err
 	}
-	s.deps.Pipeline.CancelRetries(b.ID, nil)
 	return c.SendStatus(204)
 }
 
@@ -277,10 +282,12 @@ func (s *Server) clearRequests(c *fiber.Ctx) error {
 		// delete what they match; no filter clears the bin.
 		return s.deleteMatching(c, b)
 	}
-	if err := s.deps.Bins.Clear(c.UserContext(), b.ID); err != nil {
+	// A retry must neither send a deleted request nor store it again.
+	if err := s.deps.Pipeline.DeleteRequests(c.UserContext(), b.ID, ingest.DeleteScope{All: true}, func(ctx context.Context) error {
+		return s.deps.Bins.Clear(ctx, b.ID)
+	}); err != nil {
 		return err
 	}
-	s.deps.Pipeline.CancelRetries(b.ID, nil) // a retry must not store them again
 	return c.SendStatus(204)
 }
 

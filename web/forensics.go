@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -8,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 
+	"github.com/hookscope/hookscope/ingest"
 	"github.com/hookscope/hookscope/query"
 	"github.com/hookscope/hookscope/schema"
 	"github.com/hookscope/hookscope/web/wire"
@@ -48,14 +50,18 @@ func (s *Server) deleteRequest(c *fiber.Ctx) error {
 	if err != nil {
 		return errorf(404, "request not found")
 	}
-	err = s.deps.Store.DeleteRequest(c.UserContext(), b.ID, id)
+	// The pipeline holds the bin's forward retries during the delete and
+	// cancels this request's after it: a retry must neither send a deleted
+	// request nor store it again.
+	err = s.deps.Pipeline.DeleteRequests(c.UserContext(), b.ID, ingest.DeleteScope{ID: &id}, func(ctx context.Context) error {
+		return s.deps.Store.DeleteRequest(ctx, b.ID, id)
+	})
 	if errors.Is(err, schema.ErrNotFound) {
 		return errorf(404, "request not found")
 	}
 	if err != nil {
 		return fmt.Errorf("delete request: %w", err)
 	}
-	s.deps.Pipeline.CancelRetries(b.ID, &id) // a retry must not store it again
 	return c.SendStatus(204)
 }
 
@@ -66,7 +72,14 @@ func (s *Server) deleteMatching(c *fiber.Ctx, b *schema.Bin) error {
 	if err != nil {
 		return err
 	}
-	n, err := s.deps.Store.DeleteMatching(c.UserContext(), f)
+	var n int64
+	// The pipeline cancels the pending forward retries of what the delete
+	// removed, so that a deleted request is not forwarded again.
+	err = s.deps.Pipeline.DeleteRequests(c.UserContext(), b.ID, ingest.DeleteScope{}, func(ctx context.Context) error {
+		var err error
+		n, err = s.deps.Store.DeleteMatching(ctx, f)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("delete requests: %w", err)
 	}

@@ -5,9 +5,11 @@
 // cooldown outlives the evaluator that started it.
 //
 // One key per (rule, bin): "<rule id>.<bin id>" (both use characters valid
-// in a key), the value is the JSON of alerts.EpisodeState. States of a
-// deleted rule stay in the bucket (a few hundred bytes each) and are never
-// loaded again.
+// in a key), the value is the JSON of alerts.EpisodeState. The states of a
+// deleted rule are removed with it (DeleteRule) and, for a rule deleted
+// while no leader ran or a state saved by a leader that had not yet heard
+// of the delete, by Sweep, which each alert leader runs at the start of its
+// term and with every rule reload.
 package kvstate
 
 import (
@@ -15,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -29,6 +32,9 @@ var _ alerts.StateStore = (*Store)(nil)
 type KV interface {
 	Put(ctx context.Context, key string, value []byte) (uint64, error)
 	WatchAll(ctx context.Context, opts ...jetstream.WatchOpt) (jetstream.KeyWatcher, error)
+	ListKeysFiltered(ctx context.Context, filters ...string) (jetstream.KeyLister, error)
+	Purge(ctx context.Context, key string, opts ...jetstream.KVDeleteOpt) error
+	PurgeDeletes(ctx context.Context, opts ...jetstream.KVPurgeOpt) error
 }
 
 // Store is an alerts.StateStore on a KV bucket.
@@ -101,4 +107,96 @@ func (s *Store) LoadStates(ctx context.Context, ruleIDs []string) ([]alerts.Epis
 			}
 		}
 	}
+}
+
+// DeleteRule removes every state of a rule (its keys and their history)
+// and returns how many keys it removed.
+func (s *Store) DeleteRule(ctx context.Context, ruleID string) (int, error) {
+	if ruleID == "" || strings.ContainsAny(ruleID, ".*> ") {
+		return 0, fmt.Errorf("delete alert states: invalid rule id %q", ruleID)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	keys, err := s.keys(ctx, ruleID+".>")
+	if err != nil {
+		return 0, fmt.Errorf("delete alert states of rule %s: %w", ruleID, err)
+	}
+	return s.purge(ctx, keys)
+}
+
+// Sweep removes the states of every rule that does not exist. rules lists
+// the rules that do; it is called after the keys are listed, so a rule
+// created meanwhile (whose states can only be saved once it is stored) is
+// in it. It returns how many keys it removed.
+func (s *Store) Sweep(ctx context.Context, rules func(ctx context.Context) ([]string, error)) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	keys, err := s.keys(ctx, ">")
+	if err != nil {
+		return 0, fmt.Errorf("sweep alert states: %w", err)
+	}
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	ids, err := rules(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("sweep alert states: list rules: %w", err)
+	}
+	live := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		live[id] = true
+	}
+	var dead []string
+	for _, k := range keys {
+		rule, _, _ := strings.Cut(k, ".")
+		if !live[rule] {
+			dead = append(dead, k)
+		}
+	}
+	return s.purge(ctx, dead)
+}
+
+// keys lists the keys matching filter (deleted ones excluded).
+func (s *Store) keys(ctx context.Context, filter string) ([]string, error) {
+	l, err := s.kv.ListKeysFiltered(ctx, filter)
+	if errors.Is(err, jetstream.ErrNoKeysFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list keys: %w", err)
+	}
+	defer l.Stop()
+	var out []string
+	seen := map[string]bool{}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("list keys: %w", ctx.Err())
+		case k, ok := <-l.Keys():
+			if !ok {
+				return out, nil
+			}
+			if !seen[k] { // a lister may repeat a key written meanwhile
+				seen[k] = true
+				out = append(out, k)
+			}
+		}
+	}
+}
+
+// purge removes keys with their history, then the purge markers that
+// would otherwise stay in the bucket, one per removed key, forever.
+func (s *Store) purge(ctx context.Context, keys []string) (int, error) {
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	for i, k := range keys {
+		if err := s.kv.Purge(ctx, k); err != nil {
+			return i, fmt.Errorf("purge alert state %s: %w", k, err)
+		}
+	}
+	if err := s.kv.PurgeDeletes(ctx, jetstream.DeleteMarkersOlderThan(-1)); err != nil {
+		return len(keys), fmt.Errorf("drop purge markers: %w", err)
+	}
+	return len(keys), nil
 }

@@ -219,8 +219,8 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	var ruleStore alerts.Store = st
 	if a.clusterAlerts != nil {
-		ruleStore = ruleBroadcast{Store: st, nc: opened.nc, log: log}
-		if err := a.clusterAlerts.run(a.engine, func(term context.Context) {
+		ruleStore = ruleBroadcast{Store: st, nc: opened.nc, states: a.clusterAlerts.kv, log: log}
+		if err := a.clusterAlerts.run(a.engine, st, func(term context.Context) {
 			a.consumers.ObserveAlerts(term, a.clog, a.engine)
 		}); err != nil {
 			return fail(err)
@@ -298,6 +298,7 @@ func (a *App) Start() error {
 			Logger: a.log, Interval: a.cfg.RetentionPeriod, MaxRequestsPerBin: a.cfg.Access.MaxRequestsPerBin, Now: a.clock.Now,
 			MaxBytesPerBin: a.cfg.Limits.BytesPerBin, MaxBodyBytes: a.cfg.MaxBodyBytes,
 			Dropped: func(n int64) { a.server.CountQuotaDrop("bytes_per_bin", n) },
+			Tasks:   []ingest.RetentionTask{{Name: "replay_jobs", Run: a.replays.Purge}},
 		})
 	}()
 	go func() { a.served <- a.server.Serve(ln) }()

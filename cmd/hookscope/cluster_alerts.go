@@ -51,9 +51,12 @@ type leaderElection interface {
 type clusterAlerts struct {
 	election leaderElection
 	states   alerts.StateStore
-	nc       *nats.Conn
-	log      *slog.Logger
-	leading  prometheus.Gauge
+	// kv is states' store, which also removes the states of deleted
+	// rules (ruleBroadcast.DeleteRule, and sweepStates in every term).
+	kv      *kvstate.Store
+	nc      *nats.Conn
+	log     *slog.Logger
+	leading prometheus.Gauge
 
 	stop context.CancelFunc
 	done chan struct{}
@@ -77,9 +80,11 @@ func openClusterAlerts(ctx context.Context, nc *nats.Conn, replicas int, log *sl
 	if err != nil {
 		return nil, fmt.Errorf("create alert state bucket: %w", err)
 	}
+	kv := kvstate.New(stateKV, 0)
 	return &clusterAlerts{
 		election: lease.New(leaseKV, alertLeaseKey, lease.Options{TTL: alertLeaseTTL, Logger: log}),
-		states:   kvstate.New(stateKV, 0),
+		states:   kv,
+		kv:       kv,
 		nc:       nc,
 		log:      log.With("component", "alert_lease"),
 		leading: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "hookscope", Subsystem: "alerts", Name: "leader",
@@ -88,10 +93,18 @@ func openClusterAlerts(ctx context.Context, nc *nats.Conn, replicas int, log *sl
 	}, nil
 }
 
+// ruleLister lists the alert rules that exist (the store).
+type ruleLister interface {
+	ListRules(ctx context.Context) ([]*schema.AlertRule, error)
+}
+
 // run contends for the lease in the background; each term evaluates with
 // engine and feeds it from the alerts consumer (observe) until the term
 // ends. Rule changes broadcast by any instance reload the engine's rules.
-func (c *clusterAlerts) run(engine *alerts.Engine, observe func(ctx context.Context)) error {
+// Each term starts by sweeping the states of rules that no longer exist
+// (deleted while no leader ran) and sweeps again with every periodic
+// reload (a state the leader saved before it heard of a delete).
+func (c *clusterAlerts) run(engine *alerts.Engine, rules ruleLister, observe func(ctx context.Context)) error {
 	sub, err := c.nc.Subscribe(ruleChangedSubject, func(*nats.Msg) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -112,7 +125,10 @@ func (c *clusterAlerts) run(engine *alerts.Engine, observe func(ctx context.Cont
 			defer c.leading.Set(0)
 			termDone := make(chan struct{})
 			go func() { defer close(termDone); observe(term) }()
-			go c.reloadRules(term, engine)
+			go func() {
+				c.sweepStates(term, rules)
+				c.reloadRules(term, engine, rules)
+			}()
 			if err := engine.Lead(term); err != nil {
 				c.log.Error("alert term", "err", err)
 			}
@@ -122,8 +138,9 @@ func (c *clusterAlerts) run(engine *alerts.Engine, observe func(ctx context.Cont
 	return nil
 }
 
-// reloadRules reloads the rules every ruleReloadEvery during a term.
-func (c *clusterAlerts) reloadRules(ctx context.Context, engine *alerts.Engine) {
+// reloadRules reloads the rules every ruleReloadEvery during a term, and
+// sweeps the states of deleted rules.
+func (c *clusterAlerts) reloadRules(ctx context.Context, engine *alerts.Engine, rules ruleLister) {
 	t := time.NewTicker(ruleReloadEvery)
 	defer t.Stop()
 	for {
@@ -134,7 +151,28 @@ func (c *clusterAlerts) reloadRules(ctx context.Context, engine *alerts.Engine) 
 			if err := engine.LoadRules(ctx); err != nil && ctx.Err() == nil {
 				c.log.Warn("reload alert rules", "err", err)
 			}
+			c.sweepStates(ctx, rules)
 		}
+	}
+}
+
+// sweepStates removes the KV states of rules the store no longer has.
+func (c *clusterAlerts) sweepStates(ctx context.Context, rules ruleLister) {
+	n, err := c.kv.Sweep(ctx, func(ctx context.Context) ([]string, error) {
+		list, err := rules.ListRules(ctx)
+		if err != nil {
+			return nil, err
+		}
+		ids := make([]string, len(list))
+		for i, r := range list {
+			ids[i] = r.ID
+		}
+		return ids, nil
+	})
+	if err != nil && ctx.Err() == nil {
+		c.log.Warn("sweep the alert states of deleted rules", "err", err)
+	} else if n > 0 {
+		c.log.Info("removed the alert states of deleted rules", "keys", n)
 	}
 }
 
@@ -150,11 +188,13 @@ func (c *clusterAlerts) close() {
 }
 
 // ruleBroadcast is the alert service's store in cluster mode: after a rule
-// is stored or deleted, every instance hears of it.
+// is stored or deleted, every instance hears of it; a deleted rule's
+// episode states leave the KV bucket.
 type ruleBroadcast struct {
 	alerts.Store
-	nc  *nats.Conn
-	log *slog.Logger
+	nc     *nats.Conn
+	states *kvstate.Store
+	log    *slog.Logger
 }
 
 func (b ruleBroadcast) PutRule(ctx context.Context, r *schema.AlertRule) error {
@@ -170,6 +210,14 @@ func (b ruleBroadcast) DeleteRule(ctx context.Context, id string) error {
 		return err
 	}
 	b.changed(id)
+	// After the broadcast, so that the leader stops evaluating the rule; a
+	// state it saves before it hears of the delete, or one left here by a
+	// failure, goes at its next sweep. The rule is deleted either way.
+	if n, err := b.states.DeleteRule(ctx, id); err != nil {
+		b.log.Warn("delete the alert states of a deleted rule", "rule_id", id, "err", err)
+	} else if n > 0 {
+		b.log.Debug("deleted the alert states of a deleted rule", "rule_id", id, "keys", n)
+	}
 	return nil
 }
 

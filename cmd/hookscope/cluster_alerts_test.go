@@ -11,8 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/hookscope/hookscope/alerts"
+	"github.com/hookscope/hookscope/alerts/kvstate"
 	"github.com/hookscope/hookscope/ingest/caplog/natslog/natstest"
 	"github.com/hookscope/hookscope/lease"
 	"github.com/hookscope/hookscope/schema/clickhouse/chtest"
@@ -234,5 +237,69 @@ func TestClusterAlertLeaderKilled(t *testing.T) {
 	}
 	if st := b.engine.Stats(); st.Suppressed != 1 {
 		t.Errorf("the new leader suppressed %d episodes, want 1 (bin1's second, within cooldown)", st.Suppressed)
+	}
+}
+
+// TestClusterAlertStatesOfDeletedRules: in cluster mode a rule deleted
+// through the API takes its episode states out of the JetStream KV bucket
+// (and only its own), and a new leader's term starts by sweeping the
+// states of rules that no longer exist (here a rule deleted while no
+// leader ran, written straight to the bucket); a live rule's state stays.
+func TestClusterAlertStatesOfDeletedRules(t *testing.T) {
+	ns := natstest.Start(t, 1)
+	srv := chtest.Start(t)
+	env := clusterAlertEnv(t, ns, srv.Database(t))
+	a := startApp(t, t.TempDir(), env)
+	leaderOf(t, a)
+	slack := newSlackStandIn(t)
+	bin := a.newBin(t, nil)
+	kept := failureRule(t, a, bin, "kept", slack.URL, "1m", 100, "1s")
+	deleted := failureRule(t, a, bin, "deleted", slack.URL, "1m", 100, "1s")
+	ghost := uuid.NewString() // a rule deleted while no leader ran
+
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	kv, err := ns.JetStream().KeyValue(ctx, alertStateBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	states := kvstate.New(kv, 0)
+	for _, rule := range []string{kept, deleted, ghost} {
+		for _, b := range []string{bin.ID, "other-bin"} {
+			if err := states.SaveState(ctx, alerts.EpisodeState{RuleID: rule, BinID: b, Phase: alerts.Firing, Since: time.Now().UTC()}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	has := func(rule string) int {
+		t.Helper()
+		n := 0
+		for _, b := range []string{bin.ID, "other-bin"} {
+			_, err := kv.Get(ctx, kvstate.Key(rule, b))
+			switch {
+			case err == nil:
+				n++
+			case errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted):
+			default:
+				t.Fatal(err)
+			}
+		}
+		return n
+	}
+	doJSONAuth(t, "DELETE", a.base+"/api/v1/alerts/rules/"+deleted, bin.Token, nil, 204, nil)
+	if n := has(deleted); n != 0 {
+		t.Fatalf("the deleted rule keeps %d states in KV", n)
+	}
+	if has(kept) != 2 || has(ghost) != 2 {
+		t.Fatalf("deleting one rule removed other rules' states: kept %d, ghost %d", has(kept), has(ghost))
+	}
+
+	// A new leader sweeps at the start of its term.
+	a.stop(t)
+	b := startApp(t, t.TempDir(), env)
+	pollUntil(t, "the new instance to lead", b.engine.Leading)
+	pollUntil(t, "the new leader to sweep the states of the rule that no longer exists", func() bool { return has(ghost) == 0 })
+	if n := has(kept); n != 2 {
+		t.Fatalf("the live rule has %d states after the sweep, want 2", n)
 	}
 }

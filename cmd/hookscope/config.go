@@ -33,6 +33,8 @@ type Config struct {
 	ReadTimeout     time.Duration
 	MaxHeaderBytes  int
 	RetentionPeriod time.Duration
+	// ReplayJobRetention is how long an ended bulk replay job is kept.
+	ReplayJobRetention time.Duration
 	// RedactHeaders are replaced in every record before storage (issue 18).
 	RedactHeaders []string
 	Access        AccessConfig
@@ -139,6 +141,7 @@ func settings() []setting {
 			return nil
 		}},
 		{"purge-interval", "HOOKSCOPE_PURGE_INTERVAL", "1m", "how often expired bins and their data are removed", durationInto(func(c *Config) *time.Duration { return &c.RetentionPeriod })},
+		{"replay-job-retention", "HOOKSCOPE_REPLAY_JOB_RETENTION", "168h", "how long an ended bulk replay job (done, failed, canceled, interrupted) is kept; jobs of a deleted bin go once they end, running jobs never", durationInto(func(c *Config) *time.Duration { return &c.ReplayJobRetention })},
 		{"redact-headers", "HOOKSCOPE_REDACT_HEADERS", "Authorization, Cookie, Proxy-Authorization, X-Api-Key", "comma-separated header names whose values every record stores as [redacted] (signatures are verified first); none: redact nothing server-wide", parseRedactHeaders},
 	}, append(append(append(accessSettings(), limitSettings()...), alertSettings()...), natsSettings()...)...)
 }

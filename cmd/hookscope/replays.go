@@ -37,10 +37,11 @@ func newReplays(cfg Config, st schema.Store, pipe *ingest.Pipeline, log *slog.Lo
 		return r, err
 	}
 	return replays.New(st, replay, replays.Options{
-		Logger:   log,
-		Instance: inst,
-		Now:      clk.Now,
-		CheckURL: func(ctx context.Context, target string) error { return checkTarget(ctx, guard, target) },
+		Logger:    log,
+		Instance:  inst,
+		Now:       clk.Now,
+		Retention: cfg.ReplayJobRetention,
+		CheckURL:  func(ctx context.Context, target string) error { return checkTarget(ctx, guard, target) },
 	}), nil
 }
 

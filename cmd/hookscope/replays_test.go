@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -344,4 +345,84 @@ func TestBulkReplayTwoInstancesClickHouse(t *testing.T) {
 			t.Fatalf("A reports %+v; B %+v", fromA, final)
 		}
 	})
+}
+
+func TestReplayJobRetentionEmbedded(t *testing.T) {
+	testReplayJobRetention(t, startApp(t, t.TempDir(), map[string]string{
+		"HOOKSCOPE_ALLOW_PRIVATE_TARGETS": "true", "HOOKSCOPE_PURGE_INTERVAL": "100ms"}))
+}
+
+func TestReplayJobRetentionClickHouse(t *testing.T) {
+	chtest.Each(t, func(t *testing.T, srv *chtest.Server) {
+		testReplayJobRetention(t, startApp(t, t.TempDir(), map[string]string{"HOOKSCOPE_CLICKHOUSE_URL": srv.Database(t),
+			"HOOKSCOPE_ALLOW_PRIVATE_TARGETS": "true", "HOOKSCOPE_PURGE_INTERVAL": "100ms"}))
+	})
+}
+
+// testReplayJobRetention: the app's retention sweep (every purge interval)
+// removes the jobs of a deleted bin: one that had ended, and one that was
+// running when its bin went, once it has ended (it is never seen removed
+// while running). A job that ended in a live bin stays (the default
+// retention is 7 days; its age limit is tested in package replays and the
+// store suite).
+func testReplayJobRetention(t *testing.T, a *testApp) {
+	ctx := t.Context()
+	rc := newReceiver(t, 200)
+	start := func(bin binResp, rate float64) uuid.UUID {
+		fillRows(t, a.store, bin.ID, 40, time.Now().Add(-time.Hour))
+		var j jobView
+		doJSONAuth(t, "POST", a.base+"/api/v1/bins/"+bin.ID+"/replays", bin.Token, map[string]any{"url": rc.URL, "rate": rate}, 202, &j)
+		return uuid.MustParse(j.ID)
+	}
+	live, gone := a.newBin(t, nil), a.newBin(t, nil)
+	kept := start(live, 500)
+	if j, _ := waitJob(t, a, kept.String(), live.Token); j.State != "done" {
+		t.Fatalf("job of the live bin: %+v", j)
+	}
+	ended := start(gone, 500)
+	if j, _ := waitJob(t, a, ended.String(), gone.Token); j.State != "done" {
+		t.Fatalf("job of the bin to delete: %+v", j)
+	}
+	gone2 := a.newBin(t, nil)
+	running := start(gone2, 2) // 40 requests at 2/s: runs for 20 s
+	for getJob(t, a, running.String(), gone2.Token).Sent < 1 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	doJSONAuth(t, "DELETE", a.base+"/api/v1/bins/"+gone.ID, gone.Token, nil, 204, nil)
+	doJSONAuth(t, "DELETE", a.base+"/api/v1/bins/"+gone2.ID, gone2.Token, nil, 204, nil)
+
+	deadline := time.Now().Add(time.Minute)
+	removed := map[uuid.UUID]bool{}
+	lastState := map[uuid.UUID]string{}
+	for len(removed) < 2 {
+		for _, id := range []uuid.UUID{ended, running} {
+			if removed[id] {
+				continue
+			}
+			j, err := a.store.GetReplayJob(ctx, id)
+			switch {
+			case errors.Is(err, schema.ErrNotFound):
+				if s := lastState[id]; s == schema.ReplayRunning || s == schema.ReplayQueued {
+					t.Fatalf("job %s was removed while %s", id, s)
+				}
+				removed[id] = true
+			case err != nil:
+				t.Fatal(err)
+			default:
+				lastState[id] = j.State
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("jobs of deleted bins still stored after a minute: removed %v, last states %v", removed, lastState)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if lastState[running] == "" {
+		t.Fatalf("the running job was never seen before its removal")
+	}
+	t.Logf("the running job of the deleted bin was last seen %s before its removal", lastState[running])
+	j, err := a.store.GetReplayJob(ctx, kept)
+	if err != nil || j.State != schema.ReplayDone {
+		t.Fatalf("the ended job of a live bin: %+v, %v; want it kept", j, err)
+	}
 }

@@ -19,7 +19,11 @@ const (
 	// sqlDeleteForwardUpdatesMutation removes the updates of deleted or
 	// cleared bins written up to then (%s: the table to alter).
 	sqlDeleteForwardUpdatesMutation = `ALTER TABLE %s DELETE WHERE bin_id IN ? AND updated_us <= ?`
-	sqlInsertForwardUpdates         = `INSERT INTO forward_updates (bin_id, id, version, state, doc, updated_us)`
+	// sqlCountOldForwardUpdates and sqlDropOldForwardUpdates: retention
+	// (Options.MaxAge) of the updates written before a cut (Unix µs).
+	sqlCountOldForwardUpdates = `SELECT count() FROM forward_updates WHERE updated_us < ?`
+	sqlDropOldForwardUpdates  = `ALTER TABLE %s DELETE WHERE updated_us < ?`
+	sqlInsertForwardUpdates   = `INSERT INTO forward_updates (bin_id, id, version, state, doc, updated_us)`
 	// sqlForwardUpdates reads the newest update of some requests of a bin.
 	sqlForwardUpdates = `SELECT id, max(version), argMax(doc, version) FROM forward_updates
 	WHERE bin_id = ? AND hex(id) IN ? GROUP BY id`

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/google/uuid"
 
 	"github.com/hookscope/hookscope/schema"
@@ -19,6 +20,12 @@ const (
 	maxReplayJobList    = 1000
 	// maxReplayJobScan bounds the jobs read to filter by state.
 	maxReplayJobScan = 100_000
+	// sqlPurgeReplayJobs removes jobs (and, on replay_cancels, their
+	// cancel requests) by id; %s is the table to alter.
+	sqlPurgeReplayJobs = `ALTER TABLE %s DELETE WHERE id IN ?`
+	// maxReplayJobPurge bounds the ids of one purge (the ALTER carries them
+	// in its text, and max_query_size is 256 KiB); the rest go next time.
+	maxReplayJobPurge = 1000
 )
 
 // PutReplayJob inserts a new version of the job; its version is the job's
@@ -186,4 +193,65 @@ func (s *Store) CancelReplayJob(ctx context.Context, id uuid.UUID) error {
 		return fmt.Errorf("append replay cancel: %w", err)
 	}
 	return classify("insert replay cancel", batch.Send())
+}
+
+// PurgeReplayJobs removes ended jobs last updated before endedBefore, and
+// ended jobs of deleted bins, with their cancel requests (schema.ReplayJobs):
+// the jobs are read with FINAL and chosen in Go (state is not filtered in
+// SQL, see ListReplayJobs), then one mutation per table deletes them in the
+// background. Ids already queued by this process are not queued again
+// while the mutation runs.
+func (s *Store) PurgeReplayJobs(ctx context.Context, endedBefore time.Time) (int64, error) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	bins, err := s.listBinRows(ctx)
+	if err != nil {
+		return 0, err
+	}
+	live := make(map[string]bool, len(bins))
+	for _, b := range bins {
+		if !b.deleted {
+			live[b.bin.ID] = true
+		}
+	}
+	jobs, err := s.selectReplayJobs(ctx, "", maxReplayJobScan)
+	if err != nil {
+		return 0, err
+	}
+	if s.replayPurged == nil {
+		s.replayPurged = map[uuid.UUID]bool{}
+	}
+	var ids []any
+	seen := make(map[uuid.UUID]bool, len(jobs))
+	for _, j := range jobs {
+		seen[j.ID] = true
+		if !j.Ended() || s.replayPurged[j.ID] || len(ids) == maxReplayJobPurge {
+			continue
+		}
+		if j.UpdatedAt.Before(endedBefore) || !live[j.BinID] {
+			ids = append(ids, j.ID.String())
+		}
+	}
+	// Forget the ids the server has removed meanwhile.
+	for id := range s.replayPurged {
+		if !seen[id] {
+			delete(s.replayPurged, id)
+		}
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	// Cancel requests first: a failure between the two leaves a job
+	// without its cancel request (it has ended: nothing reads it), never a
+	// cancel request without its job.
+	for _, table := range []string{"replay_cancels", "replay_jobs"} {
+		if err := s.conn.Exec(s.ddlContext(ctx), fmt.Sprintf(sqlPurgeReplayJobs, s.alterTable(table)),
+			clickhouse.GroupSet{Value: ids}); err != nil {
+			return 0, classify("queue the deletion of replay jobs from "+table, err)
+		}
+	}
+	for _, id := range ids {
+		s.replayPurged[uuid.MustParse(id.(string))] = true
+	}
+	return int64(len(ids)), nil
 }

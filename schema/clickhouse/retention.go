@@ -181,11 +181,47 @@ func (s *Store) PurgeExpired(ctx context.Context, now time.Time) (int, error) {
 		}
 	}
 	if s.opts.MaxAge > 0 {
-		if err := s.dropOldPartitions(ctx, now.Add(-s.opts.MaxAge)); err != nil {
+		cutoff := now.Add(-s.opts.MaxAge)
+		if err := s.dropOldPartitions(ctx, cutoff); err != nil {
+			return len(expired), err
+		}
+		if err := s.dropOldForwardUpdates(ctx, cutoff); err != nil {
 			return len(expired), err
 		}
 	}
 	return len(expired), nil
+}
+
+// dropOldForwardUpdates removes the forward updates written before the
+// first day of requests that dropOldPartitions keeps. forward_updates has
+// no daily partitions (ordered by (bin_id, id), versions of one request
+// must meet in one part for ReplacingMergeTree), and TTL is 19.6+, so it
+// is a mutation on every server version: an update is written after its
+// request was received, so one written before the cut belongs to a request
+// already dropped. (The updates of an old request retried recently go one
+// MaxAge after their last write.) The cut moves once a day, so the
+// mutation is queued at most once a day per process: it is skipped when
+// nothing is that old, or when this process already queued it for the
+// same cut (the server applies it in the background).
+func (s *Store) dropOldForwardUpdates(ctx context.Context, cutoff time.Time) error {
+	c := cutoff.UTC()
+	cut := time.Date(c.Year(), c.Month(), c.Day(), 0, 0, 0, 0, time.UTC).UnixMicro()
+	if cut <= s.fwdUpdatesCut {
+		return nil
+	}
+	var n uint64
+	if err := s.conn.QueryRow(ctx, sqlCountOldForwardUpdates, cut).Scan(&n); err != nil {
+		return classify("count old forward updates", err)
+	}
+	if n == 0 {
+		return nil
+	}
+	if err := s.conn.Exec(s.ddlContext(ctx), fmt.Sprintf(sqlDropOldForwardUpdates, s.alterTable("forward_updates")), cut); err != nil {
+		return classify("queue the deletion of old forward updates", err)
+	}
+	s.fwdUpdatesCut = cut
+	s.log.Info("queued the deletion of old forward updates", "rows", n, "written_before", time.UnixMicro(cut).UTC())
+	return nil
 }
 
 // partitionedTables are the tables with daily partitions, rollups first:

@@ -21,6 +21,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/google/uuid"
 
 	"github.com/hookscope/hookscope/schema"
 )
@@ -34,7 +35,8 @@ type Options struct {
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// MaxAge, when positive, makes PurgeExpired drop whole daily partitions of
-	// requests received before now-MaxAge, whatever their bin. 0 keeps
+	// requests received before now-MaxAge, whatever their bin, and delete the
+	// forward updates written before the first day it keeps. 0 keeps
 	// requests until their bin expires or is deleted.
 	MaxAge time.Duration
 	// NoDeleteMutations disables the ALTER TABLE ... DELETE that physically
@@ -102,6 +104,13 @@ type Store struct {
 	// rollupAfter is stats_rollup_start.covered_after_us: the stats rollups
 	// hold every request received after it (see migration 0004).
 	rollupAfter int64
+
+	// fwdUpdatesCut is the cut of the last retention mutation of
+	// forward_updates this process queued (under writeMu).
+	fwdUpdatesCut int64
+	// replayPurged: the replay jobs whose deletion this process queued
+	// and the server has not finished (under writeMu).
+	replayPurged map[uuid.UUID]bool
 
 	// searchIndex: requests has idx_search (migration 0010), so q= adds
 	// the condition it answers.

@@ -13,6 +13,7 @@ import (
 var replayTests = []testCase{
 	{"ReplayJobs/PutGetList", testReplayJobPutGet},
 	{"ReplayJobs/Cancel", testReplayJobCancel},
+	{"ReplayJobs/Purge", testReplayJobPurge},
 }
 
 func newJob(t *testing.T, binID string, at time.Time) *schema.ReplayJob {
@@ -114,6 +115,95 @@ func testReplayJobCancel(t *testing.T, s schema.Store) {
 	}
 	if err := s.CancelReplayJob(ctx, uuid.Must(uuid.NewV7())); !errors.Is(err, schema.ErrNotFound) {
 		t.Fatalf("CancelReplayJob(unknown) = %v; want ErrNotFound", err)
+	}
+}
+
+// testReplayJobPurge: PurgeReplayJobs removes the jobs that ended before the
+// cut-off (done, canceled with its cancel request, interrupted) and the
+// ended jobs of a deleted bin whatever their age; it keeps jobs that ended
+// after the cut-off, and every job that has not ended (running, queued),
+// however old, also in the deleted bin. A backend may remove lazily: the
+// removed jobs must be gone within 30s.
+func testReplayJobPurge(t *testing.T, s schema.Store) {
+	ctx := t.Context()
+	binA, binB := newBin(t, s), newBin(t, s)
+	at := baseTime()
+	cut := at.Add(-7 * 24 * time.Hour)
+	job := func(bin *schema.Bin, state string, updated time.Time) *schema.ReplayJob {
+		j := newJob(t, bin.ID, updated.Add(-time.Hour))
+		if err := s.PutReplayJob(ctx, j); err != nil {
+			t.Fatalf("PutReplayJob: %v", err)
+		}
+		if state == schema.ReplayCanceled {
+			if err := s.CancelReplayJob(ctx, j.ID); err != nil {
+				t.Fatalf("CancelReplayJob: %v", err)
+			}
+		}
+		j.State, j.UpdatedAt, j.Heartbeat = state, schema.Truncate(updated), schema.Truncate(updated)
+		if j.Ended() {
+			fin := j.UpdatedAt
+			j.Finished = &fin
+		}
+		if err := s.PutReplayJob(ctx, j); err != nil {
+			t.Fatalf("PutReplayJob: %v", err)
+		}
+		return j
+	}
+	gone := []*schema.ReplayJob{
+		job(binA, schema.ReplayDone, cut.Add(-time.Hour)),
+		job(binA, schema.ReplayCanceled, cut.Add(-time.Minute)),
+		job(binA, schema.ReplayInterrupted, cut.Add(-48*time.Hour)),
+		job(binB, schema.ReplayDone, at), // recent, but its bin is deleted below
+		job(binB, schema.ReplayFailed, at),
+	}
+	kept := []*schema.ReplayJob{
+		job(binA, schema.ReplayFailed, cut.Add(time.Minute)),
+		job(binA, schema.ReplayRunning, cut.Add(-48*time.Hour)),
+		job(binA, schema.ReplayQueued, cut.Add(-time.Hour)),
+		job(binB, schema.ReplayRunning, at),
+	}
+	if err := s.DeleteBin(ctx, binB.ID); err != nil {
+		t.Fatalf("DeleteBin: %v", err)
+	}
+	// Earlier cases leave ended jobs of bins they never created: they go too.
+	n, err := s.PurgeReplayJobs(ctx, cut)
+	if err != nil {
+		t.Fatalf("PurgeReplayJobs: %v", err)
+	}
+	if n < int64(len(gone)) {
+		t.Fatalf("PurgeReplayJobs = %d; want at least %d", n, len(gone))
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for _, j := range gone {
+		for {
+			_, err := s.GetReplayJob(ctx, j.ID)
+			if errors.Is(err, schema.ErrNotFound) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("GetReplayJob(%s): %v", j.State, err)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the %s job of bin %s updated %s is still there after the purge", j.State, j.BinID, j.UpdatedAt)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if err := s.CancelReplayJob(ctx, j.ID); !errors.Is(err, schema.ErrNotFound) {
+			t.Fatalf("CancelReplayJob(purged %s job) = %v; want ErrNotFound", j.State, err)
+		}
+	}
+	for _, j := range kept {
+		got, err := s.GetReplayJob(ctx, j.ID)
+		if err != nil || got.State != j.State || !got.UpdatedAt.Equal(j.UpdatedAt) {
+			t.Fatalf("the %s job of bin %s updated %s after the purge: %+v, %v; want it kept", j.State, j.BinID, j.UpdatedAt, got, err)
+		}
+	}
+	list, err := s.ListReplayJobs(ctx, schema.ReplayJobFilter{BinID: binA.ID})
+	if err != nil || len(list) != 3 {
+		t.Fatalf("ListReplayJobs(bin) after the purge = %v, %v; want the 3 kept jobs", jobIDs(list), err)
+	}
+	if n, err := s.PurgeReplayJobs(ctx, cut); err != nil || n != 0 {
+		t.Fatalf("PurgeReplayJobs again = %d, %v; want 0", n, err)
 	}
 }
 

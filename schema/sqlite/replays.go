@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -18,13 +19,18 @@ const (
 ON CONFLICT (id) DO UPDATE SET bin_id = excluded.bin_id, state = excluded.state,
     updated_at = excluded.updated_at, doc = excluded.doc
 WHERE excluded.updated_at >= replay_jobs.updated_at`
-	replayCols       = `j.doc, c.id IS NOT NULL`
-	replayFrom       = ` FROM replay_jobs j LEFT JOIN replay_cancels c ON c.id = j.id`
-	getReplaySQL     = `SELECT ` + replayCols + replayFrom + ` WHERE j.id = ?`
-	listReplaySQL    = `SELECT ` + replayCols + replayFrom + ` WHERE (? = '' OR j.bin_id = ?) AND (? = '' OR j.state = ?) ORDER BY j.id DESC LIMIT ?`
-	cancelReplaySQL  = `INSERT INTO replay_cancels (id, at) SELECT id, ? FROM replay_jobs WHERE id = ? ON CONFLICT (id) DO NOTHING`
-	replayExistsSQL  = `SELECT 1 FROM replay_jobs WHERE id = ?`
-	maxReplayJobList = 1000
+	replayCols      = `j.doc, c.id IS NOT NULL`
+	replayFrom      = ` FROM replay_jobs j LEFT JOIN replay_cancels c ON c.id = j.id`
+	getReplaySQL    = `SELECT ` + replayCols + replayFrom + ` WHERE j.id = ?`
+	listReplaySQL   = `SELECT ` + replayCols + replayFrom + ` WHERE (? = '' OR j.bin_id = ?) AND (? = '' OR j.state = ?) ORDER BY j.id DESC LIMIT ?`
+	cancelReplaySQL = `INSERT INTO replay_cancels (id, at) SELECT id, ? FROM replay_jobs WHERE id = ? ON CONFLICT (id) DO NOTHING`
+	replayExistsSQL = `SELECT 1 FROM replay_jobs WHERE id = ?`
+	// purgeReplaySQL removes ended jobs that are old or whose bin is gone;
+	// the cancel requests of jobs no longer there go after them.
+	purgeReplaySQL = `DELETE FROM replay_jobs WHERE state IN (?, ?, ?, ?)
+    AND (updated_at < ? OR NOT EXISTS (SELECT 1 FROM bins b WHERE b.id = replay_jobs.bin_id))`
+	purgeReplayCancelsSQL = `DELETE FROM replay_cancels WHERE NOT EXISTS (SELECT 1 FROM replay_jobs j WHERE j.id = replay_cancels.id)`
+	maxReplayJobList      = 1000
 )
 
 // PutReplayJob creates or replaces a job (schema.ReplayJobs).
@@ -108,4 +114,30 @@ func (s *Store) CancelReplayJob(ctx context.Context, id uuid.UUID) error {
 		return fmt.Errorf("cancel replay job %s: %w", id, wrapErr(err))
 	}
 	return nil
+}
+
+// PurgeReplayJobs removes ended jobs last updated before endedBefore, and
+// ended jobs of deleted bins, with their cancel requests (schema.ReplayJobs).
+func (s *Store) PurgeReplayJobs(ctx context.Context, endedBefore time.Time) (int64, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("purge replay jobs: begin: %w", wrapErr(err))
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, purgeReplaySQL, schema.ReplayDone, schema.ReplayFailed, schema.ReplayCanceled,
+		schema.ReplayInterrupted, micros(endedBefore))
+	if err != nil {
+		return 0, fmt.Errorf("purge replay jobs: %w", wrapErr(err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("purge replay jobs: rows affected: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, purgeReplayCancelsSQL); err != nil {
+		return 0, fmt.Errorf("purge replay jobs: cancels: %w", wrapErr(err))
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("purge replay jobs: commit: %w", wrapErr(err))
+	}
+	return n, nil
 }
