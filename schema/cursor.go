@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -64,47 +63,4 @@ func IDTime(id uuid.UUID) (time.Time, bool) {
 	}
 	ms := int64(binary.BigEndian.Uint64(id[:8]) >> 16)
 	return time.UnixMilli(ms).UTC(), true
-}
-
-// TimeRange is the half-open interval [From, To).
-type TimeRange struct{ From, To time.Time }
-
-// IDWindows narrows a lookup of several ids by the times their UUIDv7s
-// carry: the ranges [t-pad, t+pad) around each, merged where they overlap,
-// in ascending order, and the ids that carry no time (not UUIDv7), which a
-// store must look for without a time bound. Each range is as narrow as
-// GetRequest's window for one id; merging keeps the count (and the query
-// text) at most len(ids) and a dense page of ids one range.
-func IDWindows(ids []uuid.UUID, pad time.Duration) (windows []TimeRange, timeless []uuid.UUID) {
-	times := make([]time.Time, 0, len(ids))
-	for _, id := range ids {
-		if t, ok := IDTime(id); ok {
-			times = append(times, t)
-		} else {
-			timeless = append(timeless, id)
-		}
-	}
-	slices.SortFunc(times, time.Time.Compare)
-	for _, t := range times {
-		from, to := t.Add(-pad), t.Add(pad)
-		if n := len(windows); n > 0 && !from.After(windows[n-1].To) {
-			windows[n-1].To = to
-			continue
-		}
-		windows = append(windows, TimeRange{From: from, To: to})
-	}
-	return windows, timeless
-}
-
-// UniqueIDs returns ids without repeats, in first-seen order (a new slice).
-func UniqueIDs(ids []uuid.UUID) []uuid.UUID {
-	seen := make(map[uuid.UUID]struct{}, len(ids))
-	out := make([]uuid.UUID, 0, len(ids))
-	for _, id := range ids {
-		if _, ok := seen[id]; !ok {
-			seen[id] = struct{}{}
-			out = append(out, id)
-		}
-	}
-	return out
 }

@@ -4,7 +4,6 @@ package clickhouse
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -30,42 +29,19 @@ const sqlGetRequestsTail = ` AND hex(id) IN ? LIMIT 1 BY id`
 // does. The bin's tombstones are read once and forward updates are
 // overlaid once, for all of them.
 func (s *Store) GetRequests(ctx context.Context, binID string, ids []uuid.UUID) ([]*schema.Request, error) {
-	if len(ids) > schema.MaxGetRequests {
-		return nil, fmt.Errorf("get requests: %w: %d ids, at most %d", schema.ErrInvalid, len(ids), schema.MaxGetRequests)
-	}
-	ids = schema.UniqueIDs(ids)
-	if len(ids) == 0 {
-		return []*schema.Request{}, nil
+	if len(ids) == 0 || len(ids) > schema.MaxGetRequests {
+		return schema.FindByIDs(ids, 0, nil) // nothing to read, or ErrInvalid
 	}
 	base := &query{}
 	base.add("bin_id = ?", binID)
 	if err := s.tombstoneFilter(ctx, base, binID); err != nil {
 		return nil, err
 	}
-	found := make(map[uuid.UUID]*schema.Request, len(ids))
-	windows, timeless := schema.IDWindows(ids, 10*time.Second)
-	missing := timeless
-	if len(windows) > 0 {
-		if err := s.getRequestsIn(ctx, base, windows, ids, found); err != nil {
-			return nil, err
-		}
-		missing = missing[:0:0]
-		for _, id := range ids {
-			if found[id] == nil {
-				missing = append(missing, id)
-			}
-		}
-	}
-	if len(missing) > 0 {
-		if err := s.getRequestsIn(ctx, base, nil, missing, found); err != nil {
-			return nil, err
-		}
-	}
-	out := make([]*schema.Request, 0, len(found))
-	for _, id := range ids {
-		if r := found[id]; r != nil {
-			out = append(out, r)
-		}
+	out, err := schema.FindByIDs(ids, 10*time.Second, func(windows []schema.TimeRange, ids []uuid.UUID, found map[uuid.UUID]*schema.Request) error {
+		return s.getRequestsIn(ctx, base, windows, ids, found)
+	})
+	if err != nil {
+		return nil, err
 	}
 	if err := s.overlayForwards(ctx, binID, out); err != nil {
 		return nil, err

@@ -35,36 +35,9 @@ const getRequestsPad = 2 * time.Second
 // lookups. Ids it does not find there (deleted, or minted apart from their
 // capture) are looked for once more in the whole bin.
 func (s *Store) GetRequests(ctx context.Context, binID string, ids []uuid.UUID) ([]*schema.Request, error) {
-	if len(ids) > schema.MaxGetRequests {
-		return nil, fmt.Errorf("get requests: %w: %d ids, at most %d", schema.ErrInvalid, len(ids), schema.MaxGetRequests)
-	}
-	ids = schema.UniqueIDs(ids)
-	found := make(map[uuid.UUID]*schema.Request, len(ids))
-	windows, timeless := schema.IDWindows(ids, getRequestsPad)
-	missing := timeless
-	if len(windows) > 0 {
-		if err := s.getRequestsIn(ctx, binID, windows, ids, found); err != nil {
-			return nil, err
-		}
-		missing = missing[:0:0]
-		for _, id := range ids {
-			if found[id] == nil {
-				missing = append(missing, id)
-			}
-		}
-	}
-	if len(missing) > 0 {
-		if err := s.getRequestsIn(ctx, binID, nil, missing, found); err != nil {
-			return nil, err
-		}
-	}
-	out := make([]*schema.Request, 0, len(found))
-	for _, id := range ids {
-		if r := found[id]; r != nil {
-			out = append(out, r)
-		}
-	}
-	return out, nil
+	return schema.FindByIDs(ids, getRequestsPad, func(windows []schema.TimeRange, ids []uuid.UUID, found map[uuid.UUID]*schema.Request) error {
+		return s.getRequestsIn(ctx, binID, windows, ids, found)
+	})
 }
 
 // getRequestsSQLFor is getRequestsSQL for w ranges (0: the whole bin) and
