@@ -42,8 +42,21 @@ func TestClusterLiveAcrossInstances(t *testing.T) {
 	env := clusterEnv(t, ns, srv.Database(t))
 	a := startApp(t, t.TempDir(), env)
 	b := startApp(t, t.TempDir(), env)
-	bin := a.newBin(t, nil)
 
+	// Both instances' live readers must be delivering before the test
+	// holds them to readLive's 10 s: right after a cluster forms, a change
+	// of the stream's leader stalls an ordered consumer until its missed
+	// heartbeats make it start again (seconds; no record is lost), and a
+	// loaded CI machine under -race stretched that past 10 s once ("after
+	// 0 of 20 messages"). One capture of another bin, seen on both, shows
+	// both readers flowing.
+	warm := a.newBin(t, nil)
+	warmB, warmA := dialLive(t, b, warm.ID, ""), dialLive(t, a, warm.ID, "")
+	w := postN(t, a, warm.ID, "/warm-up", 1, 0)
+	expectSeq(t, "warm-up on B", readLiveWithin(t, warmB, 1, time.Minute), w)
+	expectSeq(t, "warm-up on A", readLiveWithin(t, warmA, 1, time.Minute), w)
+
+	bin := a.newBin(t, nil)
 	// A feed gets what is captured once its handshake answered: no pause.
 	onB := dialLive(t, b, bin.ID, "")
 	onA := dialLive(t, a, bin.ID, "")

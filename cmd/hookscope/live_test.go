@@ -23,8 +23,14 @@ func dialLive(t *testing.T, a *testApp, bin, params string) *websocket.Conn {
 
 func readLive(t *testing.T, c *websocket.Conn, n int) []liveMsg {
 	t.Helper()
+	return readLiveWithin(t, c, n, 10*time.Second)
+}
+
+// readLiveWithin is readLive with its own deadline for all n messages.
+func readLiveWithin(t *testing.T, c *websocket.Conn, n int, d time.Duration) []liveMsg {
+	t.Helper()
 	var out []liveMsg
-	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_ = c.SetReadDeadline(time.Now().Add(d))
 	for len(out) < n {
 		_, b, err := c.ReadMessage()
 		if err != nil {
