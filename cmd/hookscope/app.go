@@ -212,7 +212,7 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		observer = nil
 	}
 	a.consumers, err = ingest.StartConsumers(ctx, a.clog, st, observer, a.hub, ingest.ConsumerOptions{
-		Logger: log, MaxBatch: cfg.BatchSize, FlushInterval: cfg.FlushInterval, Metrics: metrics,
+		Logger: log, MaxBatch: cfg.BatchSize, FlushInterval: flushInterval(cfg), Metrics: metrics,
 	})
 	if err != nil {
 		return fail(fmt.Errorf("start log consumers: %w", err))

@@ -130,7 +130,13 @@ func settings() []setting {
 			c.BatchSize = n
 			return nil
 		}},
-		{"flush-interval", "HOOKSCOPE_FLUSH_INTERVAL", "100ms", "longest the store writer waits for a batch to fill (captures are durable in the log meanwhile)", durationInto(func(c *Config) *time.Duration { return &c.FlushInterval })},
+		{"flush-interval", "HOOKSCOPE_FLUSH_INTERVAL", "auto", "longest the store writer waits for a batch to fill (captures are durable in the log meanwhile); auto: 10ms on the embedded store, 100ms on ClickHouse", func(c *Config, v string) error {
+			if v == "auto" {
+				c.FlushInterval = 0 // flushInterval picks it by store
+				return nil
+			}
+			return durationInto(func(c *Config) *time.Duration { return &c.FlushInterval })(c, v)
+		}},
 		{"read-timeout", "HOOKSCOPE_READ_TIMEOUT", "30s", "time allowed to read one request (slowloris guard)", durationInto(func(c *Config) *time.Duration { return &c.ReadTimeout })},
 		{"max-header-bytes", "HOOKSCOPE_MAX_HEADER_BYTES", "32768", "largest request line plus headers", func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)
@@ -164,6 +170,23 @@ func parseRedactHeaders(c *Config, v string) error {
 		return fmt.Errorf("at most %d headers", bins.MaxRedactHeaders)
 	}
 	return nil
+}
+
+// flushInterval is the store writer's FlushInterval: the configured one, or
+// by store. Measured on the embedded store (bench/cpuprofile.sh, ack=durable,
+// 16 connections, 4 interleaved rounds, BENCHMARKS.md): 100ms gave a p99 of
+// 12.8-18.7 ms, 10ms 9.0-10.3 ms, for ~5-8 % fewer requests per second; a
+// 100 ms batch of ~1 500 rows is a CPU burst that delays the captures on
+// the other core. ClickHouse keeps 100ms: every batch is one insert, one
+// part on the server, and parts are what it merges.
+func flushInterval(c Config) time.Duration {
+	switch {
+	case c.FlushInterval > 0:
+		return c.FlushInterval
+	case c.ClickHouseURL != "":
+		return 100 * time.Millisecond
+	}
+	return 10 * time.Millisecond
 }
 
 func durationInto(field func(c *Config) *time.Duration) func(c *Config, v string) error {
