@@ -175,7 +175,8 @@ func parseRedactHeaders(c *Config, v string) error {
 // flushInterval is the store writer's FlushInterval: the configured one, or
 // by store. Measured on the embedded store (bench/cpuprofile.sh, ack=durable,
 // 16 connections, 4 interleaved rounds, BENCHMARKS.md): 100ms gave a p99 of
-// 12.8-18.7 ms, 10ms 9.0-10.3 ms, for ~5-8 % fewer requests per second; a
+// 12.8-18.7 ms, 10ms 9.0-10.3 ms, for ~8 % fewer requests per second (10 %
+// in the harness); a
 // 100 ms batch of ~1 500 rows is a CPU burst that delays the captures on
 // the other core. ClickHouse keeps 100ms: every batch is one insert, one
 // part on the server, and parts are what it merges.
