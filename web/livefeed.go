@@ -170,6 +170,13 @@ func (s *Server) serveLive(conn *websocket.Conn, f schema.Filter, after *uuid.UU
 		_ = conn.SetWriteDeadline(time.Now().Add(liveWriteWait))
 		return conn.WriteMessage(websocket.TextMessage, msg)
 	}
+	// closeLagged tells the client it may have missed events and closes
+	// with 1013: it resumes with after=<last id it saw>.
+	closeLagged := func() {
+		_ = write(laggedMsg)
+		_ = conn.WriteControl(websocket.CloseMessage,
+			websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "lagged"), time.Now().Add(time.Second))
+	}
 
 	sent := make(map[uuid.UUID]struct{})
 	if after == nil && !onlyAlerts {
@@ -179,9 +186,7 @@ func (s *Server) serveLive(conn *websocket.Conn, f schema.Filter, after *uuid.UU
 		if !complete {
 			// More than the ring holds went by before this handler ran:
 			// some may be missing, as for a subscriber that lagged.
-			_ = write(laggedMsg)
-			_ = conn.WriteControl(websocket.CloseMessage,
-				websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "lagged"), time.Now().Add(time.Second))
+			closeLagged()
 			return
 		}
 		for _, ev := range since {
@@ -210,12 +215,12 @@ func (s *Server) serveLive(conn *websocket.Conn, f schema.Filter, after *uuid.UU
 			if !ok {
 				// Cut off for lagging (1013, resume with after=), or the hub
 				// closed because the server is going away (1001).
-				msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down")
 				if sub.Lagged() {
-					_ = write(laggedMsg)
-					msg = websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "lagged")
+					closeLagged()
+					return
 				}
-				_ = conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+				_ = conn.WriteControl(websocket.CloseMessage,
+					websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(time.Second))
 				return
 			}
 			if _, dup := sent[ev.Req.ID]; dup {

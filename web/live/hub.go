@@ -28,11 +28,11 @@ type Event struct {
 	Seq uint64
 	// A record published with PublishRecord while nobody watched its bin
 	// waits in the ring undecoded (raw, Req nil) until a subscriber of bin
-	// wants it: most captured requests are watched by nobody. Guarded by
-	// Hub.mu until the event is handed to a subscriber.
+	// wants it: most captured requests are watched by nobody. Decoding
+	// clears raw, so Req and raw both nil means it did not decode. Guarded
+	// by Hub.mu until the event is handed to a subscriber.
 	bin string
 	raw []byte
-	bad bool // raw did not decode
 }
 
 // rawMax is the largest record the ring keeps undecoded: a decoded event
@@ -189,16 +189,12 @@ func (h *Hub) offer(it inItem) {
 // resolve decodes a raw event in place (under h.mu); false if it does not
 // decode.
 func (h *Hub) resolve(ev *Event) bool {
-	if ev.Req != nil {
-		return true
-	}
-	if ev.bad {
-		return false
+	if ev.Req != nil || ev.raw == nil {
+		return ev.Req != nil
 	}
 	r, err := h.opts.Decode(ev.raw)
 	ev.raw = nil
 	if err != nil {
-		ev.bad = true
 		h.undecodable.Inc()
 		h.log.Error("skip undecodable log record in the live feed", "bin", ev.bin, "err", err)
 		return false
