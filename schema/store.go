@@ -280,6 +280,24 @@ type BinPage struct {
 	Next *BinCursor
 }
 
+// PageLimit is q's page size: DefaultBinPage for 0 or less, at most
+// MaxBinPage. A store reads one bin more, to know whether a page follows.
+func (q BinListQuery) PageLimit() int {
+	if q.Limit <= 0 {
+		return DefaultBinPage
+	}
+	return min(q.Limit, MaxBinPage)
+}
+
+// NewBinPage is the page of bins a store read in order, up to limit+1 of
+// them: the one past limit only says that another page follows.
+func NewBinPage(bins []*Bin, limit int) BinPage {
+	if len(bins) <= limit {
+		return BinPage{Bins: bins}
+	}
+	return BinPage{Bins: bins[:limit], Next: BinCursorOf(bins[limit-1])}
+}
+
 // ASCIILower lowers the ASCII letters of s and keeps every other byte: the
 // case folding of bin name search, which every store can do the same way.
 func ASCIILower(s string) string {

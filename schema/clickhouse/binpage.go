@@ -4,9 +4,7 @@ package clickhouse
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/hookscope/hookscope/schema"
 )
@@ -20,9 +18,9 @@ import (
 // presence and its value are two aggregates. %s: the cursor and name
 // conditions, on the aliases.
 const sqlBinsPage = `SELECT id, argMax(name, version) AS b_name, argMax(created_us, version) AS b_created,
-	argMax(isNull(expires_us), version) AS b_no_expiry, argMax(ifNull(expires_us, 0), version) AS b_expires,
+	if((argMax(isNull(expires_us), version) AS b_no_expiry) = 1, NULL, (argMax(ifNull(expires_us, 0), version) AS b_expires)) AS b_expires_or_null,
 	argMax(private, version) AS b_private, argMax(settings, version) AS b_settings,
-	argMax(token_gen, version) AS b_token_gen, argMax(deleted, version) AS b_deleted
+	argMax(deleted, version) AS b_deleted, argMax(token_gen, version) AS b_token_gen
 FROM bins
 GROUP BY id
 HAVING b_deleted = 0 AND (b_no_expiry = 1 OR b_expires > ?)%s
@@ -42,11 +40,7 @@ const (
 // (its key), so each page aggregates the table once: bins are few next to
 // requests, and only the page crosses to Go.
 func (s *Store) ListBinsPage(ctx context.Context, q schema.BinListQuery) (schema.BinPage, error) {
-	limit := q.Limit
-	if limit <= 0 {
-		limit = schema.DefaultBinPage
-	}
-	limit = min(limit, schema.MaxBinPage)
+	limit := q.PageLimit()
 	conds := ""
 	args := []any{schema.Truncate(q.Now).UnixMicro()}
 	if c := q.Before; c != nil {
@@ -64,36 +58,18 @@ func (s *Store) ListBinsPage(ctx context.Context, q schema.BinListQuery) (schema
 		return schema.BinPage{}, classify("list bins page", err)
 	}
 	defer rows.Close()
-	page := schema.BinPage{Bins: make([]*schema.Bin, 0, min(limit, 64))}
+	// The columns are sqlSelectBins' (the newest version of each bin), so
+	// the row decodes as every other bin read does.
+	bins := make([]*schema.Bin, 0, min(limit+1, 64))
 	for rows.Next() {
-		if len(page.Bins) == limit {
-			page.Next = schema.BinCursorOf(page.Bins[limit-1])
-			break
-		}
-		var (
-			b                          schema.Bin
-			createdUS, expiresUS       int64
-			noExpiry, private, deleted uint8
-			settings                   string
-		)
-		if err := rows.Scan(&b.ID, &b.Name, &createdUS, &noExpiry, &expiresUS, &private, &settings, &b.TokenGen, &deleted); err != nil {
+		b, err := scanBin(rows)
+		if err != nil {
 			return schema.BinPage{}, classify("scan bin", err)
 		}
-		b.CreatedAt = time.UnixMicro(createdUS).UTC()
-		if noExpiry == 0 {
-			t := time.UnixMicro(expiresUS).UTC()
-			b.ExpiresAt = &t
-		}
-		b.Private = private == 1
-		if settings != "" {
-			if err := json.Unmarshal([]byte(settings), &b.Settings); err != nil {
-				return schema.BinPage{}, fmt.Errorf("bin %s settings: %w", b.ID, err)
-			}
-		}
-		page.Bins = append(page.Bins, &b)
+		bins = append(bins, &b.bin)
 	}
 	if err := rows.Err(); err != nil {
 		return schema.BinPage{}, classify("list bins page", err)
 	}
-	return page, nil
+	return schema.NewBinPage(bins, limit), nil
 }

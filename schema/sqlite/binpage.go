@@ -24,11 +24,7 @@ const (
 // ListBinsPage reads one page (and one bin more, to know whether more
 // follow) in the store.
 func (s *Store) ListBinsPage(ctx context.Context, q schema.BinListQuery) (schema.BinPage, error) {
-	limit := q.Limit
-	if limit <= 0 {
-		limit = schema.DefaultBinPage
-	}
-	limit = min(limit, schema.MaxBinPage)
+	limit := q.PageLimit()
 	var conds strings.Builder
 	args := []any{micros(q.Now)}
 	if c := q.Before; c != nil {
@@ -45,20 +41,16 @@ func (s *Store) ListBinsPage(ctx context.Context, q schema.BinListQuery) (schema
 		return schema.BinPage{}, fmt.Errorf("list bins page: %w", wrapErr(err))
 	}
 	defer rows.Close()
-	page := schema.BinPage{Bins: make([]*schema.Bin, 0, min(limit, 64))}
+	bins := make([]*schema.Bin, 0, min(limit+1, 64))
 	for rows.Next() {
-		if len(page.Bins) == limit {
-			page.Next = schema.BinCursorOf(page.Bins[limit-1])
-			break
-		}
 		b, err := scanBin(rows)
 		if err != nil {
 			return schema.BinPage{}, fmt.Errorf("list bins page: scan: %w", wrapErr(err))
 		}
-		page.Bins = append(page.Bins, b)
+		bins = append(bins, b)
 	}
 	if err := rows.Err(); err != nil {
 		return schema.BinPage{}, fmt.Errorf("list bins page: %w", wrapErr(err))
 	}
-	return page, nil
+	return schema.NewBinPage(bins, limit), nil
 }
