@@ -365,14 +365,10 @@ func (p *Pipeline) DeleteRequests(ctx context.Context, binID string, scope Delet
 	}
 	p.retry.suspend(binID)
 	defer p.retry.resume(binID)
-	src := p.opts.Requests
 	var before []uuid.UUID
-	if scope.ID == nil && !scope.All && src != nil {
-		for _, id := range p.retry.ids(binID) {
-			if _, err := src.GetRequest(ctx, binID, id); err == nil {
-				before = append(before, id)
-			}
-		}
+	byFilter := scope.ID == nil && !scope.All && p.opts.Requests != nil
+	if byFilter {
+		before = p.storedOf(ctx, binID, p.retry.ids(binID), false)
 	}
 	if err := del(ctx); err != nil {
 		return err
@@ -382,16 +378,40 @@ func (p *Pipeline) DeleteRequests(ctx context.Context, binID string, scope Delet
 		p.CancelRetries(binID, scope.ID)
 	case scope.All:
 		p.CancelRetries(binID, nil)
-	}
-	for _, id := range before {
-		_, err := src.GetRequest(ctx, binID, id)
-		if errors.Is(err, schema.ErrNotFound) {
-			p.CancelRetries(binID, &id)
-		} else if err != nil {
-			p.lg.Warn("forward retry: look up a request after a delete", "bin", binID, "request_id", id, "err", err)
+	case byFilter:
+		stillStored := make(map[uuid.UUID]bool)
+		for _, id := range p.storedOf(ctx, binID, before, true) {
+			stillStored[id] = true
+		}
+		for _, id := range before {
+			if !stillStored[id] {
+				p.CancelRetries(binID, &id)
+			}
 		}
 	}
 	return nil
+}
+
+// storedOf is the ids of binID that the store holds, read by batches of
+// schema.MaxGetRequests (one query each, not one per id). A batch the
+// store cannot answer counts as held when unanswered is true, as not held
+// otherwise: DeleteRequests asks so that an error never cancels a retry.
+func (p *Pipeline) storedOf(ctx context.Context, binID string, ids []uuid.UUID, unanswered bool) []uuid.UUID {
+	var out []uuid.UUID
+	for chunk := range slices.Chunk(ids, schema.MaxGetRequests) {
+		reqs, err := p.opts.Requests.GetRequests(ctx, binID, chunk)
+		if err != nil {
+			p.lg.Warn("forward retry: look up requests around a delete", "bin", binID, "requests", len(chunk), "err", err)
+			if unanswered {
+				out = append(out, chunk...)
+			}
+			continue
+		}
+		for _, r := range reqs {
+			out = append(out, r.ID)
+		}
+	}
+	return out
 }
 
 // retrier holds the timers of pending retries. Each id is in it at most
@@ -496,23 +516,16 @@ func (q *retrier) schedule(e *journalEntry, at time.Time) bool {
 	return true
 }
 
-// takeCancelled reports (once) whether id was cancelled while it ran.
-func (q *retrier) takeCancelled(id uuid.UUID) bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	_, ok := q.cancelled[id]
-	delete(q.cancelled, id)
-	return ok
-}
-
 // settled waits until no delete of binID runs, then reports (once)
 // whether id was cancelled meanwhile: an attempt's outcome is recorded only
 // when this is false.
 func (q *retrier) settled(binID string, id uuid.UUID) (cancelled bool) {
 	q.mu.Lock()
+	defer q.mu.Unlock()
 	q.waitLocked(binID)
-	q.mu.Unlock()
-	return q.takeCancelled(id)
+	_, cancelled = q.cancelled[id]
+	delete(q.cancelled, id)
+	return cancelled
 }
 
 func (q *retrier) forget(id uuid.UUID) {

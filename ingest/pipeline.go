@@ -55,10 +55,12 @@ type BinSource interface {
 }
 
 // RequestSource reads stored requests (a forward retry's check that its
-// request is still stored). GetRequest returns schema.ErrNotFound for one
-// that is not.
+// request is still stored, and which of a bin's retried requests a delete
+// removed). GetRequest returns schema.ErrNotFound for one that is not;
+// GetRequests (at most schema.MaxGetRequests ids) leaves those out.
 type RequestSource interface {
 	GetRequest(ctx context.Context, binID string, id uuid.UUID) (*schema.Request, error)
+	GetRequests(ctx context.Context, binID string, ids []uuid.UUID) ([]*schema.Request, error)
 }
 
 // Options configure a Pipeline. Zero values take the defaults.
